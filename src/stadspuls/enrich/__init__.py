@@ -1,0 +1,1 @@
+"""The door: enrichment every post gets before it is stored and matched."""

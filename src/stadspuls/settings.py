@@ -1,0 +1,124 @@
+"""One typed Settings object, validated at start-up and passed in (never read as a global).
+
+Values come from, highest priority first: keyword arguments (the command line), environment
+variables prefixed `STADSPULS_` (nested with `__`, e.g. `STADSPULS_BLUESKY__ENABLED=false`),
+a TOML file (`stadspuls.toml` in the working directory, or `--config FILE`), and the defaults
+below.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEFAULT_LANGUAGES = ("nl", "en", "de", "fr", "es", "tr", "ar", "pl")
+
+
+class BlueskySettings(BaseModel):
+    enabled: bool = True
+    # Bluesky's public Jetstream instances; tried in order, rotated on failure.
+    hosts: list[str] = Field(
+        default_factory=lambda: [
+            "wss://jetstream1.us-east.bsky.network",
+            "wss://jetstream2.us-east.bsky.network",
+            "wss://jetstream1.us-west.bsky.network",
+            "wss://jetstream2.us-west.bsky.network",
+        ]
+    )
+    # Keep posts whose declared languages include one of these; empty keeps every post.
+    langs: list[str] = Field(default_factory=lambda: ["nl"])
+    # Posts without a declared language are kept too (the door identifies their language).
+    keep_undeclared: bool = False
+
+
+class MastodonInstance(BaseModel):
+    base_url: str  # "https://mastodon.social"
+    # "public", "public:local", "hashtag:<tag>"
+    timelines: list[str] = Field(default_factory=lambda: ["public:local"])
+    access_token: str | None = None
+    poll_interval_s: float = 60.0
+
+
+class FeedSettings(BaseModel):
+    url: str
+    name: str | None = None
+    # "rss" for news; "p2000" turns each item into an emergency pager message post.
+    kind: Literal["rss", "p2000"] = "rss"
+    interval_s: float = 300.0
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="STADSPULS_",
+        env_nested_delimiter="__",
+        toml_file="stadspuls.toml",
+        extra="forbid",
+    )
+
+    db_url: str = "sqlite:///var/stadspuls.db"
+    # Secrets live outside the database: the pseudonymisation key is generated here on first run.
+    key_file: Path = Path("var/secrets/pseudonym.key")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    languages: list[str] = Field(default_factory=lambda: list(DEFAULT_LANGUAGES))
+    pseudonymise_mentions: bool = True
+    # Posts are written in batches of at most this many, or every `batch_seconds`.
+    batch_size: int = 2000
+    batch_seconds: float = 0.5
+    # Near-duplicate memory: posts within this many recent ones are compared.
+    dedup_window: int = 200_000
+    bluesky: BlueskySettings = Field(default_factory=BlueskySettings)
+    mastodon: list[MastodonInstance] = Field(
+        default_factory=lambda: [
+            MastodonInstance(base_url="https://mastodon.nl", timelines=["public:local"]),
+            MastodonInstance(base_url="https://mastodon.social", timelines=["hashtag:nederland"]),
+        ]
+    )
+    feeds: list[FeedSettings] = Field(
+        default_factory=lambda: [
+            FeedSettings(url="https://feeds.nos.nl/nosnieuwsalgemeen", name="NOS Nieuws"),
+            FeedSettings(url="https://feeds.nos.nl/nosnieuwsbinnenland", name="NOS Binnenland"),
+            FeedSettings(url="https://www.politie.nl/rss/nieuws", name="Politie nieuws"),
+        ]
+    )
+
+    @field_validator("languages")
+    @classmethod
+    def _iso_codes(cls, value: list[str]) -> list[str]:
+        for code in value:
+            if len(code) != 2 or not code.isalpha() or not code.islower():
+                raise ValueError(f"language {code!r} is not an ISO 639-1 code such as 'nl'")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+
+def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
+    """Build Settings from an optional TOML file plus overrides (None values are ignored)."""
+    values = {k: v for k, v in overrides.items() if v is not None}
+    if config is None:
+        return Settings(**values)
+
+    class _FromFile(Settings):
+        model_config = SettingsConfigDict(toml_file=config)
+
+    if not config.exists():
+        raise FileNotFoundError(f"config file {config} does not exist")
+    return _FromFile(**values)

@@ -1,0 +1,1 @@
+"""Storage: the schema (one source of truth), migrations, and the only modules containing SQL."""

@@ -1,0 +1,82 @@
+"""The one schema definition (SQLAlchemy Core). Alembic migrations are written against it.
+
+Times are stored as integer microseconds since the epoch (UTC): the same arithmetic buckets them
+on SQLite and PostgreSQL. The full-text index is not here: it is dialect-specific (an FTS5 table
+on SQLite, a tsvector column with a GIN index on PostgreSQL) and created by the migrations.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# SQLite only aliases the rowid for a column declared exactly INTEGER PRIMARY KEY.
+BigIntPK = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+posts = sa.Table(
+    "posts",
+    metadata,
+    sa.Column("pk", BigIntPK, primary_key=True, autoincrement=True),
+    sa.Column("id", sa.String(200), nullable=False, unique=True),
+    sa.Column("source", sa.String(32), nullable=False),
+    sa.Column("native_id", sa.String(200), nullable=False),
+    sa.Column("created_us", sa.BigInteger, nullable=False),
+    sa.Column("collected_us", sa.BigInteger, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("author_key", sa.String(40)),
+    sa.Column("url", sa.Text),
+    sa.Column("lang_declared", sa.String(8)),
+    sa.Column("lang", sa.String(8)),
+    sa.Column("lang_score", sa.Float),
+    sa.Column("hashtags", sa.Text),  # JSON array
+    sa.Column("mentions", sa.Text),  # JSON array of pseudonyms
+    sa.Column("links", sa.Text),  # JSON array
+    sa.Column("media", sa.Text),  # JSON array
+    sa.Column("lat", sa.Float),
+    sa.Column("lon", sa.Float),
+    sa.Column("reply_to", sa.String(200)),
+    sa.Column("repost_of", sa.String(200)),
+    sa.Column("content_hash", sa.String(32)),
+    sa.Column("simhash", sa.BigInteger),
+    sa.Column("duplicate_of", sa.String(200)),
+    sa.Column("duplicate_kind", sa.String(8)),
+    sa.Column("sentiment", sa.String(16)),
+    sa.Column("sentiment_score", sa.Float),
+    sa.Column("incident_type", sa.String(32)),
+    sa.Column("incident_score", sa.Float),
+    sa.Column("humanitarian", sa.String(48)),
+    sa.Column("informativeness", sa.String(48)),
+    sa.Column("rumour_score", sa.Float),
+    sa.Column("places", sa.Text),  # JSON array of Place objects
+    sa.Index("ix_posts_created_us", "created_us"),
+    sa.Index("ix_posts_source_created_us", "source", "created_us"),
+    sa.Index("ix_posts_author_key", "author_key"),
+    sa.Index("ix_posts_content_hash", "content_hash"),
+)
+
+# Stream positions, written in the same transaction as the posts they follow.
+cursors = sa.Table(
+    "cursors",
+    metadata,
+    sa.Column("stream", sa.String(300), primary_key=True),
+    sa.Column("cursor", sa.Text, nullable=False),
+    sa.Column("updated_us", sa.BigInteger, nullable=False),
+)
+
+# Per-source counters (received, stored, malformed...), accumulated across runs.
+source_counters = sa.Table(
+    "source_counters",
+    metadata,
+    sa.Column("source", sa.String(64), primary_key=True),
+    sa.Column("counter", sa.String(32), primary_key=True),
+    sa.Column("value", sa.BigInteger, nullable=False, server_default="0"),
+)
