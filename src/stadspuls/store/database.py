@@ -51,3 +51,13 @@ def create_engine(url: str) -> sa.Engine:
     if parsed.get_backend_name() == "postgresql":
         return sa.create_engine(url, pool_pre_ping=True)
     raise ValueError(f"unsupported database URL {url!r}: use sqlite:///PATH or postgresql://…")
+
+
+def open_store(url: str, *, migrate: bool = True) -> sa.Engine:
+    """Open the database at `url`, bringing its schema to the newest revision unless told not to."""
+    from stadspuls.store import migrate as migrations
+
+    engine = create_engine(url)
+    if migrate and migrations.current_revision(engine) != migrations.head_revision():
+        migrations.upgrade(engine)
+    return engine

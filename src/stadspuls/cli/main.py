@@ -1,0 +1,19 @@
+"""The `stadspuls` command: every subcommand is registered here, explicitly."""
+
+from __future__ import annotations
+
+import click
+
+from stadspuls import __version__
+from stadspuls.cli.db import db_group
+from stadspuls.cli.run import run_command
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="stadspuls")
+def main() -> None:
+    """Stadspuls: watch public social media for public safety, with privacy built in."""
+
+
+main.add_command(run_command)
+main.add_command(db_group)

@@ -1,0 +1,62 @@
+"""The door: the ordered enrichers every post passes before it is stored.
+
+Built-in enrichers are registered here explicitly, in the order they must run; third-party
+enrichers come from the entry-point group `stadspuls.enrichers` (a factory taking Settings) and
+run after the built-ins. An import error is raised, never swallowed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from importlib.metadata import entry_points
+
+from stadspuls.enrich.base import Enricher
+from stadspuls.enrich.dedup import Deduplicator
+from stadspuls.enrich.normalize import Normaliser
+from stadspuls.enrich.pseudonymise import Pseudonymiser, load_or_create_key
+from stadspuls.records import Post
+from stadspuls.settings import Settings
+
+ENTRY_POINT_GROUP = "stadspuls.enrichers"
+
+
+class Door:
+    def __init__(self, enrichers: Sequence[Enricher]) -> None:
+        self.enrichers = list(enrichers)
+        self.seconds: dict[str, float] = {e.name: 0.0 for e in self.enrichers}
+        self.posts = 0
+
+    def __call__(self, posts: Sequence[Post]) -> list[Post]:
+        batch = list(posts)
+        for enricher in self.enrichers:
+            started = time.perf_counter()
+            batch = enricher(batch)
+            self.seconds[enricher.name] += time.perf_counter() - started
+        self.posts += len(batch)
+        return batch
+
+    def get(self, name: str) -> Enricher:
+        for enricher in self.enrichers:
+            if enricher.name == name:
+                return enricher
+        raise KeyError(name)
+
+
+def _builtin_models(settings: Settings) -> list[Enricher]:
+    return []
+
+
+def build_door(settings: Settings, *, extra: Sequence[Enricher] = ()) -> Door:
+    key = load_or_create_key(settings.key_file)
+    enrichers: list[Enricher] = [
+        Normaliser(),
+        Pseudonymiser(key, mentions=settings.pseudonymise_mentions),
+        Deduplicator(window=settings.dedup_window),
+        *_builtin_models(settings),
+    ]
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        factory: Callable[[Settings], Enricher] = entry.load()
+        enrichers.append(factory(settings))
+    enrichers.extend(extra)
+    return Door(enrichers)

@@ -1,0 +1,1 @@
+"""The web API and dashboard: an app factory and thin routers."""

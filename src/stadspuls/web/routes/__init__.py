@@ -1,0 +1,1 @@
+"""Thin API routers; each takes what it needs from `request.app.state`."""

@@ -1,0 +1,87 @@
+"""Fixtures shared by the whole suite: databases (SQLite always, PostgreSQL when started by
+`scripts/test-services.sh`), settings that never touch the network, and the shared data path."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from stadspuls.settings import Settings
+from stadspuls.store.database import create_engine, open_store
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+PG_URL_ENV = "STADSPULS_TEST_PG_URL"
+
+
+def shared_data_path(*parts: str) -> Path:
+    """A path in ../shared/data, or skip: a fresh clone does not have it."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"needs {path} (../shared/data is not beside this checkout)")
+    return path
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    return shared_data_path()
+
+
+def _fresh_pg_database() -> Iterator[str]:
+    base = os.environ.get(PG_URL_ENV)
+    if not base:
+        pytest.skip(f"PostgreSQL not started: set {PG_URL_ENV} (make test does)")
+    name = "t_" + uuid.uuid4().hex[:12]
+    admin = create_engine(base).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = base.rsplit("/", 1)[0] + "/" + name
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'stadspuls.db'}"
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    yield from _fresh_pg_database()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Each test using this runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'stadspuls.db'}"
+    else:
+        yield from _fresh_pg_database()
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[sa.Engine]:
+    engine = open_store(db_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, sqlite_url: str) -> Settings:
+    """Settings for tests: a temporary database and key, no live sources configured."""
+    return Settings(
+        db_url=sqlite_url,
+        key_file=tmp_path / "secrets" / "pseudonym.key",
+        mastodon=[],
+        feeds=[],
+        bluesky={"enabled": False},
+    )

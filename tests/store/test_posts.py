@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import msgspec
+import pytest
+import sqlalchemy as sa
+
+from stadspuls.enrich.pseudonymise import Pseudonymiser
+from stadspuls.records import Checkpoint, Deletion, Place
+from stadspuls.store.posts import (
+    Batch,
+    PostWriter,
+    UnpseudonymisedPost,
+    count_all,
+    get_post,
+    list_posts,
+    load_counters,
+    load_cursors,
+    volume,
+)
+from tests.factories import T0, make_post
+
+PSEUDO = Pseudonymiser(b"k" * 32)
+
+
+def stored(n: int, text: str | None = None, **fields: object):  # type: ignore[no-untyped-def]
+    (post,) = PSEUDO([make_post(n, text, **fields)])
+    return post
+
+
+def test_round_trip_keeps_every_field(engine: sa.Engine) -> None:
+    place = Place(code="GM0796", name="Den Bosch", municipality="'s-Hertogenbosch", lat=51.69, lon=5.3)
+    post = msgspec.structs.replace(
+        stored(1, "Brand bij de Markt #brand", hashtags=("brand",), links=("https://a.nl",)),
+        lang="nl",
+        lang_declared="nl",
+        lang_score=0.98,
+        sentiment="negative",
+        sentiment_score=0.8,
+        places=(place,),
+        simhash=-(2**62),
+        content_hash="abcd",
+        lat=51.7,
+        lon=5.3,
+    )
+    with PostWriter(engine) as writer:
+        result = writer.write(Batch(posts=[post]))
+    assert result.inserted == 1
+    back = get_post(engine, post.id)
+    assert back is not None
+    assert back.collected_at is not None
+    assert msgspec.structs.replace(back, collected_at=None) == post
+
+
+def test_ids_are_stored_once_and_cursor_commits_with_posts(engine: sa.Engine) -> None:
+    with PostWriter(engine) as writer:
+        batch = Batch()
+        for n in (1, 2, 2):
+            batch.add(stored(n))
+        batch.add(Checkpoint("jetstream", "100"))
+        batch.count("test", "received", 3)
+        first = writer.write(batch)
+        again = Batch(posts=[stored(2), stored(3)], checkpoints={"jetstream": "200"})
+        again.count("test", "received", 2)
+        second = writer.write(again)
+    assert (first.inserted, first.already_stored) == (2, 1)
+    assert (second.inserted, second.already_stored, second.inserted_ids) == (1, 1, ("test:3",))
+    assert count_all(engine) == 3
+    assert load_cursors(engine) == {"jetstream": "200"}
+    assert load_counters(engine) == {"test": {"received": 5}}
+
+
+def test_a_failed_batch_leaves_nothing_behind(engine: sa.Engine) -> None:
+    with PostWriter(engine) as writer:
+        bad = Batch(posts=[stored(1), make_post(2)], checkpoints={"jetstream": "5"})
+        with pytest.raises(UnpseudonymisedPost):
+            writer.write(bad)
+        assert count_all(engine) == 0
+        assert load_cursors(engine) == {}
+        writer.write(Batch(posts=[stored(3)]))  # the writer is still usable
+    assert count_all(engine) == 1
+
+
+def test_deletion_removes_post_and_its_index_entry(engine: sa.Engine) -> None:
+    with PostWriter(engine) as writer:
+        writer.write(Batch(posts=[stored(1, "rook boven Lochem"), stored(2, "rook bij Deventer")]))
+        result = writer.write(Batch(deletions=[Deletion("test:1", T0), Deletion("test:404", T0)]))
+    assert result.deleted == 1
+    assert get_post(engine, "test:1") is None
+    if engine.dialect.name == "sqlite":
+        query = "SELECT rowid FROM posts_fts WHERE posts_fts MATCH 'rook'"
+    else:
+        query = "SELECT pk FROM posts WHERE tsv @@ to_tsquery('simple', 'rook')"
+    with engine.connect() as conn:
+        assert len(conn.execute(sa.text(query)).all()) == 1
+
+
+def test_list_filters_and_volume(engine: sa.Engine) -> None:
+    posts = [stored(n, source="bluesky" if n % 2 else "rss", lang="nl" if n < 60 else "en") for n in range(120)]
+    with PostWriter(engine) as writer:
+        writer.write(Batch(posts=posts))
+    newest = list_posts(engine, limit=3)
+    assert [p.id for p in newest] == ["test:119", "test:118", "test:117"]
+    assert count_all(engine, sources=["bluesky"]) == 60
+    assert count_all(engine, lang="en", since=T0 + timedelta(minutes=100)) == 20
+    assert [p.id for p in list_posts(engine, sources=["rss"], limit=2, offset=1)] == ["test:116", "test:114"]
+    hours = volume(engine, bucket_seconds=3600)
+    assert hours == [(T0, 60), (T0 + timedelta(hours=1), 60)]
+    assert volume(engine, bucket_seconds=3600, lang="en") == [(T0 + timedelta(hours=1), 60)]
