@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from stadspuls.settings import Settings
+from stadspuls.settings import BlueskySettings, Settings
 from stadspuls.store.database import create_engine, open_store
 
 REPO = Path(__file__).resolve().parents[1]
@@ -83,5 +83,5 @@ def settings(tmp_path: Path, sqlite_url: str) -> Settings:
         key_file=tmp_path / "secrets" / "pseudonym.key",
         mastodon=[],
         feeds=[],
-        bluesky={"enabled": False},
+        bluesky=BlueskySettings(enabled=False),
     )

@@ -69,7 +69,7 @@ class Pipeline:
 
     def process(self, items: Iterable[SourceItem], counters: Batch | None = None) -> WriteResult:
         """Enrich and store one batch synchronously (posts, deletions and checkpoints together)."""
-        batch = counters or Batch()
+        batch = counters if counters is not None else Batch()
         raw_posts: list[Post] = []
         for item in items:
             if isinstance(item, Post):

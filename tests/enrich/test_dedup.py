@@ -34,13 +34,24 @@ def test_exact_near_and_repost_duplicates_are_marked_not_dropped() -> None:
 
 def test_a_different_story_is_not_a_near_duplicate() -> None:
     dedup = Deduplicator()
-    out = dedup([make_post(1, BASE), make_post(2, "Dijk bij Lochem houdt het, waterschap blijft de hele nacht controleren")])
+    out = dedup(
+        [
+            make_post(1, BASE),
+            make_post(2, "Dijk bij Lochem houdt het, waterschap blijft de hele nacht controleren"),
+        ]
+    )
     assert out[1].duplicate_of is None
 
 
 def test_window_forgets_old_posts_and_seed_restores_memory() -> None:
     dedup = Deduplicator(window=2)
-    dedup([make_post(1, BASE), make_post(2, "een ander bericht met genoeg woorden om te tellen"), make_post(3, "nog een heel ander bericht over iets heel anders")])
+    dedup(
+        [
+            make_post(1, BASE),
+            make_post(2, "een ander bericht met genoeg woorden om te tellen"),
+            make_post(3, "nog een heel ander bericht over iets heel anders"),
+        ]
+    )
     (late,) = dedup([make_post(4, BASE)])
     assert late.duplicate_of is None  # post 1 fell out of the window
     fresh = Deduplicator(window=10)

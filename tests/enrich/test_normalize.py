@@ -18,7 +18,10 @@ def test_normalise_text_decodes_entities_and_collapses_whitespace() -> None:
 
 
 def test_entities_are_extracted() -> None:
-    text = "Kijk @gemeente.bsky.social en @politie@mastodon.nl: https://x.nl/a.jpg, #Brand #1 mail@x.nl"
+    text = (
+        "Kijk @gemeente.bsky.social en @politie@mastodon.nl: https://x.nl/a.jpg,"
+        " #Brand #1 mail@x.nl"
+    )
     assert extract_hashtags(text) == ["brand"]
     assert extract_mentions(text) == ["gemeente.bsky.social", "politie@mastodon.nl"]
     assert extract_links(text) == ["https://x.nl/a.jpg"]

@@ -36,7 +36,9 @@ def test_authors_and_mentions_become_keyed_pseudonyms() -> None:
     assert out.mentions == (pseudo.pseudonym("jan.bsky.social"),)
     # Case and a leading @ do not matter; the key does.
     assert pseudo.pseudonym("@JAN.bsky.social") == pseudo.pseudonym("jan.bsky.social")
-    assert Pseudonymiser(b"x" * 32).pseudonym("jan.bsky.social") != pseudo.pseudonym("jan.bsky.social")
+    assert Pseudonymiser(b"x" * 32).pseudonym("jan.bsky.social") != pseudo.pseudonym(
+        "jan.bsky.social"
+    )
     assert out.author_key is not None
     assert out.author_key.startswith("u")
     assert len(out.author_key) == 17

@@ -30,7 +30,9 @@ def stored(n: int, text: str | None = None, **fields: object):  # type: ignore[n
 
 
 def test_round_trip_keeps_every_field(engine: sa.Engine) -> None:
-    place = Place(code="GM0796", name="Den Bosch", municipality="'s-Hertogenbosch", lat=51.69, lon=5.3)
+    place = Place(
+        code="GM0796", name="Den Bosch", municipality="'s-Hertogenbosch", lat=51.69, lon=5.3
+    )
     post = msgspec.structs.replace(
         stored(1, "Brand bij de Markt #brand", hashtags=("brand",), links=("https://a.nl",)),
         lang="nl",
@@ -97,14 +99,20 @@ def test_deletion_removes_post_and_its_index_entry(engine: sa.Engine) -> None:
 
 
 def test_list_filters_and_volume(engine: sa.Engine) -> None:
-    posts = [stored(n, source="bluesky" if n % 2 else "rss", lang="nl" if n < 60 else "en") for n in range(120)]
+    posts = [
+        stored(n, source="bluesky" if n % 2 else "rss", lang="nl" if n < 60 else "en")
+        for n in range(120)
+    ]
     with PostWriter(engine) as writer:
         writer.write(Batch(posts=posts))
     newest = list_posts(engine, limit=3)
     assert [p.id for p in newest] == ["test:119", "test:118", "test:117"]
     assert count_all(engine, sources=["bluesky"]) == 60
     assert count_all(engine, lang="en", since=T0 + timedelta(minutes=100)) == 20
-    assert [p.id for p in list_posts(engine, sources=["rss"], limit=2, offset=1)] == ["test:116", "test:114"]
+    assert [p.id for p in list_posts(engine, sources=["rss"], limit=2, offset=1)] == [
+        "test:116",
+        "test:114",
+    ]
     hours = volume(engine, bucket_seconds=3600)
     assert hours == [(T0, 60), (T0 + timedelta(hours=1), 60)]
     assert volume(engine, bucket_seconds=3600, lang="en") == [(T0 + timedelta(hours=1), 60)]

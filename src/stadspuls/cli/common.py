@@ -48,7 +48,9 @@ def engine_for(settings: Settings) -> sa.Engine:
     try:
         return open_store(settings.db_url)
     except sa.exc.OperationalError as error:
-        raise click.ClickException(f"cannot open database {settings.db_url}: {error.orig}") from error
+        raise click.ClickException(
+            f"cannot open database {settings.db_url}: {error.orig}"
+        ) from error
     except ValueError as error:
         raise click.ClickException(str(error)) from error
 

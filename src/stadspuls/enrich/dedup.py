@@ -17,6 +17,7 @@ import re
 import unicodedata
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
+from itertools import pairwise
 
 import msgspec
 import numpy as np
@@ -79,7 +80,7 @@ class SimHasher:
         return vector
 
     def fingerprint(self, tokens: Sequence[str]) -> int:
-        features = list(tokens) + [f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False)]
+        features = [*tokens, *(f"{a} {b}" for a, b in pairwise(tokens))]
         total = np.sum([self._vector(f) for f in features], axis=0)
         bits = (total > 0).astype(np.uint64)
         return int((bits * self._weights).sum())
@@ -151,16 +152,21 @@ class Deduplicator:
             text = canonical(post.text)
             digest = content_hash(text)
             tokens = text.split()
-            fingerprint = self._hasher.fingerprint(tokens) if len(tokens) >= MIN_TOKENS_FOR_NEAR else None
+            fingerprint = (
+                self._hasher.fingerprint(tokens) if len(tokens) >= MIN_TOKENS_FOR_NEAR else None
+            )
             duplicate_of: str | None = None
             kind: str | None = None
             if post.repost_of:
                 duplicate_of, kind = post.repost_of, "repost"
             elif text and (first := self.index.find_exact(digest)) and first != post.id:
                 duplicate_of, kind = first, "exact"
-            elif fingerprint is not None and (near := self.index.find_near(fingerprint)):
-                if near != post.id:
-                    duplicate_of, kind = near, "near"
+            elif (
+                fingerprint is not None
+                and (near := self.index.find_near(fingerprint))
+                and near != post.id
+            ):
+                duplicate_of, kind = near, "near"
             if text:
                 self.index.add(post.id, digest, fingerprint)
             out.append(

@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -50,8 +51,8 @@ class FeatureSpec:
         word = data.get("word_ngrams")
         char = data.get("char_ngrams")
         return cls(
-            word_ngrams=tuple(word) if word else None,  # type: ignore[arg-type]
-            char_ngrams=tuple(char) if char else None,  # type: ignore[arg-type]
+            word_ngrams=tuple(word) if word else None,
+            char_ngrams=tuple(char) if char else None,
             n_features=int(data["n_features"]),
         )
 
@@ -67,7 +68,7 @@ class Featurizer:
                     ngram_range=spec.word_ngrams,
                     alternate_sign=False,
                     lowercase=False,
-                    token_pattern=r"(?u)[#@]?\b\w+\b",
+                    token_pattern=r"(?u)[#@]?\b\w+\b",  # noqa: S106 (not a password)
                     norm="l2",
                 )
             )
@@ -228,7 +229,7 @@ def expected_calibration_error(
     """ECE: the gap between stated confidence and accuracy, averaged over confidence bins."""
     edges = np.linspace(0.0, 1.0, bins + 1)
     total = 0.0
-    for low, high in zip(edges[:-1], edges[1:], strict=True):
+    for low, high in pairwise(edges):
         mask = (confidence > low) & (confidence <= high)
         if mask.any():
             total += mask.mean() * abs(float(correct[mask].mean()) - float(confidence[mask].mean()))

@@ -56,7 +56,9 @@ def _json_or_none(values: tuple[Any, ...]) -> str | None:
 
 def post_to_row(post: Post, collected_us: int) -> tuple[Any, ...]:
     if post.author is not None:
-        raise UnpseudonymisedPost(f"post {post.id} has a raw author handle; run it through the door")
+        raise UnpseudonymisedPost(
+            f"post {post.id} has a raw author handle; run it through the door"
+        )
     return (
         post.id,
         post.source,
@@ -92,7 +94,7 @@ def post_to_row(post: Post, collected_us: int) -> tuple[Any, ...]:
     )
 
 
-def row_to_post(row: Mapping[str, Any]) -> Post:
+def row_to_post(row: Mapping[Any, Any]) -> Post:
     """Map a `posts` row (any mapping with the column names) back to a Post."""
     values: dict[str, Any] = {}
     for name in COLUMNS:
@@ -151,10 +153,14 @@ class PostWriter:
         self.dialect = engine.dialect.name
         self._raw = engine.raw_connection()
         self._dbapi: Any = self._raw.driver_connection
+        if self._dbapi is None:
+            raise RuntimeError("the database driver gave no connection")
         if self.dialect == "sqlite":
             self._dbapi.isolation_level = None  # explicit BEGIN IMMEDIATE … COMMIT
             placeholders = ", ".join(["?"] * (len(COLUMNS) + 1))
-            self._insert_sql = f"INSERT INTO posts (pk, {', '.join(COLUMNS)}) VALUES ({placeholders})"
+            self._insert_sql = (
+                f"INSERT INTO posts (pk, {', '.join(COLUMNS)}) VALUES ({placeholders})"
+            )
         else:
             placeholders = ", ".join(["%s"] * len(COLUMNS))
             self._insert_sql = (
@@ -400,5 +406,7 @@ def recent_fingerprints(engine: sa.Engine, n: int) -> Iterable[tuple[str, str | 
         .limit(n)
     )
     with engine.connect() as conn:
-        rows = [(r.id, r.content_hash, r.simhash) for r in conn.execute(query)]
+        rows: list[tuple[str, str | None, int | None]] = [
+            (r.id, r.content_hash, r.simhash) for r in conn.execute(query)
+        ]
     return reversed(rows)

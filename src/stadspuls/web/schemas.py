@@ -69,7 +69,9 @@ class PostOut(BaseModel):
             humanitarian=post.humanitarian,
             informativeness=post.informativeness,
             rumour_score=post.rumour_score,
-            places=[PlaceOut(**{f: getattr(p, f) for f in PlaceOut.model_fields}) for p in post.places],
+            places=[
+                PlaceOut(**{f: getattr(p, f) for f in PlaceOut.model_fields}) for p in post.places
+            ],
         )
 
 

@@ -27,9 +27,10 @@ def get_posts(
     for moment in (since, until):
         if moment is not None and moment.tzinfo is None:
             raise HTTPException(422, "since/until need a time zone, e.g. 2026-11-23T10:00:00Z")
-    filters = {"since": since, "until": until, "sources": source, "lang": lang}
-    found = list_posts(engine, limit=limit, offset=offset, **filters)
-    total = count_all(engine, **filters)
+    found = list_posts(
+        engine, since=since, until=until, sources=source, lang=lang, limit=limit, offset=offset
+    )
+    total = count_all(engine, since=since, until=until, sources=source, lang=lang)
     return PostPage(
         total=total, limit=limit, offset=offset, posts=[PostOut.from_post(p) for p in found]
     )

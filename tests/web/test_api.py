@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from stadspuls.enrich.door import build_door
+from stadspuls.pipeline import Pipeline
+from stadspuls.settings import Settings
+from stadspuls.web.app import create_app
+from tests.factories import make_post
+
+
+def _client(settings: Settings, engine: sa.Engine) -> TestClient:
+    pipeline = Pipeline(engine, build_door(settings))
+    pipeline.process([make_post(n, source="bluesky" if n < 3 else "rss") for n in range(5)])
+    pipeline.close()
+    return TestClient(create_app(settings, engine=engine))
+
+
+def test_health_reports_database_and_counts(settings: Settings, engine: sa.Engine) -> None:
+    body = _client(settings, engine).get("/health").json()
+    assert body["status"] == "ok"
+    assert body["database"] == engine.dialect.name
+    assert body["posts"] == 5
+    assert body["schema_revision"]
+
+
+def test_posts_are_paged_newest_first_and_filtered(settings: Settings, engine: sa.Engine) -> None:
+    client = _client(settings, engine)
+    page = client.get("/api/posts", params={"limit": 2}).json()
+    assert page["total"] == 5
+    assert [p["id"] for p in page["posts"]] == ["test:4", "test:3"]
+    assert all(p["author_key"].startswith("u") for p in page["posts"])
+    rss = client.get("/api/posts", params={"source": "rss", "offset": 1}).json()
+    assert [p["id"] for p in rss["posts"]] == ["test:3"]
+    timed = client.get("/api/posts", params={"since": "2026-11-23T12:02:00Z"}).json()
+    assert timed["total"] == 3
+    assert client.get("/api/posts", params={"since": "2026-11-23T12:02:00"}).status_code == 422
+    assert client.get("/api/posts/test:2").json()["text"].startswith("bericht nummer 2")
+    assert client.get("/api/posts/test:99").status_code == 404
+
+
+def test_volume_buckets(settings: Settings, engine: sa.Engine) -> None:
+    client = _client(settings, engine)
+    body = client.get("/api/stats/volume", params={"bucket": "minute", "source": "bluesky"}).json()
+    assert body["bucket_seconds"] == 60
+    assert [b["count"] for b in body["buckets"]] == [1, 1, 1]
+    assert client.get("/api/stats/volume", params={"bucket": "fortnight"}).status_code == 422
+
+
+def test_openapi_is_served(settings: Settings, engine: sa.Engine) -> None:
+    client = _client(settings, engine)
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/health", "/api/posts", "/api/stats/volume"} <= set(paths)
+    assert client.get("/docs").status_code == 200
