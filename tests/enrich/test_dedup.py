@@ -58,3 +58,13 @@ def test_window_forgets_old_posts_and_seed_restores_memory() -> None:
     fresh.seed([("test:1", late.content_hash, late.simhash)])
     (again,) = fresh([make_post(5, BASE)])
     assert (again.duplicate_of, again.duplicate_kind) == ("test:1", "exact")
+
+
+def test_batch_fingerprints_equal_one_by_one_and_respect_post_boundaries() -> None:
+    from stadspuls.enrich.dedup import SimHasher
+
+    hasher = SimHasher()
+    lists = [["brand", "in", "lochem"], ["rook", "boven", "de", "stad"], ["dijk", "houdt"]]
+    batch = hasher.fingerprints(lists)
+    assert batch == [hasher.fingerprint(tokens) for tokens in lists]
+    assert len(set(batch)) == 3

@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-import unicodedata
-from collections import OrderedDict
 from collections.abc import Iterable, Sequence
-from itertools import pairwise
 
 import msgspec
 import numpy as np
 
+from stadspuls.query.text import fold
 from stadspuls.records import Post
 
 # A trailing run of hashtags is what copy-paste floods vary most: it is left out.
@@ -39,9 +37,9 @@ _MASK64 = (1 << 64) - 1
 
 
 def canonical(text: str) -> str:
-    folded = unicodedata.normalize("NFKD", _TRAILING_TAGS.sub("", text).casefold())
-    folded = "".join(c for c in folded if not unicodedata.combining(c))
-    return _WS.sub(" ", _NOISE.sub(" ", folded)).strip()
+    if "#" in text:
+        text = _TRAILING_TAGS.sub("", text)
+    return " ".join(_NOISE.sub(" ", fold(text)).split())
 
 
 def content_hash(canonical_text: str) -> str:
@@ -49,7 +47,11 @@ def content_hash(canonical_text: str) -> str:
 
 
 def _band_keys(fingerprint: int) -> list[int]:
-    return [(fingerprint >> s) & m for s, m in zip(_BAND_SHIFTS, _BAND_MASKS, strict=True)]
+    """One key per band: the band's number in the top bits, its bits of the fingerprint below."""
+    return [
+        (band << 16) | ((fingerprint >> shift) & mask)
+        for band, (shift, mask) in enumerate(zip(_BAND_SHIFTS, _BAND_MASKS, strict=True))
+    ]
 
 
 def _to_signed(value: int) -> int:
@@ -61,39 +63,75 @@ def _to_unsigned(value: int) -> int:
 
 
 class SimHasher:
-    """SimHash over word uni- and bigrams, vectorised: each feature's ±1 bit vector is cached."""
+    """SimHash over word uni- and bigrams, computed for a whole batch at once with numpy.
 
-    def __init__(self, cache_size: int = 300_000) -> None:
-        self._vectors: dict[str, np.ndarray] = {}
+    Unigram hashes are cached per word; a bigram's hash is mixed from its two unigram hashes
+    (no string is built for it), and the 64 bit-votes of all features of a batch are summed per
+    post with one `np.add.reduceat`.
+    """
+
+    def __init__(self, cache_size: int = 500_000) -> None:
+        self._words: dict[str, int] = {}
         self._cache_size = cache_size
-        self._weights = (1 << np.arange(64, dtype=np.uint64)).astype(np.uint64)
+        self._shifts = np.arange(64, dtype=np.uint64)
 
-    def _vector(self, feature: str) -> np.ndarray:
-        vector = self._vectors.get(feature)
-        if vector is None:
-            digest = hashlib.blake2b(feature.encode(), digest_size=8).digest()
-            bits = np.unpackbits(np.frombuffer(digest, dtype=np.uint8), bitorder="little")
-            vector = bits.astype(np.int16) * 2 - 1
-            if len(self._vectors) >= self._cache_size:
-                self._vectors.clear()
-            self._vectors[feature] = vector
-        return vector
+    def _word(self, word: str) -> int:
+        value = self._words.get(word)
+        if value is None:
+            value = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "little")
+            if len(self._words) >= self._cache_size:
+                self._words.clear()
+            self._words[word] = value
+        return value
+
+    def fingerprints(self, token_lists: Sequence[Sequence[str]]) -> list[int]:
+        """One 64-bit fingerprint (unsigned) per token list of at least two tokens."""
+        if not token_lists:
+            return []
+        if min(len(tokens) for tokens in token_lists) < 2:
+            raise ValueError("a fingerprint needs at least two tokens")
+        word = self._word
+        unigrams = np.array([word(t) for tokens in token_lists for t in tokens], dtype=np.uint64)
+        lengths = np.array([len(tokens) for tokens in token_lists], dtype=np.int64)
+        ends = np.cumsum(lengths)
+        # Bigrams: pairs of neighbours that do not cross from one post into the next.
+        pair_ok = np.ones(len(unigrams) - 1, dtype=bool)
+        pair_ok[ends[:-1] - 1] = False
+        left, right = unigrams[:-1][pair_ok], unigrams[1:][pair_ok]
+        with np.errstate(over="ignore"):
+            rotated = (right << np.uint64(17)) | (right >> np.uint64(47))
+            bigrams = (left * np.uint64(0x9E3779B97F4A7C15)) ^ rotated
+        totals = self._bit_votes(unigrams, ends - lengths) + self._bit_votes(
+            bigrams, ends - lengths - np.arange(len(lengths))
+        )
+        majority = totals * 2 > (2 * lengths - 1)[:, None]
+        packed = np.packbits(majority, axis=1, bitorder="little").view("<u8").ravel()
+        return [int(v) for v in packed]
+
+    @staticmethod
+    def _bit_votes(features: np.ndarray, starts: np.ndarray) -> np.ndarray:
+        """Per segment, how many features have each of the 64 bits set."""
+        bits = np.unpackbits(
+            features.astype("<u8").view(np.uint8).reshape(-1, 8), axis=1, bitorder="little"
+        )
+        return np.add.reduceat(bits, starts, axis=0, dtype=np.int32)
 
     def fingerprint(self, tokens: Sequence[str]) -> int:
-        features = [*tokens, *(f"{a} {b}" for a, b in pairwise(tokens))]
-        total = np.sum([self._vector(f) for f in features], axis=0)
-        bits = (total > 0).astype(np.uint64)
-        return int((bits * self._weights).sum())
+        return self.fingerprints([tokens])[0]
 
 
 class DuplicateIndex:
-    """Bounded memory of recent posts' fingerprints, for exact and near-duplicate lookups."""
+    """Bounded memory of recent posts' fingerprints, for exact and near-duplicate lookups.
+
+    Plain dicts keep insertion order, so the oldest entry is always first: eviction is FIFO.
+    A band bucket maps (band, band bits) to the (fingerprint, post id) pairs sharing them.
+    """
 
     def __init__(self, window: int = 200_000) -> None:
         self.window = window
-        self._exact: OrderedDict[str, str] = OrderedDict()  # content hash -> first post id
-        self._near: OrderedDict[str, int] = OrderedDict()  # post id -> unsigned simhash
-        self._bands: list[dict[int, list[str]]] = [{} for _ in range(BANDS)]
+        self._exact: dict[str, str] = {}  # content hash -> first post id
+        self._near: dict[str, int] = {}  # post id -> unsigned simhash
+        self._buckets: dict[int, list[tuple[int, str]]] = {}
 
     def __len__(self) -> int:
         return len(self._near)
@@ -102,10 +140,10 @@ class DuplicateIndex:
         return self._exact.get(digest)
 
     def find_near(self, fingerprint: int) -> str | None:
-        for band, key in enumerate(_band_keys(fingerprint)):
-            for post_id in self._bands[band].get(key, ()):
-                other = self._near.get(post_id)
-                if other is not None and (other ^ fingerprint).bit_count() <= MAX_DISTANCE:
+        buckets = self._buckets
+        for key in _band_keys(fingerprint):
+            for other, post_id in buckets.get(key, ()):
+                if (other ^ fingerprint).bit_count() <= MAX_DISTANCE:
                     return post_id
         return None
 
@@ -113,25 +151,28 @@ class DuplicateIndex:
         if digest is not None and digest not in self._exact:
             self._exact[digest] = post_id
             if len(self._exact) > self.window:
-                self._exact.popitem(last=False)
+                del self._exact[next(iter(self._exact))]
         if fingerprint is not None and post_id not in self._near:
             self._near[post_id] = fingerprint
-            for band, key in enumerate(_band_keys(fingerprint)):
-                self._bands[band].setdefault(key, []).append(post_id)
+            entry = (fingerprint, post_id)
+            for key in _band_keys(fingerprint):
+                bucket = self._buckets.get(key)
+                if bucket is None:
+                    self._buckets[key] = [entry]
+                else:
+                    bucket.append(entry)
             if len(self._near) > self.window:
                 self._evict()
 
     def _evict(self) -> None:
-        post_id, fingerprint = self._near.popitem(last=False)
-        for band, key in enumerate(_band_keys(fingerprint)):
-            bucket = self._bands[band].get(key)
-            if bucket:
-                try:
-                    bucket.remove(post_id)
-                except ValueError:
-                    continue
+        post_id = next(iter(self._near))
+        fingerprint = self._near.pop(post_id)
+        for key in _band_keys(fingerprint):
+            bucket = self._buckets.get(key)
+            if bucket and bucket[0][1] == post_id:  # the oldest entry is first in its bucket
+                bucket.pop(0)
                 if not bucket:
-                    del self._bands[band][key]
+                    del self._buckets[key]
 
 
 class Deduplicator:
@@ -147,14 +188,17 @@ class Deduplicator:
             self.index.add(post_id, digest, None if simhash is None else _to_unsigned(simhash))
 
     def __call__(self, posts: Sequence[Post]) -> list[Post]:
+        texts = [canonical(post.text) for post in posts]
+        tokens = [text.split() for text in texts]
+        long_enough = [i for i, t in enumerate(tokens) if len(t) >= MIN_TOKENS_FOR_NEAR]
+        prints: list[int | None] = [None] * len(posts)
+        for i, value in zip(
+            long_enough, self._hasher.fingerprints([tokens[i] for i in long_enough]), strict=True
+        ):
+            prints[i] = value
         out = []
-        for post in posts:
-            text = canonical(post.text)
+        for post, text, fingerprint in zip(posts, texts, prints, strict=True):
             digest = content_hash(text)
-            tokens = text.split()
-            fingerprint = (
-                self._hasher.fingerprint(tokens) if len(tokens) >= MIN_TOKENS_FOR_NEAR else None
-            )
             duplicate_of: str | None = None
             kind: str | None = None
             if post.repost_of:
