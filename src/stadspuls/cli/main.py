@@ -6,7 +6,10 @@ import click
 
 from stadspuls import __version__
 from stadspuls.cli.db import db_group
+from stadspuls.cli.ingest import ingest_command
 from stadspuls.cli.run import run_command
+from stadspuls.cli.search import search_command
+from stadspuls.cli.sources import sources_group
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -16,4 +19,7 @@ def main() -> None:
 
 
 main.add_command(run_command)
+main.add_command(ingest_command)
+main.add_command(search_command)
+main.add_command(sources_group)
 main.add_command(db_group)

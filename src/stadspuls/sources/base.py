@@ -8,10 +8,14 @@ that after a disconnect or restart it resumes where it stopped: nothing missed, 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import hashlib
 import logging
-from collections.abc import AsyncIterator, Mapping
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from stadspuls.records import SourceItem
 
@@ -48,3 +52,86 @@ class Source(Protocol):
     def stream(self, cursors: Mapping[str, str]) -> AsyncIterator[SourceItem]:
         """Yield items forever (live sources) or until exhausted (files), resuming at `cursors`."""
         ...
+
+
+class Backoff:
+    """Exponential back-off with full jitter (AWS architecture blog, "Exponential Backoff And
+    Jitter"): sleep a uniform random time in [0, min(cap, base * 2**attempt)]. Full jitter
+    spreads the reconnects of many clients after an outage better than equal or no jitter."""
+
+    def __init__(self, base: float = 1.0, cap: float = 60.0) -> None:
+        self.base = base
+        self.cap = cap
+        self.attempt = 0
+
+    def next_delay(self) -> float:
+        ceiling = min(self.cap, self.base * 2.0 ** min(self.attempt, 62))
+        self.attempt += 1
+        return random.uniform(0.0, ceiling)
+
+    def reset(self) -> None:
+        self.attempt = 0
+
+
+def declared_lang(code: object) -> str | None:
+    """First ISO 639-1 code of a platform's declared language: "nl-NL" → "nl", "und" → None."""
+    if not isinstance(code, str):
+        return None
+    primary = code.strip().replace("_", "-").split("-", 1)[0].lower()
+    if len(primary) == 2 and primary.isascii() and primary.isalpha():
+        return primary
+    return None
+
+
+def native_id(raw: str, limit: int = 200) -> str:
+    """A platform id as it is, or its SHA-256 (hex) when it is too long to serve as a key."""
+    if len(raw) <= limit:
+        return raw
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def required(payload: Mapping[str, Any], key: str, path: str = "") -> Any:
+    """`payload[key]`, or a MappingError naming the (dotted) field when it is absent or null."""
+    if not isinstance(payload, Mapping):
+        raise MappingError(
+            f"expected an object at {path or '<root>'}, got {type(payload).__name__}"
+        )
+    value = payload.get(key)
+    if value is None:
+        raise MappingError(f"missing required field {path + key!r}")
+    return value
+
+
+Runner = Callable[["asyncio.Queue[SourceItem | BaseException]"], Awaitable[None]]
+
+
+async def merged(runners: Sequence[Runner], maxsize: int = 10_000) -> AsyncIterator[SourceItem]:
+    """Run one task per sub-stream (a feed, a timeline) and yield their items as they come.
+
+    Each runner puts its items on a shared bounded queue (order within a runner is kept, so a
+    checkpoint still follows its posts). A runner that fails with an unexpected error ends the
+    whole stream with that error rather than going quiet; closing the iterator cancels them all.
+    """
+    queue: asyncio.Queue[SourceItem | BaseException] = asyncio.Queue(maxsize=maxsize)
+
+    async def guard(runner: Runner) -> None:
+        try:
+            await runner(queue)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            await queue.put(error)
+
+    tasks = [asyncio.create_task(guard(runner)) for runner in runners]
+    try:
+        while True:
+            item = await queue.get()
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

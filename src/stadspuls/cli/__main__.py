@@ -1,0 +1,3 @@
+from stadspuls.cli.main import main
+
+main()

@@ -1,0 +1,336 @@
+"""Bluesky through Jetstream: a websocket of JSON events, resumable by a microsecond cursor.
+
+The mapping (`map_jetstream` for a decoded dict, `map_event` for a typed event) is pure; the
+websocket client (`JetstreamSource`) reconnects with jittered back-off, rotates through the
+configured hosts, and resumes a few seconds before the last event it saw (Jetstream's own
+advice: the cursor is a wall-clock time, and rewinding a little loses nothing; the store ignores
+the posts it already has).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+import msgspec
+import websockets
+
+from stadspuls.records import Checkpoint, Deletion, Post, SourceItem, utc
+from stadspuls.settings import BlueskySettings
+from stadspuls.sources.base import Backoff, MappingError, SourceStats, declared_lang
+
+log = logging.getLogger(__name__)
+
+SOURCE = "bluesky"
+STREAM = "jetstream"
+POST_COLLECTION = "app.bsky.feed.post"
+IMAGE_URL = "https://cdn.bsky.app/img/feed_fullsize/plain/{did}/{cid}@jpeg"
+
+
+# Typed views of the events: msgspec decodes frames straight into these (about twice as fast as
+# decoding to dicts), ignores fields it does not know, and names the field when one is missing.
+class _Commit(msgspec.Struct):
+    operation: str
+    collection: str
+    rkey: str
+    record: dict[str, Any] | None = None
+    cid: str | None = None
+
+
+class JetstreamEvent(msgspec.Struct):
+    did: str
+    time_us: int
+    kind: str
+    commit: _Commit | None = None
+
+
+_decoder = msgspec.json.Decoder(JetstreamEvent)
+
+
+def decode_frame(frame: bytes | str) -> JetstreamEvent:
+    """Decode one Jetstream frame; a malformed frame raises MappingError."""
+    try:
+        return _decoder.decode(frame)
+    except (msgspec.DecodeError, msgspec.ValidationError) as error:
+        raise MappingError(str(error)) from error
+
+
+def map_jetstream(event: Mapping[str, Any]) -> Post | Deletion | None:
+    """Map a decoded Jetstream event: a created post → Post, a deleted post → Deletion,
+    anything else (identity, account, other collections, updates) → None."""
+    try:
+        typed = msgspec.convert(event, JetstreamEvent)
+    except msgspec.ValidationError as error:
+        raise MappingError(str(error)) from error
+    return map_event(typed)
+
+
+def map_event(event: JetstreamEvent) -> Post | Deletion | None:
+    commit = event.commit
+    if event.kind != "commit" or commit is None or commit.collection != POST_COLLECTION:
+        return None
+    did = event.did
+    native = f"{did}/{commit.rkey}"
+    if commit.operation == "delete":
+        return Deletion(id=f"{SOURCE}:{native}", at=_from_time_us(event.time_us))
+    if commit.operation != "create":
+        return None  # posts are immutable in the app; an "update" is not a new post
+    record = commit.record
+    if record is None:
+        raise MappingError("missing required field 'commit.record'")
+    text = record.get("text")
+    if not isinstance(text, str):
+        raise MappingError("missing required field 'commit.record.text'")
+    hashtags, mentions, links = _facets(record.get("facets"))
+    embed = record.get("embed")
+    return Post(
+        id=f"{SOURCE}:{native}",
+        source=SOURCE,
+        native_id=native,
+        created_at=_created_at(record.get("createdAt"), event.time_us),
+        text=text,
+        author=did,
+        url=f"https://bsky.app/profile/{did}/post/{commit.rkey}",
+        lang_declared=_first_lang(record.get("langs")),
+        hashtags=hashtags,
+        mentions=mentions,
+        links=links + _embed_links(embed),
+        media=_embed_images(embed, did),
+        reply_to=_reply_parent(record.get("reply")),
+    )
+
+
+def declared_langs(event: JetstreamEvent) -> list[str]:
+    """The event's declared languages (ISO 639-1), for filtering before mapping."""
+    record = event.commit.record if event.commit is not None else None
+    langs = record.get("langs") if record else None
+    if not isinstance(langs, list):
+        return []
+    return [code for code in map(declared_lang, langs) if code]
+
+
+def _from_time_us(time_us: int) -> datetime:
+    return datetime.fromtimestamp(time_us / 1_000_000, UTC)
+
+
+def _created_at(value: object, time_us: int) -> datetime:
+    # createdAt is whatever the author's client wrote (sometimes naive, sometimes far in the
+    # past or the future); the relay's time is the fallback when it does not parse.
+    if isinstance(value, str):
+        try:
+            return utc(datetime.fromisoformat(value))
+        except ValueError:
+            pass
+    return _from_time_us(time_us)
+
+
+def _first_lang(langs: object) -> str | None:
+    if isinstance(langs, list):
+        for code in langs:
+            lang = declared_lang(code)
+            if lang:
+                return lang
+    return None
+
+
+def _facets(facets: object) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    tags: list[str] = []
+    mentions: list[str] = []
+    links: list[str] = []
+    if not isinstance(facets, list):
+        return (), (), ()
+    for facet in facets:
+        features = facet.get("features") if isinstance(facet, dict) else None
+        for feature in features if isinstance(features, list) else ():
+            if not isinstance(feature, dict):
+                continue
+            kind = feature.get("$type")
+            if kind == "app.bsky.richtext.facet#tag" and isinstance(feature.get("tag"), str):
+                tags.append(feature["tag"])
+            elif kind == "app.bsky.richtext.facet#mention" and isinstance(feature.get("did"), str):
+                mentions.append(feature["did"])
+            elif kind == "app.bsky.richtext.facet#link" and isinstance(feature.get("uri"), str):
+                links.append(feature["uri"])
+    return tuple(tags), tuple(mentions), tuple(links)
+
+
+def _media_part(embed: object) -> dict[str, Any] | None:
+    if not isinstance(embed, dict):
+        return None
+    if embed.get("$type") == "app.bsky.embed.recordWithMedia":
+        media = embed.get("media")
+        return media if isinstance(media, dict) else None
+    return embed
+
+
+def _embed_images(embed: object, did: str) -> tuple[str, ...]:
+    media = _media_part(embed)
+    if media is None or media.get("$type") != "app.bsky.embed.images":
+        return ()
+    urls: list[str] = []
+    for image in media.get("images") or ():
+        blob = image.get("image") if isinstance(image, dict) else None
+        ref = blob.get("ref") if isinstance(blob, dict) else None
+        cid = ref.get("$link") if isinstance(ref, dict) else None
+        if isinstance(blob, dict) and cid is None:
+            cid = blob.get("cid")  # legacy blob shape
+        if isinstance(cid, str):
+            urls.append(IMAGE_URL.format(did=did, cid=cid))
+    return tuple(urls)
+
+
+def _embed_links(embed: object) -> tuple[str, ...]:
+    media = _media_part(embed)
+    if media is None or media.get("$type") != "app.bsky.embed.external":
+        return ()
+    external = media.get("external")
+    uri = external.get("uri") if isinstance(external, dict) else None
+    return (uri,) if isinstance(uri, str) else ()
+
+
+def _reply_parent(reply: object) -> str | None:
+    parent = reply.get("parent") if isinstance(reply, dict) else None
+    uri = parent.get("uri") if isinstance(parent, dict) else None
+    return at_uri_to_post_id(uri) if isinstance(uri, str) else None
+
+
+def at_uri_to_post_id(uri: str) -> str | None:
+    """`at://did:plc:x/app.bsky.feed.post/rkey` → `bluesky:did:plc:x/rkey`."""
+    if not uri.startswith("at://"):
+        return None
+    parts = uri[5:].split("/")
+    if len(parts) != 3 or parts[1] != POST_COLLECTION:
+        return None
+    return f"{SOURCE}:{parts[0]}/{parts[2]}"
+
+
+class JetstreamSource:
+    """Live Bluesky posts from Jetstream, filtered by declared language.
+
+    Checkpoints carry the `time_us` of the last event handled; one is emitted after a post once
+    `checkpoint_every` events or `checkpoint_seconds` have passed since the last one, and also
+    while only filtered-out events arrive, so that a restart does not replay hours of them.
+    """
+
+    name = STREAM
+
+    def __init__(
+        self,
+        settings: BlueskySettings,
+        *,
+        backoff_base: float = 1.0,
+        backoff_cap: float = 60.0,
+        rewind_seconds: float = 5.0,
+        checkpoint_every: int = 1000,
+        checkpoint_seconds: float = 1.0,
+        open_timeout: float = 10.0,
+    ) -> None:
+        if not settings.hosts:
+            raise ValueError("bluesky.hosts is empty: configure at least one Jetstream host")
+        self.hosts = list(settings.hosts)
+        self.langs = frozenset(lang.lower() for lang in settings.langs)
+        self.keep_undeclared = settings.keep_undeclared
+        self.stats = SourceStats()
+        self.backoff = Backoff(backoff_base, backoff_cap)
+        self.rewind_us = int(rewind_seconds * 1_000_000)
+        self.checkpoint_every = checkpoint_every
+        self.checkpoint_seconds = checkpoint_seconds
+        self.open_timeout = open_timeout
+        self.host_index = 0
+        self.last_time_us: int | None = None
+
+    def url(self, host: str) -> str:
+        query = [("wantedCollections", POST_COLLECTION)]
+        if self.last_time_us is not None:
+            query.append(("cursor", str(max(0, self.last_time_us - self.rewind_us))))
+        return f"{host.rstrip('/')}/subscribe?{urlencode(query)}"
+
+    def wanted(self, event: JetstreamEvent) -> bool:
+        if not self.langs:
+            return True
+        langs = declared_langs(event)
+        if not langs:
+            return self.keep_undeclared
+        return any(lang in self.langs for lang in langs)
+
+    def handle(self, frame: bytes | str) -> Post | Deletion | None:
+        """Decode, filter and map one frame; updates stats and the in-memory cursor."""
+        stats = self.stats
+        stats.received += 1
+        try:
+            event = decode_frame(frame)
+            commit = event.commit
+            if commit is not None and commit.operation == "create" and not self.wanted(event):
+                self._advance(event.time_us)
+                stats.skipped += 1
+                return None
+            item = map_event(event)
+        except MappingError as error:
+            stats.malformed_payload(SOURCE, error, frame)
+            return None
+        self._advance(event.time_us)
+        if item is None:
+            stats.skipped += 1
+        elif isinstance(item, Post):
+            stats.posts += 1
+        else:
+            stats.deletions += 1
+        return item
+
+    def _advance(self, time_us: int) -> None:
+        # After a rewound reconnect, events already seen come again: the cursor never goes back.
+        if self.last_time_us is None or time_us > self.last_time_us:
+            self.last_time_us = time_us
+
+    async def stream(self, cursors: Mapping[str, str]) -> AsyncIterator[SourceItem]:
+        if STREAM in cursors:
+            self.last_time_us = int(cursors[STREAM])
+        since_checkpoint = 0
+        checkpoint_at = time.monotonic()
+        checkpointed_us = self.last_time_us
+        first = True
+        while True:
+            if not first:
+                self.stats.reconnects += 1
+                await asyncio.sleep(self.backoff.next_delay())
+            first = False
+            host = self.hosts[self.host_index % len(self.hosts)]
+            try:
+                async with websockets.connect(
+                    self.url(host), open_timeout=self.open_timeout, max_size=2**22
+                ) as websocket:
+                    try:
+                        async for frame in websocket:
+                            self.backoff.reset()
+                            item = self.handle(frame)
+                            since_checkpoint += 1
+                            if item is not None:
+                                yield item
+                            due = since_checkpoint >= self.checkpoint_every or (
+                                time.monotonic() - checkpoint_at >= self.checkpoint_seconds
+                            )
+                            if due and self.last_time_us != checkpointed_us:
+                                checkpointed_us = self.last_time_us
+                                since_checkpoint = 0
+                                checkpoint_at = time.monotonic()
+                                yield Checkpoint(STREAM, str(checkpointed_us))
+                    except GeneratorExit:
+                        # The consumer stopped: frames still queued would hold up the closing
+                        # handshake until its timeout, and nothing more is wanted from them.
+                        websocket.transport.abort()
+                        raise
+                # the server closed the connection normally: reconnect anyway (live source)
+                self.stats.last_error = "connection closed by server"
+            except (OSError, websockets.WebSocketException, TimeoutError) as error:
+                self.stats.last_error = f"{type(error).__name__}: {error}"
+                log.warning("jetstream %s: %s; reconnecting", host, self.stats.last_error)
+            self.host_index += 1
+
+
+def build_jetstream(settings: BlueskySettings) -> Sequence[JetstreamSource]:
+    return [JetstreamSource(settings)] if settings.enabled else []

@@ -1,0 +1,428 @@
+"""Mastodon (and other Mastodon-API servers): streaming over Server-Sent Events, REST polling
+as the fallback and to backfill after every gap.
+
+Post ids. A federated status has a different numeric id on every server that knows it, but one
+ActivityPub `uri` everywhere. Posts are therefore keyed on the uri without its scheme
+(`mastodon:mastodon.social/users/anna/statuses/1133…`), so that the same status seen through two
+instances or two timelines is stored once. The numeric id of the instance we read from is used
+only as the resume cursor and to resolve `delete` events and replies, which carry it; the source
+keeps a bounded map from those ids to post ids (a deletion of a status seen before a restart is
+therefore not resolved: it is counted as skipped).
+
+Resuming. The cursor per stream (`mastodon:{host}:{timeline}`) is the highest status id seen.
+Each time the stream is (re)connected the source first pages forward from the cursor with
+`min_id` (which, unlike `since_id`, returns the statuses *immediately* after the cursor, so a
+long gap is backfilled page by page without a hole) and only then reads the stream, whose events
+wait in the socket meanwhile. While the stream is down it keeps backfilling at each back-off
+step; where streaming is refused (401/403/404: many servers require a token) it polls every
+`poll_interval_s`. (A federated status that reaches the server late can get an id below the
+cursor; the REST API offers no way to see those, so they are missed when the stream was down.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import httpx
+import msgspec
+
+from stadspuls.records import Checkpoint, Deletion, Post, SourceItem, utc, utcnow
+from stadspuls.settings import MastodonInstance
+from stadspuls.sources.base import (
+    Backoff,
+    MappingError,
+    SourceStats,
+    declared_lang,
+    merged,
+    native_id,
+    required,
+)
+from stadspuls.sources.markup import html_to_text
+
+log = logging.getLogger(__name__)
+
+SOURCE = "mastodon"
+PAGE_LIMIT = 40  # the API's maximum page size for timelines
+
+
+def status_post_id(status: Mapping[str, Any]) -> str:
+    """The stable post id of a status: from its ActivityPub uri (or url), scheme stripped."""
+    uri = status.get("uri") or status.get("url")
+    if not isinstance(uri, str) or not uri:
+        raise MappingError("missing required field 'uri'")
+    return f"{SOURCE}:{_native(uri)}"
+
+
+def _native(uri: str) -> str:
+    parts = urlsplit(uri)
+    bare = (
+        uri[len(parts.scheme) + 3 :]
+        if parts.scheme and uri.startswith(parts.scheme + "://")
+        else uri
+    )
+    return native_id(bare)
+
+
+def _full_acct(acct: str, instance_host: str | None, url: object = None) -> str:
+    # `acct` is relative to the server asked: "anna" there is "anna@server". Without the
+    # server's name (a file import) the profile url's host stands in for it.
+    if "@" in acct:
+        return acct
+    host = instance_host or (urlsplit(url).hostname if isinstance(url, str) else None)
+    return f"{acct}@{host}" if host else acct
+
+
+def map_mastodon_status(
+    status: Mapping[str, Any],
+    instance_host: str | None = None,
+    local_ids: Mapping[str, str] | None = None,
+) -> Post:
+    """Map a Status entity (as `/api/v1/timelines/*` and the streaming API return it) to a Post.
+
+    `instance_host` is the server the status was read from (it qualifies local accts; when None
+    the host of the profile url is used). `local_ids` maps that server's status ids to post
+    ids, to resolve `in_reply_to_id`.
+    """
+    if not isinstance(status, Mapping):
+        raise MappingError("expected a status object")
+    required(status, "id")
+    post_id = status_post_id(status)
+    created_at = _datetime(required(status, "created_at"), "created_at")
+    account = required(status, "account")
+    acct = required(account, "acct", "account.")
+    reblog = status.get("reblog")
+    repost_of = None
+    shown = status
+    if isinstance(reblog, Mapping):
+        repost_of = status_post_id(reblog)
+        shown = reblog  # a boost has no content of its own: it repeats the original's
+    content = shown.get("content")
+    if not isinstance(content, str):
+        raise MappingError("missing required field 'content'")
+    text = html_to_text(content)
+    spoiler = shown.get("spoiler_text")
+    if isinstance(spoiler, str) and spoiler.strip():
+        text = f"{spoiler.strip()}\n\n{text}" if text else spoiler.strip()
+    reply_to = None
+    parent = status.get("in_reply_to_id")
+    if parent is not None and local_ids is not None:
+        reply_to = local_ids.get(str(parent))
+    url = status.get("url") or shown.get("url") or status.get("uri")
+    return Post(
+        id=post_id,
+        source=SOURCE,
+        native_id=post_id[len(SOURCE) + 1 :],
+        created_at=created_at,
+        text=text,
+        author=_full_acct(str(acct), instance_host, account.get("url")),
+        url=url if isinstance(url, str) else None,
+        lang_declared=declared_lang(shown.get("language")),
+        hashtags=tuple(
+            str(tag["name"])
+            for tag in shown.get("tags") or ()
+            if isinstance(tag, Mapping) and tag.get("name")
+        ),
+        mentions=tuple(
+            _full_acct(str(m["acct"]), instance_host, m.get("url"))
+            for m in shown.get("mentions") or ()
+            if isinstance(m, Mapping) and m.get("acct")
+        ),
+        links=_card_link(shown.get("card")),
+        media=tuple(
+            str(a.get("url") or a.get("remote_url"))
+            for a in shown.get("media_attachments") or ()
+            if isinstance(a, Mapping) and (a.get("url") or a.get("remote_url"))
+        ),
+        reply_to=reply_to,
+        repost_of=repost_of,
+    )
+
+
+def _card_link(card: object) -> tuple[str, ...]:
+    url = card.get("url") if isinstance(card, Mapping) else None
+    return (url,) if isinstance(url, str) and url else ()
+
+
+def _datetime(value: object, field: str) -> datetime:
+    if not isinstance(value, str):
+        raise MappingError(f"missing required field {field!r}")
+    try:
+        return utc(datetime.fromisoformat(value))
+    except ValueError as error:
+        raise MappingError(f"field {field!r} is not an ISO 8601 time: {value!r}") from error
+
+
+def id_key(status_id: str) -> tuple[int, str]:
+    """Order of status ids: numeric strings (Snowflake-like) by length, then lexicographically."""
+    return (len(status_id), status_id)
+
+
+class _Unauthorised(Exception):
+    """Streaming refused (401/403/404): poll instead."""
+
+
+class _LocalIds:
+    """Bounded map from one server's status ids to post ids (for deletions and replies)."""
+
+    def __init__(self, size: int = 50_000) -> None:
+        self.size = size
+        self.ids: OrderedDict[str, str] = OrderedDict()
+
+    def add(self, local_id: str, post_id: str) -> None:
+        self.ids[local_id] = post_id
+        if len(self.ids) > self.size:
+            self.ids.popitem(last=False)
+
+    def get(self, local_id: str) -> str | None:
+        return self.ids.get(local_id)
+
+
+def timeline_paths(timeline: str) -> tuple[str, dict[str, str], str, dict[str, str]]:
+    """(streaming path, streaming params, REST path, REST params) of a configured timeline."""
+    if timeline == "public":
+        return "/api/v1/streaming/public", {}, "/api/v1/timelines/public", {}
+    if timeline == "public:local":
+        return (
+            "/api/v1/streaming/public/local",
+            {},
+            "/api/v1/timelines/public",
+            {"local": "true"},
+        )
+    if timeline.startswith("hashtag:") and len(timeline) > len("hashtag:"):
+        tag = timeline.split(":", 1)[1].lstrip("#")
+        return (
+            "/api/v1/streaming/hashtag",
+            {"tag": tag},
+            f"/api/v1/timelines/tag/{quote(tag, safe='')}",
+            {},
+        )
+    raise ValueError(
+        f"unknown Mastodon timeline {timeline!r}: use public, public:local or hashtag:<tag>"
+    )
+
+
+class _Timeline:
+    """One (instance, timeline) stream: backfill via REST, then stream, and again after a gap."""
+
+    def __init__(
+        self,
+        source: MastodonSource,
+        instance: MastodonInstance,
+        timeline: str,
+        cursor: str | None,
+        local_ids: _LocalIds,
+    ) -> None:
+        self.source = source
+        self.instance = instance
+        self.base_url = instance.base_url.rstrip("/")
+        self.host = urlsplit(self.base_url).netloc
+        self.timeline = timeline
+        self.stream_name = f"{SOURCE}:{self.host}:{timeline}"
+        self.stream_path, self.stream_params, self.rest_path, self.rest_params = timeline_paths(
+            timeline
+        )
+        self.cursor = cursor
+        self.local_ids = local_ids
+        self.streaming = source.streaming
+        self.backoff = Backoff(source.backoff_base, source.backoff_cap)
+        headers = {"User-Agent": "stadspuls (+https://github.com/stadspuls)"}
+        if instance.access_token:
+            headers["Authorization"] = f"Bearer {instance.access_token}"
+        self.headers = headers
+
+    async def run(
+        self, client: httpx.AsyncClient, out: asyncio.Queue[SourceItem | BaseException]
+    ) -> None:
+        stats = self.source.stats
+        first = True
+        while True:
+            try:
+                if self.streaming:
+                    if not first:
+                        stats.reconnects += 1
+                    first = False
+                    await self.listen(client, out)  # backfills once connected
+                    stats.last_error = f"{self.stream_name}: stream ended"
+                    await asyncio.sleep(self.backoff.next_delay())
+                else:
+                    await self.backfill(client, out)
+                    self.backoff.reset()
+                    await asyncio.sleep(self.instance.poll_interval_s)
+            except _Unauthorised as error:
+                log.info("%s: streaming refused (%s); polling instead", self.stream_name, error)
+                stats.extra["mastodon_polling_fallbacks"] = (
+                    stats.extra.get("mastodon_polling_fallbacks", 0) + 1
+                )
+                self.streaming = False
+            except (httpx.HTTPError, MappingError) as error:
+                stats.last_error = f"{self.stream_name}: {type(error).__name__}: {error}"
+                log.warning("%s", stats.last_error)
+                if self.streaming:
+                    # The stream is down but the REST API may not be: poll while backing off.
+                    with contextlib.suppress(httpx.HTTPError, MappingError):
+                        await self.backfill(client, out)
+                await asyncio.sleep(self.backoff.next_delay())
+
+    async def emit(
+        self, status: Mapping[str, Any], out: asyncio.Queue[SourceItem | BaseException]
+    ) -> None:
+        stats = self.source.stats
+        stats.received += 1
+        local = str(status.get("id", ""))
+        try:
+            post = map_mastodon_status(status, self.host, self.local_ids.ids)
+        except MappingError as error:
+            stats.malformed_payload(SOURCE, error, status)
+        else:
+            self.local_ids.add(local, post.id)
+            stats.posts += 1
+            await out.put(post)
+        if local and (self.cursor is None or id_key(local) > id_key(self.cursor)):
+            self.cursor = local
+            await out.put(Checkpoint(self.stream_name, local))
+
+    async def backfill(
+        self, client: httpx.AsyncClient, out: asyncio.Queue[SourceItem | BaseException]
+    ) -> None:
+        """Fetch what is new since the cursor, oldest page first, page by page."""
+        while True:
+            limit = self.source.page_limit
+            params = {**self.rest_params, "limit": str(limit)}
+            if self.cursor is not None:
+                params["min_id"] = self.cursor
+            response = await client.get(
+                self.base_url + self.rest_path, params=params, headers=self.headers
+            )
+            response.raise_for_status()
+            page = response.json()
+            if not isinstance(page, list):
+                raise MappingError("timeline response is not a list of statuses")
+            statuses = [s for s in page if isinstance(s, Mapping) and s.get("id") is not None]
+            statuses.sort(key=lambda s: id_key(str(s["id"])))
+            for status in statuses:
+                await self.emit(status, out)
+            # Without a cursor, the newest page is the start; with one, page forward until a
+            # page is not full.
+            if "min_id" not in params or len(page) < limit or not statuses:
+                return
+
+    async def listen(
+        self, client: httpx.AsyncClient, out: asyncio.Queue[SourceItem | BaseException]
+    ) -> None:
+        """Read the SSE stream until it ends or fails (then the caller backfills the gap)."""
+        stats = self.source.stats
+        async with client.stream(
+            "GET",
+            self.base_url + self.stream_path,
+            params=self.stream_params,
+            headers={**self.headers, "Accept": "text/event-stream"},
+            timeout=httpx.Timeout(self.source.connect_timeout, read=self.source.read_timeout),
+        ) as response:
+            if response.status_code in (401, 403, 404):
+                raise _Unauthorised(f"HTTP {response.status_code}")
+            response.raise_for_status()
+            # Connected: now fetch what came since the cursor. Stream events published
+            # meanwhile wait in the socket, so nothing falls between backfill and stream.
+            await self.backfill(client, out)
+            event = ""
+            data: list[str] = []
+            async for line in response.aiter_lines():
+                if line == "":
+                    if data:
+                        await self.dispatch(event or "message", "\n".join(data), out)
+                    event, data = "", []
+                elif line.startswith(":"):
+                    self.backoff.reset()  # heartbeat (":thump")
+                elif line.startswith("event:"):
+                    event = line[6:].strip()
+                elif line.startswith("data:"):
+                    value = line[5:]
+                    data.append(value[1:] if value.startswith(" ") else value)
+            stats.last_error = None
+
+    async def dispatch(
+        self, event: str, data: str, out: asyncio.Queue[SourceItem | BaseException]
+    ) -> None:
+        stats = self.source.stats
+        self.backoff.reset()
+        if event in ("update", "status.update"):
+            # An edit (status.update) comes as the whole status; its id is already stored, so
+            # the store keeps the first version (edits are not tracked).
+            try:
+                status = msgspec.json.decode(data)
+            except msgspec.DecodeError as error:
+                stats.received += 1
+                stats.malformed_payload(SOURCE, MappingError(str(error)), data)
+                return
+            if not isinstance(status, dict):
+                stats.received += 1
+                stats.malformed_payload(SOURCE, MappingError("status is not an object"), data)
+                return
+            await self.emit(status, out)
+        elif event == "delete":
+            stats.received += 1
+            post_id = self.local_ids.get(data.strip())
+            if post_id is None:
+                stats.skipped += 1
+            else:
+                stats.deletions += 1
+                await out.put(Deletion(post_id, utcnow()))
+        else:
+            stats.received += 1
+            stats.skipped += 1
+
+
+class MastodonSource:
+    """Posts from the configured timelines of any number of Mastodon instances."""
+
+    name = SOURCE
+
+    def __init__(
+        self,
+        instances: Sequence[MastodonInstance],
+        *,
+        streaming: bool = True,
+        backoff_base: float = 1.0,
+        backoff_cap: float = 60.0,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 120.0,  # servers send a heartbeat every ~15 s
+        page_limit: int = PAGE_LIMIT,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.instances = list(instances)
+        for instance in self.instances:
+            for timeline in instance.timelines:
+                timeline_paths(timeline)  # fail at start-up on a typo
+        self.stats = SourceStats()
+        self.streaming = streaming
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self.page_limit = page_limit
+        self.transport = transport
+
+    async def stream(self, cursors: Mapping[str, str]) -> AsyncIterator[SourceItem]:
+        timelines = []
+        for instance in self.instances:
+            local_ids = _LocalIds()  # status ids are per server, shared by its timelines
+            for timeline in instance.timelines:
+                sub = _Timeline(self, instance, timeline, None, local_ids)
+                sub.cursor = cursors.get(sub.stream_name)
+                timelines.append(sub)
+        async with httpx.AsyncClient(
+            timeout=httpx.Timeout(self.connect_timeout, read=30.0),
+            transport=self.transport,
+            follow_redirects=True,
+        ) as client:
+            runners = [functools.partial(t.run, client) for t in timelines]
+            async for item in merged(runners):
+                yield item

@@ -1,0 +1,1 @@
+"""Helpers for tests: local protocol servers that replay recorded payloads."""
