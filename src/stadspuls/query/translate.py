@@ -1,0 +1,322 @@
+"""Translating a query to archive search: a WHERE clause over `posts` for SQLite or PostgreSQL.
+
+Text conditions become an FTS5 MATCH expression (SQLite, over `posts_fts`) or a tsquery
+(PostgreSQL, over `posts.tsv`); lang:, source: and has: become plain SQL. Both full-text indexes
+hold `index_text(text)`, exactly the matcher's tokens, so words, phrases, prefixes, AND, OR and NOT
+translate exactly, and NEAR too on SQLite (the matcher counts the gap as FTS5 does).
+
+Where an engine cannot say what the matcher means, the translation over-selects and is marked
+inexact; the caller then filters the candidates with the matcher, so the answers agree exactly:
+
+- a #hashtag or @mention becomes its words (the sigil and the post's metadata are checked later);
+- NEAR on PostgreSQL becomes AND (tsquery's <n> is one distance in one order);
+- place: becomes "has recognised places OR the name as a phrase";
+- NOT of anything inexact becomes "every post" (negating an over-selection would under-select).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+from stadspuls.query.ast import (
+    All,
+    And,
+    Has,
+    Lang,
+    Near,
+    Node,
+    Not,
+    Or,
+    Phrase,
+    PlaceFilter,
+    Query,
+    SourceFilter,
+    Tag,
+)
+from stadspuls.store.schema import posts
+
+__all__ = ["Dialect", "Translation", "to_fts5", "to_tsquery", "translate"]
+
+Dialect = Literal["sqlite", "postgresql"]
+
+_EMPTY_JSON = ("", "[]", "null")
+
+
+@dataclass(frozen=True)
+class Translation:
+    """`where` selects a superset of the matching posts (None: every post); when `exact` it
+    selects exactly them. `text` is the full-text expression when the whole query is one
+    (possibly with SQL filters beside it in `where`), for engines and plans that drive the
+    search from the full-text index."""
+
+    where: sa.ColumnElement[bool] | None
+    exact: bool
+    text: str | None = None
+
+
+# Conditions: an intermediate form that keeps full-text parts together as long as possible.
+
+
+@dataclass(frozen=True)
+class _Text:
+    expr: str  # an engine expression, already parenthesised where needed
+    negated: bool = False
+
+
+@dataclass(frozen=True)
+class _Sql:
+    clause: sa.ColumnElement[bool]
+
+
+@dataclass(frozen=True)
+class _True:
+    pass
+
+
+@dataclass(frozen=True)
+class _Bool:
+    op: Literal["and", "or"]
+    items: tuple[_Cond, ...]
+
+
+_Cond = _Text | _Sql | _True | _Bool
+
+
+def _bool(op: Literal["and", "or"], items: list[_Cond]) -> _Cond:
+    flat: list[_Cond] = []
+    for item in items:
+        if isinstance(item, _Bool) and item.op == op:
+            flat.extend(item.items)
+        else:
+            flat.append(item)
+    return flat[0] if len(flat) == 1 else _Bool(op, tuple(flat))
+
+
+# FTS5 and tsquery syntax for single terms. Tokens are runs of letters and digits, so they never
+# need escaping inside "..." or '...'.
+
+
+def _fts5_phrase(words: tuple[str, ...], prefix: bool) -> str:
+    return '"' + " ".join(words) + '"' + ("*" if prefix else "")
+
+
+def _ts_phrase(words: tuple[str, ...], prefix: bool) -> str:
+    lexemes = [f"'{w}'" for w in words]
+    if prefix:
+        lexemes[-1] += ":*"
+    return lexemes[0] if len(lexemes) == 1 else "(" + " <-> ".join(lexemes) + ")"
+
+
+def _phrase_parts(node: Node) -> list[Phrase | Tag]:
+    if isinstance(node, Phrase | Tag):
+        return [node]
+    if isinstance(node, Or):
+        return [part for item in node.items for part in _phrase_parts(item)]
+    raise TypeError(f"not a NEAR operand: {node!r}")  # the parser rejects these
+
+
+def _words(term: Phrase | Tag) -> tuple[tuple[str, ...], bool]:
+    return (term.tokens, term.prefix) if isinstance(term, Phrase) else (term.tokens, False)
+
+
+class _Translator:
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect = dialect
+        self.exact = True
+
+    def phrase(self, words: tuple[str, ...], prefix: bool) -> str:
+        if self.dialect == "sqlite":
+            return _fts5_phrase(words, prefix)
+        return _ts_phrase(words, prefix)
+
+    def join(self, op: Literal["and", "or"], exprs: list[str]) -> str:
+        if len(exprs) == 1:
+            return exprs[0]
+        if self.dialect == "sqlite":
+            return "(" + (" AND " if op == "and" else " OR ").join(exprs) + ")"
+        return "(" + (" & " if op == "and" else " | ").join(exprs) + ")"
+
+    # node → (condition, exact)
+
+    def node(self, node: Node) -> tuple[_Cond, bool]:
+        if isinstance(node, Phrase):
+            return _Text(self.phrase(node.tokens, node.prefix)), True
+        if isinstance(node, Tag):
+            return _Text(self.phrase(node.tokens, False)), False
+        if isinstance(node, Near):
+            return self.near(node)
+        if isinstance(node, Lang):
+            lang = sa.func.coalesce(sa.func.lower(posts.c.lang), "")
+            return _Sql(lang.in_(list(node.codes))), True
+        if isinstance(node, SourceFilter):
+            return _Sql(posts.c.source.in_(list(node.names))), True
+        if isinstance(node, Has):
+            column = posts.c.media if node.feature == "media" else posts.c.links
+            return _Sql(sa.and_(column.is_not(None), column.not_in(_EMPTY_JSON))), True
+        if isinstance(node, PlaceFilter):
+            places = posts.c.places
+            has_places = _Sql(sa.and_(places.is_not(None), places.not_in(_EMPTY_JSON)))
+            return _Bool("or", (has_places, _Text(self.phrase(node.tokens, False)))), False
+        if isinstance(node, Not):
+            inner, exact = self.node(node.item)
+            if not exact:
+                return _True(), False
+            return self.negate(inner), True
+        if isinstance(node, And | Or):
+            op: Literal["and", "or"] = "and" if isinstance(node, And) else "or"
+            results = [self.node(item) for item in node.items]
+            return _bool(op, [c for c, _ in results]), all(e for _, e in results)
+        if isinstance(node, All):
+            return _True(), True
+        raise TypeError(f"unknown query node {node!r}")  # pragma: no cover
+
+    def near(self, node: Near) -> tuple[_Cond, bool]:
+        left, right = _phrase_parts(node.left), _phrase_parts(node.right)
+        exact = all(isinstance(t, Phrase) for t in (*left, *right))
+        if self.dialect == "sqlite":
+            alternatives = []
+            for a in left:
+                for b in right:
+                    pa, pb = _fts5_phrase(*_words(a)), _fts5_phrase(*_words(b))
+                    alternatives.append(f"NEAR({pa} {pb}, {node.distance})")
+            return _Text(self.join("or", alternatives)), exact
+        # tsquery's <n> means "exactly n positions later": over-select with AND.
+        left_expr = self.join("or", [_ts_phrase(*_words(t)) for t in left])
+        right_expr = self.join("or", [_ts_phrase(*_words(t)) for t in right])
+        return _Text(self.join("and", [left_expr, right_expr])), False
+
+    def negate(self, cond: _Cond) -> _Cond:
+        if isinstance(cond, _Text):
+            return _Text(cond.expr, not cond.negated)
+        if isinstance(cond, _Sql):
+            return _Sql(sa.not_(cond.clause))
+        if isinstance(cond, _True):
+            return _Sql(sa.false())
+        # De Morgan keeps negated full-text parts next to positive ones (FTS5's binary NOT).
+        flipped: Literal["and", "or"] = "or" if cond.op == "and" else "and"
+        return _bool(flipped, [self.negate(item) for item in cond.items])
+
+    # condition → (full-text expression of a pure-text condition | None)
+
+    def pure_text(self, cond: _Cond) -> str | None:
+        """The engine expression of a condition made only of full-text parts, if it has one."""
+        if isinstance(cond, _Text):
+            if not cond.negated:
+                return cond.expr
+            return None if self.dialect == "sqlite" else f"!{cond.expr}"
+        if isinstance(cond, _Bool):
+            if cond.op == "or":
+                parts = [self.pure_text(item) for item in cond.items]
+                if any(p is None for p in parts):
+                    return None
+                return self.join("or", [p for p in parts if p is not None])
+            positives: list[str] = []
+            negatives: list[str] = []
+            for item in cond.items:
+                if isinstance(item, _Text) and item.negated:
+                    negatives.append(item.expr)
+                    continue
+                part = self.pure_text(item)
+                if part is None:
+                    return None
+                positives.append(part)
+            if self.dialect == "sqlite":
+                if not positives:
+                    return None
+                expr = self.join("and", positives)
+                for negative in negatives:
+                    expr = f"({expr} NOT {negative})"
+                return expr
+            return self.join("and", positives + [f"!{n}" for n in negatives])
+        return None
+
+    def clause(self, cond: _Cond) -> sa.ColumnElement[bool] | None:
+        """SQL for a condition; None means true."""
+        text = self.pure_text(cond)
+        if text is not None:
+            return self.text_clause(text)
+        if isinstance(cond, _Text):  # a negated term on SQLite
+            return sa.not_(self.text_clause(cond.expr))
+        if isinstance(cond, _Sql):
+            return cond.clause
+        if isinstance(cond, _True):
+            return None
+        if cond.op == "and":
+            # Keep the full-text parts together: one MATCH instead of one per term.
+            texts = [item for item in cond.items if self.pure_text(item) is not None]
+            rest = [item for item in cond.items if self.pure_text(item) is None]
+            if self.dialect == "sqlite":
+                negated = [i for i in rest if isinstance(i, _Text)]
+                if texts and negated:
+                    texts += negated
+                    rest = [i for i in rest if not isinstance(i, _Text)]
+            clauses: list[sa.ColumnElement[bool]] = []
+            if texts:
+                combined = self.pure_text(_Bool("and", tuple(texts)))
+                assert combined is not None
+                clauses.append(self.text_clause(combined))
+            for item in rest:
+                clause = self.clause(item)
+                if clause is not None:
+                    clauses.append(clause)
+            if not clauses:
+                return None
+            return clauses[0] if len(clauses) == 1 else sa.and_(*clauses)
+        # OR: full-text alternatives together, then the rest.
+        texts = [item for item in cond.items if self.pure_text(item) is not None]
+        rest = [item for item in cond.items if self.pure_text(item) is None]
+        alternatives: list[sa.ColumnElement[bool]] = []
+        if texts:
+            combined = self.pure_text(_Bool("or", tuple(texts)))
+            assert combined is not None
+            alternatives.append(self.text_clause(combined))
+        for item in rest:
+            clause = self.clause(item)
+            if clause is None:
+                return None
+            alternatives.append(clause)
+        return alternatives[0] if len(alternatives) == 1 else sa.or_(*alternatives)
+
+    def text_clause(self, expr: str) -> sa.ColumnElement[bool]:
+        if self.dialect == "sqlite":
+            matching = (
+                sa.select(sa.literal_column("rowid"))
+                .select_from(sa.table("posts_fts"))
+                .where(sa.literal_column("posts_fts").op("MATCH")(expr))
+            )
+            return posts.c.pk.in_(matching.scalar_subquery())
+        tsv = sa.literal_column("posts.tsv")
+        return tsv.bool_op("@@")(sa.cast(sa.literal(expr), postgresql.TSQUERY))
+
+    def top_text(self, cond: _Cond) -> str | None:
+        """The full-text expression when the query is text AND-ed with SQL filters only."""
+        text = self.pure_text(cond)
+        if text is not None:
+            return text
+        if isinstance(cond, _Bool) and cond.op == "and":
+            texts = [item for item in cond.items if self.pure_text(item) is not None]
+            rest = [item for item in cond.items if self.pure_text(item) is None]
+            if texts and all(isinstance(item, _Sql) for item in rest):
+                return self.pure_text(_Bool("and", tuple(texts)))
+        return None
+
+
+def translate(query: Query, dialect: Dialect) -> Translation:
+    """The WHERE clause over `posts` that selects (a superset of) the posts the query matches."""
+    translator = _Translator(dialect)
+    cond, exact = translator.node(query.root)
+    return Translation(translator.clause(cond), exact, translator.top_text(cond))
+
+
+def to_fts5(query: Query) -> str | None:
+    """The FTS5 MATCH expression of a query that is text (and filters) only, else None."""
+    return translate(query, "sqlite").text
+
+
+def to_tsquery(query: Query) -> str | None:
+    """The tsquery of a query that is text (and filters) only, else None."""
+    return translate(query, "postgresql").text
