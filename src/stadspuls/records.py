@@ -77,6 +77,30 @@ class Checkpoint(msgspec.Struct, frozen=True):
 
 SourceItem = Post | Deletion | Checkpoint
 
+# The legal bases a monitor can rest on (AVG/GDPR art. 6(1)(e), (d), (f); Wpg for the police).
+LEGAL_BASES = {
+    "public-task": "Public task (AVG art. 6(1)(e))",
+    "vital-interest": "Vital interest (AVG art. 6(1)(d))",
+    "legitimate-interest": "Legitimate interest (AVG art. 6(1)(f))",
+    "police-task": "Police task (Wet politiegegevens)",
+}
+
+
+class Monitor(msgspec.Struct, frozen=True, kw_only=True):
+    """A watched place or topic: a query with the purpose and legal basis that allow it."""
+
+    id: int | None = None
+    name: str
+    query: str
+    owner: str
+    purpose: str
+    legal_basis: str  # a key of LEGAL_BASES
+    retention_days: int
+    places: tuple[str, ...] = ()  # optional: only posts about these places
+    active: bool = True
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
 
 def utc(dt: datetime) -> datetime:
     """Return `dt` as a UTC-aware datetime; a naive datetime is taken to be UTC already."""

@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     batch_seconds: float = 0.5
     # Near-duplicate memory: posts within this many recent ones are compared.
     dedup_window: int = 200_000
+    # Posts that no monitor matched are kept this many days; a monitor's own retention period
+    # covers the posts it matched. The retention job runs every `retention_interval_s`.
+    retention_days: int = Field(default=30, ge=1, le=3650)
+    retention_interval_s: float = 3600.0
     bluesky: BlueskySettings = Field(default_factory=BlueskySettings)
     mastodon: list[MastodonInstance] = Field(
         default_factory=lambda: [

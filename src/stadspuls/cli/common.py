@@ -55,6 +55,13 @@ def engine_for(settings: Settings) -> sa.Engine:
         raise click.ClickException(str(error)) from error
 
 
+def pseudonym_function(settings: Settings) -> Callable[[str], str]:
+    """The keyed pseudonym of a handle, to match `@mentions` in queries."""
+    from stadspuls.enrich.pseudonymise import Pseudonymiser, load_or_create_key
+
+    return Pseudonymiser(load_or_create_key(settings.key_file)).pseudonym
+
+
 def parse_time(value: str | None) -> datetime | None:
     """ISO 8601 date or datetime; naive values are UTC."""
     if value is None:

@@ -7,8 +7,14 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
-from stadspuls.cli.common import common_options, configure_logging, engine_for
+from stadspuls.cli.common import (
+    common_options,
+    configure_logging,
+    engine_for,
+    pseudonym_function,
+)
 from stadspuls.enrich.door import build_door
+from stadspuls.monitors import MonitorLinker
 from stadspuls.pipeline import Pipeline
 from stadspuls.records import Checkpoint, Post, SourceItem
 from stadspuls.settings import Settings
@@ -52,7 +58,9 @@ def ingest_command(
             raise click.ClickException(str(error)) from error
     engine = engine_for(settings)
     cursors = {} if restart else load_cursors(engine)
-    pipeline = Pipeline(engine, build_door(settings))
+    linker = MonitorLinker(engine, pseudonymise=pseudonym_function(settings))
+    linker.catch_up()
+    pipeline = Pipeline(engine, build_door(settings), sinks=[linker])
     try:
         for path in files:
             _ingest_file(pipeline, path, formats[path], cursors, settings.batch_size, quiet)

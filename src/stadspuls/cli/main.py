@@ -7,6 +7,8 @@ import click
 from stadspuls import __version__
 from stadspuls.cli.db import db_group
 from stadspuls.cli.ingest import ingest_command
+from stadspuls.cli.monitor import monitor_group
+from stadspuls.cli.retention import retention_group
 from stadspuls.cli.run import run_command
 from stadspuls.cli.search import search_command
 from stadspuls.cli.sources import sources_group
@@ -21,5 +23,7 @@ def main() -> None:
 main.add_command(run_command)
 main.add_command(ingest_command)
 main.add_command(search_command)
+main.add_command(monitor_group)
+main.add_command(retention_group)
 main.add_command(sources_group)
 main.add_command(db_group)

@@ -10,13 +10,21 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import click
+import sqlalchemy as sa
 import uvicorn
 
-from stadspuls.cli.common import common_options, configure_logging, engine_for
+from stadspuls.cli.common import (
+    common_options,
+    configure_logging,
+    engine_for,
+    pseudonym_function,
+)
 from stadspuls.enrich.door import build_door
+from stadspuls.monitors import MonitorLinker
 from stadspuls.pipeline import Pipeline
 from stadspuls.settings import Settings
 from stadspuls.sources.base import Source
+from stadspuls.store.retention import apply_retention
 from stadspuls.web.app import create_app
 
 log = logging.getLogger(__name__)
@@ -27,6 +35,15 @@ class Collector:
     """What /health reports: the sources being collected from."""
 
     sources: list[Source] = field(default_factory=list)
+
+
+async def _retention_loop(engine: sa.Engine, settings: Settings) -> None:
+    while True:
+        try:
+            await asyncio.to_thread(apply_retention, engine, default_days=settings.retention_days)
+        except Exception:
+            log.exception("the retention job failed; trying again next round")
+        await asyncio.sleep(settings.retention_interval_s)
 
 
 def probe_hosts(settings: Settings) -> list[tuple[str, int]]:
@@ -141,12 +158,19 @@ async def _serve(
         f"(database {engine.url.render_as_string()}); {what}",
         err=True,
     )
+    retention = asyncio.create_task(_retention_loop(engine, settings))
+    linker = MonitorLinker(engine, pseudonymise=pseudonym_function(settings))
+    await asyncio.to_thread(linker.catch_up)
     if not collector.sources:
-        await server.serve()
+        try:
+            await server.serve()
+        finally:
+            retention.cancel()
         return
     pipeline = Pipeline(
         engine,
         build_door(settings),
+        sinks=[linker],
         batch_size=settings.batch_size,
         batch_seconds=settings.batch_seconds,
     )
@@ -156,6 +180,7 @@ async def _serve(
         await server.serve()
     finally:
         stop.set()
+        retention.cancel()
         await collecting
         pipeline.close()
         click.echo(

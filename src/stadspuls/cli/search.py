@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import click
 
-from stadspuls.cli.common import common_options, engine_for, parse_time
-from stadspuls.enrich.pseudonymise import Pseudonymiser, load_or_create_key
+from stadspuls.cli.common import common_options, engine_for, parse_time, pseudonym_function
 from stadspuls.query.parser import QuerySyntaxError
 from stadspuls.settings import Settings
 from stadspuls.store.search import count_posts, search_posts
@@ -38,7 +37,7 @@ def search_command(
     AND/OR/NOT, parentheses, NEAR/n, and filters lang:, source:, place:, has:media, has:link.
     """
     engine = engine_for(settings)
-    pseudonym = Pseudonymiser(load_or_create_key(settings.key_file)).pseudonym
+    pseudonym = pseudonym_function(settings)
     filters = {
         "since": parse_time(since),
         "until": parse_time(until),

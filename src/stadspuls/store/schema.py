@@ -80,3 +80,58 @@ source_counters = sa.Table(
     sa.Column("counter", sa.String(32), primary_key=True),
     sa.Column("value", sa.BigInteger, nullable=False, server_default="0"),
 )
+
+
+# Monitors: what an analyst watches, with the purpose and legal basis that allow it.
+monitors = sa.Table(
+    "monitors",
+    metadata,
+    sa.Column("id", BigIntPK, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(200), nullable=False, unique=True),
+    sa.Column("query", sa.Text, nullable=False),
+    sa.Column("owner", sa.String(200), nullable=False),
+    sa.Column("purpose", sa.Text, nullable=False),
+    sa.Column("legal_basis", sa.String(32), nullable=False),
+    sa.Column("retention_days", sa.Integer, nullable=False),
+    sa.Column("places", sa.Text),  # JSON array of place names the monitor is limited to
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("created_us", sa.BigInteger, nullable=False),
+    sa.Column("updated_us", sa.BigInteger, nullable=False),
+)
+
+# Which posts each monitor matched; `created_us` (the post's) makes per-monitor time queries
+# an index range scan.
+monitor_posts = sa.Table(
+    "monitor_posts",
+    metadata,
+    sa.Column(
+        "monitor_id",
+        sa.BigInteger,
+        sa.ForeignKey("monitors.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column(
+        "post_pk", sa.BigInteger, sa.ForeignKey("posts.pk", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("created_us", sa.BigInteger, nullable=False),
+    sa.Index("ix_monitor_posts_monitor_created", "monitor_id", "created_us"),
+    sa.Index("ix_monitor_posts_post_pk", "post_pk"),
+)
+
+# Bookkeeping of the live matcher: posts up to `last_pk` have been matched against every monitor.
+matcher_state = sa.Table(
+    "matcher_state",
+    metadata,
+    sa.Column("name", sa.String(32), primary_key=True),
+    sa.Column("last_pk", sa.BigInteger, nullable=False),
+)
+
+# What the retention job deleted: counts only, never contents.
+retention_log = sa.Table(
+    "retention_log",
+    metadata,
+    sa.Column("id", BigIntPK, primary_key=True, autoincrement=True),
+    sa.Column("run_us", sa.BigInteger, nullable=False),
+    sa.Column("deleted_posts", sa.BigInteger, nullable=False),
+    sa.Column("details", sa.Text, nullable=False),  # JSON: counts per reason
+)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from stadspuls.records import Post
+from stadspuls.records import LEGAL_BASES, Monitor, Post
 
 
 class PlaceOut(BaseModel):
@@ -99,3 +100,66 @@ class Health(BaseModel):
     posts: int
     collecting: bool
     sources: dict[str, dict[str, int | str | None]]
+
+
+LegalBasis = Literal["public-task", "vital-interest", "legitimate-interest", "police-task"]
+assert set(LegalBasis.__args__) == set(LEGAL_BASES)  # type: ignore[attr-defined]
+
+
+class MonitorCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    query: str = Field(min_length=1, examples=["(stratumseind OR #stratumseind) lang:nl"])
+    owner: str = Field(default="analyst", min_length=1, max_length=200)
+    purpose: str = Field(min_length=1, description="Why this is watched (doelbinding).")
+    legal_basis: LegalBasis
+    retention_days: int = Field(default=90, ge=1, le=3650)
+    places: list[str] = Field(default_factory=list)
+
+
+class MonitorUpdate(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    query: str | None = Field(default=None, min_length=1)
+    owner: str | None = None
+    purpose: str | None = Field(default=None, min_length=1)
+    legal_basis: LegalBasis | None = None
+    retention_days: int | None = Field(default=None, ge=1, le=3650)
+    places: list[str] | None = None
+    active: bool | None = None
+
+
+class MonitorOut(BaseModel):
+    id: int
+    name: str
+    query: str
+    owner: str
+    purpose: str
+    legal_basis: str
+    retention_days: int
+    places: list[str]
+    active: bool
+    created_at: datetime | None
+    updated_at: datetime | None
+    posts: int
+
+    @classmethod
+    def from_monitor(cls, monitor: Monitor, posts: int) -> MonitorOut:
+        assert monitor.id is not None
+        return cls(
+            id=monitor.id,
+            name=monitor.name,
+            query=monitor.query,
+            owner=monitor.owner,
+            purpose=monitor.purpose,
+            legal_basis=monitor.legal_basis,
+            retention_days=monitor.retention_days,
+            places=list(monitor.places),
+            active=monitor.active,
+            created_at=monitor.created_at,
+            updated_at=monitor.updated_at,
+            posts=posts,
+        )
+
+
+class QueryErrorOut(BaseModel):
+    detail: str
+    column: int | None = None

@@ -13,6 +13,13 @@ router = APIRouter(tags=["stats"])
 BUCKETS = {"minute": 60, "hour": 3600, "day": 86400}
 
 
+def bucket_seconds(bucket: str) -> int:
+    seconds = BUCKETS.get(bucket) or (int(bucket) if bucket.isdigit() else 0)
+    if seconds <= 0:
+        raise HTTPException(422, "bucket must be minute, hour, day or a positive number of seconds")
+    return seconds
+
+
 @router.get("/stats/volume", response_model=VolumeOut)
 def get_volume(
     request: Request,
@@ -23,12 +30,7 @@ def get_volume(
     lang: str | None = None,
 ) -> VolumeOut:
     """Post counts per time bucket (UTC, aligned to the epoch), oldest first."""
-    seconds = BUCKETS.get(bucket) or (int(bucket) if bucket.isdigit() else 0)
-    if seconds <= 0:
-        raise HTTPException(422, "bucket must be minute, hour, day or a positive number of seconds")
-    for moment in (since, until):
-        if moment is not None and moment.tzinfo is None:
-            raise HTTPException(422, "since/until need a time zone, e.g. 2026-11-23T10:00:00Z")
+    seconds = bucket_seconds(bucket)
     rows = volume(
         request.app.state.engine,
         bucket_seconds=seconds,

@@ -1,0 +1,182 @@
+"""Monitors at work: validation, creation with backfill, re-matching on edit, and the live
+linker that attaches every arriving post to the monitors it matches.
+
+A monitor's effective query is its query limited to its places, if any. The live linker keeps a
+watermark (the highest post pk it has matched) in the same transaction as the links it writes;
+at start-up it catches up from there, so a crash between storing posts and linking them loses
+no links. Backfill uses the archive search, whose answers equal the streaming matcher's.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+import msgspec
+import sqlalchemy as sa
+
+from stadspuls.query.matcher import MonitorMatcher, compile_query
+from stadspuls.query.parser import Pseudonymise, QuerySyntaxError, parse
+from stadspuls.records import LEGAL_BASES, Monitor, Post
+from stadspuls.store import monitors as store
+from stadspuls.store.search import search_posts
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int], None]
+BACKFILL_PAGE = 2000
+
+
+class MonitorError(ValueError):
+    """A monitor that cannot be started as given (the message says why, for the user)."""
+
+
+def effective_query(monitor: Monitor) -> str:
+    if not monitor.places:
+        return monitor.query
+    places = " OR ".join('place:"{}"'.format(p.replace('"', "")) for p in monitor.places)
+    return f"({monitor.query}) AND ({places})"
+
+
+def validate(monitor: Monitor, pseudonymise: Pseudonymise | None = None) -> None:
+    """Raise MonitorError or QuerySyntaxError (with its column) for a monitor that cannot run."""
+    if not monitor.name.strip():
+        raise MonitorError("a monitor needs a name")
+    if not monitor.purpose.strip():
+        raise MonitorError(
+            "a monitor needs a purpose: say why this is watched (doelbinding), e.g. "
+            "'crowd safety on Stratumseind during carnival'"
+        )
+    if monitor.legal_basis not in LEGAL_BASES:
+        raise MonitorError(
+            f"unknown legal basis {monitor.legal_basis!r}; choose one of {', '.join(LEGAL_BASES)}"
+        )
+    if not 1 <= monitor.retention_days <= 3650:
+        raise MonitorError("retention must be between 1 and 3650 days")
+    if not monitor.query.strip():
+        raise MonitorError("a monitor needs a query")
+    parse(monitor.query, pseudonymise=pseudonymise)  # errors point into the user's own text
+    parse(effective_query(monitor), pseudonymise=pseudonymise)
+
+
+def backfill(
+    engine: sa.Engine,
+    monitor: Monitor,
+    *,
+    pseudonymise: Pseudonymise | None = None,
+    progress: Progress | None = None,
+) -> int:
+    """Link every stored post the monitor matches; returns the number of posts matched."""
+    assert monitor.id is not None
+    compiled = compile_query(effective_query(monitor), pseudonymise=pseudonymise)
+    matched = 0
+    offset = 0
+    while True:
+        page = search_posts(
+            engine, compiled.query, limit=BACKFILL_PAGE, offset=offset, pseudonymise=None
+        )
+        if not page:
+            break
+        store.link_posts(engine, [(monitor.id, post.id) for post in page])
+        matched += len(page)
+        offset += len(page)
+        if progress:
+            progress(matched)
+        if len(page) < BACKFILL_PAGE:
+            break
+    return matched
+
+
+def create(
+    engine: sa.Engine,
+    monitor: Monitor,
+    *,
+    pseudonymise: Pseudonymise | None = None,
+    progress: Progress | None = None,
+) -> tuple[Monitor, int]:
+    validate(monitor, pseudonymise)
+    saved = store.insert_monitor(engine, monitor)
+    return saved, backfill(engine, saved, pseudonymise=pseudonymise, progress=progress)
+
+
+def edit(
+    engine: sa.Engine,
+    monitor: Monitor,
+    *,
+    pseudonymise: Pseudonymise | None = None,
+    progress: Progress | None = None,
+) -> tuple[Monitor, int | None]:
+    """Save changes; when the query or places changed, re-match the archive (returns the count)."""
+    assert monitor.id is not None
+    before = store.get_monitor(engine, monitor.id)
+    if before is None:
+        raise MonitorError(f"no monitor with id {monitor.id}")
+    validate(monitor, pseudonymise)
+    saved = store.update_monitor(engine, monitor)
+    if effective_query(before) == effective_query(saved):
+        return saved, None
+    store.unlink_all(engine, monitor.id)
+    return saved, backfill(engine, saved, pseudonymise=pseudonymise, progress=progress)
+
+
+class MonitorLinker:
+    """A pipeline sink: links each stored post to the active monitors it matches."""
+
+    def __init__(self, engine: sa.Engine, *, pseudonymise: Pseudonymise | None = None) -> None:
+        self.engine = engine
+        self.pseudonymise = pseudonymise
+        self._version: tuple[int, int] | None = None
+        self._matcher: MonitorMatcher[int] = MonitorMatcher({})
+        self.linked = 0
+
+    def refresh(self) -> None:
+        version = store.monitors_version(self.engine)
+        if version == self._version:
+            return
+        queries = {}
+        for monitor in store.list_monitors(self.engine, active_only=True):
+            assert monitor.id is not None
+            try:
+                queries[monitor.id] = compile_query(
+                    effective_query(monitor), pseudonymise=self.pseudonymise
+                )
+            except QuerySyntaxError:
+                log.exception("monitor %r has a query that no longer parses", monitor.name)
+        self._matcher = MonitorMatcher(queries)
+        self._version = version
+
+    def catch_up(self, chunk: int = 5000) -> int:
+        """Match stored posts the linker has not seen (after a crash, or on first start)."""
+        mark = store.watermark(self.engine)
+        if mark is None:
+            # First start: monitors created before this point were backfilled on creation.
+            self._link([], watermark=store.max_pk(self.engine))
+            return 0
+        seen = 0
+        while batch := store.posts_after(self.engine, mark, chunk):
+            self.refresh()
+            mark = batch[-1][0]
+            self._link([post for _, post in batch], watermark=mark)
+            seen += len(batch)
+        return seen
+
+    def __call__(self, posts: Sequence[Post]) -> None:
+        self.refresh()
+        self._link(posts, watermark=None)
+
+    def _link(self, posts: Sequence[Post], *, watermark: int | None) -> None:
+        matches = [
+            (monitor_id, post.id)
+            for post, found in zip(posts, self._matcher.match_many(posts), strict=True)
+            for monitor_id in found
+        ]
+        if watermark is None and posts:
+            with self.engine.connect() as conn:
+                known = store.pks_for_ids(conn, [p.id for p in posts])
+            watermark = max((pk for pk, _ in known.values()), default=None)
+        if matches or watermark is not None:
+            self.linked += store.link_posts(self.engine, matches, watermark=watermark)
+
+
+def replace(monitor: Monitor, **changes: object) -> Monitor:
+    return msgspec.structs.replace(monitor, **changes)

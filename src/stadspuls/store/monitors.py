@@ -1,0 +1,251 @@
+"""Monitors and the posts they matched: CRUD, links, per-monitor reads, the matcher watermark."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from stadspuls.records import Monitor, Post, utcnow
+from stadspuls.store.posts import COLUMNS, from_us, row_to_post, to_us
+from stadspuls.store.schema import matcher_state, monitor_posts, monitors, posts
+
+
+class MonitorExists(ValueError):
+    pass
+
+
+def _row_to_monitor(row: sa.RowMapping) -> Monitor:
+    return Monitor(
+        id=int(row["id"]),
+        name=row["name"],
+        query=row["query"],
+        owner=row["owner"],
+        purpose=row["purpose"],
+        legal_basis=row["legal_basis"],
+        retention_days=int(row["retention_days"]),
+        places=tuple(json.loads(row["places"])) if row["places"] else (),
+        active=bool(row["active"]),
+        created_at=from_us(row["created_us"]),
+        updated_at=from_us(row["updated_us"]),
+    )
+
+
+def _values(monitor: Monitor) -> dict[str, object]:
+    return {
+        "name": monitor.name,
+        "query": monitor.query,
+        "owner": monitor.owner,
+        "purpose": monitor.purpose,
+        "legal_basis": monitor.legal_basis,
+        "retention_days": monitor.retention_days,
+        "places": json.dumps(list(monitor.places)) if monitor.places else None,
+        "active": monitor.active,
+    }
+
+
+def insert_monitor(engine: sa.Engine, monitor: Monitor) -> Monitor:
+    now = to_us(utcnow())
+    try:
+        with engine.begin() as conn:
+            result = conn.execute(
+                monitors.insert().values(**_values(monitor), created_us=now, updated_us=now)
+            )
+            key = result.inserted_primary_key
+    except sa.exc.IntegrityError as error:
+        raise MonitorExists(f"a monitor named {monitor.name!r} exists already") from error
+    if key is None or key[0] is None:
+        raise RuntimeError("the database returned no id for the new monitor")
+    found = get_monitor(engine, int(key[0]))
+    assert found is not None
+    return found
+
+
+def update_monitor(engine: sa.Engine, monitor: Monitor) -> Monitor:
+    if monitor.id is None:
+        raise ValueError("an unsaved monitor cannot be updated")
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                monitors.update()
+                .where(monitors.c.id == monitor.id)
+                .values(**_values(monitor), updated_us=to_us(utcnow()))
+            )
+    except sa.exc.IntegrityError as error:
+        raise MonitorExists(f"a monitor named {monitor.name!r} exists already") from error
+    found = get_monitor(engine, monitor.id)
+    assert found is not None
+    return found
+
+
+def delete_monitor(engine: sa.Engine, monitor_id: int) -> bool:
+    with engine.begin() as conn:
+        conn.execute(monitor_posts.delete().where(monitor_posts.c.monitor_id == monitor_id))
+        return bool(conn.execute(monitors.delete().where(monitors.c.id == monitor_id)).rowcount)
+
+
+def get_monitor(engine: sa.Engine, monitor_id: int) -> Monitor | None:
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(monitors).where(monitors.c.id == monitor_id)).first()
+    return None if row is None else _row_to_monitor(row._mapping)
+
+
+def find_monitor(engine: sa.Engine, name: str) -> Monitor | None:
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(monitors).where(monitors.c.name == name)).first()
+    return None if row is None else _row_to_monitor(row._mapping)
+
+
+def list_monitors(engine: sa.Engine, *, active_only: bool = False) -> list[Monitor]:
+    query = sa.select(monitors).order_by(monitors.c.name)
+    if active_only:
+        query = query.where(monitors.c.active.is_(True))
+    with engine.connect() as conn:
+        return [_row_to_monitor(row._mapping) for row in conn.execute(query)]
+
+
+def monitors_version(engine: sa.Engine) -> tuple[int, int]:
+    """Changes when a monitor is added, edited or removed: (count, newest update)."""
+    query = sa.select(sa.func.count(), sa.func.coalesce(sa.func.max(monitors.c.updated_us), 0))
+    with engine.connect() as conn:
+        count, newest = conn.execute(query).one()
+    return int(count), int(newest)
+
+
+def pks_for_ids(conn: sa.Connection, ids: Sequence[str]) -> dict[str, tuple[int, int]]:
+    """post id -> (pk, created_us) for the ids that are stored."""
+    out: dict[str, tuple[int, int]] = {}
+    for start in range(0, len(ids), 500):
+        chunk = list(ids[start : start + 500])
+        query = sa.select(posts.c.id, posts.c.pk, posts.c.created_us).where(posts.c.id.in_(chunk))
+        for row in conn.execute(query):
+            out[row.id] = (int(row.pk), int(row.created_us))
+    return out
+
+
+def _insert_links(conn: sa.Connection, links: Iterable[tuple[int, int, int]]) -> int:
+    rows = [{"monitor_id": m, "post_pk": p, "created_us": c} for m, p, c in links]
+    if not rows:
+        return 0
+    if conn.dialect.name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert  # type: ignore[assignment]
+    statement = dialect_insert(monitor_posts).on_conflict_do_nothing()
+    return int(conn.execute(statement, rows).rowcount or 0)
+
+
+def link_posts(
+    engine: sa.Engine,
+    matches: Sequence[tuple[int, str]],
+    *,
+    watermark: int | None = None,
+) -> int:
+    """Store (monitor id, post id) matches; with `watermark`, also advance the matcher's
+    watermark to that post pk in the same transaction."""
+    with engine.begin() as conn:
+        found = pks_for_ids(conn, sorted({post_id for _, post_id in matches}))
+        links = [(m, *found[p]) for m, p in matches if p in found]
+        inserted = _insert_links(conn, links)
+        if watermark is not None:
+            _set_watermark(conn, watermark)
+    return inserted
+
+
+def unlink_all(engine: sa.Engine, monitor_id: int) -> None:
+    with engine.begin() as conn:
+        conn.execute(monitor_posts.delete().where(monitor_posts.c.monitor_id == monitor_id))
+
+
+def _set_watermark(conn: sa.Connection, last_pk: int) -> None:
+    updated = conn.execute(
+        matcher_state.update().where(matcher_state.c.name == "monitors").values(last_pk=last_pk)
+    )
+    if not updated.rowcount:
+        conn.execute(matcher_state.insert().values(name="monitors", last_pk=last_pk))
+
+
+def watermark(engine: sa.Engine) -> int | None:
+    with engine.connect() as conn:
+        value = conn.execute(
+            sa.select(matcher_state.c.last_pk).where(matcher_state.c.name == "monitors")
+        ).scalar()
+    return None if value is None else int(value)
+
+
+def max_pk(engine: sa.Engine) -> int:
+    with engine.connect() as conn:
+        return int(
+            conn.execute(sa.select(sa.func.coalesce(sa.func.max(posts.c.pk), 0))).scalar_one()
+        )
+
+
+def posts_after(engine: sa.Engine, after_pk: int, limit: int) -> list[tuple[int, Post]]:
+    """(pk, post) of stored posts with pk > after_pk, in pk order."""
+    query = (
+        sa.select(posts.c.pk, *[posts.c[name] for name in COLUMNS])
+        .where(posts.c.pk > after_pk)
+        .order_by(posts.c.pk)
+        .limit(limit)
+    )
+    with engine.connect() as conn:
+        return [(int(row.pk), row_to_post(row._mapping)) for row in conn.execute(query)]
+
+
+def monitor_post_page(
+    engine: sa.Engine,
+    monitor_id: int,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[int, list[Post]]:
+    """(total, page of posts newest first) matched by a monitor."""
+    clauses = [monitor_posts.c.monitor_id == monitor_id]
+    if since is not None:
+        clauses.append(monitor_posts.c.created_us >= to_us(since))
+    if until is not None:
+        clauses.append(monitor_posts.c.created_us < to_us(until))
+    page = (
+        sa.select(*[posts.c[name] for name in COLUMNS])
+        .select_from(monitor_posts.join(posts, posts.c.pk == monitor_posts.c.post_pk))
+        .where(*clauses)
+        .order_by(monitor_posts.c.created_us.desc(), monitor_posts.c.post_pk.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    total = sa.select(sa.func.count()).select_from(monitor_posts).where(*clauses)
+    with engine.connect() as conn:
+        found = [row_to_post(row._mapping) for row in conn.execute(page)]
+        return int(conn.execute(total).scalar_one()), found
+
+
+def monitor_volume(
+    engine: sa.Engine,
+    monitor_id: int,
+    *,
+    bucket_seconds: int,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[tuple[datetime, int]]:
+    width = bucket_seconds * 1_000_000
+    bucket = (monitor_posts.c.created_us // width).label("bucket")
+    clauses = [monitor_posts.c.monitor_id == monitor_id]
+    if since is not None:
+        clauses.append(monitor_posts.c.created_us >= to_us(since))
+    if until is not None:
+        clauses.append(monitor_posts.c.created_us < to_us(until))
+    query = sa.select(bucket, sa.func.count()).where(*clauses).group_by(bucket).order_by(bucket)
+    with engine.connect() as conn:
+        return [(from_us(int(b) * width), int(n)) for b, n in conn.execute(query)]
+
+
+def link_counts(engine: sa.Engine) -> dict[int, int]:
+    query = sa.select(monitor_posts.c.monitor_id, sa.func.count()).group_by(
+        monitor_posts.c.monitor_id
+    )
+    with engine.connect() as conn:
+        return {int(m): int(n) for m, n in conn.execute(query)}
