@@ -2,8 +2,9 @@
 
 Each stage takes records and returns records, with its state explicit (the door's enrichers,
 the writer's connection, the cursors in the store), so a broker can later sit between stages
-without a rewrite. Here they run in one process: sources are asyncio tasks feeding a bounded
-queue; batches go through the door and the writer in a worker thread.
+without a rewrite. In one process: sources are asyncio tasks feeding a bounded queue; batches
+go through the door and then the writer. The door may run in a child process (`DoorProcess`):
+then batch k is enriched on one core while batch k-1 is written on the other.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 
@@ -26,6 +28,7 @@ from stadspuls.store.posts import Batch, PostWriter, WriteResult, load_cursors, 
 log = logging.getLogger(__name__)
 
 Sink = Callable[[Sequence[Post]], None]
+DoorLike = Callable[[Sequence[Post]], list[Post]]
 
 
 @dataclass
@@ -36,14 +39,21 @@ class PipelineStats:
     already_stored: int = 0
     deleted: int = 0
     failed_batches: int = 0
-    by_source: dict[str, int] = field(default_factory=dict)
+    rejected: int = 0
+
+
+@dataclass
+class Prepared:
+    """A batch after the door: enriched posts plus the deletions, checkpoints and counters."""
+
+    batch: Batch
 
 
 class Pipeline:
     def __init__(
         self,
         engine: sa.Engine,
-        door: Door,
+        door: DoorLike,
         *,
         sinks: Sequence[Sink] = (),
         batch_size: int = 2000,
@@ -56,51 +66,78 @@ class Pipeline:
         self.batch_seconds = batch_seconds
         self.writer = PostWriter(engine)
         self.stats = PipelineStats()
-        self._seed_dedup()
+        if isinstance(door, Door):
+            self._seed_dedup(door)
 
-    def _seed_dedup(self) -> None:
+    def _seed_dedup(self, door: Door) -> None:
         with contextlib.suppress(KeyError):
-            dedup = self.door.get("dedup")
+            dedup = door.get("dedup")
             if isinstance(dedup, Deduplicator):
                 dedup.seed(recent_fingerprints(self.engine, dedup.index.window))
 
     def close(self) -> None:
         self.writer.close()
 
-    def process(self, items: Iterable[SourceItem], counters: Batch | None = None) -> WriteResult:
-        """Enrich and store one batch synchronously (posts, deletions and checkpoints together)."""
+    # Synchronous use (imports, benchmarks, tests) ------------------------------------------
+
+    def enrich(self, items: Iterable[SourceItem], counters: Batch | None = None) -> Prepared:
         batch = counters if counters is not None else Batch()
-        raw_posts: list[Post] = []
-        for item in items:
-            if isinstance(item, Post):
-                raw_posts.append(item)
-            else:
+        raw = list(items)
+        posts = [item for item in raw if isinstance(item, Post)]
+        for item in raw:
+            if not isinstance(item, Post):
                 batch.add(item)
-        batch.posts = self.door(raw_posts) if raw_posts else []
-        result = self.writer.write(batch)
+        batch.posts = self.door(posts) if posts else []
+        self.stats.received += len(posts)
+        return Prepared(batch)
+
+    def write(self, prepared: Prepared) -> WriteResult:
+        result = self.writer.write(prepared.batch)
         self.stats.batches += 1
-        self.stats.received += len(raw_posts)
         self.stats.inserted += result.inserted
         self.stats.already_stored += result.already_stored
         self.stats.deleted += result.deleted
         if self.sinks and result.inserted:
             fresh = set(result.inserted_ids)
-            stored = [p for p in batch.posts if p.id in fresh]
+            stored = [p for p in prepared.batch.posts if p.id in fresh]
             for sink in self.sinks:
                 sink(stored)
         return result
+
+    def process(self, items: Iterable[SourceItem], counters: Batch | None = None) -> WriteResult:
+        """Enrich and store one batch (posts, deletions and checkpoints together)."""
+        return self.write(self.enrich(items, counters))
+
+    def process_all(self, batches: Iterable[tuple[list[SourceItem], Batch | None]]) -> None:
+        """Enrich batch k while batch k-1 is written (in parallel when the door is a process)."""
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="door") as pool:
+            previous: Future[Prepared] | None = None
+            for items, counters in batches:
+                current = pool.submit(self.enrich, items, counters)
+                if previous is not None:
+                    self.write(previous.result())
+                previous = current
+            if previous is not None:
+                self.write(previous.result())
+
+    # Collecting from live sources -----------------------------------------------------------
 
     async def run(self, sources: Sequence[Source], stop: asyncio.Event | None = None) -> None:
         """Collect from every source until `stop` is set (or every source is exhausted)."""
         stop = stop or asyncio.Event()
         queue: asyncio.Queue[SourceItem | None] = asyncio.Queue(maxsize=self.batch_size * 4)
+        # Two enriched batches in flight at most: the door works ahead of the writer by one.
+        prepared: asyncio.Queue[Prepared | None] = asyncio.Queue(maxsize=1)
         cursors = load_cursors(self.engine)
         pumps = [asyncio.create_task(self._pump(s, cursors, queue)) for s in sources]
         done = asyncio.create_task(self._await_pumps(pumps, queue))
         stopper = asyncio.create_task(stop.wait())
+        writer = asyncio.create_task(self._write_stage(prepared))
         try:
-            await self._consume(queue, sources, stopper)
+            await self._door_stage(queue, prepared, sources, stopper)
         finally:
+            await prepared.put(None)
+            await writer
             for task in (*pumps, done, stopper):
                 task.cancel()
             await asyncio.gather(*pumps, done, stopper, return_exceptions=True)
@@ -124,9 +161,10 @@ class Pipeline:
         await asyncio.gather(*pumps, return_exceptions=True)
         await queue.put(None)  # every source is exhausted
 
-    async def _consume(
+    async def _door_stage(
         self,
         queue: asyncio.Queue[SourceItem | None],
+        prepared: asyncio.Queue[Prepared | None],
         sources: Sequence[Source],
         stopper: asyncio.Task[bool],
     ) -> None:
@@ -149,30 +187,56 @@ class Pipeline:
                 pending.append(item)
                 if stopper.done():
                     break
-            if pending or any(s.stats.malformed != reported[s.name] for s in sources):
-                counters = Batch()
-                for source in sources:
-                    delta = source.stats.malformed - reported[source.name]
-                    if delta:
-                        counters.count(source.name, "malformed", delta)
-                        reported[source.name] = source.stats.malformed
-                for item in pending:
-                    if isinstance(item, Post):
-                        counters.count(item.source, "received")
-                await self._store(pending, counters)
-                pending = []
+            if not pending and all(s.stats.malformed == reported[s.name] for s in sources):
+                continue
+            counters = Batch()
+            for source in sources:
+                delta = source.stats.malformed - reported[source.name]
+                if delta:
+                    counters.count(source.name, "malformed", delta)
+                    reported[source.name] = source.stats.malformed
+            for item in pending:
+                if isinstance(item, Post):
+                    counters.count(item.source, "received")
+            await prepared.put(await self._enrich_safely(pending, counters))
+            pending = []
 
-    async def _store(self, items: list[SourceItem], counters: Batch) -> None:
+    async def _enrich_safely(self, items: list[SourceItem], counters: Batch) -> Prepared:
+        try:
+            return await asyncio.to_thread(self.enrich, items, counters)
+        except Exception:
+            # An enricher failed on this batch: enrich post by post, reject only the culprits.
+            log.exception("the door failed on a batch of %d items; isolating", len(items))
+            batch = Batch(counters=dict(counters.counters))
+            for item in items:
+                if not isinstance(item, Post):
+                    batch.add(item)
+                    continue
+                try:
+                    one = await asyncio.to_thread(self.enrich, [item])
+                except Exception:
+                    log.exception("the door rejected post %s", item.id)
+                    batch.count(item.source, "rejected")
+                    self.stats.rejected += 1
+                    continue
+                batch.posts.extend(one.batch.posts)
+            return Prepared(batch)
+
+    async def _write_stage(self, prepared: asyncio.Queue[Prepared | None]) -> None:
+        while (item := await prepared.get()) is not None:
+            await self._store(item)
+
+    async def _store(self, prepared: Prepared) -> None:
         """Store a batch; wait out an unreachable database; isolate posts the store rejects.
 
         Nothing is skipped silently: while the database is unreachable the batch is retried
-        (and the sources wait on the full queue); a post that the store itself rejects is
+        (and the sources wait on the full queues); a post that the store itself rejects is
         logged and counted as `rejected`, and the rest of its batch is stored.
         """
         delay = 0.5
         while True:
             try:
-                await asyncio.to_thread(self.process, items, counters)
+                await asyncio.to_thread(self.write, prepared)
                 return
             except sa.exc.OperationalError:
                 log.exception("database unavailable; retrying the batch in %.1f s", delay)
@@ -180,16 +244,16 @@ class Pipeline:
                 delay = min(delay * 2, 30.0)
             except Exception:
                 self.stats.failed_batches += 1
-                log.exception("the store rejected a batch of %d items; isolating", len(items))
+                log.exception("the store rejected a batch; isolating")
                 break
-        rest: list[SourceItem] = []
-        for item in items:
-            if not isinstance(item, Post):
-                rest.append(item)
-                continue
+        batch = prepared.batch
+        for post in batch.posts:
             try:
-                await asyncio.to_thread(self.process, [item])
+                await asyncio.to_thread(self.write, Prepared(Batch(posts=[post])))
             except Exception:
-                log.exception("rejected post %s", item.id)
-                counters.count(item.source, "rejected")
-        await asyncio.to_thread(self.process, rest, counters)
+                log.exception("rejected post %s", post.id)
+                batch.count(post.source, "rejected")
+                self.stats.rejected += 1
+        rest = Batch(deletions=batch.deletions, checkpoints=batch.checkpoints)
+        rest.counters = batch.counters
+        await asyncio.to_thread(self.write, Prepared(rest))

@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     # Posts are written in batches of at most this many, or every `batch_seconds`.
     batch_size: int = 2000
     batch_seconds: float = 0.5
+    # Run the door in a child process, so enrichment and storage use two cores at once.
+    door_process: bool = True
     # Near-duplicate memory: posts within this many recent ones are compared.
     dedup_window: int = 200_000
     # Posts that no monitor matched are kept this many days; a monitor's own retention period

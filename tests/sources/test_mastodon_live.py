@@ -124,6 +124,23 @@ def test_polls_when_streaming_is_refused_and_resumes_from_cursor() -> None:
     assert restart
 
 
+def test_rest_keeps_posts_coming_while_the_stream_is_broken() -> None:
+    all_statuses = statuses(12)
+    server = FakeMastodon(all_statuses, published=2, stream_status=503, publish_per_poll=2)
+
+    async def scenario() -> MastodonSource:
+        async with serve(server.app) as url:
+            masto = source(url, "public")
+            await collect_until(masto.stream({}), has_posts(expected_ids(all_statuses)))
+            return masto
+
+    masto = asyncio.run(scenario())
+    assert "503" in (masto.stats.last_error or "")
+    assert "mastodon_polling_fallbacks" not in masto.stats.extra  # it keeps trying to stream
+    assert len(server.stream_requests) >= 2
+    assert {r["path"] for r in server.stream_requests} == {"/api/v1/streaming/public"}
+
+
 def test_unknown_timeline_fails_at_start() -> None:
     with pytest.raises(ValueError, match="unknown Mastodon timeline"):
         MastodonSource([MastodonInstance(base_url="https://x.test", timelines=["home"])])

@@ -37,8 +37,8 @@ def test_html_to_text(markup: str, text: str) -> None:
     ("message", "text", "priority", "region", "capcodes"),
     [
         (
-            "P 1 BDH-01 Voertuigbrand Siemenspad ZOETMR 155330",
-            "P 1 BDH-01 Voertuigbrand Siemenspad ZOETMR",
+            "P 1 BDH-01 Voertuigbrand Voorbeeldpad ZOETMR 155330",
+            "P 1 BDH-01 Voertuigbrand Voorbeeldpad ZOETMR",
             "P1",
             "BDH",
             ("155330",),

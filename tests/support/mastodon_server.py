@@ -97,7 +97,9 @@ class FakeMastodon:
         self.stream_requests.append({"path": request.url.path, **dict(request.query_params)})
         self.authorizations.append(request.headers.get("authorization"))
         if self.stream_status != 200:
-            return JSONResponse({"error": "This method requires an authenticated user"}, 401)
+            return JSONResponse(
+                {"error": "This method requires an authenticated user"}, self.stream_status
+            )
         number = len(self.stream_requests) - 1
         plan = self.plans[number] if number < len(self.plans) else StreamPlan(keep_open=True)
         self.publish(plan.silent)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -13,7 +14,8 @@ from stadspuls.cli.common import (
     engine_for,
     pseudonym_function,
 )
-from stadspuls.enrich.door import build_door
+from stadspuls.enrich.door import start_door
+from stadspuls.enrich.worker import DoorProcess
 from stadspuls.monitors import MonitorLinker
 from stadspuls.pipeline import Pipeline
 from stadspuls.records import Checkpoint, Post, SourceItem
@@ -60,12 +62,15 @@ def ingest_command(
     cursors = {} if restart else load_cursors(engine)
     linker = MonitorLinker(engine, pseudonymise=pseudonym_function(settings))
     linker.catch_up()
-    pipeline = Pipeline(engine, build_door(settings), sinks=[linker])
+    door = start_door(settings)
+    pipeline = Pipeline(engine, door, sinks=[linker])
     try:
         for path in files:
             _ingest_file(pipeline, path, formats[path], cursors, settings.batch_size, quiet)
     finally:
         pipeline.close()
+        if isinstance(door, DoorProcess):
+            door.close()
     stats = pipeline.stats
     click.echo(
         f"stored {stats.inserted} new posts; {stats.already_stored} were already stored;"
@@ -84,39 +89,43 @@ def _ingest_file(
     name = stream_name(path)
     done = int(cursors.get(name, "0"))
     stats = SourceStats()
-    pending: list[SourceItem] = []
-    reported_malformed = 0
-    index = 0
+    read = 0
 
-    def flush() -> None:
-        nonlocal pending, reported_malformed
-        counters = Batch()
-        for item in pending:
-            if isinstance(item, Post):
-                counters.count(item.source, "received")
-        if stats.malformed > reported_malformed:
-            counters.count(f"file:{fmt}", "malformed", stats.malformed - reported_malformed)
-            reported_malformed = stats.malformed
-        pending.append(Checkpoint(name, str(index)))
-        pipeline.process(pending, counters)
-        pending = []
+    def batches() -> Iterator[tuple[list[SourceItem], Batch | None]]:
+        nonlocal read
+        pending: list[SourceItem] = []
+        reported_malformed = 0
+        index = 0
 
-    bar = tqdm(desc=path.name, unit=" posts", disable=quiet, initial=done, dynamic_ncols=True)
+        def batch() -> tuple[list[SourceItem], Batch]:
+            nonlocal reported_malformed
+            counters = Batch()
+            for item in pending:
+                if isinstance(item, Post):
+                    counters.count(item.source, "received")
+            if stats.malformed > reported_malformed:
+                counters.count(f"file:{fmt}", "malformed", stats.malformed - reported_malformed)
+                reported_malformed = stats.malformed
+            return [*pending, Checkpoint(name, str(index))], counters
+
+        with tqdm(desc=path.name, unit=" posts", disable=quiet, initial=done) as bar:
+            for index, item in enumerate(iter_file(path, fmt, stats), start=1):
+                if index <= done:
+                    continue
+                pending.append(item)
+                bar.update()
+                if len(pending) >= batch_size:
+                    yield batch()
+                    pending = []
+            read = index
+            if index > done or stats.malformed > reported_malformed:
+                yield batch()
+
     try:
-        for index, item in enumerate(iter_file(path, fmt, stats), start=1):
-            if index <= done:
-                continue
-            pending.append(item)
-            bar.update()
-            if len(pending) >= batch_size:
-                flush()
-        if index > done or stats.malformed > reported_malformed:
-            flush()
+        pipeline.process_all(batches())
     except FileFormatError as error:
         raise click.ClickException(str(error)) from error
-    finally:
-        bar.close()
-    if index <= done and done:
+    if read <= done and done:
         click.echo(f"{path}: already imported up to item {done} (use --restart to read again)")
     if stats.malformed:
         click.echo(

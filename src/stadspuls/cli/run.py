@@ -19,7 +19,8 @@ from stadspuls.cli.common import (
     engine_for,
     pseudonym_function,
 )
-from stadspuls.enrich.door import build_door
+from stadspuls.enrich.door import start_door
+from stadspuls.enrich.worker import DoorProcess
 from stadspuls.monitors import MonitorLinker
 from stadspuls.pipeline import Pipeline
 from stadspuls.settings import Settings
@@ -167,9 +168,10 @@ async def _serve(
         finally:
             retention.cancel()
         return
+    door = await asyncio.to_thread(start_door, settings)
     pipeline = Pipeline(
         engine,
-        build_door(settings),
+        door,
         sinks=[linker],
         batch_size=settings.batch_size,
         batch_seconds=settings.batch_seconds,
@@ -183,6 +185,8 @@ async def _serve(
         retention.cancel()
         await collecting
         pipeline.close()
+        if isinstance(door, DoorProcess):
+            door.close()
         click.echo(
             f"stored {pipeline.stats.inserted} new posts "
             f"({pipeline.stats.already_stored} already stored, {pipeline.stats.deleted} deleted)",

@@ -15,6 +15,7 @@ from stadspuls.enrich.base import Enricher
 from stadspuls.enrich.dedup import Deduplicator
 from stadspuls.enrich.normalize import Normaliser
 from stadspuls.enrich.pseudonymise import Pseudonymiser, load_or_create_key
+from stadspuls.enrich.worker import DoorProcess
 from stadspuls.records import Post
 from stadspuls.settings import Settings
 
@@ -41,6 +42,13 @@ class Door:
             if enricher.name == name:
                 return enricher
         raise KeyError(name)
+
+
+def start_door(settings: Settings) -> Door | DoorProcess:
+    """The door as configured: in a child process (`door_process`) or in this one."""
+    if settings.door_process:
+        return DoorProcess(settings)
+    return build_door(settings)
 
 
 def _builtin_models(settings: Settings) -> list[Enricher]:

@@ -135,7 +135,7 @@ class FeedSource:
         *,
         backoff_base: float = 30.0,
         backoff_cap: float = 3600.0,
-        min_retry_s: float = 0.0,
+        min_retry_s: float = 5.0,  # full jitter can draw ~0 s: never hammer a failing feed
         timeout: float = 30.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:

@@ -34,11 +34,22 @@ IMAGE_URL = "https://cdn.bsky.app/img/feed_fullsize/plain/{did}/{cid}@jpeg"
 
 # Typed views of the events: msgspec decodes frames straight into these (about twice as fast as
 # decoding to dicts), ignores fields it does not know, and names the field when one is missing.
+class _PostRecord(msgspec.Struct):
+    # Only the fields read; the nested parts stay loose (dicts) so that one odd facet or
+    # embed from some client does not make the whole post unreadable.
+    text: str
+    createdAt: str | None = None  # the lexicon's name
+    langs: list[Any] | None = None
+    facets: list[Any] | None = None
+    embed: dict[str, Any] | None = None
+    reply: dict[str, Any] | None = None
+
+
 class _Commit(msgspec.Struct):
     operation: str
     collection: str
     rkey: str
-    record: dict[str, Any] | None = None
+    record: _PostRecord | None = None
     cid: str | None = None
 
 
@@ -83,33 +94,30 @@ def map_event(event: JetstreamEvent) -> Post | Deletion | None:
     record = commit.record
     if record is None:
         raise MappingError("missing required field 'commit.record'")
-    text = record.get("text")
-    if not isinstance(text, str):
-        raise MappingError("missing required field 'commit.record.text'")
-    hashtags, mentions, links = _facets(record.get("facets"))
-    embed = record.get("embed")
+    hashtags, mentions, links = _facets(record.facets) if record.facets else ((), (), ())
+    embed = record.embed
     return Post(
         id=f"{SOURCE}:{native}",
         source=SOURCE,
         native_id=native,
-        created_at=_created_at(record.get("createdAt"), event.time_us),
-        text=text,
+        created_at=_created_at(record.createdAt, event.time_us),
+        text=record.text,
         author=did,
         url=f"https://bsky.app/profile/{did}/post/{commit.rkey}",
-        lang_declared=_first_lang(record.get("langs")),
+        lang_declared=_first_lang(record.langs) if record.langs else None,
         hashtags=hashtags,
         mentions=mentions,
-        links=links + _embed_links(embed),
-        media=_embed_images(embed, did),
-        reply_to=_reply_parent(record.get("reply")),
+        links=links + _embed_links(embed) if embed else links,
+        media=_embed_images(embed, did) if embed else (),
+        reply_to=_reply_parent(record.reply) if record.reply else None,
     )
 
 
 def declared_langs(event: JetstreamEvent) -> list[str]:
     """The event's declared languages (ISO 639-1), for filtering before mapping."""
     record = event.commit.record if event.commit is not None else None
-    langs = record.get("langs") if record else None
-    if not isinstance(langs, list):
+    langs = record.langs if record is not None else None
+    if not langs:
         return []
     return [code for code in map(declared_lang, langs) if code]
 
