@@ -33,6 +33,8 @@ def _env(tmp_path: Path) -> dict[str, str]:
         "STADSPULS_MASTODON": "[]",
         "STADSPULS_FEEDS": "[]",
         "STADSPULS_BLUESKY__ENABLED": "false",
+        # The door in a child process costs a few seconds to start; the kill -9 test uses it.
+        "STADSPULS_DOOR_PROCESS": "false",
     }
 
 

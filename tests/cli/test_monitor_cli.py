@@ -10,7 +10,7 @@ from stadspuls.cli.main import main
 def test_monitor_lifecycle_on_the_command_line(tmp_path: Path) -> None:
     runner = CliRunner()
     db = ["--db", f"sqlite:///{tmp_path / 's.db'}"]
-    env = {"STADSPULS_KEY_FILE": str(tmp_path / "key")}
+    env = {"STADSPULS_KEY_FILE": str(tmp_path / "key"), "STADSPULS_DOOR_PROCESS": "false"}
     data = tmp_path / "posts.csv"
     data.write_text(
         "text,created_at\n"
