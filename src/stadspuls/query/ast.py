@@ -129,7 +129,9 @@ Node = Phrase | Tag | Near | Lang | SourceFilter | PlaceFilter | Has | And | Or 
 
 @dataclass(frozen=True, slots=True)
 class Query:
-    """A parsed query: its source text and its tree."""
+    """A parsed query: its source text and its tree. `pseudonymised` once its @mentions hold
+    pseudonyms (`resolve_mentions`), so they are never pseudonymised twice."""
 
     text: str
     root: Node
+    pseudonymised: bool = False

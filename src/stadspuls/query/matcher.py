@@ -4,9 +4,10 @@ Every query is compiled once into a tree of closures. For a post the text is fol
 tokenised once; an Aho-Corasick automaton over all monitors' required keys runs over the tokens
 joined by single spaces, with spaces around: " brand " (a word), " brand" (a prefix), " stratum
 seind " (a phrase) hit only where that word, prefix or phrase really occurs (see
-`required_keys`). The monitors hit are the candidates, and only those are evaluated, on a view of
-the post that builds positions and metadata sets only when a monitor asks. Monitors that can match without any text
-(a pure NOT, a pure filter, `place:` through recognised places) are evaluated for every post.
+`required_keys`). The monitors hit are the candidates, and only those are evaluated, on a view
+of the post that builds positions and metadata sets only when a monitor asks. Monitors that can
+match without any text (a pure NOT, a pure filter, `place:` through recognised places) are
+evaluated for every post.
 """
 
 from __future__ import annotations
@@ -313,9 +314,7 @@ class CompiledQuery:
         return self.predicate(PostView(post))
 
 
-def compile_query(
-    query: str | Query, *, pseudonymise: Pseudonymise | None = None
-) -> CompiledQuery:
+def compile_query(query: str | Query, *, pseudonymise: Pseudonymise | None = None) -> CompiledQuery:
     """Parse (when given text), resolve `@mentions` through `pseudonymise`, compile."""
     if isinstance(query, str):
         parsed = parse(query, pseudonymise=pseudonymise)

@@ -38,11 +38,21 @@ from stadspuls.query.ast import (
 )
 from stadspuls.query.text import fold, tokens
 
-__all__ = ["MAX_NEAR", "Pseudonymise", "QuerySyntaxError", "parse", "resolve_mentions"]
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_NEAR",
+    "MAX_TOKEN",
+    "Pseudonymise",
+    "QuerySyntaxError",
+    "parse",
+    "resolve_mentions",
+]
 
 Pseudonymise = Callable[[str], str]
 
 MAX_NEAR = 100
+MAX_DEPTH = 50  # parentheses and NOTs; keeps every engine's expression depth limit far away
+MAX_TOKEN = 200  # characters; PostgreSQL refuses lexemes over 2047 bytes
 FILTER_KEYS = ("lang", "source", "place", "has")
 HAS_VALUES = {"media": "media", "link": "link", "links": "link", "url": "link"}
 _NEAR = re.compile(r"NEAR/(\d+)")
@@ -148,10 +158,14 @@ class _Parser:
     def __init__(self, query: str) -> None:
         self.tokens = _lex(query)
         self.pos = 0
+        self.depth = 0
 
     @property
     def current(self) -> _Token:
         return self.tokens[self.pos]
+
+    def peek_kind(self) -> Kind:
+        return self.tokens[self.pos].kind
 
     def advance(self) -> _Token:
         token = self.tokens[self.pos]
@@ -162,10 +176,9 @@ class _Parser:
         if self.current.kind == "EOF":
             return All()
         node = self.parse_or()
-        if self.current.kind == ")":
-            raise QuerySyntaxError("unexpected ')' without matching '('", self.current.column)
-        if self.current.kind != "EOF":  # pragma: no cover - every other token starts a unary
-            raise QuerySyntaxError(f"unexpected {_describe(self.current)}", self.current.column)
+        rest = self.current  # every token but ')' and the end would have continued the query
+        if rest.kind != "EOF":
+            raise QuerySyntaxError("unexpected ')' without matching '('", rest.column)
         return node
 
     def parse_or(self) -> Node:
@@ -189,10 +202,19 @@ class _Parser:
         return _flatten(And, items)
 
     def parse_unary(self) -> Node:
-        if self.current.kind in ("NOT", "-"):
+        token = self.current
+        if token.kind in ("NOT", "-"):
             self.advance()
-            return Not(self.parse_unary())
+            self.enter(token)
+            node = Not(self.parse_unary())
+            self.depth -= 1
+            return node
         return self.parse_near()
+
+    def enter(self, token: _Token) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise QuerySyntaxError(f"nested more than {MAX_DEPTH} levels deep", token.column)
 
     def parse_near(self) -> Node:
         left = self.parse_primary()
@@ -213,14 +235,17 @@ class _Parser:
         token = self.current
         if token.kind == "(":
             self.advance()
-            if self.current.kind == ")":
+            if self.peek_kind() == ")":
                 raise QuerySyntaxError("empty parentheses", token.column)
+            self.enter(token)
             node = self.parse_or()
-            if self.current.kind != ")":
+            self.depth -= 1
+            close = self.current
+            if close.kind != ")":
                 raise QuerySyntaxError(
                     "expected ')'",
-                    self.current.column,
-                    f"found {_describe(self.current)}; '(' opened at column {token.column}",
+                    close.column,
+                    f"found {_describe(close)}; '(' opened at column {token.column}",
                 )
             self.advance()
             return node
@@ -237,6 +262,7 @@ class _Parser:
             if text.endswith("*"):
                 prefix, text = True, text[:-1]
             folded = tokens(fold(text))
+            _check_length(folded, token.column)
             if not folded:
                 raise QuerySyntaxError("phrase without letters or digits", token.column)
             return Phrase(tuple(folded), prefix)
@@ -254,6 +280,7 @@ def _word(token: _Token) -> Node:
         kind: Literal["hashtag", "mention"] = "hashtag" if text[0] == "#" else "mention"
         value = fold(text[1:])
         folded = tokens(value)
+        _check_length(folded, token.column)
         if not folded:
             raise QuerySyntaxError(f"{kind} without letters or digits", token.column)
         return Tag(kind, value, tuple(folded), text[1:])
@@ -261,11 +288,10 @@ def _word(token: _Token) -> Node:
     if prefix:
         text = text.rstrip("*")
     folded = tokens(fold(text))
+    _check_length(folded, token.column)
     if not folded:
         what = "prefix" if prefix else "term"
-        raise QuerySyntaxError(
-            f"{what} {token.text!r} has no letters or digits", token.column
-        )
+        raise QuerySyntaxError(f"{what} {token.text!r} has no letters or digits", token.column)
     return Phrase(tuple(folded), prefix)
 
 
@@ -291,10 +317,16 @@ def _filter(token: _Token) -> Node:
     for value in values:
         name = fold(value)
         folded = tokens(name)
+        _check_length(folded, token.column)
         if not folded:
             raise QuerySyntaxError("place without letters or digits", token.column)
         places.append(PlaceFilter(" ".join(folded), tuple(folded)))
     return _flatten(Or, places)
+
+
+def _check_length(words: list[str], column: int) -> None:
+    if any(len(word) > MAX_TOKEN for word in words):
+        raise QuerySyntaxError(f"word longer than {MAX_TOKEN} characters", column)
 
 
 def _near_operand(node: Node) -> bool:
@@ -329,8 +361,10 @@ def resolve_mentions(query: Query, pseudonymise: Pseudonymise) -> Query:
     """Replace every `@handle` by `@pseudonymise(handle)`: posts only carry pseudonyms.
 
     Without it a mention matches the handle as written (for stores where pseudonymisation of
-    mentions is switched off).
+    mentions is switched off). A query already resolved is returned as it is.
     """
+    if query.pseudonymised:
+        return query
 
     def walk(node: Node) -> Node:
         if isinstance(node, Tag) and node.kind == "mention":
@@ -345,4 +379,4 @@ def resolve_mentions(query: Query, pseudonymise: Pseudonymise) -> Query:
             return Near(walk(node.left), walk(node.right), node.distance)
         return node
 
-    return Query(query.text, walk(query.root))
+    return Query(query.text, walk(query.root), pseudonymised=True)

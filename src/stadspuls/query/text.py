@@ -15,7 +15,12 @@ What the archive indexes: `index_text(text)`, the tokens of the folded text join
 both in SQLite's `posts_fts` and in PostgreSQL's `posts.tsv` (as
 `to_tsvector('simple', index_text(text))`). PostgreSQL's default parser would otherwise make one
 lexeme of an e-mail address, a host name or a hyphenated word and lose the parts the matcher sees;
-on space-separated runs of letters and digits both engines see exactly our tokens.
+on space-separated runs of letters and digits both engines see exactly our tokens. After them
+come sigil tokens: "hashtag0x" for every token x directly after '#' in the folded text and
+"mention0x" for one directly after '@', so that archive search narrows #tags and @mentions as
+sharply as words. They come last, so positions (phrases, NEAR) of the real tokens do not move;
+a query word that could hit them (one starting with a marker, a prefix of one) is translated as
+inexact and checked by the matcher.
 """
 
 from __future__ import annotations
@@ -25,7 +30,15 @@ import itertools
 import re
 import unicodedata
 
-__all__ = ["fold", "index_text", "token_spans", "tokens"]
+__all__ = [
+    "HASHTAG_MARK",
+    "MARKS",
+    "MENTION_MARK",
+    "fold",
+    "index_text",
+    "token_spans",
+    "tokens",
+]
 
 _ASCII_TOKEN = re.compile(r"[a-z0-9]+")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
@@ -67,13 +80,34 @@ def fold(text: str) -> str:
     return decomposed.casefold()
 
 
+# bytes.translate table: ASCII letters, digits and every byte of a multi-byte UTF-8 sequence are
+# kept, other ASCII becomes a space.
+_ASCII_SEPARATORS = bytes(
+    c if (0x30 <= c <= 0x39 or 0x61 <= c <= 0x7A or c >= 0x80) else 0x20 for c in range(256)
+)
+
+
+def _is_token_char(char: str) -> bool:
+    code = ord(char)
+    # str.isalnum is exactly the regex class [^\W_]: categories L* and N*.
+    return (
+        char.isalnum()
+        or 0xE000 <= code <= 0xF8FF
+        or 0xF0000 <= code <= 0xFFFFD
+        or 0x100000 <= code <= 0x10FFFD
+    )
+
+
 def tokens(folded: str) -> list[str]:
-    """The tokens of an already folded text, in order."""
-    if folded.isascii():
-        return _ASCII_TOKEN.findall(folded)
-    if _PRIVATE_USE.search(folded) is None:
-        return _LETTERS_DIGITS.findall(folded)
-    return _TOKEN.findall(folded)
+    """The tokens of an already folded text, in order.
+
+    The same as `_TOKEN.findall(folded)`, 2-3x faster: the few distinct non-ASCII separators are
+    replaced by spaces, then one byte-level pass turns ASCII separators into spaces."""
+    if not folded.isascii():
+        for char in set(_NON_ASCII.findall(folded)):
+            if not _is_token_char(char):
+                folded = folded.replace(char, " ")
+    return folded.encode().translate(_ASCII_SEPARATORS).decode().split()
 
 
 def token_spans(folded: str) -> list[tuple[int, int]]:
@@ -85,6 +119,23 @@ def token_spans(folded: str) -> list[tuple[int, int]]:
     return [m.span() for m in pattern.finditer(folded)]
 
 
+HASHTAG_MARK = "hashtag0"
+MENTION_MARK = "mention0"
+MARKS = {"#": HASHTAG_MARK, "@": MENTION_MARK}
+
+
 def index_text(text: str) -> str:
-    """What the full-text indexes store for a post's text: its folded tokens joined by spaces."""
-    return " ".join(tokens(fold(text)))
+    """What the full-text indexes store for a post's text: its folded tokens joined by spaces,
+    then a sigil token (`HASHTAG_MARK` or `MENTION_MARK` + token) for every token that directly
+    follows '#' or '@'."""
+    folded = fold(text)
+    if "#" not in folded and "@" not in folded:
+        return " ".join(tokens(folded))
+    spans = token_spans(folded)
+    words = [folded[start:end] for start, end in spans]
+    words.extend(
+        MARKS[folded[start - 1]] + folded[start:end]
+        for start, end in spans
+        if start > 0 and folded[start - 1] in MARKS
+    )
+    return " ".join(words)

@@ -2,15 +2,19 @@
 
 Text conditions become an FTS5 MATCH expression (SQLite, over `posts_fts`) or a tsquery
 (PostgreSQL, over `posts.tsv`); lang:, source: and has: become plain SQL. Both full-text indexes
-hold `index_text(text)`, exactly the matcher's tokens, so words, phrases, prefixes, AND, OR and NOT
-translate exactly, and NEAR too on SQLite (the matcher counts the gap as FTS5 does).
+hold `index_text(text)`, exactly the matcher's tokens (plus sigil tokens after them), so words,
+phrases, prefixes, AND, OR and NOT translate exactly, and NEAR too on SQLite (the matcher counts
+the gap as FTS5 does).
 
 Where an engine cannot say what the matcher means, the translation over-selects and is marked
 inexact; the caller then filters the candidates with the matcher, so the answers agree exactly:
 
-- a #hashtag or @mention becomes its words (the sigil and the post's metadata are checked later);
+- a #hashtag or @mention becomes its words AND (the index's sigil token "hashtag0word" /
+  "mention0word" OR metadata that can hold it: the raw JSON has "word" ignoring ASCII case, or is
+  not plain ASCII); words that could hit the sigil tokens ("hashtag0x", "hash*") are inexact;
 - NEAR on PostgreSQL becomes AND (tsquery's <n> is one distance in one order);
-- place: becomes "has recognised places OR the name as a phrase";
+- place: becomes "recognised places whose JSON holds every word of the name (or is not plain
+  ASCII) OR the name as a phrase";
 - NOT of anything inexact becomes "every post" (negating an over-selection would under-select).
 """
 
@@ -37,6 +41,7 @@ from stadspuls.query.ast import (
     SourceFilter,
     Tag,
 )
+from stadspuls.query.text import MARKS
 from stadspuls.store.schema import posts
 
 __all__ = ["Dialect", "Translation", "to_fts5", "to_tsquery", "translate"]
@@ -49,13 +54,14 @@ _EMPTY_JSON = ("", "[]", "null")
 @dataclass(frozen=True)
 class Translation:
     """`where` selects a superset of the matching posts (None: every post); when `exact` it
-    selects exactly them. `text` is the full-text expression when the whole query is one
-    (possibly with SQL filters beside it in `where`), for engines and plans that drive the
-    search from the full-text index."""
+    selects exactly them. `text` is a full-text expression that every post `where` selects
+    satisfies (None when there is none); `estimate` a sharper one that leaves rare metadata
+    alternatives out, to guess how many posts `where` selects when planning."""
 
     where: sa.ColumnElement[bool] | None
     exact: bool
     text: str | None = None
+    estimate: str | None = None
 
 
 # Conditions: an intermediate form that keeps full-text parts together as long as possible.
@@ -119,6 +125,15 @@ def _phrase_parts(node: Node) -> list[Phrase | Tag]:
     raise TypeError(f"not a NEAR operand: {node!r}")  # the parser rejects these
 
 
+def _hits_marks(words: tuple[str, ...], prefix: bool) -> bool:
+    """Whether the index's sigil tokens ("hashtag0x") could match this phrase though the text
+    has no such word."""
+    last = words[-1]
+    return any(w.startswith(m) for w in words for m in MARKS.values()) or (
+        prefix and any(m.startswith(last) for m in MARKS.values())
+    )
+
+
 def _words(term: Phrase | Tag) -> tuple[tuple[str, ...], bool]:
     return (term.tokens, term.prefix) if isinstance(term, Phrase) else (term.tokens, False)
 
@@ -126,7 +141,6 @@ def _words(term: Phrase | Tag) -> tuple[tuple[str, ...], bool]:
 class _Translator:
     def __init__(self, dialect: Dialect) -> None:
         self.dialect = dialect
-        self.exact = True
 
     def phrase(self, words: tuple[str, ...], prefix: bool) -> str:
         if self.dialect == "sqlite":
@@ -144,9 +158,12 @@ class _Translator:
 
     def node(self, node: Node) -> tuple[_Cond, bool]:
         if isinstance(node, Phrase):
-            return _Text(self.phrase(node.tokens, node.prefix)), True
+            exact = not _hits_marks(node.tokens, node.prefix)
+            return _Text(self.phrase(node.tokens, node.prefix)), exact
         if isinstance(node, Tag):
-            return _Text(self.phrase(node.tokens, False)), False
+            marked = _Text(self.phrase((MARKS[node.sigil] + node.tokens[0],), False))
+            sigil = _bool("or", [marked, self.in_metadata(node)])
+            return _bool("and", [_Text(self.phrase(node.tokens, False)), sigil]), False
         if isinstance(node, Near):
             return self.near(node)
         if isinstance(node, Lang):
@@ -159,7 +176,14 @@ class _Translator:
             return _Sql(sa.and_(column.is_not(None), column.not_in(_EMPTY_JSON))), True
         if isinstance(node, PlaceFilter):
             places = posts.c.places
-            has_places = _Sql(sa.and_(places.is_not(None), places.not_in(_EMPTY_JSON)))
+            named = sa.and_(*[self.contains(places, token) for token in node.tokens])
+            has_places = _Sql(
+                sa.and_(
+                    places.is_not(None),
+                    places.not_in(_EMPTY_JSON),
+                    sa.or_(named, self.non_ascii(places)),
+                )
+            )
             return _Bool("or", (has_places, _Text(self.phrase(node.tokens, False)))), False
         if isinstance(node, Not):
             inner, exact = self.node(node.item)
@@ -174,9 +198,34 @@ class _Translator:
             return _True(), True
         raise TypeError(f"unknown query node {node!r}")  # pragma: no cover
 
+    # Sound SQL pre-checks on raw JSON columns. On a value that is plain ASCII, folding is
+    # lower-casing, so a folded "now" is a case-insensitive "now" in the raw value; any other
+    # value is let through for the matcher to decide.
+
+    def non_ascii(self, column: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
+        if self.dialect == "sqlite":
+            return column.op("GLOB")("*[^\x01-\x7f]*")
+        return column.op("~")("[^\x01-\x7f]")
+
+    def contains(self, column: sa.ColumnElement[str], needle: str) -> sa.ColumnElement[bool]:
+        """Case-insensitive (ASCII) substring test; `needle` is a lower-case token."""
+        if self.dialect == "sqlite":
+            return column.like(f"%{needle}%")  # SQLite's LIKE ignores ASCII case
+        return sa.func.lower(column).like(f"%{needle}%")
+
+    def in_metadata(self, tag: Tag) -> _Sql:
+        """Posts whose hashtags (mentions) can hold `tag`."""
+        meta = posts.c.hashtags if tag.kind == "hashtag" else posts.c.mentions
+        first = tag.tokens[0]
+        return _Sql(
+            sa.and_(meta.is_not(None), sa.or_(self.contains(meta, first), self.non_ascii(meta)))
+        )
+
     def near(self, node: Near) -> tuple[_Cond, bool]:
         left, right = _phrase_parts(node.left), _phrase_parts(node.right)
-        exact = all(isinstance(t, Phrase) for t in (*left, *right))
+        exact = all(
+            isinstance(t, Phrase) and not _hits_marks(t.tokens, t.prefix) for t in (*left, *right)
+        )
         if self.dialect == "sqlite":
             alternatives = []
             for a in left:
@@ -228,8 +277,8 @@ class _Translator:
                 if not positives:
                     return None
                 expr = self.join("and", positives)
-                for negative in negatives:
-                    expr = f"({expr} NOT {negative})"
+                if negatives:  # one NOT: FTS5's expression depth is limited (256)
+                    expr = f"({expr} NOT {self.join('or', negatives)})"
                 return expr
             return self.join("and", positives + [f"!{n}" for n in negatives])
         return None
@@ -283,25 +332,33 @@ class _Translator:
 
     def text_clause(self, expr: str) -> sa.ColumnElement[bool]:
         if self.dialect == "sqlite":
-            matching = (
+            matching: sa.Select[tuple[object]] = (
                 sa.select(sa.literal_column("rowid"))
                 .select_from(sa.table("posts_fts"))
                 .where(sa.literal_column("posts_fts").op("MATCH")(expr))
             )
             return posts.c.pk.in_(matching.scalar_subquery())
-        tsv = sa.literal_column("posts.tsv")
+        tsv: sa.ColumnElement[object] = sa.literal_column("posts.tsv")
         return tsv.bool_op("@@")(sa.cast(sa.literal(expr), postgresql.TSQUERY))
 
-    def top_text(self, cond: _Cond) -> str | None:
-        """The full-text expression when the query is text AND-ed with SQL filters only."""
-        text = self.pure_text(cond)
-        if text is not None:
-            return text
-        if isinstance(cond, _Bool) and cond.op == "and":
-            texts = [item for item in cond.items if self.pure_text(item) is not None]
-            rest = [item for item in cond.items if self.pure_text(item) is None]
-            if texts and all(isinstance(item, _Sql) for item in rest):
-                return self.pure_text(_Bool("and", tuple(texts)))
+    def top_text(self, cond: _Cond, *, estimate: bool = False) -> str | None:
+        """A full-text expression every selected post satisfies, or None when there is none.
+
+        With `estimate`, alternatives in plain SQL (metadata checks) are left out of ORs:
+        not a bound any more, but a closer guess of how many posts the query selects."""
+        if isinstance(cond, _Text):
+            return None if cond.negated else cond.expr
+        if isinstance(cond, _Bool):
+            items = cond.items
+            if estimate and cond.op == "or":
+                items = tuple(item for item in items if not isinstance(item, _Sql)) or items
+            parts = [self.top_text(item, estimate=estimate) for item in items]
+            if cond.op == "or":
+                if any(part is None for part in parts):
+                    return None
+                return self.join("or", [p for p in parts if p is not None])
+            known = [p for p in parts if p is not None]
+            return self.join("and", known) if known else None
         return None
 
 
@@ -309,14 +366,19 @@ def translate(query: Query, dialect: Dialect) -> Translation:
     """The WHERE clause over `posts` that selects (a superset of) the posts the query matches."""
     translator = _Translator(dialect)
     cond, exact = translator.node(query.root)
-    return Translation(translator.clause(cond), exact, translator.top_text(cond))
+    return Translation(
+        translator.clause(cond),
+        exact,
+        translator.top_text(cond),
+        translator.top_text(cond, estimate=True),
+    )
 
 
 def to_fts5(query: Query) -> str | None:
-    """The FTS5 MATCH expression of a query that is text (and filters) only, else None."""
+    """The FTS5 MATCH expression that drives the search (see `Translation.text`)."""
     return translate(query, "sqlite").text
 
 
 def to_tsquery(query: Query) -> str | None:
-    """The tsquery of a query that is text (and filters) only, else None."""
+    """The tsquery that drives the search (see `Translation.text`)."""
     return translate(query, "postgresql").text

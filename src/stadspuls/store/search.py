@@ -2,37 +2,47 @@
 
 The query is translated to SQL (`stadspuls.query.translate`): the full-text index narrows first,
 filters and ORDER BY created_us DESC LIMIT do the rest. Where the translation over-selects
-(hashtags, mentions, place:, NEAR on PostgreSQL, NOT of those) the candidates are read in pages
-and filtered with the streaming matcher, so search and streaming give exactly the same posts.
+(hashtags, mentions, place:, NEAR on PostgreSQL, NOT of those) the candidates are streamed in
+time order and filtered with the streaming matcher, so search and streaming give exactly the
+same posts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from datetime import datetime
+from collections.abc import Generator, Iterator, Sequence
+from contextlib import closing
+from datetime import UTC, datetime
+from typing import Literal
 
+import msgspec
 import sqlalchemy as sa
 
 from stadspuls.query.ast import Query
 from stadspuls.query.matcher import CompiledQuery, compile_query
 from stadspuls.query.parser import Pseudonymise
-from stadspuls.query.translate import Translation, translate
-from stadspuls.records import Post
+from stadspuls.query.translate import Dialect, Translation, translate
+from stadspuls.records import Place, Post
 from stadspuls.store.posts import COLUMNS, row_to_post, to_us
 from stadspuls.store.schema import posts
 
-__all__ = ["count_posts", "search_posts"]
+__all__ = ["count_posts", "iter_posts", "search_posts"]
 
-# Candidates read per round trip when the translation over-selects.
-_MIN_PAGE = 200
-_COUNT_PAGE = 5_000
+_ORDER = "ORDER BY posts.created_us DESC, posts.pk DESC"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_strings = msgspec.json.Decoder(tuple[str, ...]).decode
+_places = msgspec.json.Decoder(tuple[Place, ...]).decode
+# Relative cost of walking ix_posts_created_us one step (with a membership test) against
+# looking up and sorting one matched row; measured on a 1M-post archive.
+_STEP_COST = 0.2
+
+Plan = Literal["by_time", "by_rowid"]
 
 
 def _prepare(
     engine: sa.Engine, query: str | Query, pseudonymise: Pseudonymise | None
 ) -> tuple[CompiledQuery, Translation]:
     compiled = compile_query(query, pseudonymise=pseudonymise)
-    dialect = "sqlite" if engine.dialect.name == "sqlite" else "postgresql"
+    dialect: Dialect = "sqlite" if engine.dialect.name == "sqlite" else "postgresql"
     return compiled, translate(compiled.query, dialect)
 
 
@@ -58,36 +68,78 @@ def _where(
     return clauses
 
 
-def _select(where: list[sa.ColumnElement[bool]]) -> sa.Select[tuple[object, ...]]:
-    return (
-        sa.select(posts.c.pk, *[posts.c[name] for name in COLUMNS])
-        .where(*where)
-        .order_by(posts.c.created_us.desc(), posts.c.pk.desc())
+def _sqlite_plan(conn: sa.Connection, translation: Translation, wanted: int | None) -> Plan:
+    """How SQLite should run the search; its planner cannot know how many posts FTS5 matches.
+
+    by_rowid looks up every post the full-text index matches (n), sorts them and keeps the
+    newest: cost ~ n. by_time walks ix_posts_created_us from the newest post and keeps those in
+    the set of n rowids: ~ wanted * total / n steps, and stops early. Without a full-text part
+    there is nothing to look up: by_time.
+    """
+    if translation.estimate is None:
+        return "by_time"
+    (n,) = conn.exec_driver_sql(
+        "SELECT count(*) FROM posts_fts WHERE posts_fts MATCH ?", (translation.estimate,)
+    ).one()
+    if wanted is None or n == 0:
+        return "by_rowid"
+    (total,) = conn.exec_driver_sql("SELECT coalesce(max(pk), 0) FROM posts").one()
+    return "by_time" if wanted * total / n * _STEP_COST < n else "by_rowid"
+
+
+def _rows(
+    conn: sa.Connection,
+    translation: Translation,
+    where: list[sa.ColumnElement[bool]],
+    *,
+    limit: int | None = None,
+    offset: int = 0,
+) -> Generator[sa.RowMapping, None, None]:
+    """The selected rows, newest first, fetched while they are read."""
+    columns = [posts.c.pk, *[posts.c[name] for name in COLUMNS]]
+    if conn.dialect.name != "sqlite":
+        select = sa.select(*columns).where(*where)
+        select = select.order_by(posts.c.created_us.desc(), posts.c.pk.desc())
+        if limit is not None:
+            select = select.limit(limit).offset(offset)
+        streaming = conn.execution_options(stream_results=True, yield_per=1000)
+        with streaming.execute(select) as result:
+            yield from result.mappings()
+        return
+    # SQLAlchemy renders no index hints for SQLite: the statement is assembled around the
+    # compiled WHERE clause (all values stay bound parameters).
+    plan = _sqlite_plan(conn, translation, None if limit is None else limit + offset)
+    source = "posts INDEXED BY ix_posts_created_us" if plan == "by_time" else "posts NOT INDEXED"
+    sql = f"SELECT {', '.join(f'posts.{c.name}' for c in columns)} FROM {source}"
+    params: tuple[object, ...] = ()
+    if where:
+        compiled = sa.and_(*where).compile(
+            dialect=conn.dialect, compile_kwargs={"render_postcompile": True}
+        )
+        sql += f" WHERE {compiled}"
+        params = tuple(compiled.params[name] for name in compiled.positiontup or ())
+    sql += f" {_ORDER}"
+    if limit is not None:
+        sql += f" LIMIT {int(limit)} OFFSET {int(offset)}"
+    with conn.exec_driver_sql(sql, params) as result:
+        yield from result.mappings()
+
+
+def _matchable(row: sa.RowMapping) -> Post:
+    """What the matcher reads of a row: decoding every column costs more than matching."""
+    return Post(
+        id=row["id"],
+        source=row["source"],
+        native_id="",
+        created_at=_EPOCH,
+        text=row["text"],
+        lang=row["lang"],
+        hashtags=_strings(row["hashtags"]) if row["hashtags"] else (),
+        mentions=_strings(row["mentions"]) if row["mentions"] else (),
+        links=_strings(row["links"]) if row["links"] else (),
+        media=_strings(row["media"]) if row["media"] else (),
+        places=_places(row["places"]) if row["places"] else (),
     )
-
-
-def _candidates(
-    conn: sa.Connection, where: list[sa.ColumnElement[bool]], page: int
-) -> Iterator[Post]:
-    """Every selected post, newest first, read in pages (keyset pagination on created_us, pk)."""
-    after: tuple[int, int] | None = None
-    while True:
-        clauses = list(where)
-        if after is not None:
-            created_us, pk = after
-            clauses.append(
-                sa.or_(
-                    posts.c.created_us < created_us,
-                    sa.and_(posts.c.created_us == created_us, posts.c.pk < pk),
-                )
-            )
-        rows = conn.execute(_select(clauses).limit(page)).mappings().all()
-        for row in rows:
-            yield row_to_post(row)
-        if len(rows) < page:
-            return
-        last = rows[-1]
-        after = (last["created_us"], last["pk"])
 
 
 def search_posts(
@@ -106,7 +158,7 @@ def search_posts(
     every post. Raises `QuerySyntaxError` for a query that does not parse.
 
     `pseudonymise` turns `@handle` terms into the pseudonyms stored posts carry; pass the
-    door's pseudonymiser (`Pseudonymiser.pseudonym`) whenever mentions are pseudonymised.
+    door's (`Pseudonymiser.pseudonym`) whenever mentions are pseudonymised.
     """
     if limit <= 0:
         return []
@@ -114,16 +166,37 @@ def search_posts(
     where = _where(translation, since=since, until=until, sources=sources, lang=lang)
     with engine.connect() as conn:
         if translation.exact:
-            rows = conn.execute(_select(where).limit(limit).offset(offset)).mappings()
+            rows = _rows(conn, translation, where, limit=limit, offset=offset)
             return [row_to_post(row) for row in rows]
         wanted = offset + limit
         found: list[Post] = []
-        for post in _candidates(conn, where, max(_MIN_PAGE, 2 * wanted)):
-            if compiled.matches(post):
-                found.append(post)
-                if len(found) >= wanted:
-                    break
+        with closing(_rows(conn, translation, where)) as rows:
+            for row in rows:
+                if compiled.matches(_matchable(row)):
+                    found.append(row_to_post(row))
+                    if len(found) >= wanted:
+                        break
     return found[offset:wanted]
+
+
+def iter_posts(
+    engine: sa.Engine,
+    query: str | Query,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    sources: Sequence[str] | None = None,
+    lang: str | None = None,
+    pseudonymise: Pseudonymise | None = None,
+) -> Iterator[Post]:
+    """Every stored post matching `query`, newest first, read as it is consumed: for backfills
+    and exports (paging with `search_posts` and a growing offset re-reads the skipped rows)."""
+    compiled, translation = _prepare(engine, query, pseudonymise)
+    where = _where(translation, since=since, until=until, sources=sources, lang=lang)
+    with engine.connect() as conn, closing(_rows(conn, translation, where)) as rows:
+        for row in rows:
+            if translation.exact or compiled.matches(_matchable(row)):
+                yield row_to_post(row)
 
 
 def count_posts(
@@ -143,4 +216,5 @@ def count_posts(
         if translation.exact:
             counted = sa.select(sa.func.count()).select_from(posts).where(*where)
             return int(conn.execute(counted).scalar_one())
-        return sum(1 for post in _candidates(conn, where, _COUNT_PAGE) if compiled.matches(post))
+        rows = _rows(conn, translation, where)
+        return sum(1 for row in rows if compiled.matches(_matchable(row)))
