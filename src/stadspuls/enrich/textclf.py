@@ -97,6 +97,9 @@ class Featurizer:
         return self.spec.n_features * len(self._parts)
 
 
+_LAST_BATCH: dict[str, FeatureCache] = {}
+
+
 class FeatureCache:
     """Features of one batch of texts, computed once per spec and shared by the models."""
 
@@ -104,6 +107,25 @@ class FeatureCache:
         self.texts = texts
         self._by_spec: dict[str, sp.csr_matrix] = {}
         self._featurizers: dict[str, Featurizer] = {}
+        self._key: tuple[str, ...] | None = None
+
+    @classmethod
+    def for_batch(cls, texts: Sequence[str]) -> FeatureCache:
+        """The cache of the batch just seen if it has exactly these texts, else a fresh one.
+
+        Enrichers receive posts, not caches: the door's sentiment and crisis models each call
+        this with the batch's texts, and the second one finds the first one's features (the
+        n-gram featurisation is most of a linear model's cost). One slot: only the latest batch
+        is kept, so memory stays bounded.
+        """
+        key = tuple(texts)
+        last = _LAST_BATCH.get("cache")
+        if last is not None and last._key == key:
+            return last
+        cache = cls(texts)
+        cache._key = key
+        _LAST_BATCH["cache"] = cache
+        return cache
 
     def get(self, spec: FeatureSpec) -> sp.csr_matrix:
         key = spec.key()

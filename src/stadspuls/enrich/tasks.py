@@ -1,0 +1,117 @@
+"""The registry of measurable tasks: `stadspuls eval TASK` and `stadspuls train TASK` look here.
+
+Each entry imports its model module only when the task is run (`lazy`), so a task whose model
+is missing fails with a clear error when it is evaluated, never when another task is.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping, Sequence
+from typing import cast
+
+from stadspuls.enrich.evaluation import Predictor, TaskSpec
+
+
+def lazy(module: str, attribute: str = "load_predictor") -> Callable[[], Predictor]:
+    """A loader that imports `module` and calls its `attribute()` only when the task runs."""
+
+    def load() -> Predictor:
+        try:
+            mod = importlib.import_module(module)
+        except ImportError as exc:
+            raise RuntimeError(f"the model module {module} cannot be imported: {exc}") from exc
+        factory = getattr(mod, attribute, None)
+        if factory is None:
+            raise RuntimeError(f"{module} has no {attribute}()")
+        return cast(Predictor, factory())
+
+    return load
+
+
+def restrict_via(predictor: Predictor, labels: Sequence[str]) -> Predictor:
+    """Delegate to the predictor's own `restrict(labels)` (see sentiment.SentimentPredictor)."""
+    restrict = getattr(predictor, "restrict", None)
+    if restrict is None:
+        return predictor
+    return cast(Predictor, restrict(labels))
+
+
+def related_to_crisis(row: Mapping[str, str]) -> bool:
+    return row.get("informativeness", "") != "Not related"
+
+
+TASKS: dict[str, TaskSpec] = {
+    "sentiment": TaskSpec(
+        name="sentiment",
+        load_predictor=lazy("stadspuls.enrich.sentiment"),
+        label_columns=("label", "sentiment"),
+        restrict=restrict_via,
+        label_map={"negative": ("neg", "negatief"), "positive": ("pos", "positief")},
+        train_script="scripts/train_sentiment.py",
+        description="negative / neutral / positive (binary files: the two labels present)",
+    ),
+    "language": TaskSpec(
+        name="language",
+        load_predictor=lazy("stadspuls.enrich.language"),
+        label_columns=("label", "lang", "language"),
+        # The identifier is configured with the languages of the file (as a deployment would be
+        # with `Settings.languages`).
+        restrict=restrict_via,
+        description="ISO 639-1 language code",
+    ),
+    # Crisis tasks (stadspuls.enrich.crisis; one script trains all four, `-- --task NAME` one).
+    "incident-type": TaskSpec(
+        name="incident-type",
+        load_predictor=lazy("stadspuls.enrich.crisis", "load_incident_predictor"),
+        label_columns=("label", "event_type"),
+        row_filter=related_to_crisis,  # the type of posts known to be about a crisis
+        label_map={
+            "fire": ("Wildfire", "Bushfire", "Fire"),
+            "flood": ("Floods", "Flood"),
+            "storm": ("Typhoon", "Hurricane", "Storm", "Tornado"),
+            "explosion": ("Explosion", "Bombings", "Bombing"),
+            "shooting/violence": ("Shootings", "Shooting", "violence"),
+            "crash/derailment": ("Derailment", "Crash", "Train crash", "crash"),
+            "collapse": ("Building collapse",),
+            "meteor": ("Meteorite", "Meteor", "other"),  # details of "other", see crisis.py
+            "haze": ("Haze", "other"),
+            "other": ("Other", "Meteorite", "Haze"),
+        },
+        train_script="scripts/train_crisis.py",
+        description="fire, flood, storm, … (incident.LABELS) of crisis-related posts",
+    ),
+    "humanitarian": TaskSpec(
+        name="humanitarian",
+        load_predictor=lazy("stadspuls.enrich.crisis", "load_humanitarian_predictor"),
+        train_script="scripts/train_crisis.py",
+        description="the 8 HumAID humanitarian categories",
+    ),
+    "informativeness": TaskSpec(
+        name="informativeness",
+        load_predictor=lazy("stadspuls.enrich.crisis", "load_informativeness_predictor"),
+        label_columns=("label", "informativeness"),
+        row_filter=lambda row: row.get("informativeness", "-") not in ("", "Not applicable"),
+        label_map={"related not informative": ("Related - but not informative",)},
+        train_script="scripts/train_crisis.py",
+        description="related and informative / related not informative / not related",
+    ),
+    "rumour": TaskSpec(
+        name="rumour",
+        load_predictor=lazy("stadspuls.enrich.crisis", "load_rumour_predictor"),
+        label_map={"non-rumour": ("nonrumour", "non_rumour"), "rumour": ("rumor",)},
+        train_script="scripts/train_crisis.py",
+        description="rumour / non-rumour (PHEME source tweets)",
+    ),
+}
+
+
+def get_task(name: str) -> TaskSpec:
+    try:
+        return TASKS[name]
+    except KeyError:
+        known = ", ".join(sorted(TASKS))
+        raise KeyError(f"unknown task {name!r}; known tasks: {known}") from None
+
+
+__all__ = ["TASKS", "get_task", "lazy", "related_to_crisis", "restrict_via"]
