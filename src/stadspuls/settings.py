@@ -9,7 +9,7 @@ below.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import (
@@ -19,6 +19,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+OptionalEnricher = Literal["places", "sentiment", "crisis"]
 DEFAULT_LANGUAGES = ("nl", "en", "de", "fr", "es", "tr", "ar", "pl")
 
 
@@ -73,6 +74,12 @@ class Settings(BaseSettings):
     # Posts are written in batches of at most this many, or every `batch_seconds`.
     batch_size: int = 2000
     batch_seconds: float = 0.5
+    # Optional enrichers after the core ones (normalise, pseudonymise, language, dedup), in
+    # this order; remove one to skip it. "sentiment_accurate" adds the slower embedding path.
+    enrichers: list[OptionalEnricher] = Field(
+        default_factory=lambda: list(get_args(OptionalEnricher))
+    )
+    sentiment_accurate: bool = False
     # Run the door in a child process, so enrichment and storage use two cores at once.
     door_process: bool = True
     # Near-duplicate memory: posts within this many recent ones are compared.

@@ -43,8 +43,10 @@ def post(text: str, declared: str | None = None) -> Post:
     [
         ("Er is brand in Utrecht", "nl"),  # fastText alone says German
         ("Wat een prachtige dag in Utrecht!", "nl"),
-        ("Grote brand in een loods aan de haven, de brandweer is met groot materieel ter plaatse",
-         "nl"),
+        (
+            "Grote brand in een loods aan de haven, de brandweer is met veel materieel aanwezig",
+            "nl",
+        ),
         ("Huge fire near the station, police have closed the road", "en"),
         ("Die Feuerwehr ist mit vielen Fahrzeugen vor Ort", "de"),
         ("Les pompiers sont sur place depuis ce matin", "fr"),
@@ -71,7 +73,9 @@ def test_declared_language_confirmed_by_function_words_skips_models(
 
 
 def test_wrong_declaration_is_overruled(identifier: LanguageIdentifier) -> None:
-    (out,) = identifier([post("The police have closed the road near the station after a fire", "nl")])
+    (out,) = identifier(
+        [post("The police have closed the road near the station after a fire", "nl")]
+    )
     assert out.lang == "en"
     assert out.lang_declared == "nl"  # the platform's claim is recorded as it was
 

@@ -53,7 +53,9 @@ def test_enricher_sets_label_and_calibrated_score(classifier: SentimentClassifie
             created_at=datetime(2026, 1, 1, tzinfo=UTC),
             text=text,
         )
-        for i, text in enumerate(["Wat een prachtige dag in Utrecht!", "De vergadering is om 10 uur"])
+        for i, text in enumerate(
+            ["Wat een prachtige dag in Utrecht!", "De vergadering is om 10 uur"]
+        )
     ]
     out = classifier(posts)
     assert [p.id for p in out] == ["t:0", "t:1"]
@@ -85,8 +87,10 @@ def test_lexicon_features_flip_after_negation() -> None:
     plain, negated = lexicon.features(["dat is goed", "dat is niet goed"])
     assert plain.shape == (len(FEATURE_NAMES),)
     pos, neg = FEATURE_NAMES.index("lex_pos_strong"), FEATURE_NAMES.index("lex_neg_strong")
-    assert plain[pos] > 0 and plain[neg] == 0
-    assert negated[neg] > 0 and negated[pos] == 0
+    assert plain[pos] > 0
+    assert plain[neg] == 0
+    assert negated[neg] > 0
+    assert negated[pos] == 0
 
 
 def test_model_card_and_artefacts_present() -> None:

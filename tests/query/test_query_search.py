@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from stadspuls.query.matcher import compile_query
 from stadspuls.query.parser import QuerySyntaxError
 from stadspuls.records import Post
+from stadspuls.store import search
 from stadspuls.store.database import open_store
 from stadspuls.store.search import count_posts, search_posts
 from tests.query.corpus import SYNTHETIC, T0, enrich, pseudonymise, store
@@ -72,3 +73,17 @@ def test_syntax_errors_reach_the_caller(archive: tuple[sa.Engine, list[Post]]) -
     engine, _ = archive
     with pytest.raises(QuerySyntaxError, match="at column 7"):
         search_posts(engine, "brand (loods")
+
+
+PLAN_QUERIES = ("brand*", "#brand OR loods", "NOT brand", "", "place:Groningen lang:nl", "de")
+
+
+@pytest.mark.parametrize("plan", ["by_time", "by_rowid"])
+def test_both_plans_give_the_same_posts(
+    archive: tuple[sa.Engine, list[Post]], plan: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine, _ = archive
+    expected = {q: ids(search_posts(engine, q, limit=7, offset=2)) for q in PLAN_QUERIES}
+    monkeypatch.setattr(search, "_plan", lambda *_args: plan)
+    for query, wanted in expected.items():
+        assert ids(search_posts(engine, query, limit=7, offset=2)) == wanted, query

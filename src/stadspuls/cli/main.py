@@ -6,12 +6,14 @@ import click
 
 from stadspuls import __version__
 from stadspuls.cli.db import db_group
+from stadspuls.cli.eval import eval_command
 from stadspuls.cli.ingest import ingest_command
 from stadspuls.cli.monitor import monitor_group
 from stadspuls.cli.retention import retention_group
 from stadspuls.cli.run import run_command
 from stadspuls.cli.search import search_command
 from stadspuls.cli.sources import sources_group
+from stadspuls.cli.train import train_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -27,3 +29,5 @@ main.add_command(monitor_group)
 main.add_command(retention_group)
 main.add_command(sources_group)
 main.add_command(db_group)
+main.add_command(eval_command)
+main.add_command(train_command)

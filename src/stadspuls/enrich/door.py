@@ -13,6 +13,7 @@ from importlib.metadata import entry_points
 
 from stadspuls.enrich.base import Enricher
 from stadspuls.enrich.dedup import Deduplicator
+from stadspuls.enrich.language import LanguageIdentifier
 from stadspuls.enrich.normalize import Normaliser
 from stadspuls.enrich.pseudonymise import Pseudonymiser, load_or_create_key
 from stadspuls.enrich.worker import DoorProcess
@@ -51,8 +52,18 @@ def start_door(settings: Settings) -> Door | DoorProcess:
     return build_door(settings)
 
 
-def _builtin_models(settings: Settings) -> list[Enricher]:
-    return []
+def _optional(settings: Settings) -> list[Enricher]:
+    # Imported here: the models load lazily, and a door without them starts faster.
+    from stadspuls.enrich.crisis import CrisisEnricher
+    from stadspuls.enrich.places import PlaceRecognizer
+    from stadspuls.enrich.sentiment import SentimentClassifier
+
+    factories: dict[str, Callable[[], Enricher]] = {
+        "places": PlaceRecognizer,
+        "sentiment": lambda: SentimentClassifier(accurate=settings.sentiment_accurate),
+        "crisis": CrisisEnricher,
+    }
+    return [factories[name]() for name in settings.enrichers]
 
 
 def build_door(settings: Settings, *, extra: Sequence[Enricher] = ()) -> Door:
@@ -60,8 +71,9 @@ def build_door(settings: Settings, *, extra: Sequence[Enricher] = ()) -> Door:
     enrichers: list[Enricher] = [
         Normaliser(),
         Pseudonymiser(key, mentions=settings.pseudonymise_mentions),
+        LanguageIdentifier(settings.languages),
         Deduplicator(window=settings.dedup_window),
-        *_builtin_models(settings),
+        *_optional(settings),
     ]
     for entry in entry_points(group=ENTRY_POINT_GROUP):
         factory: Callable[[Settings], Enricher] = entry.load()

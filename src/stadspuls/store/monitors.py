@@ -133,8 +133,11 @@ def _insert_links(conn: sa.Connection, links: Iterable[tuple[int, int, int]]) ->
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
     else:
         from sqlalchemy.dialects.postgresql import insert as dialect_insert  # type: ignore[assignment]
-    statement = dialect_insert(monitor_posts).on_conflict_do_nothing()
-    return int(conn.execute(statement, rows).rowcount or 0)
+    statement = (
+        dialect_insert(monitor_posts).on_conflict_do_nothing().returning(monitor_posts.c.post_pk)
+    )
+    # rowcount is not reliable for executemany; RETURNING lists the rows really inserted.
+    return len(conn.execute(statement, rows).all())
 
 
 def link_posts(

@@ -9,6 +9,7 @@ same posts.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Generator, Iterator, Sequence
 from contextlib import closing
 from datetime import UTC, datetime
@@ -68,23 +69,32 @@ def _where(
     return clauses
 
 
-def _sqlite_plan(conn: sa.Connection, translation: Translation, wanted: int | None) -> Plan:
-    """How SQLite should run the search; its planner cannot know how many posts FTS5 matches.
+def _plan(conn: sa.Connection, translation: Translation, wanted: int | None) -> Plan:
+    """Which way to run the search: neither planner knows how many posts a full-text query
+    matches (PostgreSQL guesses a fixed selectivity, FTS5 reports a fixed cost).
 
-    by_rowid looks up every post the full-text index matches (n), sorts them and keeps the
-    newest: cost ~ n. by_time walks ix_posts_created_us from the newest post and keeps those in
-    the set of n rowids: ~ wanted * total / n steps, and stops early. Without a full-text part
-    there is nothing to look up: by_time.
+    by_rowid takes every post the full-text index matches (n), sorts them and keeps the newest:
+    cost ~ n. by_time walks ix_posts_created_us from the newest post and keeps those that match:
+    ~ wanted * total / n steps, stopping early; so by_time pays once n > sqrt(wanted * total *
+    step cost), which is all that is counted (a capped count stays cheap for common words).
+    Without a full-text part there is nothing to look up: by_time. Reading everything: by_rowid.
     """
     if translation.estimate is None:
         return "by_time"
-    (n,) = conn.exec_driver_sql(
-        "SELECT count(*) FROM posts_fts WHERE posts_fts MATCH ?", (translation.estimate,)
-    ).one()
-    if wanted is None or n == 0:
+    if wanted is None:
         return "by_rowid"
     (total,) = conn.exec_driver_sql("SELECT coalesce(max(pk), 0) FROM posts").one()
-    return "by_time" if wanted * total / n * _STEP_COST < n else "by_rowid"
+    threshold = math.isqrt(int(wanted * total * _STEP_COST)) + 1
+    if conn.dialect.name == "sqlite":
+        counting = "SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?"
+        params: tuple[object, ...] = (translation.estimate, threshold)
+        counted = f"SELECT count(*) FROM ({counting} LIMIT ?)"
+    else:
+        counting = "SELECT 1 FROM posts WHERE tsv @@ CAST(%s AS tsquery)"
+        params = (translation.estimate, threshold)
+        counted = f"SELECT count(*) FROM ({counting} LIMIT %s) AS matched"
+    (n,) = conn.exec_driver_sql(counted, params).one()
+    return "by_time" if n >= threshold else "by_rowid"
 
 
 def _rows(
@@ -97,9 +107,12 @@ def _rows(
 ) -> Generator[sa.RowMapping, None, None]:
     """The selected rows, newest first, fetched while they are read."""
     columns = [posts.c.pk, *[posts.c[name] for name in COLUMNS]]
+    plan = _plan(conn, translation, None if limit is None else limit + offset)
     if conn.dialect.name != "sqlite":
         select = sa.select(*columns).where(*where)
-        select = select.order_by(posts.c.created_us.desc(), posts.c.pk.desc())
+        # "+ 0" hides the index order from PostgreSQL, which then starts from the GIN index.
+        newest = posts.c.created_us if plan == "by_time" else posts.c.created_us + 0
+        select = select.order_by(newest.desc(), posts.c.pk.desc())
         if limit is not None:
             select = select.limit(limit).offset(offset)
         streaming = conn.execution_options(stream_results=True, yield_per=1000)
@@ -108,7 +121,6 @@ def _rows(
         return
     # SQLAlchemy renders no index hints for SQLite: the statement is assembled around the
     # compiled WHERE clause (all values stay bound parameters).
-    plan = _sqlite_plan(conn, translation, None if limit is None else limit + offset)
     source = "posts INDEXED BY ix_posts_created_us" if plan == "by_time" else "posts NOT INDEXED"
     sql = f"SELECT {', '.join(f'posts.{c.name}' for c in columns)} FROM {source}"
     params: tuple[object, ...] = ()

@@ -80,10 +80,11 @@ def upgrade() -> None:
         # No prefix index: it halves the insert rate, and `brand*` works without one.
         op.execute(
             "CREATE VIRTUAL TABLE posts_fts USING fts5(body, content='',"
-            " tokenize=\"unicode61 remove_diacritics 2\")"
+            ' tokenize="unicode61 remove_diacritics 2")'
         )
     else:
-        # The writer fills tsv with to_tsvector('simple', folded text) in the same statement.
+        # The writer fills tsv with to_tsvector('simple', query.text.index_text(text)) in the
+        # same statement: the same tokens as the SQLite index and the streaming matcher.
         op.add_column("posts", sa.Column("tsv", sa.dialects.postgresql.TSVECTOR()))
         op.create_index("ix_posts_tsv", "posts", ["tsv"], postgresql_using="gin")
 
