@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import get_args
 
 import msgspec
 
@@ -31,7 +32,7 @@ from stadspuls.enrich.worker import DoorProcess
 from stadspuls.pipeline import Pipeline
 from stadspuls.query.text import index_text
 from stadspuls.records import Post, SourceItem
-from stadspuls.settings import BlueskySettings, Settings
+from stadspuls.settings import BlueskySettings, OptionalEnricher, Settings
 from stadspuls.sources.jetstream import decode_frame, map_event
 from stadspuls.store.database import open_store
 from stadspuls.store.posts import COLUMNS, Batch, PostWriter, post_to_row
@@ -77,11 +78,15 @@ def jetstream_events(n: int, seed: int = 7) -> list[bytes]:
     return events
 
 
+ENRICHERS: list[OptionalEnricher] = []
+
+
 def _settings(url: str, key_file: Path, door_process: bool) -> Settings:
     return Settings(
         db_url=url,
         key_file=key_file,
         door_process=door_process,
+        enrichers=ENRICHERS,
         mastodon=[],
         feeds=[],
         bluesky=BlueskySettings(enabled=False),
@@ -93,6 +98,7 @@ def run_stages(events: list[bytes], url: str, key_file: Path, batch: int) -> dic
     settings = _settings(url, key_file, door_process=False)
     engine = open_store(url)
     door = build_door(settings)
+    door.warm_up()
     stages = {"decode+map": 0.0, "store": 0.0}
     with PostWriter(engine) as writer:
         for offset in range(0, len(events), batch):
@@ -167,7 +173,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--posts", type=int, default=200_000)
     parser.add_argument("--batch", type=int, default=2000)
+    parser.add_argument(
+        "--door",
+        choices=["core", "full"],
+        default="core",
+        help="core: normalise, pseudonymise, language, dedup; full: also places, sentiment, crisis",
+    )
     args = parser.parse_args()
+    ENRICHERS[:] = [] if args.door == "core" else list(get_args(OptionalEnricher))
     events = jetstream_events(args.posts)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -178,6 +191,7 @@ def main() -> None:
         bare = run_bare(posts, f"sqlite:///{root / 'bare.db'}", args.batch)
     n = len(posts)
     result = {
+        "door": args.door,
         "posts": n,
         "posts_per_s": round(n / ours),
         "bare_insert_posts_per_s": round(n / bare),
@@ -185,7 +199,9 @@ def main() -> None:
         "one_process_posts_per_s": round(n / single),
         "duplicates_marked": sum(1 for p in posts if p.duplicate_of),
     }
-    print(f"{n} real-format Jetstream posts, batches of {args.batch}, SQLite (WAL) + FTS5")
+    print(
+        f"{n} real-format Jetstream posts, {args.door} door, batches of {args.batch}, SQLite + FTS5"
+    )
     print("one core, stage by stage:")
     for name, seconds in stages.items():
         rate = n / seconds if seconds else float("inf")

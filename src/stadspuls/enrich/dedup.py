@@ -211,7 +211,9 @@ class Deduplicator:
                 and near != post.id
             ):
                 duplicate_of, kind = near, "near"
-            if text:
+            if text and kind != "exact":
+                # An exact copy adds nothing to find: in a copy-paste flood, indexing every copy
+                # would pile identical fingerprints into the same buckets.
                 self.index.add(post.id, digest, fingerprint)
             out.append(
                 msgspec.structs.replace(

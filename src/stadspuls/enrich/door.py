@@ -38,6 +38,13 @@ class Door:
         self.posts += len(batch)
         return batch
 
+    def warm_up(self) -> None:
+        """Load what enrichers would otherwise load on their first batch."""
+        for enricher in self.enrichers:
+            warm_up = getattr(enricher, "warm_up", None)
+            if callable(warm_up):
+                warm_up()
+
     def get(self, name: str) -> Enricher:
         for enricher in self.enrichers:
             if enricher.name == name:
@@ -49,7 +56,9 @@ def start_door(settings: Settings) -> Door | DoorProcess:
     """The door as configured: in a child process (`door_process`) or in this one."""
     if settings.door_process:
         return DoorProcess(settings)
-    return build_door(settings)
+    door = build_door(settings)
+    door.warm_up()
+    return door
 
 
 def _optional(settings: Settings) -> list[Enricher]:

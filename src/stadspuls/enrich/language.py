@@ -155,6 +155,13 @@ class LanguageIdentifier:
         detector = LanguageDetectorBuilder.from_languages(*by_language).build()
         return detector, by_language
 
+    def warm_up(self) -> None:
+        """Load both models now: lingua otherwise loads them on first use, a few seconds late."""
+        detector, _ = self._lingua
+        if detector is not None:
+            detector.compute_language_confidence_values("Er is brand in Utrecht")
+        self._fasttext_probs("Er is brand in Utrecht")
+
     def _fasttext_probs(self, text: str) -> dict[str, float]:
         predictions = self._fasttext.predict(text + "\n", 5, 0.0, "replace")
         return {label[9:]: prob for prob, label in predictions}  # strip "__label__"

@@ -37,6 +37,7 @@ def _child(conn: Connection, settings: Settings) -> None:
     from stadspuls.store.posts import recent_fingerprints
 
     door = build_door(settings)
+    door.warm_up()
     dedup = next((e for e in door.enrichers if isinstance(e, Deduplicator)), None)
     if dedup is not None:
         engine = open_store(settings.db_url)

@@ -160,6 +160,7 @@ class PostWriter:
             placeholders = ", ".join(["?"] * (len(COLUMNS) + 1))
             self._insert_sql = (
                 f"INSERT INTO posts (pk, {', '.join(COLUMNS)}) VALUES ({placeholders})"
+                " ON CONFLICT (id) DO NOTHING"
             )
         else:
             placeholders = ", ".join(["%s"] * len(COLUMNS))
@@ -195,30 +196,24 @@ class PostWriter:
     def _write_sqlite(self, batch: Batch) -> WriteResult:
         collected_us = to_us(utcnow())
         candidates = self._fresh_posts(batch)
-        rows = [post_to_row(p, collected_us) for p in candidates]  # validate before BEGIN
+        # Everything that can fail or take time happens before the write lock is taken.
+        rows = [post_to_row(p, collected_us) for p in candidates]
+        bodies = [index_text(p.text) for p in candidates]
         cur: sqlite3.Cursor = self._dbapi.cursor()
         cur.execute("BEGIN IMMEDIATE")
         try:
-            stored: set[str] = set()
-            ids = [p.id for p in candidates]
-            for chunk in _chunks(ids):
-                marks = ",".join("?" * len(chunk))
-                cur.execute(f"SELECT id FROM posts WHERE id IN ({marks})", chunk)
-                stored.update(r[0] for r in cur.fetchall())
             (max_pk,) = cur.execute("SELECT coalesce(max(pk), 0) FROM posts").fetchone()
-            new_rows = []
-            fts_rows = []
-            inserted_ids = []
-            pk = max_pk
-            for post, row in zip(candidates, rows, strict=True):
-                if post.id in stored:
-                    continue
-                pk += 1
-                new_rows.append((pk, *row))
-                fts_rows.append((pk, index_text(post.text)))
-                inserted_ids.append(post.id)
-            cur.executemany(self._insert_sql, new_rows)
-            cur.executemany("INSERT INTO posts_fts (rowid, body) VALUES (?, ?)", fts_rows)
+            # pks are assigned here (one writer); an id already stored leaves its pk unused, so
+            # one range scan afterwards tells which rows went in: cheaper than looking ids up.
+            cur.executemany(
+                self._insert_sql, [(max_pk + i + 1, *row) for i, row in enumerate(rows)]
+            )
+            inserted = {pk for (pk,) in cur.execute("SELECT pk FROM posts WHERE pk > ?", (max_pk,))}
+            kept = [i for i in range(len(candidates)) if max_pk + i + 1 in inserted]
+            cur.executemany(
+                "INSERT INTO posts_fts (rowid, body) VALUES (?, ?)",
+                [(max_pk + i + 1, bodies[i]) for i in kept],
+            )
             deleted = self._delete_sqlite(cur, [d.id for d in batch.deletions])
             self._bookkeeping(cur, batch, "?")
             cur.execute("COMMIT")
@@ -228,10 +223,10 @@ class PostWriter:
         finally:
             cur.close()
         return WriteResult(
-            inserted=len(new_rows),
-            already_stored=len(batch.posts) - len(new_rows),
+            inserted=len(kept),
+            already_stored=len(batch.posts) - len(kept),
             deleted=deleted,
-            inserted_ids=tuple(inserted_ids),
+            inserted_ids=tuple(candidates[i].id for i in kept),
         )
 
     @staticmethod

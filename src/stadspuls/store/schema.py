@@ -60,7 +60,6 @@ posts = sa.Table(
     sa.Index("ix_posts_created_us", "created_us"),
     sa.Index("ix_posts_source_created_us", "source", "created_us"),
     sa.Index("ix_posts_author_key", "author_key"),
-    sa.Index("ix_posts_content_hash", "content_hash"),
 )
 
 # Stream positions, written in the same transaction as the posts they follow.

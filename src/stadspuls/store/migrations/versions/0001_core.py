@@ -59,7 +59,6 @@ def upgrade() -> None:
     op.create_index("ix_posts_created_us", "posts", ["created_us"])
     op.create_index("ix_posts_source_created_us", "posts", ["source", "created_us"])
     op.create_index("ix_posts_author_key", "posts", ["author_key"])
-    op.create_index("ix_posts_content_hash", "posts", ["content_hash"])
     op.create_table(
         "cursors",
         sa.Column("stream", sa.String(300), nullable=False),
