@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,11 +10,11 @@ import pytest
 import sqlalchemy as sa
 
 from stadspuls.settings import BlueskySettings, Settings
-from stadspuls.store.database import create_engine, open_store
+from stadspuls.store.database import open_store
+from tests.support.databases import fresh_pg_database
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
-PG_URL_ENV = "STADSPULS_TEST_PG_URL"
 
 
 def shared_data_path(*parts: str) -> Path:
@@ -32,23 +30,6 @@ def shared_data() -> Path:
     return shared_data_path()
 
 
-def _fresh_pg_database() -> Iterator[str]:
-    base = os.environ.get(PG_URL_ENV)
-    if not base:
-        pytest.skip(f"PostgreSQL not started: set {PG_URL_ENV} (make test does)")
-    name = "t_" + uuid.uuid4().hex[:12]
-    admin = create_engine(base).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = base.rsplit("/", 1)[0] + "/" + name
-    try:
-        yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'stadspuls.db'}"
@@ -56,7 +37,7 @@ def sqlite_url(tmp_path: Path) -> str:
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
-    yield from _fresh_pg_database()
+    yield from fresh_pg_database()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -65,7 +46,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'stadspuls.db'}"
     else:
-        yield from _fresh_pg_database()
+        yield from fresh_pg_database()
 
 
 @pytest.fixture

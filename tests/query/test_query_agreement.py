@@ -9,7 +9,6 @@ fresh clone; the real one needs ../shared/data.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,7 @@ from hypothesis import strategies as st
 from stadspuls.query.matcher import MonitorMatcher, compile_query
 from stadspuls.query.translate import Dialect, translate
 from stadspuls.records import Post
-from stadspuls.store.database import create_engine, open_store
+from stadspuls.store.database import open_store
 from stadspuls.store.search import count_posts, iter_posts, search_posts
 from tests.query.corpus import (
     SHARED_DATA,
@@ -34,6 +33,7 @@ from tests.query.corpus import (
     store,
     vocabulary,
 )
+from tests.support.databases import fresh_pg_database
 
 PG_URL_ENV = "STADSPULS_TEST_PG_URL"
 FILTERS = (
@@ -55,22 +55,6 @@ def _archive(url: str, texts: list[str]) -> Archive:
     store(engine, posts)
     newest_first = sorted(posts, key=lambda p: p.created_at, reverse=True)
     return Archive(engine, newest_first, vocabulary(texts))
-
-
-def _pg_database() -> Iterator[str]:
-    base = os.environ.get(PG_URL_ENV)
-    if not base:
-        pytest.skip(f"PostgreSQL not started: set {PG_URL_ENV} (make test does)")
-    name = "t_" + uuid.uuid4().hex[:12]
-    admin = create_engine(base).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield base.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _real_texts() -> list[str]:
@@ -103,7 +87,7 @@ def _open(kind: str, texts: list[str], tmp: Path) -> Iterator[Archive]:
         yield archive
         archive.engine.dispose()
         return
-    for url in _pg_database():
+    for url in fresh_pg_database():
         archive = _archive(url, texts)
         yield archive
         archive.engine.dispose()

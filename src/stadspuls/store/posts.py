@@ -294,7 +294,7 @@ class PostWriter:
 # Reading ---------------------------------------------------------------------------------------
 
 
-def _filters(
+def post_filters(
     *,
     since: datetime | None = None,
     until: datetime | None = None,
@@ -326,7 +326,7 @@ def list_posts(
     """Stored posts, newest first, without a text query."""
     query = (
         sa.select(*[posts.c[name] for name in COLUMNS])
-        .where(*_filters(since=since, until=until, sources=sources, lang=lang))
+        .where(*post_filters(since=since, until=until, sources=sources, lang=lang))
         .order_by(posts.c.created_us.desc(), posts.c.pk.desc())
         .limit(limit)
         .offset(offset)
@@ -351,7 +351,7 @@ def count_all(
     lang: str | None = None,
 ) -> int:
     query = sa.select(sa.func.count()).select_from(posts)
-    query = query.where(*_filters(since=since, until=until, sources=sources, lang=lang))
+    query = query.where(*post_filters(since=since, until=until, sources=sources, lang=lang))
     with engine.connect() as conn:
         return int(conn.execute(query).scalar_one())
 
@@ -372,7 +372,7 @@ def volume(
     bucket = (posts.c.created_us // width).label("bucket")
     query = (
         sa.select(bucket, sa.func.count().label("n"))
-        .where(*_filters(since=since, until=until, sources=sources, lang=lang))
+        .where(*post_filters(since=since, until=until, sources=sources, lang=lang))
         .group_by(bucket)
         .order_by(bucket)
     )

@@ -23,7 +23,7 @@ from stadspuls.query.matcher import CompiledQuery, compile_query
 from stadspuls.query.parser import Pseudonymise
 from stadspuls.query.translate import Dialect, Translation, translate
 from stadspuls.records import Place, Post
-from stadspuls.store.posts import COLUMNS, row_to_post, to_us
+from stadspuls.store.posts import COLUMNS, post_filters, row_to_post
 from stadspuls.store.schema import posts
 
 __all__ = ["count_posts", "iter_posts", "search_posts"]
@@ -55,17 +55,9 @@ def _where(
     sources: Sequence[str] | None,
     lang: str | None,
 ) -> list[sa.ColumnElement[bool]]:
-    clauses: list[sa.ColumnElement[bool]] = []
+    clauses = post_filters(since=since, until=until, sources=sources, lang=lang)
     if translation.where is not None:
-        clauses.append(translation.where)
-    if since is not None:
-        clauses.append(posts.c.created_us >= to_us(since))
-    if until is not None:
-        clauses.append(posts.c.created_us < to_us(until))
-    if sources:
-        clauses.append(posts.c.source.in_(list(sources)))
-    if lang:
-        clauses.append(posts.c.lang == lang)
+        clauses.insert(0, translation.where)
     return clauses
 
 
