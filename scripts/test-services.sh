@@ -4,7 +4,7 @@
 # Writes var/test-services.env with STADSPULS_TEST_PG_URL for the tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PORT="${STADSPULS_TEST_PG_PORT:-54329}"
+PORT="${STADSPULS_TEST_PG_PORT:-}"
 DIR="$PWD/var/test-pg"
 ENV_FILE="$PWD/var/test-services.env"
 
@@ -28,11 +28,17 @@ as_postgres() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+free_port() {
+  # A port nothing listens on (another checkout's test server may hold the usual one).
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
 start() {
   local bin
   bin=$(pg_bin)
   mkdir -p var
   stop >/dev/null 2>&1 || true
+  PORT="${PORT:-$(free_port)}"
   rm -rf "$DIR"
   mkdir -p "$DIR"
   [ "$(id -u)" = 0 ] && chown postgres:postgres "$DIR"
