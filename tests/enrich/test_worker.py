@@ -9,6 +9,12 @@ from stadspuls.records import Post
 from stadspuls.settings import Settings
 from tests.factories import make_post
 
+
+def _light(settings: Settings) -> Settings:
+    """Without the optional models a child starts in seconds; what is tested is the transport."""
+    return settings.model_copy(update={"enrichers": []})
+
+
 TEXT = "Grote brand in een loods aan de Industrieweg in Lochem, rookwolken boven de stad"
 
 
@@ -17,6 +23,7 @@ def test_door_process_gives_the_same_posts_as_the_door_in_this_process(settings:
         [make_post(1, TEXT), make_post(2, "Hoi @jan.bsky.social, " + TEXT)],
         [make_post(3, TEXT + " #lochem"), make_post(4, "Rustig op Stratumseind vanavond")],
     ]
+    settings = _light(settings)
     local = build_door(settings)
     expected = [local(batch) for batch in batches]
     with DoorProcess(settings) as remote:
@@ -29,12 +36,22 @@ def test_door_process_gives_the_same_posts_as_the_door_in_this_process(settings:
 
 
 def test_a_failure_in_the_child_is_reported_with_its_traceback(settings: Settings) -> None:
-    with DoorProcess(settings) as remote:
+    with DoorProcess(_light(settings)) as remote:
         remote._conn.send_bytes(b"not msgpack at all")  # a batch the child cannot decode
         remote._pending += 1
         with pytest.raises(DoorProcessError, match="Traceback"):
             remote.collect()
         assert remote([make_post(1)])[0].author_key is not None  # the child is still serving
+
+
+def test_a_killed_child_is_replaced_and_the_batch_is_not_lost(settings: Settings) -> None:
+    with DoorProcess(_light(settings)) as remote:
+        remote._process.kill()
+        remote._process.join()
+        (post,) = remote([make_post(7, TEXT)])
+        assert post.author_key is not None
+        assert post.lang == "nl"
+        assert remote.restarts == 1
 
 
 def _rounded(batches: list[list[Post]]) -> object:

@@ -30,6 +30,10 @@ class DoorProcessError(RuntimeError):
     """The child process failed on a batch; the message carries its traceback."""
 
 
+class DoorProcessDied(DoorProcessError):
+    """The child process is gone (killed, out of memory): nothing came back for the batch."""
+
+
 def _child(conn: Connection, settings: Settings) -> None:
     from stadspuls.enrich.dedup import Deduplicator
     from stadspuls.enrich.door import build_door
@@ -63,16 +67,22 @@ class DoorProcess:
     name = "door-process"
 
     def __init__(self, settings: Settings, *, start_timeout: float = 120.0) -> None:
+        self.settings = settings
+        self.start_timeout = start_timeout
+        self.restarts = 0
+        self._start()
+
+    def _start(self) -> None:
         context = multiprocessing.get_context("spawn")
         self._conn, child_conn = context.Pipe()
         self._process = context.Process(
-            target=_child, args=(child_conn, settings), name="stadspuls-door", daemon=True
+            target=_child, args=(child_conn, self.settings), name="stadspuls-door", daemon=True
         )
         self._process.start()
         child_conn.close()
         self._pending = 0
         try:
-            ready = self._conn.poll(start_timeout) and self._conn.recv_bytes() == b"ready"
+            ready = self._conn.poll(self.start_timeout) and self._conn.recv_bytes() == b"ready"
         except (EOFError, OSError):
             ready = False
         if not ready:
@@ -89,15 +99,27 @@ class DoorProcess:
         self._pending -= 1
         try:
             reply = self._conn.recv_bytes()
-        except EOFError as error:
-            raise DoorProcessError("the door process died") from error
+        except (EOFError, OSError) as error:
+            raise DoorProcessDied("the door process died") from error
         if reply.startswith(b"er"):
             raise DoorProcessError(reply[2:].decode())
         return _decode_posts(reply[2:])
 
     def __call__(self, posts: Sequence[Post]) -> list[Post]:
-        self.submit(posts)
-        return self.collect()
+        """Enrich one batch; if the child died, start a new one and enrich the batch there.
+
+        A new child seeds its near-duplicate memory from the store, as at start-up.
+        """
+        try:
+            self.submit(posts)
+            return self.collect()
+        except (DoorProcessDied, BrokenPipeError, ConnectionResetError):
+            log.warning("the door process died; starting a new one")
+            self.close()
+            self._start()
+            self.restarts += 1
+            self.submit(posts)
+            return self.collect()
 
     def close(self) -> None:
         try:
