@@ -52,4 +52,9 @@ def test_openapi_is_served(settings: Settings, engine: sa.Engine) -> None:
     client = _client(settings, engine)
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/health", "/api/posts", "/api/stats/volume"} <= set(paths)
-    assert client.get("/docs").status_code == 200
+    docs = client.get("/docs")
+    assert docs.status_code == 200
+    # The API docs work offline: their script and style come from this server, not a CDN.
+    assert "/static/swagger/swagger-ui-bundle.js" in docs.text
+    assert "cdn" not in docs.text.lower()
+    assert client.get("/static/swagger/swagger-ui-bundle.js").status_code == 200

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 
 from stadspuls import __version__
 from stadspuls.enrich.pseudonymise import Pseudonymiser, load_or_create_key
@@ -17,6 +21,14 @@ from stadspuls.store.database import open_store
 from stadspuls.web.routes import health, monitors, posts, stats
 
 
+def swagger_ui_dir() -> Path:
+    """Swagger UI 5 (it reads OpenAPI 3.1, as FastAPI writes it) from PyPI's swagger-ui-py."""
+    spec = importlib.util.find_spec("swagger_ui")
+    if spec is None or spec.origin is None:
+        raise RuntimeError("the package swagger-ui-py is not installed")
+    return Path(spec.origin).parent / "static"
+
+
 def create_app(
     settings: Settings, *, engine: sa.Engine | None = None, collector: Any = None
 ) -> FastAPI:
@@ -25,7 +37,21 @@ def create_app(
         title="Stadspuls",
         version=__version__,
         description="Watch public social media for public safety, with privacy built in.",
+        docs_url=None,  # served below from local files: FastAPI's default loads them from a CDN
+        redoc_url=None,
     )
+    app.mount("/static/swagger", StaticFiles(directory=swagger_ui_dir()), name="swagger")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title="Stadspuls API",
+            swagger_js_url="/static/swagger/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger/swagger-ui.css",
+            swagger_favicon_url="/static/swagger/favicon-32x32.png",
+        )
+
     app.state.settings = settings
     app.state.engine = engine if engine is not None else open_store(settings.db_url)
     app.state.collector = collector
