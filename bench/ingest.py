@@ -35,7 +35,8 @@ from stadspuls.records import Post, SourceItem
 from stadspuls.settings import BlueskySettings, OptionalEnricher, Settings
 from stadspuls.sources.jetstream import decode_frame, map_event
 from stadspuls.store.database import open_store
-from stadspuls.store.posts import COLUMNS, Batch, PostWriter, post_to_row
+from stadspuls.store.rows import COLUMNS, post_to_row
+from stadspuls.store.writer import Batch, PostWriter
 
 ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
 

@@ -35,8 +35,8 @@ from stadspuls.query.matcher import MonitorMatcher, compile_query
 from stadspuls.query.text import fold, tokens
 from stadspuls.records import Post
 from stadspuls.store.database import open_store
-from stadspuls.store.posts import Batch, PostWriter
 from stadspuls.store.search import search_posts
+from stadspuls.store.writer import Batch, PostWriter
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 HASHTAG = re.compile(r"#(\w+)")

@@ -134,7 +134,7 @@ def test_recognised_places_count_for_place_filters(settings: Settings, engine: s
     door = build_door(settings)
     posts = door([make_post(1, "Brand bij de Markt"), make_post(2, "Brand in Tilburg")])
     posts[0] = msgspec.structs.replace(posts[0], places=(place,))
-    from stadspuls.store.posts import Batch, PostWriter
+    from stadspuls.store.writer import Batch, PostWriter
 
     with PostWriter(engine) as writer:
         writer.write(Batch(posts=posts))

@@ -23,7 +23,8 @@ from stadspuls.enrich.dedup import Deduplicator
 from stadspuls.enrich.door import Door
 from stadspuls.records import Post, SourceItem
 from stadspuls.sources.base import Source
-from stadspuls.store.posts import Batch, PostWriter, WriteResult, load_cursors, recent_fingerprints
+from stadspuls.store.posts import load_cursors, recent_fingerprints
+from stadspuls.store.writer import Batch, PostWriter, WriteResult
 
 log = logging.getLogger(__name__)
 

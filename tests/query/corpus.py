@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from stadspuls.query.text import fold, tokens
 from stadspuls.records import Place, Post
-from stadspuls.store.posts import Batch, PostWriter
+from stadspuls.store.writer import Batch, PostWriter
 
 SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 T0 = datetime(2024, 12, 31, 18, 0, tzinfo=UTC)

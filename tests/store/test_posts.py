@@ -9,9 +9,6 @@ import sqlalchemy as sa
 from stadspuls.enrich.pseudonymise import Pseudonymiser
 from stadspuls.records import Checkpoint, Deletion, Place
 from stadspuls.store.posts import (
-    Batch,
-    PostWriter,
-    UnpseudonymisedPost,
     count_all,
     get_post,
     list_posts,
@@ -19,6 +16,8 @@ from stadspuls.store.posts import (
     load_cursors,
     volume,
 )
+from stadspuls.store.rows import UnpseudonymisedPost
+from stadspuls.store.writer import Batch, PostWriter
 from tests.factories import T0, make_post
 
 PSEUDO = Pseudonymiser(b"k" * 32)

@@ -22,7 +22,8 @@ from stadspuls.records import Checkpoint, Post, SourceItem
 from stadspuls.settings import Settings
 from stadspuls.sources.base import SourceStats
 from stadspuls.sources.files import FORMATS, FileFormatError, detect_format, iter_file, stream_name
-from stadspuls.store.posts import Batch, load_cursors
+from stadspuls.store.posts import load_cursors
+from stadspuls.store.writer import Batch
 
 
 @click.command("ingest")

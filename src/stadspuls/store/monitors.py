@@ -9,7 +9,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from stadspuls.records import Monitor, Post, utcnow
-from stadspuls.store.posts import COLUMNS, from_us, row_to_post, to_us
+from stadspuls.store.rows import COLUMNS, from_us, row_to_post, to_us
 from stadspuls.store.schema import matcher_state, monitor_posts, monitors, posts
 
 

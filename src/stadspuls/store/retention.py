@@ -15,8 +15,9 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from stadspuls.records import Deletion, utcnow
-from stadspuls.store.posts import Batch, PostWriter, to_us
+from stadspuls.store.rows import to_us
 from stadspuls.store.schema import monitor_posts, monitors, posts, retention_log
+from stadspuls.store.writer import Batch, PostWriter
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +105,7 @@ def apply_retention(
 def retention_history(
     engine: sa.Engine, limit: int = 20
 ) -> list[tuple[datetime, int, dict[str, int]]]:
-    from stadspuls.store.posts import from_us
+    from stadspuls.store.rows import from_us
 
     query = sa.select(retention_log).order_by(retention_log.c.run_us.desc()).limit(limit)
     with engine.connect() as conn:

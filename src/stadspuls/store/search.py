@@ -23,7 +23,8 @@ from stadspuls.query.matcher import CompiledQuery, compile_query
 from stadspuls.query.parser import Pseudonymise
 from stadspuls.query.translate import Dialect, Translation, translate
 from stadspuls.records import Place, Post
-from stadspuls.store.posts import COLUMNS, post_filters, row_to_post
+from stadspuls.store.posts import post_filters
+from stadspuls.store.rows import COLUMNS, row_to_post
 from stadspuls.store.schema import posts
 
 __all__ = ["count_posts", "iter_posts", "search_posts"]

@@ -1,0 +1,100 @@
+"""Records ↔ table rows: how a Post is stored in `posts` and read back.
+
+Times are integer microseconds since the epoch (UTC); lists and places are JSON text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+
+from stadspuls.records import Place, Post
+
+_json_encode = msgspec.json.Encoder().encode
+_places_decode = msgspec.json.Decoder(tuple[Place, ...]).decode
+_strings_decode = msgspec.json.Decoder(tuple[str, ...]).decode
+
+COLUMNS = (
+    "id", "source", "native_id", "created_us", "collected_us", "text", "author_key", "url",
+    "lang_declared", "lang", "lang_score", "hashtags", "mentions", "links", "media", "lat",
+    "lon", "reply_to", "repost_of", "content_hash", "simhash", "duplicate_of", "duplicate_kind",
+    "sentiment", "sentiment_score", "incident_type", "incident_score", "humanitarian",
+    "informativeness", "rumour_score", "places",
+)  # fmt: skip
+_LIST_COLUMNS = ("hashtags", "mentions", "links", "media")
+
+
+class UnpseudonymisedPost(ValueError):
+    """A post still carries a raw author handle: it did not pass the door."""
+
+
+def to_us(moment: datetime) -> int:
+    if moment.tzinfo is None:
+        raise ValueError(f"naive datetime {moment!r}: times must be UTC-aware")
+    return int(moment.timestamp() * 1_000_000)
+
+
+def from_us(value: int) -> datetime:
+    return datetime.fromtimestamp(value / 1_000_000, tz=UTC)
+
+
+def _json_or_none(values: tuple[Any, ...]) -> str | None:
+    return _json_encode(values).decode() if values else None
+
+
+def post_to_row(post: Post, collected_us: int) -> tuple[Any, ...]:
+    if post.author is not None:
+        raise UnpseudonymisedPost(
+            f"post {post.id} has a raw author handle; run it through the door"
+        )
+    return (
+        post.id,
+        post.source,
+        post.native_id,
+        to_us(post.created_at),
+        to_us(post.collected_at) if post.collected_at else collected_us,
+        post.text,
+        post.author_key,
+        post.url,
+        post.lang_declared,
+        post.lang,
+        post.lang_score,
+        _json_or_none(post.hashtags),
+        _json_or_none(post.mentions),
+        _json_or_none(post.links),
+        _json_or_none(post.media),
+        post.lat,
+        post.lon,
+        post.reply_to,
+        post.repost_of,
+        post.content_hash,
+        post.simhash,
+        post.duplicate_of,
+        post.duplicate_kind,
+        post.sentiment,
+        post.sentiment_score,
+        post.incident_type,
+        post.incident_score,
+        post.humanitarian,
+        post.informativeness,
+        post.rumour_score,
+        _json_or_none(post.places),
+    )
+
+
+def row_to_post(row: Mapping[Any, Any]) -> Post:
+    """Map a `posts` row (any mapping with the column names) back to a Post."""
+    values: dict[str, Any] = {}
+    for name in COLUMNS:
+        value = row[name]
+        if name in _LIST_COLUMNS:
+            value = _strings_decode(value) if value else ()
+        elif name == "places":
+            value = _places_decode(value) if value else ()
+        values[name] = value
+    created_us = values.pop("created_us")
+    collected_us = values.pop("collected_us")
+    return Post(created_at=from_us(created_us), collected_at=from_us(collected_us), **values)
