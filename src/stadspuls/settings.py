@@ -99,7 +99,6 @@ class Settings(BaseSettings):
         default_factory=lambda: [
             FeedSettings(url="https://feeds.nos.nl/nosnieuwsalgemeen", name="NOS Nieuws"),
             FeedSettings(url="https://feeds.nos.nl/nosnieuwsbinnenland", name="NOS Binnenland"),
-            FeedSettings(url="https://www.politie.nl/rss/nieuws", name="Politie nieuws"),
         ]
     )
 
