@@ -168,12 +168,9 @@ class MonitorLinker:
             for post, found in zip(posts, self._matcher.match_many(posts), strict=True)
             for monitor_id in found
         ]
-        if watermark is None and posts:
-            with self.engine.connect() as conn:
-                known = store.pks_for_ids(conn, [p.id for p in posts])
-            watermark = max((pk for pk, _ in known.values()), default=None)
-        if matches or watermark is not None:
-            self.linked += store.link_posts(self.engine, matches, watermark=watermark)
+        seen = [post.id for post in posts] if watermark is None else []
+        if matches or seen or watermark is not None:
+            self.linked += store.link_posts(self.engine, matches, seen=seen, watermark=watermark)
 
 
 def replace(monitor: Monitor, **changes: object) -> Monitor:

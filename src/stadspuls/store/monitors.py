@@ -144,14 +144,18 @@ def link_posts(
     engine: sa.Engine,
     matches: Sequence[tuple[int, str]],
     *,
+    seen: Sequence[str] = (),
     watermark: int | None = None,
 ) -> int:
-    """Store (monitor id, post id) matches; with `watermark`, also advance the matcher's
-    watermark to that post pk in the same transaction."""
+    """Store (monitor id, post id) matches and, in the same transaction, advance the matcher's
+    watermark: to `watermark` if given, else to the highest pk among the `seen` post ids (all
+    posts matched against, whether they matched or not). One id look-up serves both."""
     with engine.begin() as conn:
-        found = pks_for_ids(conn, sorted({post_id for _, post_id in matches}))
+        found = pks_for_ids(conn, sorted({post_id for _, post_id in matches} | set(seen)))
         links = [(m, *found[p]) for m, p in matches if p in found]
         inserted = _insert_links(conn, links)
+        if watermark is None and seen:
+            watermark = max((found[p][0] for p in seen if p in found), default=None)
         if watermark is not None:
             _set_watermark(conn, watermark)
     return inserted
