@@ -57,9 +57,11 @@ posts = sa.Table(
     sa.Column("informativeness", sa.String(48)),
     sa.Column("rumour_score", sa.Float),
     sa.Column("places", sa.Text),  # JSON array of Place objects
+    sa.Column("import_id", sa.BigInteger),  # the file import that stored it (imports.id), if any
     sa.Index("ix_posts_created_us", "created_us"),
     sa.Index("ix_posts_source_created_us", "source", "created_us"),
     sa.Index("ix_posts_author_key", "author_key"),
+    sa.Index("ix_posts_import_id", "import_id"),
 )
 
 # Stream positions, written in the same transaction as the posts they follow.
@@ -133,4 +135,43 @@ retention_log = sa.Table(
     sa.Column("run_us", sa.BigInteger, nullable=False),
     sa.Column("deleted_posts", sa.BigInteger, nullable=False),
     sa.Column("details", sa.Text, nullable=False),  # JSON: counts per reason
+)
+
+# Deleted posts: the keyed id and when it was deleted, nothing else. A post whose id is here is
+# never stored again, from any source, and a deletion that arrives before its post wins.
+tombstones = sa.Table(
+    "tombstones",
+    metadata,
+    sa.Column("id", sa.String(200), primary_key=True),
+    sa.Column("deleted_us", sa.BigInteger, nullable=False),
+)
+
+# File imports: a deliberate act with a purpose and a retention period that counts from the
+# import. Posts an import stored point to it through `posts.import_id`.
+imports = sa.Table(
+    "imports",
+    metadata,
+    sa.Column("id", BigIntPK, primary_key=True, autoincrement=True),
+    sa.Column("started_us", sa.BigInteger, nullable=False),
+    sa.Column("finished_us", sa.BigInteger),
+    sa.Column("owner", sa.String(200), nullable=False),
+    sa.Column("purpose", sa.Text, nullable=False),
+    sa.Column("legal_basis", sa.String(32), nullable=False),
+    sa.Column("retention_days", sa.Integer, nullable=False),
+    sa.Column("files", sa.Text, nullable=False),  # JSON: per file name, content hash, counts
+)
+
+# The state of each configured source as its collector last saw it (for /health and
+# `sources list`): one row per source, overwritten as the state changes.
+source_status = sa.Table(
+    "source_status",
+    metadata,
+    sa.Column("source", sa.String(64), primary_key=True),
+    sa.Column("state", sa.String(16), nullable=False),  # "running" | "retrying" | "stopped" ...
+    sa.Column("last_success_us", sa.BigInteger),
+    sa.Column("last_error", sa.Text),
+    sa.Column("last_error_us", sa.BigInteger),
+    sa.Column("error_count", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("next_retry_us", sa.BigInteger),
+    sa.Column("updated_us", sa.BigInteger, nullable=False),
 )
