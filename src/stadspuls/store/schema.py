@@ -58,6 +58,7 @@ posts = sa.Table(
     sa.Column("rumour_score", sa.Float),
     sa.Column("places", sa.Text),  # JSON array of Place objects
     sa.Column("import_id", sa.BigInteger),  # the file import that stored it (imports.id), if any
+    sa.Column("meta", sa.Text),  # JSON object of source-specific fields (P2000 service, capcodes)
     sa.Index("ix_posts_created_us", "created_us"),
     sa.Index("ix_posts_source_created_us", "source", "created_us"),
     sa.Index("ix_posts_author_key", "author_key"),

@@ -39,6 +39,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("posts") as batch:
         batch.add_column(sa.Column("import_id", sa.BigInteger))
+        batch.add_column(sa.Column("meta", sa.Text))
     op.create_index("ix_posts_import_id", "posts", ["import_id"])
     op.create_table(
         "source_status",
@@ -58,6 +59,7 @@ def downgrade() -> None:
     op.drop_table("source_status")
     op.drop_index("ix_posts_import_id", table_name="posts")
     with op.batch_alter_table("posts") as batch:
+        batch.drop_column("meta")
         batch.drop_column("import_id")
     op.drop_table("imports")
     op.drop_table("tombstones")
