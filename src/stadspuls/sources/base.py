@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from stadspuls.records import SourceItem
+from stadspuls.sources.throttle import LogThrottle
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +37,31 @@ class SourceStats:
     reconnects: int = 0
     last_error: str | None = None
     extra: dict[str, int] = field(default_factory=dict)
+    # what `skipped` consists of, e.g. {"app.bsky.feed.like": 812, "identity": 3}
+    skipped_by_kind: dict[str, int] = field(default_factory=dict)
+    invalid_utf8: int = 0  # lines read with bytes that are not UTF-8 (replaced by U+FFFD)
+
+    def __post_init__(self) -> None:
+        # Not a field (so not in the counts `asdict` reports): a burst of bad payloads logs a
+        # few lines and a count instead of one line each.
+        self.warnings = LogThrottle(log)
 
     def malformed_payload(self, source: str, error: Exception, raw: object) -> None:
         self.malformed += 1
         self.last_error = f"{type(error).__name__}: {error}"
         preview = repr(raw)[:200]
-        log.warning("%s: skipped malformed payload (%s): %s", source, self.last_error, preview)
+        self.warnings.warning(
+            f"malformed:{source}",
+            "%s: skipped malformed payload (%s): %s",
+            source,
+            self.last_error,
+            preview,
+        )
+
+    def skip(self, kind: str) -> None:
+        """Count a well-formed payload that is not a post (a like, a profile update, …)."""
+        self.skipped += 1
+        self.skipped_by_kind[kind] = self.skipped_by_kind.get(kind, 0) + 1
 
 
 @runtime_checkable

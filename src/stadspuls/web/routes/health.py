@@ -21,6 +21,7 @@ def get_health(request: Request) -> Health:
         for source in collector.sources:
             stats = asdict(source.stats)
             stats.pop("extra", None)
+            stats.pop("skipped_by_kind", None)
             sources[source.name] = stats
     return Health(
         status="ok",
