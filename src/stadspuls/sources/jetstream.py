@@ -49,7 +49,9 @@ class _Commit(msgspec.Struct):
     operation: str
     collection: str
     rkey: str
-    record: _PostRecord | None = None
+    # Left undecoded until the collection is known to be posts: a like, follow or profile
+    # record has another shape, and is a skipped event, not a malformed one.
+    record: msgspec.Raw = msgspec.field(default_factory=msgspec.Raw)  # empty when absent
     cid: str | None = None
 
 
@@ -61,6 +63,7 @@ class JetstreamEvent(msgspec.Struct):
 
 
 _decoder = msgspec.json.Decoder(JetstreamEvent)
+_record_decoder = msgspec.json.Decoder(_PostRecord)
 
 
 def decode_frame(frame: bytes | str) -> JetstreamEvent:
@@ -71,17 +74,45 @@ def decode_frame(frame: bytes | str) -> JetstreamEvent:
         raise MappingError(str(error)) from error
 
 
+def event_kind(event: JetstreamEvent) -> str:
+    """What an event is, for counting the ones that are not posts: "identity", "account",
+    a collection ("app.bsky.feed.like") or a post operation ("app.bsky.feed.post:update")."""
+    commit = event.commit
+    if event.kind != "commit" or commit is None:
+        return event.kind
+    if commit.collection != POST_COLLECTION:
+        return commit.collection
+    return f"{POST_COLLECTION}:{commit.operation}"
+
+
+def post_record(event: JetstreamEvent) -> _PostRecord | None:
+    """The post record of a created post (decoded), None for every other event."""
+    commit = event.commit
+    if (
+        commit is None
+        or commit.operation != "create"
+        or commit.collection != POST_COLLECTION
+        or event.kind != "commit"
+    ):
+        return None
+    if not commit.record or bytes(commit.record) == b"null":
+        raise MappingError("missing required field 'commit.record'")
+    try:
+        return _record_decoder.decode(commit.record)
+    except (msgspec.DecodeError, msgspec.ValidationError) as error:
+        raise MappingError(f"commit.record: {error}") from error
+
+
 def map_jetstream(event: Mapping[str, Any]) -> Post | Deletion | None:
     """Map a decoded Jetstream event: a created post → Post, a deleted post → Deletion,
     anything else (identity, account, other collections, updates) → None."""
-    try:
-        typed = msgspec.convert(event, JetstreamEvent)
-    except msgspec.ValidationError as error:
-        raise MappingError(str(error)) from error
-    return map_event(typed)
+    if not isinstance(event, Mapping):
+        raise MappingError(f"expected an event object, got {type(event).__name__}")
+    return map_event(decode_frame(msgspec.json.encode(event)))
 
 
-def map_event(event: JetstreamEvent) -> Post | Deletion | None:
+def map_event(event: JetstreamEvent, record: _PostRecord | None = None) -> Post | Deletion | None:
+    """Map a typed event; `record` is its `post_record` when the caller decoded it already."""
     commit = event.commit
     if event.kind != "commit" or commit is None or commit.collection != POST_COLLECTION:
         return None
@@ -91,9 +122,9 @@ def map_event(event: JetstreamEvent) -> Post | Deletion | None:
         return Deletion(id=f"{SOURCE}:{native}", at=_from_time_us(event.time_us))
     if commit.operation != "create":
         return None  # posts are immutable in the app; an "update" is not a new post
-    record = commit.record
     if record is None:
-        raise MappingError("missing required field 'commit.record'")
+        record = post_record(event)
+    assert record is not None  # a created post always has one (post_record raises otherwise)
     hashtags, mentions, links = _facets(record.facets) if record.facets else ((), (), ())
     embed = record.embed
     return Post(
@@ -113,9 +144,8 @@ def map_event(event: JetstreamEvent) -> Post | Deletion | None:
     )
 
 
-def declared_langs(event: JetstreamEvent) -> list[str]:
-    """The event's declared languages (ISO 639-1), for filtering before mapping."""
-    record = event.commit.record if event.commit is not None else None
+def declared_langs(record: _PostRecord | None) -> list[str]:
+    """A post record's declared languages (ISO 639-1), for filtering before mapping."""
     langs = record.langs if record is not None else None
     if not langs:
         return []
@@ -258,10 +288,10 @@ class JetstreamSource:
             query.append(("cursor", str(max(0, self.last_time_us - self.rewind_us))))
         return f"{host.rstrip('/')}/subscribe?{urlencode(query)}"
 
-    def wanted(self, event: JetstreamEvent) -> bool:
+    def wanted(self, record: _PostRecord | None) -> bool:
         if not self.langs:
             return True
-        langs = declared_langs(event)
+        langs = declared_langs(record)
         if not langs:
             return self.keep_undeclared
         return any(lang in self.langs for lang in langs)
@@ -272,18 +302,18 @@ class JetstreamSource:
         stats.received += 1
         try:
             event = decode_frame(frame)
-            commit = event.commit
-            if commit is not None and commit.operation == "create" and not self.wanted(event):
+            record = post_record(event)
+            if record is not None and not self.wanted(record):
                 self._advance(event.time_us)
-                stats.skipped += 1
+                stats.skip("language")
                 return None
-            item = map_event(event)
+            item = map_event(event, record)
         except MappingError as error:
             stats.malformed_payload(SOURCE, error, frame)
             return None
         self._advance(event.time_us)
         if item is None:
-            stats.skipped += 1
+            stats.skip(event_kind(event))
         elif isinstance(item, Post):
             stats.posts += 1
         else:
