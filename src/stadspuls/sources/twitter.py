@@ -1,8 +1,15 @@
 """X/Twitter API v2 tweet objects → Post (for imports of collections made elsewhere).
 
-A tweet refers to its author and media by key; the `includes` of the API response that carried
-it resolve them (`includes.users`, `includes.media`). Collections flattened by twarc2 put the
-author object on the tweet itself (`author`); both are read.
+A tweet refers to its author, media and the tweets it retweets, quotes or replies to by key;
+the `includes` of the API response that carried it resolve them (`includes.users`,
+`includes.media`, `includes.tweets`). Collections flattened by twarc2 put the author object on
+the tweet itself (`author`) and the referenced tweets inside `referenced_tweets`; both are read.
+
+The API cuts a retweet's own text at 140 characters ("RT @name: …"); the full text is that of
+the retweeted tweet (its `note_tweet.text` for a long one), so a retweet is stored with it.
+`map_page` maps a whole response: every tweet on its own (one bad tweet costs one tweet, not the
+page), and the referenced tweets of `includes.tweets` as posts too, which the retweets, quotes
+and replies of the page point at.
 """
 
 from __future__ import annotations
@@ -36,29 +43,74 @@ def _entities(entities: object, kind: str, field: str) -> tuple[str, ...]:
     )
 
 
-def map_tweet(tweet: Mapping[str, Any], includes: Mapping[str, Any] | None = None) -> Post:
-    """Map one API v2 tweet object; `includes` is the `includes` of its response, if any."""
-    if not isinstance(tweet, Mapping):
-        raise MappingError("expected a tweet object")
-    tweet_id = str(required(tweet, "id"))
+def _full_text(tweet: Mapping[str, Any]) -> str:
     note = tweet.get("note_tweet")
     text = note.get("text") if isinstance(note, Mapping) else None
     if not isinstance(text, str):
         text = required(tweet, "text")
     if not isinstance(text, str):
         raise MappingError("field 'text' is not a string")
+    return text
+
+
+def _username(tweet: Mapping[str, Any], users: Mapping[str, Mapping[str, Any]]) -> str | None:
+    author = tweet.get("author")
+    if not isinstance(author, Mapping):
+        author = users.get(str(tweet.get("author_id")))
+    username = author.get("username") if isinstance(author, Mapping) else None
+    return username if isinstance(username, str) else None
+
+
+def _status_url(tweet_id: str, username: str | None) -> str:
+    if username is not None:
+        return f"https://x.com/{username}/status/{tweet_id}"
+    return f"https://x.com/i/web/status/{tweet_id}"
+
+
+def referenced(
+    tweet: Mapping[str, Any], includes: Mapping[str, Any] | None
+) -> Iterator[tuple[str, str, Mapping[str, Any] | None]]:
+    """(type, id, the referenced tweet if the collection has it) of each tweet `tweet` refers
+    to: from `includes.tweets`, or inline where twarc2's flatten put it."""
+    tweets = _by_key(includes, "tweets", "id")
+    for ref in _references(tweet.get("referenced_tweets")):
+        ref_id = str(ref["id"])
+        full = tweets.get(ref_id)
+        if full is None and "text" in ref:
+            full = ref
+        yield str(ref.get("type")), ref_id, full
+
+
+def map_tweet(tweet: Mapping[str, Any], includes: Mapping[str, Any] | None = None) -> Post:
+    """Map one API v2 tweet object; `includes` is the `includes` of its response, if any."""
+    if not isinstance(tweet, Mapping):
+        raise MappingError("expected a tweet object")
+    tweet_id = str(required(tweet, "id"))
+    text = _full_text(tweet)
     created = required(tweet, "created_at")
     try:
         created_at = utc(datetime.fromisoformat(str(created)))
     except ValueError as error:
         raise MappingError(f"field 'created_at' is not an ISO 8601 time: {created!r}") from error
     users = _by_key(includes, "users", "id")
-    author_obj = tweet.get("author")
-    if not isinstance(author_obj, Mapping):
-        author_obj = users.get(str(tweet.get("author_id")))
-    username = author_obj.get("username") if isinstance(author_obj, Mapping) else None
-    author = username if isinstance(username, str) else tweet.get("author_id")
+    username = _username(tweet, users)
+    author = username if username is not None else tweet.get("author_id")
     entities = tweet.get("entities")
+    reply_to = repost_of = None
+    quoted: list[tuple[str, str]] = []  # (id, url)
+    for kind, ref_id, original in referenced(tweet, includes):
+        if kind == "replied_to":
+            reply_to = f"{SOURCE}:{ref_id}"
+        elif kind == "quoted":
+            ref_user = _username(original, users) if original is not None else None
+            quoted.append((ref_id, _status_url(ref_id, ref_user)))
+        elif kind == "retweeted":
+            repost_of = f"{SOURCE}:{ref_id}"
+            if original is not None:
+                ref_user = _username(original, users)
+                text = _full_text(original)
+                text = f"RT @{ref_user}: {text}" if ref_user is not None else text
+                entities = original.get("entities")
     media_by_key = _by_key(includes, "media", "media_key")
     media: list[str] = []
     attachments = tweet.get("attachments")
@@ -67,18 +119,15 @@ def map_tweet(tweet: Mapping[str, Any], includes: Mapping[str, Any] | None = Non
         url = (item.get("url") or item.get("preview_image_url")) if item else None
         if isinstance(url, str):
             media.append(url)
-    reply_to = repost_of = None
-    for ref in _references(tweet.get("referenced_tweets")):
-        if ref.get("type") == "replied_to":
-            reply_to = f"{SOURCE}:{ref['id']}"
-        elif ref.get("type") == "retweeted":
-            repost_of = f"{SOURCE}:{ref['id']}"
-    lat, lon = _coordinates(tweet.get("geo"))
-    url = (
-        f"https://x.com/{username}/status/{tweet_id}"
-        if isinstance(username, str)
-        else f"https://x.com/i/web/status/{tweet_id}"
+    links = _entities(entities, "urls", "expanded_url")
+    # A quote points at the quoted tweet through a link (the Post record has no quote field);
+    # the quoted tweet itself is stored as a post when the collection includes it.
+    links += tuple(
+        url
+        for ref_id, url in quoted
+        if not any(link.rstrip("/").endswith(f"/status/{ref_id}") for link in links)
     )
+    lat, lon = _coordinates(tweet.get("geo"))
     return Post(
         id=f"{SOURCE}:{tweet_id}",
         source=SOURCE,
@@ -86,11 +135,11 @@ def map_tweet(tweet: Mapping[str, Any], includes: Mapping[str, Any] | None = Non
         created_at=created_at,
         text=text,
         author=str(author) if author is not None else None,
-        url=url,
+        url=_status_url(tweet_id, username),
         lang_declared=declared_lang(tweet.get("lang")),
         hashtags=_entities(entities, "hashtags", "tag"),
         mentions=_entities(entities, "mentions", "username"),
-        links=_entities(entities, "urls", "expanded_url"),
+        links=links,
         media=tuple(media),
         lat=lat,
         lon=lon,
@@ -112,6 +161,41 @@ def _coordinates(geo: object) -> tuple[float | None, float | None]:
         lon, lat = coords  # GeoJSON order
         return float(lat), float(lon)
     return None, None
+
+
+def map_page(payload: Mapping[str, Any]) -> Iterator[Post | MappingError]:
+    """The posts of one line of a collection (an API response page or a bare tweet), each tweet
+    mapped on its own: a tweet that cannot be mapped is yielded as its MappingError. The tweets
+    of `includes.tweets` (and those inlined by twarc2's flatten) that the page refers to follow
+    the page's own tweets, once each."""
+    if not isinstance(payload, Mapping):
+        raise MappingError("a line is not an object")
+    seen: set[str] = set()
+    referenced_tweets: list[tuple[Mapping[str, Any], Any]] = []
+    for tweet, includes in iter_response(payload):
+        if isinstance(tweet, Mapping) and tweet.get("id") is not None:
+            seen.add(str(tweet["id"]))
+            for _kind, _ref_id, original in referenced(tweet, includes):
+                if original is not None:
+                    referenced_tweets.append((original, includes))
+        try:
+            yield map_tweet(tweet, includes)
+        except MappingError as error:
+            yield _located(error, tweet)
+    for original, includes in referenced_tweets:
+        original_id = str(original.get("id"))
+        if original_id in seen:
+            continue
+        seen.add(original_id)
+        try:
+            yield map_tweet(original, includes)
+        except MappingError as error:
+            yield _located(error, original)
+
+
+def _located(error: MappingError, tweet: object) -> MappingError:
+    tweet_id = tweet.get("id") if isinstance(tweet, Mapping) else None
+    return MappingError(f"tweet {tweet_id}: {error}") if tweet_id is not None else error
 
 
 def iter_response(payload: Mapping[str, Any]) -> Iterator[tuple[Mapping[str, Any], Any]]:
