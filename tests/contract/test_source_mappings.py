@@ -64,7 +64,8 @@ def _feed(name: str) -> list[Any]:
 def _tweets() -> list[Any]:
     return [
         {"tweet": tweet, "includes": includes}
-        for line in _lines("twitter_v2.jsonl")
+        for name in ("twitter_v2.jsonl", "twarc2_pages.jsonl")
+        for line in _lines(name)
         for tweet, includes in iter_response(line)
     ]
 
@@ -140,8 +141,11 @@ MAPPINGS = [
         "4cat",
         "4cat",
         map_4cat_item,
-        lambda: _lines("fourcat_export.ndjson"),
+        lambda: _lines("fourcat_export.ndjson") + _lines("zeeschuimer_x.ndjson"),
         [
+            Required("body", [("data", "legacy", "full_text")]),
+            Required("body", [("legacy", "full_text")], also=[("note_tweet",)]),
+            Required("created_at", [("data", "legacy", "created_at")]),
             Required("body", [("desc",)]),
             Required("body", [("data", "caption")]),
             Required("body", [("body",)]),

@@ -6,22 +6,29 @@ own files have the reverse shape (`data` holds the item, the metadata sits besid
 mapped exports are flat (`id`, `body`, `author`, `timestamp`). All three are read; the item
 fields tried are the common ones across 4CAT's data sources (TikTok, Instagram, Telegram,
 Twitter, Reddit, 4chan …). The id is `4cat:{platform}/{item id}`.
+
+X items are tweets in the shape of X's web GraphQL API (`rest_id`, `legacy.full_text`, …):
+they are mapped by `xgraphql` (the platform written "x.com" whether Zeeschuimer says
+"twitter.com" or "x.com", so that a tweet keeps one id), and the tweets they retweet or quote
+are posts too (`embedded_posts`).
 """
 
 from __future__ import annotations
 
 import email.utils
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from stadspuls.records import Post, utc
 from stadspuls.sources.base import MappingError, declared_lang, native_id
 from stadspuls.sources.markup import html_to_text
+from stadspuls.sources.xgraphql import PostId, embedded, is_graphql_tweet, map_graphql_tweet
 
 SOURCE = "4cat"
 _TEXT_FIELDS = ("body", "text", "full_text", "desc", "message", "content", "caption")
 _TIME_FIELDS = ("timestamp", "created_at", "createTime", "create_time", "taken_at", "date")
+_X_PLATFORMS = {"twitter.com", "x.com", "twitter", "x"}
 
 
 def split_item(item: Mapping[str, Any]) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
@@ -86,10 +93,39 @@ def _hashtags(value: object) -> tuple[str, ...]:
     return ()
 
 
+def _x_post_id(tweet_id: str) -> tuple[str, str]:
+    native = native_id(f"x.com/{tweet_id}")
+    return f"{SOURCE}:{native}", native
+
+
+def _is_x(meta: Mapping[str, Any], data: Mapping[str, Any]) -> bool:
+    platform = meta.get("source_platform")
+    x_platform = isinstance(platform, str) and platform.lower() in _X_PLATFORMS
+    return is_graphql_tweet(data) and (x_platform or platform is None)
+
+
+def embedded_posts(item: Mapping[str, Any]) -> Iterator[Post | MappingError]:
+    """The tweets an X item retweets or quotes, as posts (a MappingError for one that cannot
+    be mapped); nothing for other items."""
+    if not isinstance(item, Mapping):
+        return
+    meta, data = split_item(item)
+    if not _is_x(meta, data):
+        return
+    post_id: PostId = _x_post_id
+    for tweet in embedded(data):
+        try:
+            yield map_graphql_tweet(tweet, post_id, SOURCE)
+        except MappingError as error:
+            yield error
+
+
 def map_4cat_item(item: Mapping[str, Any]) -> Post:
     if not isinstance(item, Mapping):
         raise MappingError("expected an item object")
     meta, data = split_item(item)
+    if _is_x(meta, data):
+        return map_graphql_tweet(data, _x_post_id, SOURCE)
     item_id = next(
         (data[k] for k in ("id", "id_str", "pk") if isinstance(data.get(k), str | int)), None
     )
