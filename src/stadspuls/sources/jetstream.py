@@ -49,9 +49,7 @@ class _Commit(msgspec.Struct):
     operation: str
     collection: str
     rkey: str
-    # Left undecoded until the collection is known to be posts: a like, follow or profile
-    # record has another shape, and is a skipped event, not a malformed one.
-    record: msgspec.Raw = msgspec.field(default_factory=msgspec.Raw)  # empty when absent
+    record: _PostRecord | None = None
     cid: str | None = None
 
 
@@ -62,15 +60,47 @@ class JetstreamEvent(msgspec.Struct):
     commit: _Commit | None = None
 
 
+# The same without the record: a like, follow or profile record has another shape than a
+# post's, and such an event is one to skip, not a malformed one.
+class _OtherCommit(msgspec.Struct):
+    operation: str
+    collection: str
+    rkey: str
+    cid: str | None = None
+
+
+class _OtherEvent(msgspec.Struct):
+    did: str
+    time_us: int
+    kind: str
+    commit: _OtherCommit | None = None
+
+
 _decoder = msgspec.json.Decoder(JetstreamEvent)
-_record_decoder = msgspec.json.Decoder(_PostRecord)
+_other_decoder = msgspec.json.Decoder(_OtherEvent)
 
 
 def decode_frame(frame: bytes | str) -> JetstreamEvent:
     """Decode one Jetstream frame; a malformed frame raises MappingError."""
     try:
         return _decoder.decode(frame)
-    except (msgspec.DecodeError, msgspec.ValidationError) as error:
+    except msgspec.ValidationError as error:  # (a subclass of DecodeError: caught first)
+        # Posts, nearly all a live stream asked for posts carries, take the fast path above;
+        # the events of other collections (in files) are read a second time, without record.
+        try:
+            other = _other_decoder.decode(frame)
+        except (msgspec.DecodeError, msgspec.ValidationError) as again:
+            raise MappingError(str(again)) from again
+        commit = other.commit
+        if commit is None or commit.collection == POST_COLLECTION:
+            raise MappingError(str(error)) from error
+        return JetstreamEvent(
+            did=other.did,
+            time_us=other.time_us,
+            kind=other.kind,
+            commit=_Commit(commit.operation, commit.collection, commit.rkey, None, commit.cid),
+        )
+    except msgspec.DecodeError as error:
         raise MappingError(str(error)) from error
 
 
@@ -86,7 +116,7 @@ def event_kind(event: JetstreamEvent) -> str:
 
 
 def post_record(event: JetstreamEvent) -> _PostRecord | None:
-    """The post record of a created post (decoded), None for every other event."""
+    """The post record of a created post, None for every other event."""
     commit = event.commit
     if (
         commit is None
@@ -95,12 +125,9 @@ def post_record(event: JetstreamEvent) -> _PostRecord | None:
         or event.kind != "commit"
     ):
         return None
-    if not commit.record or bytes(commit.record) == b"null":
+    if commit.record is None:
         raise MappingError("missing required field 'commit.record'")
-    try:
-        return _record_decoder.decode(commit.record)
-    except (msgspec.DecodeError, msgspec.ValidationError) as error:
-        raise MappingError(f"commit.record: {error}") from error
+    return commit.record
 
 
 def map_jetstream(event: Mapping[str, Any]) -> Post | Deletion | None:
@@ -111,8 +138,7 @@ def map_jetstream(event: Mapping[str, Any]) -> Post | Deletion | None:
     return map_event(decode_frame(msgspec.json.encode(event)))
 
 
-def map_event(event: JetstreamEvent, record: _PostRecord | None = None) -> Post | Deletion | None:
-    """Map a typed event; `record` is its `post_record` when the caller decoded it already."""
+def map_event(event: JetstreamEvent) -> Post | Deletion | None:
     commit = event.commit
     if event.kind != "commit" or commit is None or commit.collection != POST_COLLECTION:
         return None
@@ -122,9 +148,9 @@ def map_event(event: JetstreamEvent, record: _PostRecord | None = None) -> Post 
         return Deletion(id=f"{SOURCE}:{native}", at=_from_time_us(event.time_us))
     if commit.operation != "create":
         return None  # posts are immutable in the app; an "update" is not a new post
+    record = post_record(event)
     if record is None:
-        record = post_record(event)
-    assert record is not None  # a created post always has one (post_record raises otherwise)
+        raise MappingError("missing required field 'commit.record'")
     hashtags, mentions, links = _facets(record.facets) if record.facets else ((), (), ())
     embed = record.embed
     return Post(
@@ -307,7 +333,7 @@ class JetstreamSource:
                 self._advance(event.time_us)
                 stats.skip("language")
                 return None
-            item = map_event(event, record)
+            item = map_event(event)
         except MappingError as error:
             stats.malformed_payload(SOURCE, error, frame)
             return None
