@@ -13,7 +13,13 @@ import pytest
 
 from stadspuls.records import Checkpoint, Deletion, Post, SourceItem
 from stadspuls.sources.base import SourceStats
-from stadspuls.sources.files import FileFormatError, FileSource, detect_format, iter_file
+from stadspuls.sources.files import (
+    FileFormatError,
+    FileSource,
+    detect_format,
+    iter_file,
+    stream_name,
+)
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "sources"
 
@@ -128,7 +134,7 @@ def test_file_source_resumes_by_item_index(tmp_path: Path) -> None:
 
     everything = asyncio.run(run({}))
     checkpoints = [i for i in everything if isinstance(i, Checkpoint)]
-    assert checkpoints[-1] == Checkpoint(f"file:{second_file.resolve()}", "3")
+    assert checkpoints[-1] == Checkpoint(stream_name(second_file), "3")
     # resuming from the checkpoint after the first three items of the first file
     resumed = asyncio.run(run({checkpoints[0].stream: checkpoints[0].cursor}))
     produced = [i for i in everything if not isinstance(i, Checkpoint)]

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from stadspuls.records import Checkpoint, Post, SourceItem
+from stadspuls.sources.files import stream_name
 from stadspuls.sources.replay import ReplaySource
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "sources"
@@ -51,7 +52,7 @@ def test_replay_killed_and_restarted_stores_each_post_once(tmp_path: Path) -> No
     asyncio.run(run_until_killed(None))
     ids = [p.id for p in store]
     assert len(ids) == len(set(ids)) == 25
-    assert cursors == {f"replay:{path.resolve()}": "25"}
+    assert cursors == {stream_name(path, "replay"): "25"}
 
 
 def test_replay_is_paced_by_created_at(tmp_path: Path) -> None:

@@ -1,43 +1,56 @@
-"""Import of collected files: Jetstream JSONL, Mastodon statuses, X/Twitter API v2, 4CAT NDJSON
-and generic CSV, plain or gzipped (recognised by its magic bytes, not by its name).
+"""Import of collected files: Jetstream JSONL, Mastodon statuses, X/Twitter API v2 (twarc2),
+4CAT/Zeeschuimer NDJSON and generic CSV, plain or gzipped (recognised by its magic bytes, not by
+its name).
 
-`detect_format` reads the start of a file; `iter_file` yields its posts and deletions, counting
-(and logging with the line number) the lines it cannot read instead of stopping. `FileSource`
-wraps a list of files as a Source for `stadspuls ingest`, resumable by item index.
+`detect_format` reads the start of a file (whole lines, however long: a twarc2 line is one API
+response page of often hundreds of KB); `iter_file` yields its posts and deletions, counting
+(and logging with the line number) the records it cannot read instead of stopping: a line of
+invalid JSON or invalid UTF-8 is one malformed record, and so is one bad tweet of a page. What
+makes the rest of a file unreadable (a truncated or corrupt gzip stream, binary data, an unknown
+format) raises a `FileFormatError` that names the file and where it ended, after everything
+before that point was yielded. `FileSource` wraps a list of files as a Source for
+`stadspuls ingest`, resumable by item index within a file named by its content.
 """
 
 from __future__ import annotations
 
 import csv
 import gzip
-import io
+import hashlib
 import logging
 import os
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+import zlib
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, cast
 
 import msgspec
 
-from stadspuls.records import Checkpoint, Deletion, Post, SourceItem
+from stadspuls.records import Checkpoint, Deletion, Post, SourceItem, utc
 from stadspuls.sources import tabular
 from stadspuls.sources.base import MappingError, SourceStats
-from stadspuls.sources.fourcat import map_4cat_item
-from stadspuls.sources.jetstream import decode_frame, map_event
-from stadspuls.sources.mastodon import map_mastodon_status
-from stadspuls.sources.twitter import iter_response, map_tweet
+from stadspuls.sources.fourcat import embedded_posts, map_4cat_item
+from stadspuls.sources.jetstream import decode_frame, event_kind, map_event
+from stadspuls.sources.mastodon import map_mastodon_status, status_post_id
+from stadspuls.sources.twitter import map_page
 
 log = logging.getLogger(__name__)
 
 FORMATS = ("jetstream", "mastodon", "twitter", "4cat", "csv")
 GZIP_MAGIC = b"\x1f\x8b"
 _SNIFF_BYTES = 1 << 16
+_SNIFF_LINES = 50  # JSON lines tried for detection: a few bad ones at the start do not decide
+_BLANK = b"\xef\xbb\xbf \t\r\n"
 
 Item = Post | Deletion
+# What a mapper makes of one record: items, the kind of a well-formed record that is not a post
+# (counted as skipped), or the error of one part of it (a tweet of a page) counted as malformed.
+Result = Item | str | MappingError
 
 
 class FileFormatError(ValueError):
-    """The file's format is unknown, or it lacks what its format requires."""
+    """The file cannot be read (further): unknown format, binary data, truncated or corrupt."""
 
 
 def open_binary(path: str | os.PathLike[str]) -> IO[bytes]:
@@ -49,22 +62,99 @@ def open_binary(path: str | os.PathLike[str]) -> IO[bytes]:
     return open(path, "rb")
 
 
+_STREAM_ERRORS = (EOFError, zlib.error, gzip.BadGzipFile)
+
+
+def _stream_error(path: object, error: Exception, where: str) -> FileFormatError:
+    if isinstance(error, EOFError):
+        reason = "the compressed data ends early (truncated gzip)"
+    else:
+        reason = f"the compressed data is corrupt ({error})"
+    return FileFormatError(f"{path}: {reason} {where}; everything before it was read")
+
+
+def _read_head(path: str | os.PathLike[str]) -> bytes:
+    """Up to _SNIFF_BYTES from the start; of a truncated gzip, what could be decompressed."""
+    chunks: list[bytes] = []
+    size = 0
+    with open_binary(path) as handle:
+        try:
+            while size < _SNIFF_BYTES:
+                chunk = handle.read(min(8192, _SNIFF_BYTES - size))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+        except _STREAM_ERRORS:
+            if not chunks:
+                raise
+    return b"".join(chunks)
+
+
+def _lines(path: str | os.PathLike[str]) -> Iterator[tuple[int, bytes]]:
+    """(line number, raw line) of a file; FileFormatError (after the last whole line) when a
+    compressed stream ends early or is corrupt."""
+    number = offset = 0
+    with open_binary(path) as handle:
+        try:
+            for number, line in enumerate(handle, start=1):
+                yield number, line
+                offset += len(line)
+        except _STREAM_ERRORS as error:
+            where = f"after line {number} (byte {offset:,} of the decompressed data)"
+            raise _stream_error(path, error, where) from error
+
+
+def _document(path: str | os.PathLike[str]) -> Any:
+    with open_binary(path) as handle:
+        try:
+            raw = handle.read()
+        except _STREAM_ERRORS as error:
+            raise _stream_error(path, error, "inside one JSON document") from error
+    try:
+        return msgspec.json.decode(raw)
+    except msgspec.DecodeError as error:
+        raise FileFormatError(
+            f"{path}: neither JSON Lines nor one JSON document ({error})"
+        ) from error
+
+
+def _is_jetstream(obj: Mapping[str, Any]) -> bool:
+    return "kind" in obj and "time_us" in obj and "did" in obj
+
+
+def _is_4cat(obj: Mapping[str, Any]) -> bool:
+    return "__import_meta" in obj or ("data" in obj and "source_platform" in obj)
+
+
+def _is_mastodon(obj: Mapping[str, Any]) -> bool:
+    # `text` without `content`: the status a DELETE returns (its source, for "delete & redraft")
+    return "uri" in obj and "account" in obj and ("content" in obj or "text" in obj)
+
+
+def _is_twitter(obj: Mapping[str, Any]) -> bool:
+    data = obj.get("data")
+    if isinstance(data, list | Mapping) and "text" not in obj:
+        return classify_tweet(data)
+    return classify_tweet(obj)
+
+
+# Checked in order, the more specific shapes first (a Mastodon status also has `id` and `text`).
+DETECTORS: list[tuple[str, Callable[[Mapping[str, Any]], bool]]] = [
+    ("jetstream", _is_jetstream),
+    ("4cat", _is_4cat),
+    ("mastodon", _is_mastodon),
+    ("twitter", _is_twitter),
+]
+
+
 def classify(obj: object) -> str | None:
     """The format whose records look like `obj` (one decoded JSON record), if any."""
     if isinstance(obj, list):
         return classify(obj[0]) if obj else None
     if not isinstance(obj, Mapping):
         return None
-    if "kind" in obj and "time_us" in obj and "did" in obj:
-        return "jetstream"
-    if "__import_meta" in obj or ("data" in obj and "source_platform" in obj):
-        return "4cat"
-    if "uri" in obj and "account" in obj and "content" in obj:
-        return "mastodon"
-    data = obj.get("data")
-    if isinstance(data, list | Mapping) and "text" not in obj:
-        return "twitter" if classify_tweet(data) else None
-    return "twitter" if classify_tweet(obj) else None
+    return next((kind for kind, looks_like in DETECTORS if looks_like(obj)), None)
 
 
 def classify_tweet(obj: object) -> bool:
@@ -78,27 +168,69 @@ def classify_tweet(obj: object) -> bool:
     )
 
 
+def _json_layout(path: str | os.PathLike[str], start: bytes) -> tuple[bool, str | None]:
+    """(whether the file is one JSON document rather than JSON Lines, the format of its
+    records). Whole lines are read, however long; a line that does not decode (bad JSON,
+    invalid UTF-8) does not decide, the next ones are tried."""
+    if start.startswith(b"["):
+        return True, classify(_document(path))
+    decoded_any = False
+    tried = 0
+    try:
+        for _number, line in _lines(path):
+            if not line.strip(_BLANK):
+                continue
+            tried += 1
+            try:
+                record = msgspec.json.decode(line)
+            except msgspec.DecodeError:
+                record = None
+            if not isinstance(record, Mapping):  # a pretty-printed document's lines are not
+                if tried >= _SNIFF_LINES:
+                    break
+                continue
+            decoded_any = True
+            kind = classify(record)
+            if kind is not None or tried >= _SNIFF_LINES:
+                return False, kind
+    except FileFormatError:
+        pass  # a truncated file: decide on the lines read; reading it says where it ended
+    if decoded_any:
+        return False, None
+    return True, classify(_document(path))  # one pretty-printed object
+
+
+def _text_head(path: str | os.PathLike[str]) -> bytes:
+    """The start of a file that holds text; FileFormatError for binary data (text exports,
+    UTF-8 as all of these formats are, never hold a NUL byte)."""
+    try:
+        head = _read_head(path)
+    except (*_STREAM_ERRORS, OSError) as error:
+        raise FileFormatError(f"{path}: unreadable ({type(error).__name__}: {error})") from error
+    nul = head.find(b"\x00")
+    if nul >= 0:
+        raise FileFormatError(
+            f"{path}: binary data, not a text export (a NUL byte at byte {nul});"
+            f" formats: {', '.join(FORMATS)}"
+        )
+    return head
+
+
 def detect_format(path: str | os.PathLike[str]) -> str:
     """One of FORMATS, from the file's content; FileFormatError when it is none of them."""
-    with open_binary(path) as handle:
-        head = handle.read(_SNIFF_BYTES)
-    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    text = _text_head(path).lstrip(_BLANK)
     if text.startswith((b"{", b"[")):
-        first_line = text.split(b"\n", 1)[0]
-        kind: str | None = None
-        try:
-            kind = classify(msgspec.json.decode(first_line))
-        except msgspec.DecodeError:
-            try:  # one pretty-printed JSON document (an array or an API response)
-                with open_binary(path) as handle:
-                    kind = classify(msgspec.json.decode(handle.read()))
-            except msgspec.DecodeError:
-                kind = None
+        kind = _json_layout(path, text)[1]
         if kind is None:
-            raise FileFormatError(f"{path}: JSON records of an unknown kind")
+            raise FileFormatError(
+                f"{path}: JSON records of an unknown kind; formats: {', '.join(FORMATS)}"
+            )
         return kind
     header = text.split(b"\n", 1)[0].decode("utf-8", "replace")
-    columns = [c.strip() for c in next(csv.reader([header]), [])]
+    try:
+        columns = [c.strip() for c in next(csv.reader([header]), [])]
+    except csv.Error:
+        columns = []
     if "text" in columns:
         return "csv"
     raise FileFormatError(
@@ -110,65 +242,82 @@ def _bad(stats: SourceStats, source: str, path: object, line: int, error: Except
     stats.malformed_payload(source, MappingError(f"{path}:{line}: {error}"), None)
 
 
-def _is_document(path: str | os.PathLike[str]) -> bool:
-    """Whether a JSON file is one document (an array, a pretty-printed object), not JSON Lines."""
-    with open_binary(path) as handle:
-        start = handle.read(_SNIFF_BYTES).lstrip(b"\xef\xbb\xbf \t\r\n")
-    if start.startswith(b"["):
-        return True
-    try:
-        msgspec.json.decode(start.split(b"\n", 1)[0])
-    except msgspec.DecodeError:
-        return start.startswith(b"{")
-    return False
-
-
 def _json_records(path: str | os.PathLike[str]) -> Iterator[tuple[int, bytes | Any]]:
     """(line number, raw line) of JSON Lines; or (1, element) of one whole JSON document."""
-    if _is_document(path):
-        with open_binary(path) as handle:
-            document = msgspec.json.decode(handle.read())
+    with open_binary(path) as handle:
+        try:
+            start = handle.read(1024).lstrip(_BLANK)
+        except _STREAM_ERRORS:
+            start = b"{"  # a tiny truncated file: read it line by line, which says where
+    is_document = start.startswith(b"[") or (
+        start.startswith(b"{") and _json_layout(path, start)[0]
+    )
+    if is_document:
+        document = _document(path)
         for record in document if isinstance(document, list) else [document]:
             yield 1, record
         return
-    with open_binary(path) as handle:
-        for number, line in enumerate(handle, start=1):
-            if line.strip():
-                yield number, line
+    for number, line in _lines(path):
+        if line.strip(_BLANK):
+            yield number, line
 
 
 def _decoded(record: bytes | Any) -> Any:
     return msgspec.json.decode(record) if isinstance(record, bytes) else record
 
 
-def _items_jetstream(record: bytes | Any) -> Iterator[Item | None]:
+def _items_jetstream(record: bytes | Any) -> Iterator[Result]:
     raw = record if isinstance(record, bytes) else msgspec.json.encode(record)
-    yield map_event(decode_frame(raw))
+    event = decode_frame(raw)
+    item = map_event(event)
+    yield event_kind(event) if item is None else item
 
 
-def _items_mastodon(record: bytes | Any) -> Iterator[Item | None]:
+def _items_mastodon(record: bytes | Any) -> Iterator[Result]:
     status = _decoded(record)
     if not isinstance(status, Mapping):
         raise MappingError("a status is not an object")
-    yield map_mastodon_status(status)
+    if not status.get("content") and isinstance(status.get("text"), str):
+        yield deleted_status(status)
+    else:
+        yield map_mastodon_status(status)
 
 
-def _items_twitter(record: bytes | Any) -> Iterator[Item | None]:
+def deleted_status(status: Mapping[str, Any]) -> Deletion:
+    """The status a DELETE /api/v1/statuses/:id returned (`text`, its source, instead of
+    `content`): only its author can delete it, so it stands for the author's deletion. The
+    response does not say when; the status's own time is the earliest it can have been."""
+    created = status.get("created_at")
+    try:
+        at = utc(datetime.fromisoformat(str(created)))
+    except ValueError as error:
+        raise MappingError(f"field 'created_at' is not an ISO 8601 time: {created!r}") from error
+    return Deletion(id=status_post_id(status), at=at)
+
+
+def _items_twitter(record: bytes | Any) -> Iterator[Result]:
     payload = _decoded(record)
     if not isinstance(payload, Mapping):
         raise MappingError("a line is not an object")
-    for tweet, includes in iter_response(payload):
-        yield map_tweet(tweet, includes)
+    if (
+        "data" not in payload
+        and "text" not in payload
+        and ("meta" in payload or "errors" in payload)
+    ):
+        yield "twitter:page without tweets"  # the last page of a search, or only errors
+        return
+    yield from map_page(payload)
 
 
-def _items_4cat(record: bytes | Any) -> Iterator[Item | None]:
+def _items_4cat(record: bytes | Any) -> Iterator[Result]:
     item = _decoded(record)
     if not isinstance(item, Mapping):
         raise MappingError("a line is not an object")
     yield map_4cat_item(item)
+    yield from embedded_posts(item)
 
 
-_JSON_MAPPERS: dict[str, Callable[[bytes | Any], Iterator[Item | None]]] = {
+_JSON_MAPPERS: dict[str, Callable[[bytes | Any], Iterator[Result]]] = {
     "jetstream": _items_jetstream,
     "mastodon": _items_mastodon,
     "twitter": _items_twitter,
@@ -181,44 +330,82 @@ def iter_file(
     path: str | os.PathLike[str], format: str | None = None, stats: SourceStats | None = None
 ) -> Iterator[Item]:
     """Posts and deletions of a file, in file order; `stats` (if given) counts what was read."""
-    kind = format or detect_format(path)
-    if kind not in FORMATS:
-        raise FileFormatError(f"unknown format {kind!r}; formats: {', '.join(FORMATS)}")
+    if format is None:
+        kind = detect_format(path)
+    elif format in FORMATS:
+        kind = format
+        _text_head(path)
+    else:
+        raise FileFormatError(f"unknown format {format!r}; formats: {', '.join(FORMATS)}")
     stats = stats if stats is not None else SourceStats()
     source = _SOURCE_NAMES.get(kind, kind)
     if kind == "csv":
-        with open_binary(path) as handle:
-            yield from _iter_csv(handle, path, stats)
+        yield from _iter_csv(path, stats)
         return
     mapper = _JSON_MAPPERS[kind]
     for number, record in _json_records(path):
         stats.received += 1
         try:
-            items = list(mapper(record))
+            results = list(mapper(record))
         except (MappingError, msgspec.DecodeError, msgspec.ValidationError) as error:
             _bad(stats, source, path, number, error)
             continue
-        for item in items:
-            if item is None:
-                stats.skipped += 1
-                continue
-            if isinstance(item, Post):
-                stats.posts += 1
+        for result in results:
+            if isinstance(result, MappingError):
+                _bad(stats, source, path, number, result)
+            elif isinstance(result, str):
+                stats.skip(result)
             else:
-                stats.deletions += 1
-            yield item
+                if isinstance(result, Post):
+                    stats.posts += 1
+                else:
+                    stats.deletions += 1
+                yield result
 
 
-def _iter_csv(handle: IO[bytes], path: object, stats: SourceStats) -> Iterator[Item]:
-    # The wrapper closes the file it wraps, which the caller's `with` owns: detach it instead.
-    text = io.TextIOWrapper(handle, encoding="utf-8-sig", errors="replace", newline="")
+class _Utf8Lines:
+    """The lines of a file as text for the csv module, each decoded on its own: a line with
+    bytes that are not UTF-8 is read with U+FFFD in their place, and counted."""
+
+    def __init__(self, lines: Iterable[tuple[int, bytes]], stats: SourceStats) -> None:
+        self.lines = iter(lines)
+        self.stats = stats
+        self.first_bad: int | None = None
+        self.bad = 0
+
+    def __iter__(self) -> Iterator[str]:
+        for number, raw in self.lines:
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                line = raw.decode("utf-8", "replace")
+                self.bad += 1
+                self.stats.invalid_utf8 += 1
+                if self.first_bad is None:
+                    self.first_bad = number
+            yield line.removeprefix("\ufeff") if number == 1 else line
+
+
+def _iter_csv(path: str | os.PathLike[str], stats: SourceStats) -> Iterator[Item]:
+    lines = _Utf8Lines(_lines(path), stats)
+    reader = csv.DictReader(iter(lines))
     try:
-        reader = csv.DictReader(text)
-        try:
-            tabular.check_header(list(reader.fieldnames or []))
-        except MappingError as error:
-            raise FileFormatError(f"{path}: {error}") from error
-        for row in reader:
+        tabular.check_header(list(reader.fieldnames or []))
+    except (MappingError, csv.Error) as error:
+        raise FileFormatError(f"{path}: {error}") from error
+    try:
+        while True:
+            line_before = reader.line_num
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as error:
+                if reader.line_num == line_before:
+                    raise FileFormatError(f"{path}:{reader.line_num}: {error}") from error
+                stats.received += 1
+                _bad(stats, tabular.SOURCE, path, reader.line_num, error)
+                continue
             stats.received += 1
             try:
                 if None in row:
@@ -230,11 +417,22 @@ def _iter_csv(handle: IO[bytes], path: object, stats: SourceStats) -> Iterator[I
             stats.posts += 1
             yield post
     finally:
-        text.detach()
+        if lines.bad:
+            log.warning(
+                "%s: %d line(s) held bytes that are not UTF-8 (the first at line %d);"
+                " they were read with U+FFFD in their place",
+                path,
+                lines.bad,
+                lines.first_bad,
+            )
 
 
 def stream_name(path: str | os.PathLike[str], prefix: str = "file") -> str:
-    return f"{prefix}:{Path(path).resolve()}"
+    """The resume stream of a file: named by its content (SHA-256 of its bytes as stored), so a
+    name reused for new content starts from the beginning and the same file resumes."""
+    with open(path, "rb") as handle:
+        digest = hashlib.file_digest(handle, "sha256").hexdigest()
+    return f"{prefix}:sha256:{digest}"
 
 
 class FileSource:
