@@ -64,6 +64,27 @@ def test_zeeschuimer_x_items_are_stored_with_full_texts() -> None:
     assert long.created_at.isoformat() == "2023-06-05T23:30:01+00:00"
 
 
+def test_a_zeeschuimer_reply_still_in_its_visibility_wrapper_is_read(tmp_path: Path) -> None:
+    # Zeeschuimer unwraps `TweetWithVisibilityResults` for timeline entries but not for the
+    # replies of a conversation module, which keep the wrapper and get a numeric id
+    item = json.loads((FIXTURES / "zeeschuimer_x.ndjson").read_text().splitlines()[0])
+    tweet = item["data"]
+    del tweet["id"]
+    item["data"] = {
+        "__typename": "TweetWithVisibilityResults",
+        "tweet": tweet,
+        "id": int(tweet["rest_id"]),
+    }
+    path = tmp_path / "replies.ndjson"
+    path.write_text(json.dumps(item) + "\n")
+    items, stats = _read(path)
+    assert stats.malformed == 0
+    assert sorted(_posts(items)) == [
+        "4cat:x.com/1665863576060575744",
+        "4cat:x.com/1665951747842641921",
+    ]
+
+
 def _page(tweets: int, filler: int = 0) -> dict[str, Any]:
     """A twarc2 page in the real shape (from the fixture), with `tweets` tweets and `filler`
     extra users in its includes to make the line as long as real ones are."""

@@ -24,9 +24,8 @@ PostId = Callable[[str], tuple[str, str]]
 
 
 def is_graphql_tweet(data: Mapping[str, Any]) -> bool:
-    return isinstance(data.get("legacy"), Mapping) and (
-        "rest_id" in data or data.get("type") == "adaptive"
-    )
+    tweet = unwrap(data)
+    return tweet is not None and ("rest_id" in tweet or tweet.get("type") == "adaptive")
 
 
 def unwrap(result: object) -> Mapping[str, Any] | None:
@@ -87,6 +86,7 @@ def _entities(tweet: Mapping[str, Any]) -> Any:
 
 def embedded(tweet: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
     """The retweeted and the quoted tweet that `tweet` carries, if any."""
+    tweet = unwrap(tweet) or tweet
     for result in (
         _nested(tweet, "legacy", "retweeted_status_result", "result"),
         _nested(tweet, "quoted_status_result", "result"),
