@@ -282,6 +282,19 @@ def test_truncated_gzip_keeps_what_was_read_and_says_where_it_ended(tmp_path: Pa
     assert read == list(iter_file(plain))[: len(read)]
 
 
+def test_corrupt_gzip_keeps_what_was_read_and_says_so(tmp_path: Path) -> None:
+    plain = _jsonl_of(tmp_path, 2000)
+    whole = bytearray(gzip.compress(plain.read_bytes()))
+    whole[len(whole) // 2] ^= 0xFF  # one flipped byte half-way
+    packed = tmp_path / "events.bin"
+    packed.write_bytes(bytes(whole))
+    read: list[Post | Deletion] = []
+    items = iter_file(packed)
+    with pytest.raises(FileFormatError, match=r"events\.bin: the compressed data is corrupt"):
+        read.extend(items)
+    assert read == list(iter_file(plain))[: len(read)]
+
+
 def test_a_random_binary_file_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "export.csv"
     path.write_bytes(random.Random(7).randbytes(5000) + b"\x00")

@@ -15,15 +15,13 @@ before that point was yielded. `FileSource` wraps a list of files as a Source fo
 from __future__ import annotations
 
 import csv
-import gzip
 import hashlib
 import logging
 import os
-import zlib
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import Any
 
 import msgspec
 
@@ -33,13 +31,31 @@ from stadspuls.sources.base import MappingError, SourceStats
 from stadspuls.sources.fourcat import embedded_posts, map_4cat_item
 from stadspuls.sources.jetstream import decode_frame, event_kind, map_event
 from stadspuls.sources.mastodon import map_mastodon_status, status_post_id
+from stadspuls.sources.textfile import (
+    STREAM_ERRORS,
+    FileFormatError,
+    Utf8Lines,
+    open_binary,
+    read_lines,
+    stream_error,
+    text_head,
+)
 from stadspuls.sources.twitter import map_page
+
+__all__ = [
+    "FORMATS",
+    "FileFormatError",
+    "FileSource",
+    "classify",
+    "detect_format",
+    "iter_file",
+    "open_binary",
+    "stream_name",
+]
 
 log = logging.getLogger(__name__)
 
 FORMATS = ("jetstream", "mastodon", "twitter", "4cat", "csv")
-GZIP_MAGIC = b"\x1f\x8b"
-_SNIFF_BYTES = 1 << 16
 _SNIFF_LINES = 50  # JSON lines tried for detection: a few bad ones at the start do not decide
 _BLANK = b"\xef\xbb\xbf \t\r\n"
 
@@ -49,68 +65,12 @@ Item = Post | Deletion
 Result = Item | str | MappingError
 
 
-class FileFormatError(ValueError):
-    """The file cannot be read (further): unknown format, binary data, truncated or corrupt."""
-
-
-def open_binary(path: str | os.PathLike[str]) -> IO[bytes]:
-    """The file's (decompressed) bytes: gzip is recognised by its magic bytes."""
-    with open(path, "rb") as probe:
-        compressed = probe.read(2) == GZIP_MAGIC
-    if compressed:
-        return cast(IO[bytes], gzip.open(path, "rb"))
-    return open(path, "rb")
-
-
-_STREAM_ERRORS = (EOFError, zlib.error, gzip.BadGzipFile)
-
-
-def _stream_error(path: object, error: Exception, where: str) -> FileFormatError:
-    if isinstance(error, EOFError):
-        reason = "the compressed data ends early (truncated gzip)"
-    else:
-        reason = f"the compressed data is corrupt ({error})"
-    return FileFormatError(f"{path}: {reason} {where}; everything before it was read")
-
-
-def _read_head(path: str | os.PathLike[str]) -> bytes:
-    """Up to _SNIFF_BYTES from the start; of a truncated gzip, what could be decompressed."""
-    chunks: list[bytes] = []
-    size = 0
-    with open_binary(path) as handle:
-        try:
-            while size < _SNIFF_BYTES:
-                chunk = handle.read(min(8192, _SNIFF_BYTES - size))
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                size += len(chunk)
-        except _STREAM_ERRORS:
-            if not chunks:
-                raise
-    return b"".join(chunks)
-
-
-def _lines(path: str | os.PathLike[str]) -> Iterator[tuple[int, bytes]]:
-    """(line number, raw line) of a file; FileFormatError (after the last whole line) when a
-    compressed stream ends early or is corrupt."""
-    number = offset = 0
-    with open_binary(path) as handle:
-        try:
-            for number, line in enumerate(handle, start=1):
-                yield number, line
-                offset += len(line)
-        except _STREAM_ERRORS as error:
-            where = f"after line {number} (byte {offset:,} of the decompressed data)"
-            raise _stream_error(path, error, where) from error
-
-
 def _document(path: str | os.PathLike[str]) -> Any:
     with open_binary(path) as handle:
         try:
             raw = handle.read()
-        except _STREAM_ERRORS as error:
-            raise _stream_error(path, error, "inside one JSON document") from error
+        except STREAM_ERRORS as error:
+            raise stream_error(path, error, "inside one JSON document") from error
     try:
         return msgspec.json.decode(raw)
     except msgspec.DecodeError as error:
@@ -177,7 +137,7 @@ def _json_layout(path: str | os.PathLike[str], start: bytes) -> tuple[bool, str 
     decoded_any = False
     tried = 0
     try:
-        for _number, line in _lines(path):
+        for _number, line in read_lines(path):
             if not line.strip(_BLANK):
                 continue
             tried += 1
@@ -200,25 +160,9 @@ def _json_layout(path: str | os.PathLike[str], start: bytes) -> tuple[bool, str 
     return True, classify(_document(path))  # one pretty-printed object
 
 
-def _text_head(path: str | os.PathLike[str]) -> bytes:
-    """The start of a file that holds text; FileFormatError for binary data (text exports,
-    UTF-8 as all of these formats are, never hold a NUL byte)."""
-    try:
-        head = _read_head(path)
-    except (*_STREAM_ERRORS, OSError) as error:
-        raise FileFormatError(f"{path}: unreadable ({type(error).__name__}: {error})") from error
-    nul = head.find(b"\x00")
-    if nul >= 0:
-        raise FileFormatError(
-            f"{path}: binary data, not a text export (a NUL byte at byte {nul});"
-            f" formats: {', '.join(FORMATS)}"
-        )
-    return head
-
-
 def detect_format(path: str | os.PathLike[str]) -> str:
     """One of FORMATS, from the file's content; FileFormatError when it is none of them."""
-    text = _text_head(path).lstrip(_BLANK)
+    text = text_head(path, FORMATS).lstrip(_BLANK)
     if text.startswith((b"{", b"[")):
         kind = _json_layout(path, text)[1]
         if kind is None:
@@ -247,7 +191,7 @@ def _json_records(path: str | os.PathLike[str]) -> Iterator[tuple[int, bytes | A
     with open_binary(path) as handle:
         try:
             start = handle.read(1024).lstrip(_BLANK)
-        except _STREAM_ERRORS:
+        except STREAM_ERRORS:
             start = b"{"  # a tiny truncated file: read it line by line, which says where
     is_document = start.startswith(b"[") or (
         start.startswith(b"{") and _json_layout(path, start)[0]
@@ -257,7 +201,7 @@ def _json_records(path: str | os.PathLike[str]) -> Iterator[tuple[int, bytes | A
         for record in document if isinstance(document, list) else [document]:
             yield 1, record
         return
-    for number, line in _lines(path):
+    for number, line in read_lines(path):
         if line.strip(_BLANK):
             yield number, line
 
@@ -334,7 +278,7 @@ def iter_file(
         kind = detect_format(path)
     elif format in FORMATS:
         kind = format
-        _text_head(path)
+        text_head(path, FORMATS)
     else:
         raise FileFormatError(f"unknown format {format!r}; formats: {', '.join(FORMATS)}")
     stats = stats if stats is not None else SourceStats()
@@ -363,32 +307,9 @@ def iter_file(
                 yield result
 
 
-class _Utf8Lines:
-    """The lines of a file as text for the csv module, each decoded on its own: a line with
-    bytes that are not UTF-8 is read with U+FFFD in their place, and counted."""
-
-    def __init__(self, lines: Iterable[tuple[int, bytes]], stats: SourceStats) -> None:
-        self.lines = iter(lines)
-        self.stats = stats
-        self.first_bad: int | None = None
-        self.bad = 0
-
-    def __iter__(self) -> Iterator[str]:
-        for number, raw in self.lines:
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                line = raw.decode("utf-8", "replace")
-                self.bad += 1
-                self.stats.invalid_utf8 += 1
-                if self.first_bad is None:
-                    self.first_bad = number
-            yield line.removeprefix("\ufeff") if number == 1 else line
-
-
 def _iter_csv(path: str | os.PathLike[str], stats: SourceStats) -> Iterator[Item]:
-    lines = _Utf8Lines(_lines(path), stats)
-    reader = csv.DictReader(iter(lines))
+    text = Utf8Lines(read_lines(path), stats)
+    reader = csv.DictReader(iter(text))
     try:
         tabular.check_header(list(reader.fieldnames or []))
     except (MappingError, csv.Error) as error:
@@ -417,13 +338,13 @@ def _iter_csv(path: str | os.PathLike[str], stats: SourceStats) -> Iterator[Item
             stats.posts += 1
             yield post
     finally:
-        if lines.bad:
+        if text.bad:
             log.warning(
                 "%s: %d line(s) held bytes that are not UTF-8 (the first at line %d);"
                 " they were read with U+FFFD in their place",
                 path,
-                lines.bad,
-                lines.first_bad,
+                text.bad,
+                text.first_bad,
             )
 
 
