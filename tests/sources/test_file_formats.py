@@ -172,6 +172,21 @@ def test_retweets_take_the_full_text_and_referenced_tweets_are_posts() -> None:
     assert any(link.endswith("/status/1576994746135764992") for link in reply.links)
 
 
+def test_every_tweet_of_includes_is_a_post(tmp_path: Path) -> None:
+    page = json.loads((FIXTURES / "twarc2_pages.jsonl").read_text().splitlines()[1])
+    quoted = page["includes"]["tweets"][1]
+    # the quoted tweet is itself a reply; the API includes its parent too
+    parent = dict(page["includes"]["tweets"][2], id="1576990000000000000", text="Eerder bericht")
+    quoted["referenced_tweets"] = [{"type": "replied_to", "id": parent["id"]}]
+    page["includes"]["tweets"].append(parent)
+    path = tmp_path / "page.jsonl"
+    path.write_text(json.dumps(page) + "\n")
+    posts = _posts(list(iter_file(path)))
+    assert posts["twitter:1576994746135764992"].reply_to == "twitter:1576990000000000000"
+    assert posts["twitter:1576990000000000000"].text == "Eerder bericht"
+    assert len(posts) == 4
+
+
 def test_long_retweets_take_the_note_tweet_text(tmp_path: Path) -> None:
     page = json.loads((FIXTURES / "twarc2_pages.jsonl").read_text().splitlines()[0])
     original = page["includes"]["tweets"][0]

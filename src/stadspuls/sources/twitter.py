@@ -166,36 +166,34 @@ def _coordinates(geo: object) -> tuple[float | None, float | None]:
 def map_page(payload: Mapping[str, Any]) -> Iterator[Post | MappingError]:
     """The posts of one line of a collection (an API response page or a bare tweet), each tweet
     mapped on its own: a tweet that cannot be mapped is yielded as its MappingError. The tweets
-    of `includes.tweets` (and those inlined by twarc2's flatten) that the page refers to follow
-    the page's own tweets, once each."""
+    the page refers to (those of `includes.tweets`, and those inlined by twarc2's flatten)
+    follow the page's own tweets, once each."""
     if not isinstance(payload, Mapping):
         raise MappingError("a line is not an object")
     seen: set[str] = set()
-    referenced_tweets: list[tuple[Mapping[str, Any], Any]] = []
+    others: list[tuple[Mapping[str, Any], Any]] = []
     for tweet, includes in iter_response(payload):
         if isinstance(tweet, Mapping) and tweet.get("id") is not None:
             seen.add(str(tweet["id"]))
-            for _kind, _ref_id, original in referenced(tweet, includes):
-                if original is not None:
-                    referenced_tweets.append((original, includes))
-        try:
-            yield map_tweet(tweet, includes)
-        except MappingError as error:
-            yield _located(error, tweet)
-    for original, includes in referenced_tweets:
-        original_id = str(original.get("id"))
-        if original_id in seen:
-            continue
-        seen.add(original_id)
-        try:
-            yield map_tweet(original, includes)
-        except MappingError as error:
-            yield _located(error, original)
+            others += [(t, includes) for _, _, t in referenced(tweet, includes) if t is not None]
+        yield _mapped(tweet, includes)
+    includes = payload.get("includes")
+    if isinstance(includes, Mapping):
+        # also those referenced only by other referenced tweets (the parent of a quoted reply)
+        others += [(t, includes) for t in _by_key(includes, "tweets", "id").values()]
+    for tweet, includes in others:
+        tweet_id = str(tweet.get("id"))
+        if tweet_id not in seen:
+            seen.add(tweet_id)
+            yield _mapped(tweet, includes)
 
 
-def _located(error: MappingError, tweet: object) -> MappingError:
-    tweet_id = tweet.get("id") if isinstance(tweet, Mapping) else None
-    return MappingError(f"tweet {tweet_id}: {error}") if tweet_id is not None else error
+def _mapped(tweet: Any, includes: Any) -> Post | MappingError:
+    try:
+        return map_tweet(tweet, includes)
+    except MappingError as error:
+        tweet_id = tweet.get("id") if isinstance(tweet, Mapping) else None
+        return MappingError(f"tweet {tweet_id}: {error}") if tweet_id is not None else error
 
 
 def iter_response(payload: Mapping[str, Any]) -> Iterator[tuple[Mapping[str, Any], Any]]:
