@@ -320,6 +320,13 @@ def test_a_random_binary_file_is_a_clear_error(tmp_path: Path) -> None:
             list(iter_file(path, fmt))
 
 
+def test_a_utf16_export_is_named_as_such(tmp_path: Path) -> None:
+    path = tmp_path / "export.csv"
+    path.write_bytes("text,created_at\nhallo,2024-11-23T10:00:00Z\n".encode("utf-16"))
+    with pytest.raises(FileFormatError, match="UTF-16 text; save or export it as UTF-8"):
+        detect_format(path)
+
+
 def test_invalid_utf8_on_the_first_jsonl_line_is_one_malformed_line(tmp_path: Path) -> None:
     lines = (FIXTURES / "jetstream_events.jsonl").read_bytes().splitlines()
     broken = lines[0].replace(b"Grote brand", b"Grote br\xe9nd")

@@ -81,6 +81,8 @@ def text_head(path: str | os.PathLike[str], formats: Iterable[str] = ()) -> byte
         head = read_head(path)
     except (*STREAM_ERRORS, OSError) as error:
         raise FileFormatError(f"{path}: unreadable ({type(error).__name__}: {error})") from error
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text", for one
+        raise FileFormatError(f"{path}: UTF-16 text; save or export it as UTF-8")
     nul = head.find(b"\x00")
     if nul >= 0:
         raise FileFormatError(
