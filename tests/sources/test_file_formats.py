@@ -85,6 +85,27 @@ def test_a_zeeschuimer_reply_still_in_its_visibility_wrapper_is_read(tmp_path: P
     ]
 
 
+def test_an_older_zeeschuimer_capture_in_the_adaptive_shape_is_read(tmp_path: Path) -> None:
+    # captures of the older `adaptive.json` API: the tweet under `legacy`, its author under
+    # `user`, and an `id` that JavaScript's parseInt has rounded (legacy.id_str is exact)
+    item = json.loads((FIXTURES / "zeeschuimer_x.ndjson").read_text().splitlines()[0])
+    original = item["data"]["legacy"]["retweeted_status_result"]["result"]
+    item["data"] = {
+        "id": 1665863576060575700,
+        "legacy": original["legacy"],
+        "type": "adaptive",
+        "user": original["core"]["user_results"]["result"]["legacy"],
+    }
+    path = tmp_path / "adaptive.ndjson"
+    path.write_text(json.dumps(item) + "\n")
+    items, stats = _read(path)
+    assert stats.malformed == 0
+    [post] = _posts(items).values()
+    assert post.id == "4cat:x.com/1665863576060575744"
+    assert post.author == "nieuwsdienst_demo"
+    assert post.text.startswith("Today marks the arrival")
+
+
 def _page(tweets: int, filler: int = 0) -> dict[str, Any]:
     """A twarc2 page in the real shape (from the fixture), with `tweets` tweets and `filler`
     extra users in its includes to make the line as long as real ones are."""
