@@ -287,6 +287,20 @@ def test_repeated_warnings_are_throttled_with_a_count() -> None:
     assert messages[-1] == "bad 10 (7 more like this were suppressed)"
 
 
+def test_a_file_of_bad_lines_logs_a_few_warnings_not_one_each(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "events.jsonl"
+    good = (FIXTURES / "jetstream_events.jsonl").read_text().splitlines()[0]
+    path.write_text(good + "\n" + "{kapot\n" * 500)
+    with caplog.at_level(logging.WARNING):
+        _items, stats = _read(path, "jetstream")
+    assert stats.malformed == 500
+    warnings = [r for r in caplog.records if "skipped malformed payload" in r.getMessage()]
+    assert len(warnings) == 10
+    assert "further ones suppressed" in warnings[-1].getMessage()
+
+
 def _jsonl_of(tmp_path: Path, posts: int) -> Path:
     template = (FIXTURES / "jetstream_events.jsonl").read_text().splitlines()[0]
     event = json.loads(template)
