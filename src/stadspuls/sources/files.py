@@ -1,5 +1,5 @@
-"""Import of collected files: Jetstream JSONL, Mastodon statuses, X/Twitter API v2, 4CAT NDJSON
-and generic CSV, plain or gzipped (recognised by its magic bytes, not by its name).
+"""Import of collected files: Jetstream JSONL, Mastodon statuses, X/Twitter API v2, 4CAT NDJSON,
+P2000 CSV logs and generic CSV, plain or gzipped (recognised by its magic bytes, not by its name).
 
 `detect_format` reads the start of a file; `iter_file` yields its posts and deletions, counting
 (and logging with the line number) the lines it cannot read instead of stopping. `FileSource`
@@ -20,7 +20,7 @@ from typing import IO, Any, cast
 import msgspec
 
 from stadspuls.records import Checkpoint, Deletion, Post, SourceItem
-from stadspuls.sources import tabular
+from stadspuls.sources import p2000_csv, tabular
 from stadspuls.sources.base import MappingError, SourceStats
 from stadspuls.sources.fourcat import map_4cat_item
 from stadspuls.sources.jetstream import decode_frame, map_event
@@ -29,7 +29,7 @@ from stadspuls.sources.twitter import iter_response, map_tweet
 
 log = logging.getLogger(__name__)
 
-FORMATS = ("jetstream", "mastodon", "twitter", "4cat", "csv")
+FORMATS = ("jetstream", "mastodon", "twitter", "4cat", "p2000", "csv")
 GZIP_MAGIC = b"\x1f\x8b"
 _SNIFF_BYTES = 1 << 16
 
@@ -99,6 +99,8 @@ def detect_format(path: str | os.PathLike[str]) -> str:
         return kind
     header = text.split(b"\n", 1)[0].decode("utf-8", "replace")
     columns = [c.strip() for c in next(csv.reader([header]), [])]
+    if p2000_csv.is_p2000_header(columns):
+        return "p2000"
     if "text" in columns:
         return "csv"
     raise FileFormatError(
@@ -189,6 +191,13 @@ def iter_file(
     if kind == "csv":
         with open_binary(path) as handle:
             yield from _iter_csv(handle, path, stats)
+        return
+    if kind == "p2000":
+        with open_binary(path) as handle:
+            try:
+                yield from p2000_csv.iter_rows(handle, path, stats)
+            except MappingError as error:
+                raise FileFormatError(f"{path}: {error}") from error
         return
     mapper = _JSON_MAPPERS[kind]
     for number, record in _json_records(path):
