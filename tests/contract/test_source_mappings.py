@@ -109,7 +109,12 @@ MAPPINGS = [
         "rss",
         "rss",
         lambda entry: map_rss_entry(entry, "Feed"),
-        lambda: _feed("rss_news.xml") + _feed("atom_news.xml"),
+        lambda: (
+            _feed("rss_news.xml")
+            + _feed("atom_news.xml")
+            + _feed("rss_windows1252.xml")
+            + _feed("jsonfeed_full.json")
+        ),
         [
             Required("published", also=[("published_parsed",), ("updated_parsed",)]),
             Required("id", also=[("title",), ("summary",), ("content",), ("id",), ("link",)]),
