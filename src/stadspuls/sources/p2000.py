@@ -29,6 +29,7 @@ LANGUAGE = "nl"  # the services page in Dutch; the door trusts this (see enrich/
 
 # Capcodes are 6–7 digit pager addresses; some sites mask them partly ("170XXX-XXXXXX").
 _CAPCODE = re.compile(r"\d{6,7}|\d{3}[\dX]{3,4}(?:-[\dX]+)?")
+_PLAIN_CAPCODE = re.compile(r"\d{6,7}")  # at the start of a message: no masked ones seen there
 # Inside a run of capcodes a few regions add 4–5 digit group codes ("159591 8802 8810 157140");
 # a run must start with a real capcode, so a house number before it stays ("Dorpsweg 1234").
 _SHORT_CODE = re.compile(r"\d{4,5}")
@@ -135,7 +136,7 @@ def _split_capcodes(words: list[str]) -> tuple[list[str], list[str]]:
     if trailing and words and words[-1].lower() == "vak:":
         words = words[:-1]  # Rotterdam-Rijnmond (2015) labels the run: "OMS-Melding Vak: 5991320"
     start = 0
-    while start < len(words) - 1 and re.fullmatch(r"\d{6,7}", words[start]):
+    while start < len(words) - 1 and _PLAIN_CAPCODE.fullmatch(words[start]):
         start += 1
     return words[start:], words[:start] + trailing
 
