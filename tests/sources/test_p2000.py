@@ -10,7 +10,9 @@ from pathlib import Path
 
 import msgspec
 import pytest
+from click.testing import CliRunner
 
+from stadspuls.cli.main import main
 from stadspuls.enrich.base import Enricher
 from stadspuls.enrich.dedup import Deduplicator
 from stadspuls.enrich.language import LanguageIdentifier
@@ -21,6 +23,8 @@ from stadspuls.sources.files import FileFormatError, detect_format, iter_file
 from stadspuls.sources.p2000 import map_p2000_item, parse_p2000
 from stadspuls.sources.p2000_csv import local_to_utc
 from stadspuls.sources.rss import parse_feed
+from stadspuls.store.database import open_store
+from stadspuls.store.posts import list_posts
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "sources"
 LOG = FIXTURES / "p2000_log.csv"
@@ -211,3 +215,31 @@ def test_the_door_keeps_p2000_dutch_and_apart() -> None:
     again = Deduplicator()
     first, repeat = again([posts[0], msgspec.structs.replace(posts[0], id="p2000:again")])
     assert (first.duplicate_kind, repeat.duplicate_kind) == (None, "exact")
+
+
+@pytest.mark.slow  # the door loads its language models at start (~10 s)
+def test_stadspuls_ingest_stores_a_p2000_log(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    env = {
+        "STADSPULS_KEY_FILE": str(tmp_path / "key"),
+        "STADSPULS_MASTODON": "[]",
+        "STADSPULS_FEEDS": "[]",
+        "STADSPULS_BLUESKY__ENABLED": "false",
+        "STADSPULS_DOOR_PROCESS": "false",
+        "STADSPULS_ENRICHERS": "[]",  # the core door only: language and dedup are what count here
+    }
+    runner = CliRunner()
+    result = runner.invoke(main, ["ingest", str(LOG), "--db", db, "-q"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "stored 10 new posts" in result.output
+    dutch = runner.invoke(main, ["search", "source:p2000 lang:nl", "--count", "--db", db], env=env)
+    assert dutch.output.strip() == "10"
+    water = runner.invoke(main, ["search", "schiedam", "--count", "--db", db], env=env)
+    assert water.output.strip() == "4"
+    engine = open_store(db)
+    try:
+        stored = list_posts(engine, limit=20)
+    finally:
+        engine.dispose()
+    assert sorted((p.meta or {}).get("service", "") for p in stored).count("ambulance") == 2
+    assert not any(c in p.text for p in stored for c in (p.meta or {}).get("capcodes", []))
