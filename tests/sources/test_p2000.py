@@ -3,6 +3,7 @@ local times around the DST changes; the door keeping every message, in Dutch, ap
 
 from __future__ import annotations
 
+import csv
 import gzip
 import logging
 from datetime import UTC, datetime
@@ -243,3 +244,24 @@ def test_stadspuls_ingest_stores_a_p2000_log(tmp_path: Path) -> None:
         engine.dispose()
     assert sorted((p.meta or {}).get("service", "") for p in stored).count("ambulance") == 2
     assert not any(c in p.text for p in stored for c in (p.meta or {}).get("capcodes", []))
+
+
+def test_a_windows_1252_log_and_a_runaway_quote(tmp_path: Path) -> None:
+    path = tmp_path / "log.csv"
+    path.write_bytes(
+        (
+            "created_at,service,priority,text\n"
+            "2019-12-31T23:50:00,brandweer,P1,P 1 Buitenbrand Café ‘t Hoekje Zoetermeer 155330\n"
+            '2019-12-31T23:51:00,brandweer,P1,"P 1 Buitenbrand Proefstraat Zoetermeer\n'
+            + "x" * 3000
+            + "\n"
+        ).encode("cp1252")
+    )
+    stats = SourceStats()
+    limit = csv.field_size_limit(1000)
+    try:
+        posts = [p for p in iter_file(path, stats=stats) if isinstance(p, Post)]
+    finally:
+        csv.field_size_limit(limit)
+    assert [p.text for p in posts] == ["P 1 Buitenbrand Café ‘t Hoekje Zoetermeer"]
+    assert (stats.received, stats.posts, stats.malformed) == (2, 1, 1)

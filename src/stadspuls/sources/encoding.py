@@ -1,4 +1,5 @@
-"""The text of a fetched document (an RSS/Atom or JSON feed): bytes → str, whatever it declares.
+"""Bytes → text for documents whose encoding is undeclared or doubtful: fetched feeds (RSS, Atom,
+JSON Feed) and, through `detect`, imported logs that are not UTF-8.
 
 In order: a byte-order mark; the charset of the HTTP Content-Type; the XML declaration. A declared
 encoding is used when the bytes decode with it, except that a single-byte declaration on bytes

@@ -27,10 +27,12 @@ from zoneinfo import ZoneInfo
 
 from stadspuls.records import Post
 from stadspuls.sources.base import MappingError, SourceStats
+from stadspuls.sources.encoding import detect
 from stadspuls.sources.p2000 import LANGUAGE, SOURCE, parse_p2000, service_name
 
 COLUMNS = ("created_at", "service", "priority", "text")
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+_SNIFF_BYTES = 1 << 16
 
 
 def is_p2000_header(columns: list[str]) -> bool:
@@ -104,10 +106,25 @@ class RowMapper:
         return f"sha256:{digest}" if seen == 1 else f"sha256:{digest}:{seen}"
 
 
+def _text_encoding(handle: IO[bytes]) -> str:
+    """UTF-8 (with or without BOM), unless the file's start says otherwise (older logs were
+    written in Windows-1252: its "é" read as UTF-8 would be lost to U+FFFD)."""
+    sample = handle.read(_SNIFF_BYTES)
+    handle.seek(0)
+    if len(sample) == _SNIFF_BYTES:
+        sample = sample[: sample.rfind(b"\n") + 1] or sample  # no character cut in two
+    try:
+        sample.decode("utf-8")
+    except UnicodeDecodeError:
+        return detect(sample)
+    return "utf-8-sig"
+
+
 def iter_rows(handle: IO[bytes], path: object, stats: SourceStats) -> Iterator[Post]:
     """The posts of a P2000 CSV file; a malformed row is counted and logged with its line."""
     # The wrapper closes the file it wraps, which the caller's `with` owns: detach it instead.
-    text = io.TextIOWrapper(handle, encoding="utf-8-sig", errors="replace", newline="")
+    encoding = _text_encoding(handle)
+    text = io.TextIOWrapper(handle, encoding=encoding, errors="replace", newline="")
     try:
         reader = csv.DictReader(text)
         columns = list(reader.fieldnames or [])
@@ -115,18 +132,28 @@ def iter_rows(handle: IO[bytes], path: object, stats: SourceStats) -> Iterator[P
             raise MappingError(f"a P2000 CSV file has the columns {', '.join(COLUMNS)}")
         reader.fieldnames = [column.strip().lower() for column in columns]
         mapper = RowMapper()
-        for row in reader:
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as error:  # e.g. an unclosed quote that swallows the lines after it
+                stats.received += 1
+                _malformed(stats, path, reader.line_num, error)
+                continue
             stats.received += 1
             try:
                 if None in row:
                     raise MappingError(f"{len(row[None])} more fields than columns")
                 post = mapper(row)
             except MappingError as error:
-                stats.malformed_payload(
-                    SOURCE, MappingError(f"{path}:{reader.line_num}: {error}"), None
-                )
+                _malformed(stats, path, reader.line_num, error)
                 continue
             stats.posts += 1
             yield post
     finally:
         text.detach()
+
+
+def _malformed(stats: SourceStats, path: object, line: int, error: Exception) -> None:
+    stats.malformed_payload(SOURCE, MappingError(f"{path}:{line}: {error}"), None)
