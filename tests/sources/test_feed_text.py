@@ -4,6 +4,7 @@ and JSON Feed (1.0/1.1) is read like RSS, from a file and from a live server."""
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -158,12 +159,14 @@ def test_json_feed_items_of_the_wrong_shape() -> None:
 
 def test_live_json_and_windows_1252_feeds() -> None:
     server = FeedServer()
-    server.documents["json"] = JSON_FEED
+    document = json.loads(JSON_FEED)
+    document["items"].insert(1, ["not", "an", "object"])  # counted as malformed, not fatal
+    server.documents["json"] = json.dumps(document).encode()
     server.media_types["json"] = "application/feed+json"
     server.documents["legacy"] = WINDOWS_1252
     server.media_types["legacy"] = "text/xml"  # no charset, no encoding in the document
 
-    async def scenario() -> list[Post]:
+    async def scenario() -> tuple[list[Post], int]:
         async with serve(server.app) as url:
             source = FeedSource(
                 [
@@ -174,8 +177,9 @@ def test_live_json_and_windows_1252_feeds() -> None:
             items = await collect_until(
                 source.stream({}), lambda items: sum(isinstance(i, Post) for i in items) == 4
             )
-            return [i for i in items if isinstance(i, Post)]
+            return [i for i in items if isinstance(i, Post)], source.stats.malformed
 
-    posts = asyncio.run(scenario())
+    posts, malformed = asyncio.run(scenario())
+    assert malformed == 1
     assert {p.id for p in posts} == {"rss:1", "rss:2", "rss:regio-3100", "rss:regio-3101"}
     assert {p.text.split("\n")[0] for p in posts if p.id.startswith("rss:regio")} == set(TITLES)

@@ -88,7 +88,7 @@ class _Feed:
                     continue
                 post = self.mapper(entry, feed_title, fetched_at)
             except MappingError as error:
-                stats.malformed_payload(self.kind, error, dict(entry))
+                stats.malformed_payload(self.kind, error, entry)
                 continue
             seen.add(key)
             stats.posts += 1
