@@ -133,7 +133,8 @@ def test_json_feed_items_of_the_wrong_shape() -> None:
         b'{"version": "https://jsonfeed.org/version/1", "title": "T", "items": ['
         b'{"id": 7, "content_text": "Regel een\\nregel <twee> & drie",'
         b' "date_published": "2024-11-25T08:15:00+01:00", "tags": ["brand", 3]},'
-        b' ["geen", "object"], {"id": true, "content_text": "zonder id"}]}'
+        b' ["geen", "object"], {"id": true, "content_text": "zonder id"},'
+        b' {"id": "x", "title": "T", "date_published": "0001-01-01T00:00:00+01:00"}]}'
     )
     _, entries = parse_feed(document, "application/json")
     post = map_rss_entry(entries[0], "T")
@@ -148,6 +149,9 @@ def test_json_feed_items_of_the_wrong_shape() -> None:
     assert map_rss_entry(
         {**entries[2], "published_parsed": entries[0]["published_parsed"]}, "T"
     ).id.startswith("rss:sha256:")
+    # a time out of range is no time: without one, the mapping asks for the time of the fetch
+    with pytest.raises(MappingError, match="published"):
+        map_rss_entry(entries[3], "T")
     for bad in (
         b'{"title": "no version"}',
         b"{broken",

@@ -181,6 +181,7 @@ def test_bad_rows_are_counted_and_skipped(tmp_path: Path, caplog: pytest.LogCapt
         "2024-10-27T12:02:00,brandweer,P1,157630 157640\n"
         "2024-10-27T12:03:00,brandweer,P1,P 1 Brand,extra\n"
         "2024-10-27T12:04:00,politie,,Graag contact meldkamer\n"
+        "0001-01-01T00:10:00,brandweer,P1,P 1 Brand\n"
     )
     stats = SourceStats()
     with caplog.at_level(logging.WARNING):
@@ -190,7 +191,7 @@ def test_bad_rows_are_counted_and_skipped(tmp_path: Path, caplog: pytest.LogCapt
         utc("2024-10-27T11:02:00"),  # a page of nothing but numbers is kept as sent
         utc("2024-10-27T11:04:00"),
     ]
-    assert (stats.received, stats.posts, stats.malformed) == (6, 3, 3)
+    assert (stats.received, stats.posts, stats.malformed) == (7, 3, 4)
     assert f"{path}:3:" in caplog.text
     assert "not a time: 'gisteren'" in caplog.text
 

@@ -41,11 +41,11 @@ def _time(value: object) -> Any:
         return None
     try:
         moment = datetime.fromisoformat(text.replace("z", "Z"))
-    except ValueError:
+        if moment.tzinfo is None:  # RFC 3339 requires an offset; a bare date is taken as UTC
+            moment = moment.replace(tzinfo=UTC)
+        return moment.astimezone(UTC).timetuple()
+    except (ValueError, OverflowError):  # overflow: year 1 less an hour
         return None
-    if moment.tzinfo is None:  # RFC 3339 requires an offset; a bare date is taken as UTC
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).timetuple()
 
 
 def _author(obj: Mapping[str, Any]) -> str | None:

@@ -69,12 +69,12 @@ class RowMapper:
             raise MappingError("missing required field 'created_at'")
         try:
             written = datetime.fromisoformat(raw_time)
-        except ValueError as error:
+            if written.tzinfo is None:
+                created_at = local_to_utc(written, self.previous)
+            else:
+                created_at = written.astimezone(UTC)
+        except (ValueError, OverflowError) as error:  # overflow: year 1 less an hour
             raise MappingError(f"field 'created_at' is not a time: {raw_time!r}") from error
-        if written.tzinfo is None:
-            created_at = local_to_utc(written, self.previous)
-        else:
-            created_at = written.astimezone(UTC)
         message = parse_p2000(raw_text)
         if not message.text:
             raise MappingError(f"no message besides capcodes: {raw_text!r}")
