@@ -126,6 +126,8 @@ def test_json_feed_is_read_like_rss() -> None:
     # served as text/plain or without a Content-Type: recognised by its content
     assert parse_feed(JSON_FEED, "text/plain")[1] == entries
     assert parse_feed(JSON_FEED)[1] == entries
+    # and RSS served as JSON is still RSS
+    assert titles(WINDOWS_1252, "application/json") == TITLES
 
 
 def test_json_feed_items_of_the_wrong_shape() -> None:

@@ -25,9 +25,12 @@ MEDIA_TYPES = ("application/feed+json", "application/json")
 
 
 def looks_like_json_feed(text: str, content_type: str | None) -> bool:
-    """JSON by its Content-Type, or (servers send feeds as text/plain) by its first character."""
-    media_type = (content_type or "").split(";", 1)[0].strip().lower()
-    return media_type in MEDIA_TYPES or text.lstrip("\ufeff \t\r\n").startswith("{")
+    """JSON by its first character, which outranks the Content-Type (servers send feeds as
+    text/plain, or XML as application/json); by its Content-Type when the start says nothing."""
+    start = text.lstrip("\ufeff \t\r\n")[:1]
+    if start in ("{", "<"):
+        return start == "{"
+    return (content_type or "").split(";", 1)[0].strip().lower() in MEDIA_TYPES
 
 
 def _string(value: object) -> str | None:
