@@ -18,6 +18,8 @@ from stadspuls.enrich.base import Enricher
 from stadspuls.enrich.dedup import Deduplicator
 from stadspuls.enrich.language import LanguageIdentifier
 from stadspuls.enrich.normalize import Normaliser
+from stadspuls.enrich.places import PlaceRecognizer
+from stadspuls.query.matcher import compile_query
 from stadspuls.records import Post
 from stadspuls.sources.base import SourceStats
 from stadspuls.sources.files import FileFormatError, detect_format, iter_file
@@ -266,3 +268,16 @@ def test_a_windows_1252_log_and_a_runaway_quote(tmp_path: Path) -> None:
         csv.field_size_limit(limit)
     assert [p.text for p in posts] == ["P 1 Buitenbrand Café ‘t Hoekje Zoetermeer"]
     assert (stats.received, stats.posts, stats.malformed) == (2, 1, 1)
+
+
+def test_the_place_code_is_a_place_for_place_filters() -> None:
+    posts = [p for p in iter_file(LOG) if isinstance(p, Post)]
+    the_hague = posts[0]  # "… Proefstraat SGRAVH"
+    assert [(p.code, p.name) for p in the_hague.places] == [("GM0518", "'s-Gravenhage")]
+    (kept,) = PlaceRecognizer()([the_hague])
+    assert kept.places == the_hague.places  # the text names no place the matcher knows
+    query = compile_query('buitenbrand place:"\'s-Gravenhage"', pseudonymise=str)
+    assert query.matches(kept)
+    # a text that names the place itself adds nothing twice
+    (rotterdam,) = PlaceRecognizer()([posts[2]])  # "A1 Voorbeeldpad 3011AB Rotterdam ROTTDM"
+    assert [p.code for p in rotterdam.places] == ["GM0599"]

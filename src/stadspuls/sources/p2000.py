@@ -18,6 +18,8 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
+import msgspec
+
 from stadspuls.enrich.places import PlaceMatcher, load_table
 from stadspuls.records import Place, Post
 from stadspuls.sources.base import MappingError, native_id
@@ -101,6 +103,13 @@ class P2000Message:
     dispatch_codes: tuple[str, ...] = ()
     place: str | None = None  # the place named, written out ("'s-Gravenhage" for SGRAVH)
     municipality: Place | None = None  # the municipality it lies in, when the table knows it
+
+    def places(self) -> tuple[Place, ...]:
+        """The place for `Post.places`: the municipality, named as the message names the place
+        (written out), so that `place:` filters find "SGRAVH" as 's-Gravenhage."""
+        if self.municipality is None or self.place is None:
+            return ()
+        return (msgspec.structs.replace(self.municipality, name=self.place),)
 
     def meta(self) -> dict[str, str | list[str]]:
         """The parts for `Post.meta` (absent parts left out)."""
@@ -253,5 +262,6 @@ def map_p2000_item(
         author=None,
         url=link if isinstance(link, str) and link else None,
         lang_declared=LANGUAGE,
+        places=message.places(),
         meta=meta or None,
     )

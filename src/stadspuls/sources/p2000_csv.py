@@ -95,6 +95,7 @@ class RowMapper:
             created_at=created_at,
             text=message.text,
             lang_declared=LANGUAGE,
+            places=message.places(),
             meta=meta,
         )
 
