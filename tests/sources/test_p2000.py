@@ -190,10 +190,15 @@ def test_bad_rows_are_counted_and_skipped(tmp_path: Path, caplog: pytest.LogCapt
         posts = list(iter_file(path, stats=stats))
     assert [p.created_at for p in posts if isinstance(p, Post)] == [
         utc("2024-10-27T11:00:00"),
-        utc("2024-10-27T11:02:00"),  # a page of nothing but numbers is kept as sent
+        utc("2024-10-27T11:02:00"),  # a page of capcodes only
         utc("2024-10-27T11:04:00"),
     ]
     assert (stats.received, stats.posts, stats.malformed) == (7, 3, 4)
+    tone_only = [p for p in posts if isinstance(p, Post)][1]
+    assert (tone_only.text, (tone_only.meta or {})["capcodes"]) == (
+        "(oproep zonder tekst)",
+        ["157630", "157640"],
+    )
     assert f"{path}:3:" in caplog.text
     assert "not a time: 'gisteren'" in caplog.text
 

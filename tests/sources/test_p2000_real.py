@@ -60,6 +60,7 @@ def test_real_p2000_log_imports_whole(name: str, tmp_path: Path) -> None:
         for capcode in meta.get("capcodes", []):
             assert capcode not in post.text.split(), row
         assert not _TRAILING_CAPCODE.search(post.text), row
+        assert not re.fullmatch(r"\d{6,7}", post.text), row
 
     door: list[Enricher] = [
         Normaliser(),

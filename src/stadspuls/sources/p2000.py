@@ -28,6 +28,9 @@ from stadspuls.sources.rss import entry_time
 
 SOURCE = "p2000"
 LANGUAGE = "nl"  # the services page in Dutch; the door trusts this (see enrich/language.py)
+# The text of a page that carries capcodes only (a "tone-only" alert): the post needs a text, the
+# capcodes stay out of it, and the words say, in the product's language, that nothing was sent.
+NO_TEXT = "(oproep zonder tekst)"
 
 # Capcodes are 6–7 digit pager addresses; some sites mask them partly ("170XXX-XXXXXX").
 _CAPCODE = re.compile(r"\d{6,7}|\d{3}[\dX]{3,4}(?:-[\dX]+)?")
@@ -138,9 +141,7 @@ def _split_capcodes(words: list[str]) -> tuple[list[str], list[str]]:
     while end < len(words) and not _CAPCODE.fullmatch(words[end]):
         end += 1  # the run starts with a real capcode
     if end == 0:
-        # Nothing but numbers: there is no message to free from capcodes, and no telling that
-        # the numbers are capcodes; it is kept as sent.
-        return words, []
+        return [], words  # a page without text: capcodes only
     trailing, words = words[end:], words[:end]
     if trailing and words and words[-1].lower() == "vak:":
         words = words[:-1]  # Rotterdam-Rijnmond (2015) labels the run: "OMS-Melding Vak: 5991320"
@@ -174,7 +175,7 @@ def _place(words: list[str], text: str) -> tuple[str | None, Place | None]:
 def parse_p2000(message: str) -> P2000Message:
     """Split a pager message into its parts (best effort; nothing here is required)."""
     words, capcodes = _split_capcodes(message.split())
-    text = " ".join(words)
+    text = " ".join(words) if words or not capcodes else NO_TEXT
     priority = service = None
     match = _PRIORITY.match(text)
     if match:
@@ -228,7 +229,7 @@ def map_p2000_item(
         raise MappingError("missing required field 'title'")
     message = parse_p2000(html_to_text(raw).replace("\n", " "))
     if not message.text:
-        raise MappingError(f"no message besides capcodes: {raw!r}")
+        raise MappingError(f"missing required field 'title' (empty): {raw!r}")
     meta = message.meta()
     summary = entry.get("summary")
     if isinstance(summary, str) and summary is not raw:

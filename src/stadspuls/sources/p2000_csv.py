@@ -76,8 +76,6 @@ class RowMapper:
         except (ValueError, OverflowError) as error:  # overflow: year 1 less an hour
             raise MappingError(f"field 'created_at' is not a time: {raw_time!r}") from error
         message = parse_p2000(raw_text)
-        if not message.text:
-            raise MappingError(f"no message besides capcodes: {raw_text!r}")
         raw_service = (row.get("service") or "").strip()
         raw_priority = (row.get("priority") or "").strip()
         meta = message.meta()
