@@ -1,4 +1,4 @@
-"""P2000: Dutch emergency-service pager messages, as P2000 sites publish them in RSS feeds.
+"""P2000: Dutch emergency-service pager messages, from P2000 sites' RSS feeds and from CSV logs.
 
 One message is e.g. "P 1 BDH-01 Buitenbrand container Kerkstraat SGRAVH 157630": the priority,
 (often) a dispatch code, the incident, the street and the place (the dispatch system prints many
@@ -53,13 +53,7 @@ _REGION_CODE = re.compile(
 _DISPATCH = re.compile(r"(?<![\w-])(?:[A-Z]{2,5}-\d{2,3}|OMS|(?:BR|DV|HV)\s+[^\W\d]+)(?![\w-])")
 # A capcode and the unit it belongs to, one per line in many feeds' item descriptions.
 _CAPCODE_LINE = re.compile(r"^\s*(\d{7})\b\s*(.*)$")
-_SERVICES = {
-    "brandweer": "brandweer",
-    "ambulance": "ambulance",
-    "politie": "politie",
-    "knrm": "knrm",
-    "reddingsbrigade": "reddingsbrigade",
-}
+_SERVICES = frozenset({"brandweer", "ambulance", "politie", "knrm", "reddingsbrigade"})
 # Place names as the dispatch system abbreviates them (GMS woonplaats codes), for the places in
 # the real messages of Haaglanden and Rotterdam-Rijnmond (../shared/data/p2000), each checked
 # against the streets named with it: code -> (place, a name the places table knows).
@@ -199,11 +193,9 @@ def parse_p2000(message: str) -> P2000Message:
 
 
 def service_name(value: str) -> str | None:
-    """ "Brandweer" → "brandweer", "Brandweer Haaglanden (Zoetermeer)" → "brandweer"."""
-    for word in re.findall(r"[^\W\d_]+", value.lower()):
-        if word in _SERVICES:
-            return _SERVICES[word]
-    return None
+    """The service a name or unit names: "Brandweer Haaglanden (Zoetermeer)" → "brandweer"."""
+    words: list[str] = re.findall(r"[^\W\d_]+", value.lower())
+    return next((word for word in words if word in _SERVICES), None)
 
 
 def _description_units(summary: str) -> tuple[list[str], str | None]:
