@@ -55,6 +55,9 @@ class Post(msgspec.Struct, frozen=True, kw_only=True):
     rumour_score: float | None = None
     places: tuple[Place, ...] = ()
     collected_at: datetime | None = None
+    # Source-specific fields the platform gives beside the text (P2000: service, priority,
+    # capcodes, dispatch code, place); a list value keeps the platform's order.
+    meta: dict[str, str | list[str]] | None = None
 
 
 class Deletion(msgspec.Struct, frozen=True):

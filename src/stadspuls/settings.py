@@ -51,7 +51,7 @@ class MastodonInstance(BaseModel):
 class FeedSettings(BaseModel):
     url: str
     name: str | None = None
-    # "rss" for news; "p2000" turns each item into an emergency pager message post.
+    # "rss" for news (RSS, Atom or JSON Feed); "p2000" turns each item into a pager message post.
     kind: Literal["rss", "p2000"] = "rss"
     interval_s: float = 300.0
 

@@ -25,6 +25,7 @@ from stadspuls.sources.fourcat import map_4cat_item
 from stadspuls.sources.jetstream import map_jetstream
 from stadspuls.sources.mastodon import map_mastodon_status
 from stadspuls.sources.p2000 import map_p2000_item
+from stadspuls.sources.p2000_csv import RowMapper
 from stadspuls.sources.rss import map_rss_entry, parse_feed
 from stadspuls.sources.tabular import map_csv_row
 from stadspuls.sources.twitter import iter_response, map_tweet
@@ -76,8 +77,8 @@ def _map_twitter(payload: Any) -> Post:
     return map_tweet(payload["tweet"], payload["includes"])
 
 
-def _csv_rows() -> list[Any]:
-    with (FIXTURES / "posts.csv").open(newline="") as handle:
+def _csv_rows(name: str = "posts.csv") -> list[Any]:
+    with (FIXTURES / name).open(newline="") as handle:
         return list(csv.DictReader(handle))
 
 
@@ -110,7 +111,12 @@ MAPPINGS = [
         "rss",
         "rss",
         lambda entry: map_rss_entry(entry, "Feed"),
-        lambda: _feed("rss_news.xml") + _feed("atom_news.xml"),
+        lambda: (
+            _feed("rss_news.xml")
+            + _feed("atom_news.xml")
+            + _feed("rss_windows1252.xml")
+            + _feed("jsonfeed_full.json")
+        ),
         [
             Required("published", also=[("published_parsed",), ("updated_parsed",)]),
             Required("id", also=[("title",), ("summary",), ("content",), ("id",), ("link",)]),
@@ -125,6 +131,14 @@ MAPPINGS = [
             Required("title", also=[("title",), ("summary",)]),
             Required("published", also=[("published_parsed",), ("updated_parsed",)]),
         ],
+    ),
+    MappingCase(
+        "p2000-csv",
+        "p2000",
+        # a fresh mapper per row: one file's mapper numbers repeated rows, by design
+        lambda row: RowMapper()(row),
+        lambda: _csv_rows("p2000_log.csv"),
+        [Required("text", [("text",)]), Required("created_at", [("created_at",)])],
     ),
     MappingCase(
         "twitter",

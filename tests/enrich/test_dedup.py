@@ -68,3 +68,26 @@ def test_batch_fingerprints_equal_one_by_one_and_respect_post_boundaries() -> No
     batch = hasher.fingerprints(lists)
     assert batch == [hasher.fingerprint(tokens) for tokens in lists]
     assert len(set(batch)) == 3
+
+
+def test_what_the_platform_tells_apart_is_no_duplicate() -> None:
+    dispatch = "P 1 BDH-01 Buitenbrand container Proefstraat Zoetermeer"
+    sent = [
+        make_post(1, dispatch, meta={"service": "brandweer", "capcodes": ["155330"]}),
+        make_post(2, dispatch, meta={"service": "brandweer", "capcodes": ["155370"]}),
+        make_post(3, dispatch, meta={"service": "ambulance"}),
+        make_post(4, dispatch, meta={"service": "brandweer", "capcodes": ["155330"]}),
+        # one changed word in a dispatch template is another incident, not a near copy
+        make_post(5, dispatch.replace("Proefstraat", "Oefenlaan"), meta={"service": "ambulance"}),
+        make_post(6, dispatch),  # a post that only quotes the text
+    ]
+    out = Deduplicator()(sent)
+    assert [(p.duplicate_of, p.duplicate_kind) for p in out] == [
+        (None, None),
+        (None, None),
+        (None, None),
+        ("test:1", "exact"),  # the same units paged again with the same text
+        (None, None),
+        (None, None),
+    ]
+    assert [p.simhash for p in out[:5]] == [None] * 5

@@ -27,10 +27,10 @@ def identifier() -> LanguageIdentifier:
     return LanguageIdentifier(["nl", "en", "de", "fr"])
 
 
-def post(text: str, declared: str | None = None) -> Post:
+def post(text: str, declared: str | None = None, source: str = "csv") -> Post:
     return Post(
         id="t:1",
-        source="csv",
+        source=source,
         native_id="1",
         created_at=datetime(2026, 1, 1, tzinfo=UTC),
         text=text,
@@ -132,3 +132,17 @@ def test_accuracy_on_lingua_sentences_sample() -> None:
     found = LanguageIdentifier(languages).identify([r["text"] for r in rows])
     accuracy = sum(lang == r["lang"] for (lang, _), r in zip(found, rows, strict=True)) / len(rows)
     assert accuracy >= 0.97  # all 18 languages: 0.983 (MODEL_CARD_language.md)
+
+
+def test_a_source_that_declares_reliably_is_trusted(identifier: LanguageIdentifier) -> None:
+    # P2000 dispatch code reads as anything but Dutch to a model; the service pages in Dutch.
+    dispatch = "P 1 Ass. AMBU (INCI-01) (Inzet Brw: aed) Oefenring Rotterdam"
+    (untrusted,) = LanguageIdentifier(["nl", "en", "de", "fr"], trusted_sources=())(
+        [post(dispatch, "nl", "p2000")]
+    )
+    assert untrusted.lang != "nl"
+    before = identifier.stats["trusted"]
+    pager, news = identifier([post(dispatch, "nl", "p2000"), post(dispatch, "nl", "rss")])
+    assert (pager.lang, pager.lang_score) == ("nl", 1.0)
+    assert identifier.stats["trusted"] == before + 1
+    assert news.lang_score != 1.0  # other sources still go through the models

@@ -77,7 +77,7 @@ def test_parse_p2000(
         region,
         capcodes,
     )
-    assert parse_p2000("A1 Ambulance Stationsplein").discipline == "ambulance"
+    assert parse_p2000("A1 Ambulance Stationsplein").service == "ambulance"
 
 
 @pytest.mark.parametrize(

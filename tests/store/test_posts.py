@@ -44,6 +44,7 @@ def test_round_trip_keeps_every_field(engine: sa.Engine) -> None:
         content_hash="abcd",
         lat=51.7,
         lon=5.3,
+        meta={"service": "brandweer", "capcodes": ["1521001", "1521002"]},
     )
     with PostWriter(engine) as writer:
         result = writer.write(Batch(posts=[post]))

@@ -15,6 +15,7 @@ class FeedServer:
     def __init__(self) -> None:
         self.documents: dict[str, bytes] = {}
         self.failures: dict[str, int] = {}  # name → how many requests answer 500 first
+        self.media_types: dict[str, str] = {}  # name → Content-Type, if not RSS
         self.requests: list[tuple[str, int, dict[str, str]]] = []
         self.app = Starlette(routes=[Route("/feeds/{name}", self.feed)])
 
@@ -35,6 +36,6 @@ class FeedServer:
         self.requests.append((name, 200, headers))
         return Response(
             self.documents[name],
-            media_type="application/rss+xml",
+            media_type=self.media_types.get(name, "application/rss+xml"),
             headers={"ETag": etag, "Last-Modified": "Sat, 23 Nov 2024 14:20:00 GMT"},
         )

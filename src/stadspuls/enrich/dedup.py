@@ -7,6 +7,12 @@
   least one band (pigeonhole), so a lookup only compares the few sharing a band;
 - repost: a post that declares what it reposts.
 
+A platform can say that two messages of the same text are different: P2000 sends one dispatch
+text to the fire brigade and the ambulance, or to other units (capcodes), in the same second.
+The `meta` fields in DISTINGUISHING then belong to the exact-duplicate key, and such posts are
+never near duplicates: their texts are templates ("P 1 Buitenbrand Proefstraat Zoetermeer"),
+where one changed word is another incident, not a copy.
+
 The memory is bounded to the most recent `window` posts; state can be seeded from the store.
 """
 
@@ -34,6 +40,8 @@ _BAND_MASKS = tuple(
     (1 << (64 * (band + 1) // BANDS - 64 * band // BANDS)) - 1 for band in range(BANDS)
 )
 _MASK64 = (1 << 64) - 1
+# The `Post.meta` fields by which a platform tells apart messages of the same text.
+DISTINGUISHING = ("service", "capcodes")
 
 
 def canonical(text: str) -> str:
@@ -44,6 +52,14 @@ def canonical(text: str) -> str:
 
 def content_hash(canonical_text: str) -> str:
     return hashlib.blake2b(canonical_text.encode(), digest_size=8).hexdigest()
+
+
+def distinguishing(post: Post) -> str:
+    """The platform's own distinction between posts of one text ("" when it makes none)."""
+    if not post.meta:
+        return ""
+    fields = [(name, post.meta[name]) for name in DISTINGUISHING if name in post.meta]
+    return msgspec.json.encode(fields).decode() if fields else ""
 
 
 def _band_keys(fingerprint: int) -> list[int]:
@@ -189,16 +205,19 @@ class Deduplicator:
 
     def __call__(self, posts: Sequence[Post]) -> list[Post]:
         texts = [canonical(post.text) for post in posts]
+        scopes = [distinguishing(post) for post in posts]
         tokens = [text.split() for text in texts]
-        long_enough = [i for i, t in enumerate(tokens) if len(t) >= MIN_TOKENS_FOR_NEAR]
+        long_enough = [
+            i for i, t in enumerate(tokens) if len(t) >= MIN_TOKENS_FOR_NEAR and not scopes[i]
+        ]
         prints: list[int | None] = [None] * len(posts)
         for i, value in zip(
             long_enough, self._hasher.fingerprints([tokens[i] for i in long_enough]), strict=True
         ):
             prints[i] = value
         out = []
-        for post, text, fingerprint in zip(posts, texts, prints, strict=True):
-            digest = content_hash(text)
+        for post, text, scope, fingerprint in zip(posts, texts, scopes, prints, strict=True):
+            digest = content_hash(f"{text}\n{scope}" if scope else text)
             duplicate_of: str | None = None
             kind: str | None = None
             if post.repost_of:

@@ -208,7 +208,11 @@ class PlaceMatcher:
 
 
 class PlaceRecognizer:
-    """Enricher: sets `Post.places` from the text; leaves `lat`/`lon` alone."""
+    """Enricher: sets `Post.places` from the text; leaves `lat`/`lon` alone.
+
+    Places a source already gave (P2000 resolves the dispatch system's place codes, "SGRAVH",
+    which no text matcher reads) come first and stay; the text adds the municipalities it names.
+    """
 
     name = "places"
 
@@ -216,7 +220,11 @@ class PlaceRecognizer:
         self.matcher = PlaceMatcher(table)
 
     def __call__(self, posts: Sequence[Post]) -> list[Post]:
-        return [
-            msgspec.structs.replace(post, places=tuple(self.matcher.find(post.text)))
-            for post in posts
-        ]
+        return [msgspec.structs.replace(post, places=self._places(post)) for post in posts]
+
+    def _places(self, post: Post) -> tuple[Place, ...]:
+        found = self.matcher.find(post.text)
+        if not post.places:
+            return tuple(found)
+        given = {place.code for place in post.places}
+        return (*post.places, *(place for place in found if place.code not in given))

@@ -1,4 +1,4 @@
-"""Polling of RSS and Atom feeds (news, police news, P2000 pager feeds) with conditional GET.
+"""Polling of RSS, Atom and JSON feeds (news, police news, P2000 pager feeds) with conditional GET.
 
 Each feed is polled every `interval_s` with `If-None-Match` / `If-Modified-Since`; a 304 means
 nothing new. Errors back off per feed (jittered, doubling up to `backoff_cap`), never blocking
@@ -73,7 +73,7 @@ class _Feed:
             return []
         response.raise_for_status()
         fetched_at = utcnow()
-        title, entries = rss.parse_feed(response.content)
+        title, entries = rss.parse_feed(response.content, response.headers.get("Content-Type"))
         feed_title = self.feed.name or title
         seen = set(self.state.seen)
         keys: list[str] = []
@@ -88,7 +88,7 @@ class _Feed:
                     continue
                 post = self.mapper(entry, feed_title, fetched_at)
             except MappingError as error:
-                stats.malformed_payload(self.kind, error, dict(entry))
+                stats.malformed_payload(self.kind, error, entry)
                 continue
             seen.add(key)
             stats.posts += 1

@@ -1,6 +1,6 @@
 """Import of collected files: Jetstream JSONL, Mastodon statuses, X/Twitter API v2 (twarc2),
-4CAT/Zeeschuimer NDJSON and generic CSV, plain or gzipped (recognised by its magic bytes, not by
-its name).
+4CAT/Zeeschuimer NDJSON, P2000 CSV logs and generic CSV, plain or gzipped (recognised by its
+magic bytes, not by its name).
 
 `detect_format` reads the start of a file (whole lines, however long: a twarc2 line is one API
 response page of often hundreds of KB); `iter_file` yields its posts and deletions, counting
@@ -26,7 +26,7 @@ from typing import Any
 import msgspec
 
 from stadspuls.records import Checkpoint, Deletion, Post, SourceItem, utc
-from stadspuls.sources import tabular
+from stadspuls.sources import p2000_csv, tabular
 from stadspuls.sources.base import MappingError, SourceStats
 from stadspuls.sources.fourcat import embedded_posts, map_4cat_item
 from stadspuls.sources.jetstream import decode_frame, event_kind, map_event
@@ -55,7 +55,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-FORMATS = ("jetstream", "mastodon", "twitter", "4cat", "csv")
+FORMATS = ("jetstream", "mastodon", "twitter", "4cat", "p2000", "csv")
 _SNIFF_LINES = 50  # JSON lines tried for detection: a few bad ones at the start do not decide
 _BLANK = b"\xef\xbb\xbf \t\r\n"
 
@@ -175,6 +175,8 @@ def detect_format(path: str | os.PathLike[str]) -> str:
         columns = [c.strip() for c in next(csv.reader([header]), [])]
     except csv.Error:
         columns = []
+    if p2000_csv.is_p2000_header(columns):
+        return "p2000"
     if "text" in columns:
         return "csv"
     raise FileFormatError(
@@ -285,6 +287,15 @@ def iter_file(
     source = _SOURCE_NAMES.get(kind, kind)
     if kind == "csv":
         yield from _iter_csv(path, stats)
+        return
+    if kind == "p2000":
+        with open_binary(path) as handle:
+            try:
+                yield from p2000_csv.iter_rows(handle, path, stats)
+            except MappingError as error:
+                raise FileFormatError(f"{path}: {error}") from error
+            except STREAM_ERRORS as error:
+                raise stream_error(path, error, "in the P2000 log") from error
         return
     mapper = _JSON_MAPPERS[kind]
     for number, record in _json_records(path):

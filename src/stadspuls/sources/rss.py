@@ -1,9 +1,11 @@
-"""RSS and Atom entries (as feedparser reads them) → Post. Pure; the polling is in `feeds`."""
+"""RSS, Atom and JSON Feed entries (as feedparser reads them; JSON Feed items shaped the same way
+by `jsonfeed`) → Post. Pure; the polling is in `feeds`, the bytes → text decoding in `encoding`."""
 
 from __future__ import annotations
 
 import calendar
 import hashlib
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -12,13 +14,18 @@ import feedparser
 
 from stadspuls.records import Post
 from stadspuls.sources.base import MappingError, declared_lang, native_id
+from stadspuls.sources.encoding import decode_document
+from stadspuls.sources.jsonfeed import looks_like_json_feed, parse_json_feed
 from stadspuls.sources.markup import html_to_text
 
 SOURCE = "rss"
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 
 
 def entry_key(entry: Mapping[str, Any]) -> str:
     """The feed's own id of an entry (guid/id, else link, else a hash of its content)."""
+    if not isinstance(entry, Mapping):
+        raise MappingError("expected a feed entry")
     for field in ("id", "link"):
         value = entry.get(field)
         if isinstance(value, str) and value.strip():
@@ -121,11 +128,21 @@ def _point(entry: Mapping[str, Any]) -> tuple[float | None, float | None]:
     return None, None
 
 
-def parse_feed(content: bytes) -> tuple[str | None, list[Mapping[str, Any]]]:
-    """(feed title, entries) of a fetched document; a document that is no feed raises.
+def parse_feed(
+    content: bytes, content_type: str | None = None
+) -> tuple[str | None, list[Mapping[str, Any]]]:
+    """(feed title, entries) of a fetched document (RSS, Atom or JSON Feed, told apart by its
+    content and Content-Type); a document that is no feed raises.
 
+    The text is decoded here (`encoding.decode_document`: the HTTP charset, the XML declaration,
+    else the bytes themselves) and handed to feedparser as UTF-8, so that feedparser's own
+    guessing, which reads a whole document as Windows-1252 at the first stray byte, never runs.
     The channel's declared language is copied onto entries that declare none of their own."""
-    parsed = feedparser.parse(content)
+    text = decode_document(content, content_type)
+    if looks_like_json_feed(text, content_type):
+        return parse_json_feed(text)
+    utf8 = '<?xml version="1.0" encoding="utf-8"?>\n' + _XML_DECLARATION.sub("", text, count=1)
+    parsed = feedparser.parse(utf8.encode("utf-8"))
     if parsed.get("bozo") and not parsed.get("entries"):
         raise MappingError(f"not a feed: {parsed.get('bozo_exception')}")
     feed = parsed.get("feed", {})

@@ -16,13 +16,14 @@ from stadspuls.records import Place, Post
 _json_encode = msgspec.json.Encoder().encode
 _places_decode = msgspec.json.Decoder(tuple[Place, ...]).decode
 _strings_decode = msgspec.json.Decoder(tuple[str, ...]).decode
+_meta_decode = msgspec.json.Decoder(dict[str, str | list[str]]).decode
 
 COLUMNS = (
     "id", "source", "native_id", "created_us", "collected_us", "text", "author_key", "url",
     "lang_declared", "lang", "lang_score", "hashtags", "mentions", "links", "media", "lat",
     "lon", "reply_to", "repost_of", "content_hash", "simhash", "duplicate_of", "duplicate_kind",
     "sentiment", "sentiment_score", "incident_type", "incident_score", "humanitarian",
-    "informativeness", "rumour_score", "places",
+    "informativeness", "rumour_score", "places", "meta",
 )  # fmt: skip
 _LIST_COLUMNS = ("hashtags", "mentions", "links", "media")
 
@@ -82,6 +83,7 @@ def post_to_row(post: Post, collected_us: int) -> tuple[Any, ...]:
         post.informativeness,
         post.rumour_score,
         _json_or_none(post.places),
+        _json_encode(post.meta).decode() if post.meta else None,
     )
 
 
@@ -94,6 +96,8 @@ def row_to_post(row: Mapping[Any, Any]) -> Post:
             value = _strings_decode(value) if value else ()
         elif name == "places":
             value = _places_decode(value) if value else ()
+        elif name == "meta":
+            value = _meta_decode(value) if value else None
         values[name] = value
     created_us = values.pop("created_us")
     collected_us = values.pop("collected_us")
