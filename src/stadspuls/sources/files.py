@@ -21,7 +21,7 @@ import msgspec
 
 from stadspuls.records import Checkpoint, Deletion, Post, SourceItem
 from stadspuls.sources import tabular
-from stadspuls.sources.base import MappingError, SourceStats
+from stadspuls.sources.base import MappingError, SkippedPayload, SourceStats
 from stadspuls.sources.fourcat import map_4cat_item
 from stadspuls.sources.jetstream import decode_frame, map_event
 from stadspuls.sources.mastodon import map_mastodon_status
@@ -195,6 +195,9 @@ def iter_file(
         stats.received += 1
         try:
             items = list(mapper(record))
+        except SkippedPayload as skipped:
+            stats.skipped_payload(skipped)
+            continue
         except (MappingError, msgspec.DecodeError, msgspec.ValidationError) as error:
             _bad(stats, source, path, number, error)
             continue

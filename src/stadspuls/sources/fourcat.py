@@ -16,8 +16,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from stadspuls.records import Post, utc
-from stadspuls.sources.base import MappingError, declared_lang, native_id
+from stadspuls.sources.base import MappingError, SkippedPayload, declared_lang, native_id
 from stadspuls.sources.markup import html_to_text
+from stadspuls.sources.mastodon import PUBLIC_VISIBILITY
 
 SOURCE = "4cat"
 _TEXT_FIELDS = ("body", "text", "full_text", "desc", "message", "content", "caption")
@@ -90,6 +91,10 @@ def map_4cat_item(item: Mapping[str, Any]) -> Post:
     if not isinstance(item, Mapping):
         raise MappingError("expected an item object")
     meta, data = split_item(item)
+    visibility = data.get("visibility")
+    if isinstance(visibility, str) and visibility not in PUBLIC_VISIBILITY:
+        # A Mastodon status captured by 4CAT keeps the API's visibility.
+        raise SkippedPayload(f"visibility {visibility}")
     item_id = next(
         (data[k] for k in ("id", "id_str", "pk") if isinstance(data.get(k), str | int)), None
     )
