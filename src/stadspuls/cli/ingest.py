@@ -72,6 +72,7 @@ def ingest_command(
         pipeline.close()
         if isinstance(door, DoorProcess):
             door.close()
+        engine.dispose()
     stats = pipeline.stats
     click.echo(
         f"stored {stats.inserted} new posts; {stats.already_stored} were already stored;"
