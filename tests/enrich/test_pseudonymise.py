@@ -79,6 +79,9 @@ def test_ids_and_references_are_keyed_the_same_way_every_time() -> None:
     assert "anna" not in (out.repost_of or "")
     # A deletion carries the platform id: it finds the stored post.
     assert pseudo.deletions([Deletion(raw, T0)]) == [Deletion(out.id, T0)]
+    # An id not shaped "source:native" keeps nothing of itself in the clear.
+    assert pseudo.post_id("did:plc:abc/1").startswith("post:")
+    assert pseudo.post_id("anna.bsky.social/1").startswith("post:")
     # Another key, other ids; an id's hash is not the pseudonym of the same string.
     assert Pseudonymiser(b"x" * 32).post_id(raw) != out.id
     assert pseudo.post_id("test:anna").split(":")[1][:16] != pseudo.pseudonym("test:anna")[1:]

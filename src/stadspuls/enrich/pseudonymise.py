@@ -144,7 +144,10 @@ class Pseudonymiser:
 
     def post_id(self, raw_id: str) -> str:
         """The stored id of a platform post id ("source:native"): "source:" + keyed hash."""
-        source = raw_id.partition(":")[0]
+        source, colon, _ = raw_id.partition(":")
+        if not colon or not source.isalnum() or len(source) > 16 or source == "did":
+            # An id not shaped "source:native" (a plugin's, or a bare DID) keeps nothing of it.
+            source = "post"
         # Keyed BLAKE2b is a MAC like HMAC, and about three times faster in CPython: this runs
         # for every post and reference.
         digest = hashlib.blake2b(raw_id.encode(), key=self._id_key, digest_size=POST_ID_BYTES)
