@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from stadspuls.enrich.pseudonymise import Pseudonymiser, load_or_create_key
 from stadspuls.records import Post
+from stadspuls.settings import Settings
 
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
@@ -21,3 +23,8 @@ def make_post(n: int, text: str | None = None, **fields: Any) -> Post:
     }
     values.update(fields)
     return Post(**values)
+
+
+def stored_id(settings: Settings, raw_id: str) -> str:
+    """The id under which the door stores the post with platform id `raw_id`."""
+    return Pseudonymiser(load_or_create_key(settings.key_file)).post_id(raw_id)

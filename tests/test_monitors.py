@@ -15,7 +15,7 @@ from stadspuls.settings import Settings
 from stadspuls.store import monitors as store
 from stadspuls.store.posts import count_all, get_post
 from stadspuls.store.retention import apply_retention, retention_history
-from tests.factories import T0, make_post
+from tests.factories import T0, make_post, stored_id
 
 TEXTS = [
     "Uitslaande brand in een loods in Lochem",
@@ -142,4 +142,4 @@ def test_recognised_places_count_for_place_filters(settings: Settings, engine: s
         engine, _monitor(name="bosch", query="brand", places=("'s-Hertogenbosch",))
     )
     assert matched == 1
-    assert get_post(engine, "test:1") is not None
+    assert get_post(engine, stored_id(settings, "test:1")) is not None

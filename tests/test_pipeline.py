@@ -12,7 +12,7 @@ from stadspuls.records import Checkpoint, Deletion, Post, SourceItem
 from stadspuls.settings import Settings
 from stadspuls.sources.base import SourceStats
 from stadspuls.store.posts import count_all, get_post, load_counters, load_cursors
-from tests.factories import T0, make_post
+from tests.factories import T0, make_post, stored_id
 
 
 class ListSource:
@@ -45,11 +45,11 @@ def test_run_stores_everything_once_and_resumes(settings: Settings, engine: sa.E
     asyncio.run(pipeline.run([ListSource(items)]))
     pipeline.close()
     assert count_all(engine) == 49
-    assert get_post(engine, "test:3") is None
+    assert get_post(engine, stored_id(settings, "test:3")) is None
     assert pipeline.stats.already_stored == 0
     assert load_counters(engine)["listsource"]["malformed"] == 2
     assert load_counters(engine)["test"]["received"] == 50
-    stored = get_post(engine, "test:10")
+    stored = get_post(engine, stored_id(settings, "test:10"))
     assert stored is not None
     assert stored.author is None
     assert stored.author_key is not None
@@ -63,7 +63,7 @@ def test_sinks_see_only_new_posts(settings: Settings, engine: sa.Engine) -> None
     pipeline.process([make_post(1), make_post(2)])
     pipeline.process([make_post(2), make_post(3)])
     pipeline.close()
-    assert seen == ["test:1", "test:2", "test:3"]
+    assert seen == [stored_id(settings, f"test:{n}") for n in (1, 2, 3)]
 
 
 def test_a_rejected_post_does_not_lose_its_batch(settings: Settings, engine: sa.Engine) -> None:
@@ -73,14 +73,15 @@ def test_a_rejected_post_does_not_lose_its_batch(settings: Settings, engine: sa.
         def __call__(self, posts: Sequence[Post]) -> list[Post]:
             # Simulates an enricher bug on one post: it leaks the raw author handle.
             return [
-                p if p.id != "test:2" else msgspec.structs.replace(p, author="raw") for p in posts
+                p if p.id != culprit else msgspec.structs.replace(p, author="raw") for p in posts
             ]
 
+    culprit = stored_id(settings, "test:2")
     door = build_door(settings, extra=[Broken()])
     pipeline = Pipeline(engine, door, batch_size=100, batch_seconds=0.01)
     asyncio.run(pipeline.run([ListSource([make_post(n) for n in range(5)])]))
     pipeline.close()
     assert count_all(engine) == 4
-    assert get_post(engine, "test:2") is None
+    assert get_post(engine, culprit) is None
     assert load_counters(engine)["test"]["rejected"] == 1
     assert load_cursors(engine) == {"list": "5"}

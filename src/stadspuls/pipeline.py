@@ -16,12 +16,13 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Protocol
 
 import sqlalchemy as sa
 
 from stadspuls.enrich.dedup import Deduplicator
 from stadspuls.enrich.door import Door
-from stadspuls.records import Post, SourceItem
+from stadspuls.records import Deletion, Post, SourceItem
 from stadspuls.sources.base import Source
 from stadspuls.store.posts import load_cursors, recent_fingerprints
 from stadspuls.store.writer import Batch, PostWriter, WriteResult
@@ -29,7 +30,16 @@ from stadspuls.store.writer import Batch, PostWriter, WriteResult
 log = logging.getLogger(__name__)
 
 Sink = Callable[[Sequence[Post]], None]
-DoorLike = Callable[[Sequence[Post]], list[Post]]
+
+
+class DoorLike(Protocol):
+    """The door as the pipeline uses it (`Door`, or `DoorProcess` in a child process)."""
+
+    def __call__(self, posts: Sequence[Post]) -> list[Post]: ...
+
+    def deletions(self, deletions: Sequence[Deletion]) -> list[Deletion]:
+        """The deletions with the stored (keyed) ids of the posts they delete."""
+        ...
 
 
 @dataclass
@@ -85,9 +95,12 @@ class Pipeline:
         batch = counters if counters is not None else Batch()
         raw = list(items)
         posts = [item for item in raw if isinstance(item, Post)]
+        deletions = [item for item in raw if isinstance(item, Deletion)]
         for item in raw:
-            if not isinstance(item, Post):
+            if not isinstance(item, Post | Deletion):
                 batch.add(item)
+        # The store never sees a platform id: deletions are keyed like the posts they delete.
+        batch.deletions.extend(self.door.deletions(deletions) if deletions else ())
         batch.posts = self.door(posts) if posts else []
         self.stats.received += len(posts)
         return Prepared(batch)
@@ -210,13 +223,17 @@ class Pipeline:
             log.exception("the door failed on a batch of %d items; isolating", len(items))
             batch = Batch(counters=dict(counters.counters))
             for item in items:
+                if isinstance(item, Deletion):
+                    batch.deletions.extend(self.door.deletions([item]))
+                    continue
                 if not isinstance(item, Post):
                     batch.add(item)
                     continue
                 try:
                     one = await asyncio.to_thread(self.enrich, [item])
                 except Exception:
-                    log.exception("the door rejected post %s", item.id)
+                    # The post did not pass the door: its id is still the platform's.
+                    log.exception("the door rejected a %s post", item.source)
                     batch.count(item.source, "rejected")
                     self.stats.rejected += 1
                     continue

@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     db_url: str = "sqlite:///var/stadspuls.db"
     # Secrets live outside the database: the pseudonymisation key is generated here on first run.
     key_file: Path = Path("var/secrets/pseudonym.key")
+    # The key that seals links to the originals and media URLs; beside `key_file` when unset.
+    seal_key_file: Path | None = None
     host: str = "127.0.0.1"
     port: int = 8000
     languages: list[str] = Field(default_factory=lambda: list(DEFAULT_LANGUAGES))
@@ -101,6 +103,10 @@ class Settings(BaseSettings):
             FeedSettings(url="https://feeds.nos.nl/nosnieuwsbinnenland", name="NOS Binnenland"),
         ]
     )
+
+    @property
+    def seal_key_path(self) -> Path:
+        return self.seal_key_file or self.key_file.with_name("seal.key")
 
     @field_validator("languages")
     @classmethod

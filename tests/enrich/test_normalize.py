@@ -24,6 +24,8 @@ def test_entities_are_extracted() -> None:
     )
     assert extract_hashtags(text) == ["brand"]
     assert extract_mentions(text) == ["gemeente.bsky.social", "politie@mastodon.nl"]
+    # ".@name" (X's way to make a reply public) is a mention; a profile URL is not.
+    assert extract_mentions(".@Brandweer_NL zie https://mastodon.nl/@anna") == ["brandweer_nl"]
     assert extract_links(text) == ["https://x.nl/a.jpg"]
 
 

@@ -5,9 +5,9 @@ import pytest
 
 from stadspuls.enrich.door import build_door
 from stadspuls.enrich.worker import DoorProcess, DoorProcessError
-from stadspuls.records import Post
+from stadspuls.records import Deletion, Post
 from stadspuls.settings import Settings
-from tests.factories import make_post
+from tests.factories import T0, make_post
 
 
 def _light(settings: Settings) -> Settings:
@@ -31,6 +31,8 @@ def test_door_process_gives_the_same_posts_as_the_door_in_this_process(settings:
         remote.submit(batches[1])  # two in flight: answers come back in order
         got = [remote.collect(), remote.collect()]
         assert remote([]) == []
+        deletion = [Deletion("bluesky:did:plc:ewvi7nxzyoun6zhxrhs64oiz/3lbqz1", T0)]
+        assert remote.deletions(deletion) == local.deletions(deletion) != deletion
     assert _rounded(got) == _rounded(expected)
     assert got[1][0].duplicate_kind == "exact"
 

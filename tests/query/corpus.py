@@ -18,10 +18,12 @@ import sqlalchemy as sa
 
 from stadspuls.query.text import fold, tokens
 from stadspuls.records import Place, Post
+from stadspuls.sealed import Sealer
 from stadspuls.store.writer import Batch, PostWriter
 
 SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 T0 = datetime(2024, 12, 31, 18, 0, tzinfo=UTC)
+SEALER = Sealer(b"s" * 32)  # links are stored sealed, as the door leaves them
 _MENTION = re.compile(r"@(\w+)")
 _HASHTAG = re.compile(r"#(\w+)")
 
@@ -128,8 +130,12 @@ def enrich(texts: Sequence[str], seed: int = 7) -> list[Post]:
                 lang=rng.choice(["nl", "nl", "nl", "en", None]),
                 hashtags=hashtags,
                 mentions=mentions,
-                links=("https://example.org/x",) if rng.random() < 0.2 else (),
-                media=("https://cdn.example.org/x.jpg",) if rng.random() < 0.15 else (),
+                links=(SEALER.seal("https://example.org/x", f"corpus:{n}"),)
+                if rng.random() < 0.2
+                else (),
+                media=(SEALER.seal("https://cdn.example.org/x.jpg", f"corpus:{n}"),)
+                if rng.random() < 0.15
+                else (),
                 places=places,
             )
         )

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from stadspuls.enrich.pseudonymise import Pseudonymiser
 from stadspuls.records import Checkpoint, Deletion, Place
+from stadspuls.sealed import Sealer
 from stadspuls.store.posts import (
     count_all,
     get_post,
@@ -20,7 +21,8 @@ from stadspuls.store.rows import UnpseudonymisedPost
 from stadspuls.store.writer import Batch, PostWriter
 from tests.factories import T0, make_post
 
-PSEUDO = Pseudonymiser(b"k" * 32)
+PSEUDO = Pseudonymiser(b"k" * 32, Sealer(b"s" * 32))
+KEYED = PSEUDO.post_id
 
 
 def stored(n: int, text: str | None = None, **fields: object):  # type: ignore[no-untyped-def]
@@ -67,7 +69,11 @@ def test_ids_are_stored_once_and_cursor_commits_with_posts(engine: sa.Engine) ->
         again.count("test", "received", 2)
         second = writer.write(again)
     assert (first.inserted, first.already_stored) == (2, 1)
-    assert (second.inserted, second.already_stored, second.inserted_ids) == (1, 1, ("test:3",))
+    assert (second.inserted, second.already_stored, second.inserted_ids) == (
+        1,
+        1,
+        (KEYED("test:3"),),
+    )
     assert count_all(engine) == 3
     assert load_cursors(engine) == {"jetstream": "200"}
     assert load_counters(engine) == {"test": {"received": 5}}
@@ -87,9 +93,10 @@ def test_a_failed_batch_leaves_nothing_behind(engine: sa.Engine) -> None:
 def test_deletion_removes_post_and_its_index_entry(engine: sa.Engine) -> None:
     with PostWriter(engine) as writer:
         writer.write(Batch(posts=[stored(1, "rook boven Lochem"), stored(2, "rook bij Deventer")]))
-        result = writer.write(Batch(deletions=[Deletion("test:1", T0), Deletion("test:404", T0)]))
+        deletions = PSEUDO.deletions([Deletion("test:1", T0), Deletion("test:404", T0)])
+        result = writer.write(Batch(deletions=deletions))
     assert result.deleted == 1
-    assert get_post(engine, "test:1") is None
+    assert get_post(engine, KEYED("test:1")) is None
     if engine.dialect.name == "sqlite":
         query = "SELECT rowid FROM posts_fts WHERE posts_fts MATCH 'rook'"
     else:
@@ -106,13 +113,43 @@ def test_list_filters_and_volume(engine: sa.Engine) -> None:
     with PostWriter(engine) as writer:
         writer.write(Batch(posts=posts))
     newest = list_posts(engine, limit=3)
-    assert [p.id for p in newest] == ["test:119", "test:118", "test:117"]
+    assert [p.id for p in newest] == [KEYED(f"test:{n}") for n in (119, 118, 117)]
     assert count_all(engine, sources=["bluesky"]) == 60
     assert count_all(engine, lang="en", since=T0 + timedelta(minutes=100)) == 20
     assert [p.id for p in list_posts(engine, sources=["rss"], limit=2, offset=1)] == [
-        "test:116",
-        "test:114",
+        KEYED("test:116"),
+        KEYED("test:114"),
     ]
     hours = volume(engine, bucket_seconds=3600)
     assert hours == [(T0, 60), (T0 + timedelta(hours=1), 60)]
     assert volume(engine, bucket_seconds=3600, lang="en") == [(T0 + timedelta(hours=1), 60)]
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"id": "bluesky:did:plc:4hqjfn7m6n5hno3doamuhgef/3lbqz2a7ywk2c"},
+        {"reply_to": "mastodon:mastodon.nl/users/anna/statuses/1"},
+        {"repost_of": "twitter:@demo"},
+        {"duplicate_of": "bluesky:did:web:example.org/1"},
+        {"url": "https://x.com/demo/status/1"},
+        {"links": ("sealed1:abc", "https://nos.nl/a")},
+        {"media": ("https://cdn.bsky.app/img/feed_fullsize/plain/did:plc:abc/bafk@jpeg",)},
+    ],
+)
+def test_the_writer_refuses_what_did_not_pass_the_door(
+    engine: sa.Engine, fields: dict[str, object]
+) -> None:
+    raw = msgspec.structs.replace(stored(1), **fields)
+    with PostWriter(engine) as writer, pytest.raises(UnpseudonymisedPost) as refused:
+        writer.write(Batch(posts=[stored(2), raw]))
+    assert "did:" not in str(refused.value)
+    assert "anna" not in str(refused.value)
+    assert count_all(engine) == 0
+
+
+def test_the_writer_refuses_a_deletion_by_platform_id(engine: sa.Engine) -> None:
+    raw = Deletion("bluesky:did:plc:4hqjfn7m6n5hno3doamuhgef/3lbqz2a7ywk2c", T0)
+    with PostWriter(engine) as writer, pytest.raises(UnpseudonymisedPost):
+        writer.write(Batch(posts=[stored(1)], deletions=[raw]))
+    assert count_all(engine) == 0

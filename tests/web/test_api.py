@@ -7,7 +7,7 @@ from stadspuls.enrich.door import build_door
 from stadspuls.pipeline import Pipeline
 from stadspuls.settings import Settings
 from stadspuls.web.app import create_app
-from tests.factories import make_post
+from tests.factories import make_post, stored_id
 
 
 def _client(settings: Settings, engine: sa.Engine) -> TestClient:
@@ -29,15 +29,16 @@ def test_posts_are_paged_newest_first_and_filtered(settings: Settings, engine: s
     client = _client(settings, engine)
     page = client.get("/api/posts", params={"limit": 2}).json()
     assert page["total"] == 5
-    assert [p["id"] for p in page["posts"]] == ["test:4", "test:3"]
+    assert [p["id"] for p in page["posts"]] == [stored_id(settings, f"test:{n}") for n in (4, 3)]
     assert all(p["author_key"].startswith("u") for p in page["posts"])
     rss = client.get("/api/posts", params={"source": "rss", "offset": 1}).json()
-    assert [p["id"] for p in rss["posts"]] == ["test:3"]
+    assert [p["id"] for p in rss["posts"]] == [stored_id(settings, "test:3")]
     timed = client.get("/api/posts", params={"since": "2026-11-23T12:02:00Z"}).json()
     assert timed["total"] == 3
     assert client.get("/api/posts", params={"since": "2026-11-23T12:02:00"}).status_code == 422
-    assert client.get("/api/posts/test:2").json()["text"].startswith("bericht nummer 2")
-    assert client.get("/api/posts/test:99").status_code == 404
+    one = client.get(f"/api/posts/{stored_id(settings, 'test:2')}").json()
+    assert one["text"].startswith("bericht nummer 2")
+    assert client.get(f"/api/posts/{stored_id(settings, 'test:99')}").status_code == 404
 
 
 def test_volume_buckets(settings: Settings, engine: sa.Engine) -> None:

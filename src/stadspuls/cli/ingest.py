@@ -72,6 +72,7 @@ def ingest_command(
         pipeline.close()
         if isinstance(door, DoorProcess):
             door.close()
+        engine.dispose()
     stats = pipeline.stats
     click.echo(
         f"stored {stats.inserted} new posts; {stats.already_stored} were already stored;"
@@ -128,6 +129,12 @@ def _ingest_file(
         raise click.ClickException(str(error)) from error
     if read <= done and done:
         click.echo(f"{path}: already imported up to item {done} (use --restart to read again)")
+    skipped = {k: n for k, n in stats.extra.items() if k.startswith("skipped: ")}
+    if skipped:
+        reasons = ", ".join(
+            f"{n} {k.removeprefix('skipped: ')}" for k, n in sorted(skipped.items())
+        )
+        click.echo(f"{path}: not imported, as not public: {reasons}", err=True)
     if stats.malformed:
         click.echo(
             f"{path}: skipped {stats.malformed} malformed record(s); last: {stats.last_error}",

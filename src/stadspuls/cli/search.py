@@ -58,6 +58,8 @@ def search_command(
         )
     except QuerySyntaxError as error:
         raise click.ClickException(f"query error: {error}") from error
+    finally:
+        engine.dispose()
     for post in found:
         when = post.created_at.strftime("%Y-%m-%d %H:%M")
         text = " ".join(post.text.split())

@@ -17,7 +17,8 @@ from stadspuls.enrich.language import LanguageIdentifier
 from stadspuls.enrich.normalize import Normaliser
 from stadspuls.enrich.pseudonymise import Pseudonymiser, load_or_create_key
 from stadspuls.enrich.worker import DoorProcess
-from stadspuls.records import Post
+from stadspuls.records import Deletion, Post
+from stadspuls.sealed import Sealer
 from stadspuls.settings import Settings
 
 ENTRY_POINT_GROUP = "stadspuls.enrichers"
@@ -37,6 +38,13 @@ class Door:
             self.seconds[enricher.name] += time.perf_counter() - started
         self.posts += len(batch)
         return batch
+
+    def deletions(self, deletions: Sequence[Deletion]) -> list[Deletion]:
+        """Deletions with the stored ids of the posts they delete (see `Pseudonymiser`)."""
+        for enricher in self.enrichers:
+            if isinstance(enricher, Pseudonymiser):
+                return enricher.deletions(deletions)
+        return list(deletions)
 
     def warm_up(self) -> None:
         """Load what enrichers would otherwise load on their first batch."""
@@ -75,11 +83,16 @@ def _optional(settings: Settings) -> list[Enricher]:
     return [factories[name]() for name in settings.enrichers]
 
 
-def build_door(settings: Settings, *, extra: Sequence[Enricher] = ()) -> Door:
+def build_pseudonymiser(settings: Settings) -> Pseudonymiser:
     key = load_or_create_key(settings.key_file)
+    sealer = Sealer(load_or_create_key(settings.seal_key_path, "sealing"))
+    return Pseudonymiser(key, sealer, mentions=settings.pseudonymise_mentions)
+
+
+def build_door(settings: Settings, *, extra: Sequence[Enricher] = ()) -> Door:
     enrichers: list[Enricher] = [
         Normaliser(),
-        Pseudonymiser(key, mentions=settings.pseudonymise_mentions),
+        build_pseudonymiser(settings),
         LanguageIdentifier(settings.languages),
         Deduplicator(window=settings.dedup_window),
         *_optional(settings),

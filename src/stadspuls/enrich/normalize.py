@@ -14,9 +14,10 @@ from stadspuls.records import Post
 # A hashtag starts after a non-word character; "#1" alone is not a tag (Twitter's rule too).
 HASHTAG = re.compile(r"(?<![\w&/#])#(\w*[^\W\d]\w*)")
 # Handles: Bluesky "name.bsky.social", Mastodon "user@instance.tld", X "user". The look-behind
-# keeps e-mail addresses ("mail@example.org") out.
+# keeps e-mail addresses ("mail@example.org") and profile URLs out; ".@name" (a reply made
+# public on X) is a mention.
 MENTION = re.compile(
-    r"(?<![\w@/.])@([A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?"
+    r"(?<![\w@/])@([A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?"
     r"(?:@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)?)"
 )
 LINK = re.compile(r"\bhttps?://[^\s<>\"']+", re.IGNORECASE)

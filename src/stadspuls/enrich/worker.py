@@ -17,7 +17,8 @@ from typing import Any
 
 import msgspec
 
-from stadspuls.records import Post
+from stadspuls.enrich.pseudonymise import Pseudonymiser, load_or_create_key
+from stadspuls.records import Deletion, Post
 from stadspuls.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,7 @@ class DoorProcess:
         self.settings = settings
         self.start_timeout = start_timeout
         self.restarts = 0
+        self._pseudonymiser: Pseudonymiser | None = None
         self._start()
 
     def _start(self) -> None:
@@ -120,6 +122,12 @@ class DoorProcess:
             self.restarts += 1
             self.submit(posts)
             return self.collect()
+
+    def deletions(self, deletions: Sequence[Deletion]) -> list[Deletion]:
+        """Deletions with stored post ids: keyed here, as cheap as sending them to the child."""
+        if self._pseudonymiser is None:
+            self._pseudonymiser = Pseudonymiser(load_or_create_key(self.settings.key_file))
+        return self._pseudonymiser.deletions(deletions)
 
     def close(self) -> None:
         try:

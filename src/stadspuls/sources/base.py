@@ -27,6 +27,18 @@ class MappingError(ValueError):
     """A raw payload could not be mapped: a required field is missing or malformed."""
 
 
+class SkippedPayload(MappingError):
+    """A well-formed payload that is not collected (e.g. a private status), with its reason.
+
+    A MappingError, so that a caller that knows only MappingError still skips the payload
+    (counting it as malformed) instead of stopping; callers that know it count it as skipped.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 @dataclass
 class SourceStats:
     received: int = 0  # raw payloads (frames, items, lines) seen
@@ -49,19 +61,26 @@ class SourceStats:
     def malformed_payload(self, source: str, error: Exception, raw: object) -> None:
         self.malformed += 1
         self.last_error = f"{type(error).__name__}: {error}"
-        preview = repr(raw)[:200]
+        # The payload itself is not logged: it names its author (handles, DIDs, profile URLs).
+        size = f"{len(raw)} bytes/chars" if isinstance(raw, str | bytes) else type(raw).__name__
         self.warnings.warning(
             f"malformed:{source}",
             "%s: skipped malformed payload (%s): %s",
             source,
             self.last_error,
-            preview,
+            size,
         )
 
     def skip(self, kind: str) -> None:
         """Count a well-formed payload that is not a post (a like, a profile update, …)."""
         self.skipped += 1
         self.skipped_by_kind[kind] = self.skipped_by_kind.get(kind, 0) + 1
+
+    def skipped_payload(self, skipped: SkippedPayload) -> None:
+        """Count a post left out on purpose (a followers-only or direct status)."""
+        self.skip(skipped.reason)
+        key = f"skipped: {skipped.reason}"
+        self.extra[key] = self.extra.get(key, 0) + 1
 
 
 @runtime_checkable

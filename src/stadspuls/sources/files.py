@@ -27,7 +27,7 @@ import msgspec
 
 from stadspuls.records import Checkpoint, Deletion, Post, SourceItem, utc
 from stadspuls.sources import p2000_csv, tabular
-from stadspuls.sources.base import MappingError, SourceStats
+from stadspuls.sources.base import MappingError, SkippedPayload, SourceStats
 from stadspuls.sources.fourcat import embedded_posts, map_4cat_item
 from stadspuls.sources.jetstream import decode_frame, event_kind, map_event
 from stadspuls.sources.mastodon import map_mastodon_status, status_post_id
@@ -302,6 +302,9 @@ def iter_file(
         stats.received += 1
         try:
             results = list(mapper(record))
+        except SkippedPayload as skipped:
+            stats.skipped_payload(skipped)
+            continue
         except (MappingError, msgspec.DecodeError, msgspec.ValidationError) as error:
             _bad(stats, source, path, number, error)
             continue

@@ -21,8 +21,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from stadspuls.records import Post, utc
-from stadspuls.sources.base import MappingError, declared_lang, native_id
+from stadspuls.sources.base import MappingError, SkippedPayload, declared_lang, native_id
 from stadspuls.sources.markup import html_to_text
+from stadspuls.sources.mastodon import PUBLIC_VISIBILITY
 from stadspuls.sources.xgraphql import PostId, embedded, is_graphql_tweet, map_graphql_tweet
 
 SOURCE = "4cat"
@@ -124,6 +125,10 @@ def map_4cat_item(item: Mapping[str, Any]) -> Post:
     if not isinstance(item, Mapping):
         raise MappingError("expected an item object")
     meta, data = split_item(item)
+    visibility = data.get("visibility")
+    if isinstance(visibility, str) and visibility not in PUBLIC_VISIBILITY:
+        # A Mastodon status captured by 4CAT keeps the API's visibility.
+        raise SkippedPayload(f"visibility {visibility}")
     if _is_x(meta, data):
         return map_graphql_tweet(data, _x_post_id, SOURCE)
     item_id = next(

@@ -39,6 +39,7 @@ from stadspuls.settings import MastodonInstance
 from stadspuls.sources.base import (
     Backoff,
     MappingError,
+    SkippedPayload,
     SourceStats,
     declared_lang,
     merged,
@@ -51,6 +52,8 @@ log = logging.getLogger(__name__)
 
 SOURCE = "mastodon"
 PAGE_LIMIT = 40  # the API's maximum page size for timelines
+# Followers-only ("private") and direct statuses are not public, whoever can read them.
+PUBLIC_VISIBILITY = frozenset({"public", "unlisted"})
 
 
 def status_post_id(status: Mapping[str, Any]) -> str:
@@ -90,9 +93,15 @@ def map_mastodon_status(
     `instance_host` is the server the status was read from (it qualifies local accts; when None
     the host of the profile url is used). `local_ids` maps that server's status ids to post
     ids, to resolve `in_reply_to_id`.
+
+    Only public and unlisted statuses are mapped; any other (or a missing) visibility raises
+    SkippedPayload.
     """
     if not isinstance(status, Mapping):
         raise MappingError("expected a status object")
+    visibility = status.get("visibility")
+    if visibility not in PUBLIC_VISIBILITY:
+        raise SkippedPayload(f"visibility {visibility if isinstance(visibility, str) else None}")
     required(status, "id")
     post_id = status_post_id(status)
     created_at = _datetime(required(status, "created_at"), "created_at")
@@ -279,6 +288,8 @@ class _Timeline:
         local = str(status.get("id", ""))
         try:
             post = map_mastodon_status(status, self.host, self.local_ids.ids)
+        except SkippedPayload as skipped:
+            stats.skipped_payload(skipped)
         except MappingError as error:
             stats.malformed_payload(SOURCE, error, status)
         else:

@@ -5,6 +5,7 @@ Times are integer microseconds since the epoch (UTC); lists and places are JSON 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 import msgspec
 
 from stadspuls.records import Place, Post
+from stadspuls.sealed import is_sealed
 
 _json_encode = msgspec.json.Encoder().encode
 _places_decode = msgspec.json.Decoder(tuple[Place, ...]).decode
@@ -29,7 +31,29 @@ _LIST_COLUMNS = ("hashtags", "mentions", "links", "media")
 
 
 class UnpseudonymisedPost(ValueError):
-    """A post still carries a raw author handle: it did not pass the door."""
+    """A post (or deletion) still carries a raw identity: it did not pass the door."""
+
+
+# What a platform id that names its author looks like (did:plc:…/rkey, host/users/name/…,
+# 4cat:platform/id). Keyed ids are "source:" + hex; a bare numeric id names nobody.
+_RAW_ID = re.compile(r"did:|[@/]")
+
+
+def check_stored_id(value: str | None) -> None:
+    if value is not None and _RAW_ID.search(value):
+        raise UnpseudonymisedPost("a post id in clear reached the store; run it through the door")
+
+
+def _check(post: Post) -> None:
+    # The messages name no id: an id that fails here is the raw one.
+    if post.author is not None:
+        raise UnpseudonymisedPost("a post has a raw author handle; run it through the door")
+    for value in (post.id, post.reply_to, post.repost_of, post.duplicate_of):
+        check_stored_id(value)
+    if (post.url is not None and not is_sealed(post.url)) or not all(
+        map(is_sealed, (*post.links, *post.media))
+    ):
+        raise UnpseudonymisedPost("a post has a URL in clear; run it through the door")
 
 
 def to_us(moment: datetime) -> int:
@@ -47,10 +71,7 @@ def _json_or_none(values: tuple[Any, ...]) -> str | None:
 
 
 def post_to_row(post: Post, collected_us: int) -> tuple[Any, ...]:
-    if post.author is not None:
-        raise UnpseudonymisedPost(
-            f"post {post.id} has a raw author handle; run it through the door"
-        )
+    _check(post)
     return (
         post.id,
         post.source,

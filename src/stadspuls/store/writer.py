@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from stadspuls.query.text import index_text
 from stadspuls.records import Checkpoint, Deletion, Post, utcnow
-from stadspuls.store.rows import COLUMNS, post_to_row, to_us
+from stadspuls.store.rows import COLUMNS, check_stored_id, post_to_row, to_us
 
 
 @dataclass
@@ -110,6 +110,8 @@ class PostWriter:
         candidates = self._fresh_posts(batch)
         # Everything that can fail or take time happens before the write lock is taken.
         rows = [post_to_row(p, collected_us) for p in candidates]
+        for deletion in batch.deletions:
+            check_stored_id(deletion.id)
         bodies = [index_text(p.text) for p in candidates]
         cur: sqlite3.Cursor = self._dbapi.cursor()
         cur.execute("BEGIN IMMEDIATE")
@@ -162,6 +164,8 @@ class PostWriter:
         collected_us = to_us(utcnow())
         candidates = self._fresh_posts(batch)
         rows = [(*post_to_row(p, collected_us), index_text(p.text)) for p in candidates]
+        for deletion in batch.deletions:
+            check_stored_id(deletion.id)
         conn = self._dbapi
         inserted_ids: list[str] = []
         with conn.transaction(), conn.cursor() as cur:

@@ -18,19 +18,25 @@ class PlaceOut(BaseModel):
     lon: float
 
 
+_SEALED = (
+    " The store keeps them sealed (encrypted under a key outside the database): the API returns"
+    " no link to the original until the role-gated, audited read path exists."
+)
+
+
 class PostOut(BaseModel):
-    id: str
+    id: str = Field(description="Keyed hash of the platform's id: it names no account.")
     source: str
     created_at: datetime
-    text: str
+    text: str = Field(description="Handles, profile URLs and DIDs replaced by pseudonyms.")
     author_key: str | None
-    url: str | None
+    url: None = Field(default=None, description="Always null." + _SEALED)
     lang: str | None
     lang_declared: str | None
     hashtags: list[str]
     mentions: list[str]
-    links: list[str]
-    media: list[str]
+    link_count: int = Field(description="How many links the post has." + _SEALED)
+    media_count: int = Field(description="How many media URLs the post has." + _SEALED)
     lat: float | None
     lon: float | None
     duplicate_of: str | None
@@ -52,13 +58,12 @@ class PostOut(BaseModel):
             created_at=post.created_at,
             text=post.text,
             author_key=post.author_key,
-            url=post.url,
             lang=post.lang,
             lang_declared=post.lang_declared,
             hashtags=list(post.hashtags),
             mentions=list(post.mentions),
-            links=list(post.links),
-            media=list(post.media),
+            link_count=len(post.links),
+            media_count=len(post.media),
             lat=post.lat,
             lon=post.lon,
             duplicate_of=post.duplicate_of,
