@@ -26,7 +26,10 @@ INPUTS = (
     "mastodon_statuses.json",
     "twitter_v2.jsonl",
     "twarc2_mentions.jsonl",
+    "twarc2_pages.jsonl",
     "fourcat_export.ndjson",
+    "zeeschuimer_x.ndjson",
+    "jetstream_other_events.jsonl",
 )
 # Keys whose value names an account, whatever object holds them.
 _IDENTITY_KEYS = {
@@ -112,7 +115,8 @@ def identities(paths: list[Path]) -> set[str]:
             found.update(_TEXT_MENTION.findall(value))
             found.update(re.findall(r"/users/([^/]+)", value))
     # A brand's handle that is also a hashtag of the post (@Xbox … #Xbox) is a word there.
-    return {v.lstrip("@") for v in found if v.lstrip("@").lower() not in hashtags}
+    names = {v.lstrip("@") for v in found}
+    return {v for v in names if v and v.lower() not in hashtags}
 
 
 def leaks(data: bytes, needles: set[str]) -> list[str]:
