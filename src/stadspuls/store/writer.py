@@ -95,6 +95,7 @@ class PostWriter:
             raise RuntimeError("the database driver gave no connection")
         columns = ", ".join((*COLUMNS, "import_id"))
         if self.dialect == "sqlite":
+            self._isolation = self._dbapi.isolation_level
             self._dbapi.isolation_level = None  # explicit BEGIN IMMEDIATE … COMMIT
             placeholders = ", ".join(["?"] * (len(COLUMNS) + 2))
             self._insert_sql = (
@@ -109,6 +110,10 @@ class PostWriter:
             )
 
     def close(self) -> None:
+        if self.dialect == "sqlite":
+            # The connection goes back to the pool: SQLAlchemy's transactions need the driver's
+            # own transaction handling there again.
+            self._dbapi.isolation_level = self._isolation
         self._raw.close()
 
     def __enter__(self) -> PostWriter:
