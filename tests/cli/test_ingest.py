@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import pty
 import select
@@ -209,3 +210,56 @@ def test_concurrent_imports_store_and_count_each_post_once(tmp_path: Path) -> No
     assert _query(db, "SELECT count(*), count(DISTINCT id) FROM posts") == [(300, 300)]
     counters = _query(db, "SELECT counter, value FROM source_counters WHERE source = 'csv'")
     assert counters == [("stored", 300)]
+
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sources"
+
+
+def _stored(output: str) -> int:
+    return int(output.split("stored ", 1)[1].split(" new posts")[0])
+
+
+def test_deleted_posts_stay_deleted_when_an_older_file_is_imported_again(tmp_path: Path) -> None:
+    lines = (FIXTURES / "jetstream_events.jsonl").read_text().splitlines()
+    events = [json.loads(line) for line in lines if line.strip()]
+    creates = [e for e in events if e["kind"] == "commit" and e["commit"]["operation"] == "create"]
+    template = next(e for e in events if e.get("commit", {}).get("operation") == "delete")
+    older = tmp_path / "older.jsonl"
+    older.write_text("".join(json.dumps(e) + "\n" for e in creates))
+    deletions = tmp_path / "deletions.jsonl"
+    deletions.write_text(
+        "".join(
+            json.dumps(
+                {
+                    **template,
+                    "did": e["did"],
+                    "time_us": e["time_us"] + 1,
+                    "commit": {**template["commit"], "rkey": e["commit"]["rkey"]},
+                }
+            )
+            + "\n"
+            for e in creates
+        )
+    )
+    runner = CliRunner()
+    env = _env(tmp_path)
+
+    def ingest(db: Path, *paths: Path) -> str:
+        args = ["ingest", *map(str, paths), "--db", str(db), "-q", "--restart", *IMPORT]
+        result = runner.invoke(main, [*args, "--retention-days", "30"], env=env)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    db = tmp_path / "s.db"
+    first = _stored(ingest(db, older))
+    assert first == len(creates)
+    assert f"; {first} deleted" in ingest(db, deletions)
+    again = ingest(db, older)
+    assert _stored(again) == 0
+    assert f"{first} deleted by their authors earlier" in again
+    count = runner.invoke(main, ["search", "--count", "--db", str(db)], env=env)
+    assert count.output.strip() == "0"
+    # A deletion that arrives before its post wins too.
+    other = tmp_path / "other.db"
+    ingest(other, deletions)
+    assert _stored(ingest(other, older)) == 0
