@@ -14,10 +14,14 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+import sqlalchemy as sa
 from click.testing import CliRunner
 
 from stadspuls.cli.main import main
 from stadspuls.records import utcnow
+from stadspuls.store.database import open_store
+from stadspuls.store.posts import load_counters
+from stadspuls.store.schema import imports, posts
 
 IMPORT = ["--purpose", "evaluation of new year's eve", "--basis", "public-task"]
 
@@ -44,6 +48,11 @@ def _rows(first: int, n: int) -> bytes:
 def _csv(path: Path, first: int, n: int) -> Path:
     path.write_bytes(_rows(first, n))
     return path
+
+
+def _stored(output: str) -> int:
+    (line,) = [line for line in output.splitlines() if line.startswith("stored ")]
+    return int(line.split()[1])
 
 
 def _query(db: Path, sql: str) -> list[tuple[object, ...]]:
@@ -190,12 +199,11 @@ def test_retention_dry_run_shows_counts_and_deletes_nothing(tmp_path: Path) -> N
     assert "'imported': 4" in logged
 
 
-def test_concurrent_imports_store_and_count_each_post_once(tmp_path: Path) -> None:
+def test_concurrent_imports_store_and_count_each_post_once(tmp_path: Path, db_url: str) -> None:
     data = _csv(tmp_path / "a.csv", 0, 300)
-    db = tmp_path / "s.db"
     env = {**os.environ, **_env(tmp_path), "STADSPULS_BATCH_SIZE": "50"}
     command = [
-        sys.executable, "-m", "stadspuls.cli", "ingest", str(data), "--db", str(db), "-q",
+        sys.executable, "-m", "stadspuls.cli", "ingest", str(data), "--db", db_url, "-q",
         *IMPORT, "--retention-days", "30",
     ]  # fmt: skip
     # A fresh database: both processes also race to create the schema.
@@ -205,18 +213,19 @@ def test_concurrent_imports_store_and_count_each_post_once(tmp_path: Path) -> No
     ]
     outputs = [p.communicate(timeout=120)[0].decode() for p in processes]
     assert [p.returncode for p in processes] == [0, 0], outputs
-    stored = [int(o.split("stored ", 1)[1].split(" new posts")[0]) for o in outputs]
-    assert sum(stored) == 300
-    assert _query(db, "SELECT count(*), count(DISTINCT id) FROM posts") == [(300, 300)]
-    counters = _query(db, "SELECT counter, value FROM source_counters WHERE source = 'csv'")
-    assert counters == [("stored", 300)]
+    assert sum(_stored(output) for output in outputs) == 300
+    engine = open_store(db_url, read_only=True)
+    try:
+        with engine.connect() as conn:
+            ids = conn.execute(sa.select(posts.c.id)).scalars().all()
+            imported = conn.execute(sa.select(sa.func.count()).select_from(imports)).scalar()
+        assert (len(ids), len(set(ids)), imported) == (300, 300, 2)
+        assert load_counters(engine) == {"csv": {"stored": 300}}
+    finally:
+        engine.dispose()
 
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sources"
-
-
-def _stored(output: str) -> int:
-    return int(output.split("stored ", 1)[1].split(" new posts")[0])
 
 
 def test_deleted_posts_stay_deleted_when_an_older_file_is_imported_again(tmp_path: Path) -> None:
