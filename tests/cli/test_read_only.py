@@ -153,3 +153,12 @@ def test_reading_a_database_without_the_newest_schema_gives_one_line(tmp_path: P
     missing = runner.invoke(main, ["search", "--db", str(tmp_path / "no.db")], env=_env(tmp_path))
     assert missing.output == f"Error: no database at {tmp_path / 'no.db'} yet\n"
     assert not (tmp_path / "no.db").exists()
+
+
+def test_a_file_that_is_no_database_gives_one_line(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("boodschappen: brood, melk, kaas\n" * 200)
+    for command in (["search", "--count"], ["retention", "run"]):
+        result = CliRunner().invoke(main, [*command, "--db", str(notes)], env=_env(tmp_path))
+        assert result.exit_code == 1
+        assert result.output == f"Error: cannot open database {notes}: file is not a database\n"

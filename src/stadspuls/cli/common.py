@@ -55,10 +55,12 @@ def common_options(func: F) -> F:
 
 
 def _database_errors() -> tuple[type[Exception], ...]:
-    errors: list[type[Exception]] = [sa.exc.DBAPIError, sqlite3.Error]
+    # Operational errors only (disk full, locked, read-only, connection lost): a programming
+    # error in our SQL keeps its traceback.
+    errors: list[type[Exception]] = [sa.exc.OperationalError, sqlite3.OperationalError]
     psycopg = sys.modules.get("psycopg")  # only where PostgreSQL is in use (loaded already)
     if psycopg is not None:
-        errors.append(psycopg.Error)
+        errors.append(psycopg.OperationalError)
     return tuple(errors)
 
 

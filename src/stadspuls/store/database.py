@@ -86,7 +86,8 @@ def create_engine(url: str, *, read_only: bool = False) -> sa.Engine:
             try:
                 with engine.connect() as conn:
                     conn.exec_driver_sql("SELECT count(*) FROM sqlite_master").scalar()
-            except sa.exc.OperationalError:
+            except sa.exc.DBAPIError:
+                # What still fails now is reported by open_store, with the file's name.
                 engine.dispose()
                 engine = _sqlite_read_only(database, immutable=True)
             return engine
