@@ -49,6 +49,7 @@ class PipelineStats:
     inserted: int = 0
     already_stored: int = 0
     deleted: int = 0
+    tombstoned: int = 0  # posts not stored because their author had deleted them
     failed_batches: int = 0
     rejected: int = 0
 
@@ -111,6 +112,7 @@ class Pipeline:
         self.stats.inserted += result.inserted
         self.stats.already_stored += result.already_stored
         self.stats.deleted += result.deleted
+        self.stats.tombstoned += result.tombstoned
         if self.sinks and result.inserted:
             fresh = set(result.inserted_ids)
             stored = [p for p in prepared.batch.posts if p.id in fresh]

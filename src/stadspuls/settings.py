@@ -86,8 +86,9 @@ class Settings(BaseSettings):
     door_process: bool = True
     # Near-duplicate memory: posts within this many recent ones are compared.
     dedup_window: int = 200_000
-    # Posts that no monitor matched are kept this many days; a monitor's own retention period
-    # covers the posts it matched. The retention job runs every `retention_interval_s`.
+    # Posts that neither a monitor matched nor an import stored are kept this many days; a
+    # monitor's or an import's own retention period covers the posts it matched or stored.
+    # The retention job runs every `retention_interval_s`.
     retention_days: int = Field(default=30, ge=1, le=3650)
     retention_interval_s: float = 3600.0
     bluesky: BlueskySettings = Field(default_factory=BlueskySettings)

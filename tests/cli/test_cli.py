@@ -50,17 +50,22 @@ def _csv(path: Path, rows: int) -> Path:
     return path
 
 
+IMPORT = ["--purpose", "tests", "--basis", "public-task", "--retention-days", "30"]
+
+
 def test_ingest_then_search_and_count(tmp_path: Path) -> None:
     runner = CliRunner()
     db = f"sqlite:///{tmp_path / 's.db'}"
     env = _env(tmp_path)
     data = _csv(tmp_path / "posts.csv", 50)
-    result = runner.invoke(main, ["ingest", str(data), "--db", db, "-q"], env=env)
+    result = runner.invoke(main, ["ingest", str(data), "--db", db, "-q", *IMPORT], env=env)
     assert result.exit_code == 0, result.output
     assert "stored 50 new posts" in result.output
-    again = runner.invoke(main, ["ingest", str(data), "--db", db, "-q"], env=env)
+    again = runner.invoke(main, ["ingest", str(data), "--db", db, "-q", *IMPORT], env=env)
     assert "already imported up to item 50" in again.output
-    forced = runner.invoke(main, ["ingest", str(data), "--db", db, "-q", "--restart"], env=env)
+    forced = runner.invoke(
+        main, ["ingest", str(data), "--db", db, "-q", "--restart", *IMPORT], env=env
+    )
     assert "stored 0 new posts; 50 were already stored" in forced.output
     count = runner.invoke(main, ["search", "--count", "--db", db], env=env)
     assert count.output.strip() == "50"
@@ -84,7 +89,7 @@ def test_ingest_reports_malformed_rows_and_keeps_the_rest(tmp_path: Path) -> Non
         handle.write("nog een goed bericht,2026-11-23T11:00:00Z\n")
     result = CliRunner().invoke(
         main,
-        ["ingest", str(path), "--db", f"sqlite:///{tmp_path / 's.db'}", "-q"],
+        ["ingest", str(path), "--db", f"sqlite:///{tmp_path / 's.db'}", "-q", *IMPORT],
         env=_env(tmp_path),
     )
     assert result.exit_code == 0, result.output

@@ -9,6 +9,9 @@ from click.testing import CliRunner
 
 from stadspuls.cli.main import main
 
+# An import needs a purpose, a legal basis and a retention period.
+IMPORT = ("--purpose", "test", "--basis", "public-task", "--retention-days", "30")
+
 
 def _env(tmp_path: Path) -> dict[str, str]:
     return {
@@ -34,13 +37,13 @@ def test_a_reused_file_name_with_new_content_is_read_from_the_start(tmp_path: Pa
     db = f"sqlite:///{tmp_path / 's.db'}"
     env = _env(tmp_path)
     path = _export(tmp_path / "export.csv", 0, 100)
-    first = runner.invoke(main, ["ingest", str(path), "--db", db, "-q"], env=env)
+    first = runner.invoke(main, ["ingest", str(path), "--db", db, "-q", *IMPORT], env=env)
     assert first.exit_code == 0, first.output
     assert "stored 100 new posts" in first.output
-    same = runner.invoke(main, ["ingest", str(path), "--db", db, "-q"], env=env)
+    same = runner.invoke(main, ["ingest", str(path), "--db", db, "-q", *IMPORT], env=env)
     assert "already imported up to item 100" in same.output
     _export(path, 100, 150)  # next week's export, under the same name
-    second = runner.invoke(main, ["ingest", str(path), "--db", db, "-q"], env=env)
+    second = runner.invoke(main, ["ingest", str(path), "--db", db, "-q", *IMPORT], env=env)
     assert second.exit_code == 0, second.output
     assert "stored 150 new posts" in second.output
     count = runner.invoke(main, ["search", "--count", "--db", db], env=env)

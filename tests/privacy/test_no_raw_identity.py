@@ -20,6 +20,9 @@ from click.testing import CliRunner
 
 from stadspuls.cli.main import main
 
+# An import needs a purpose, a legal basis and a retention period.
+IMPORT = ("--purpose", "test", "--basis", "public-task", "--retention-days", "30")
+
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "sources"
 INPUTS = (
     "jetstream_events.jsonl",
@@ -147,7 +150,9 @@ def _ingest(tmp_path: Path, db_url: str) -> tuple[list[Path], str]:
         "STADSPULS_ENRICHERS": "[]",
     }
     runner = CliRunner()
-    result = runner.invoke(main, ["ingest", *map(str, paths), "--db", db_url, "-q"], env=env)
+    result = runner.invoke(
+        main, ["ingest", *map(str, paths), "--db", db_url, "-q", *IMPORT], env=env
+    )
     assert result.exit_code == 0, result.output
     assert "not imported, as not public: 1 visibility direct, 1 visibility private" in (
         result.output

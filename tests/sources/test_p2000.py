@@ -29,6 +29,9 @@ from stadspuls.sources.rss import parse_feed
 from stadspuls.store.database import open_store
 from stadspuls.store.posts import list_posts
 
+# An import needs a purpose, a legal basis and a retention period.
+IMPORT = ("--purpose", "test", "--basis", "public-task", "--retention-days", "30")
+
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "sources"
 LOG = FIXTURES / "p2000_log.csv"
 
@@ -238,7 +241,7 @@ def test_stadspuls_ingest_stores_a_p2000_log(tmp_path: Path) -> None:
         "STADSPULS_ENRICHERS": "[]",  # the core door only: language and dedup are what count here
     }
     runner = CliRunner()
-    result = runner.invoke(main, ["ingest", str(LOG), "--db", db, "-q"], env=env)
+    result = runner.invoke(main, ["ingest", str(LOG), "--db", db, "-q", *IMPORT], env=env)
     assert result.exit_code == 0, result.output
     assert "stored 10 new posts" in result.output
     dutch = runner.invoke(main, ["search", "source:p2000 lang:nl", "--count", "--db", db], env=env)

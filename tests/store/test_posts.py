@@ -76,7 +76,7 @@ def test_ids_are_stored_once_and_cursor_commits_with_posts(engine: sa.Engine) ->
     )
     assert count_all(engine) == 3
     assert load_cursors(engine) == {"jetstream": "200"}
-    assert load_counters(engine) == {"test": {"received": 5}}
+    assert load_counters(engine) == {"test": {"received": 5, "stored": 3}}
 
 
 def test_a_failed_batch_leaves_nothing_behind(engine: sa.Engine) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import logging
+import sqlite3
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,7 +15,7 @@ import click
 import sqlalchemy as sa
 
 from stadspuls.settings import Settings, load_settings
-from stadspuls.store.database import open_store
+from stadspuls.store.database import NoStore, StoreError, open_store
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -39,27 +41,70 @@ def common_options(func: F) -> F:
             settings = load_settings(config, db_url=db_url)
         except (ValueError, FileNotFoundError) as error:
             raise click.ClickException(f"invalid settings: {error}") from error
-        return func(*args, settings=settings, **kwargs)
+        try:
+            return func(*args, settings=settings, **kwargs)
+        except Exception as error:
+            if isinstance(error, _database_errors()):
+                # A database that fails mid-command (disk full, lost connection, made
+                # read-only) gets one line; what was committed before stays.
+                orig = getattr(error, "orig", None) or error
+                raise click.ClickException(f"database error: {orig}") from error
+            raise
 
     return wrapper  # type: ignore[return-value]
 
 
-def engine_for(settings: Settings) -> sa.Engine:
+def _database_errors() -> tuple[type[Exception], ...]:
+    # Operational errors only (disk full, locked, read-only, connection lost): a programming
+    # error in our SQL keeps its traceback.
+    errors: list[type[Exception]] = [sa.exc.OperationalError, sqlite3.OperationalError]
+    psycopg = sys.modules.get("psycopg")  # only where PostgreSQL is in use (loaded already)
+    if psycopg is not None:
+        errors.append(psycopg.OperationalError)
+    return tuple(errors)
+
+
+def engine_for(settings: Settings, *, read_only: bool = False) -> sa.Engine:
+    """The database of `settings`; `read_only` for commands that only read (never migrates)."""
     try:
-        return open_store(settings.db_url)
-    except sa.exc.OperationalError as error:
-        raise click.ClickException(
-            f"cannot open database {settings.db_url}: {error.orig}"
-        ) from error
-    except ValueError as error:
+        return open_store(settings.db_url, read_only=read_only)
+    except (StoreError, ValueError) as error:
+        raise click.ClickException(str(error)) from error
+
+
+def reader_for(settings: Settings) -> sa.Engine | None:
+    """The database opened read-only, or None where none has been created yet."""
+    try:
+        return open_store(settings.db_url, read_only=True)
+    except NoStore:
+        return None
+    except (StoreError, ValueError) as error:
         raise click.ClickException(str(error)) from error
 
 
 def pseudonym_function(settings: Settings) -> Callable[[str], str]:
-    """The keyed pseudonym of a handle, to match `@mentions` in queries."""
+    """The keyed pseudonym of a handle, to match `@mentions` in queries.
+
+    The key is read at the first mention, so a query without one needs no key file (a reader
+    of a read-only database may not be allowed to read the key).
+    """
     from stadspuls.enrich.pseudonymise import Pseudonymiser, load_or_create_key
 
-    return Pseudonymiser(load_or_create_key(settings.key_file)).pseudonym
+    loaded: list[Callable[[str], str]] = []
+
+    def pseudonym(handle: str) -> str:
+        if not loaded:
+            try:
+                key = load_or_create_key(settings.key_file)
+            except (OSError, ValueError) as error:
+                raise click.ClickException(
+                    f"cannot read the pseudonymisation key {settings.key_file} that @mentions"
+                    f" need: {error}"
+                ) from error
+            loaded.append(Pseudonymiser(key).pseudonym)
+        return loaded[0](handle)
+
+    return pseudonym
 
 
 def parse_time(value: str | None) -> datetime | None:

@@ -23,8 +23,8 @@ def monitor_group() -> None:
     """Monitors: named queries with a purpose, a legal basis and a retention period."""
 
 
-def _find(settings: Settings, name: str) -> tuple[sa.Engine, Monitor]:
-    engine = engine_for(settings)
+def _find(settings: Settings, name: str, *, read_only: bool = False) -> tuple[sa.Engine, Monitor]:
+    engine = engine_for(settings, read_only=read_only)
     found = store.find_monitor(engine, name)
     if found is None:
         raise click.ClickException(f"no monitor named {name!r} (see: stadspuls monitor list)")
@@ -125,7 +125,7 @@ def edit_command(
 @common_options
 def list_command(settings: Settings) -> None:
     """List monitors with their number of matched posts."""
-    engine = engine_for(settings)
+    engine = engine_for(settings, read_only=True)
     counts = store.link_counts(engine)
     found = store.list_monitors(engine)
     if not found:
@@ -145,7 +145,7 @@ def list_command(settings: Settings) -> None:
 @common_options
 def show_command(name: str, hours: int, last: int, settings: Settings) -> None:
     """Show monitor NAME: its purpose, volume per hour and last posts."""
-    engine, found = _find(settings, name)
+    engine, found = _find(settings, name, read_only=True)
     assert found.id is not None
     total, posts = store.monitor_post_page(engine, found.id, limit=last)
     click.echo(f"{found.name} (id {found.id}), owner {found.owner}")

@@ -39,9 +39,15 @@ class Collector:
 
 
 async def _retention_loop(engine: sa.Engine, settings: Settings) -> None:
+    days = settings.retention_days
     while True:
         try:
-            await asyncio.to_thread(apply_retention, engine, default_days=settings.retention_days)
+            result = await asyncio.to_thread(apply_retention, engine, default_days=days)
+            # Deleting is never silent: a line on the console, and `stadspuls retention log`.
+            if result.total:
+                click.echo(
+                    f"retention: deleted {result.total} posts: {result.describe(days)}", err=True
+                )
         except Exception:
             log.exception("the retention job failed; trying again next round")
         await asyncio.sleep(settings.retention_interval_s)

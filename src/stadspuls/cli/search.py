@@ -36,7 +36,7 @@ def search_command(
     QUERY uses the monitor language: terms, "phrases", prefix*, #hashtags, @mentions,
     AND/OR/NOT, parentheses, NEAR/n, and filters lang:, source:, place:, has:media, has:link.
     """
-    engine = engine_for(settings)
+    engine = engine_for(settings, read_only=True)
     pseudonym = pseudonym_function(settings)
     filters = {
         "since": parse_time(since),

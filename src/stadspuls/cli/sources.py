@@ -10,9 +10,8 @@ import click
 import httpx
 import websockets
 
-from stadspuls.cli.common import common_options
+from stadspuls.cli.common import common_options, reader_for
 from stadspuls.settings import Settings
-from stadspuls.store.database import open_store
 from stadspuls.store.posts import load_counters, load_cursors
 
 
@@ -51,9 +50,9 @@ def sources_group() -> None:
 @common_options
 def list_command(settings: Settings) -> None:
     """List the configured sources with what has been stored from them."""
-    engine = open_store(settings.db_url)
-    counters = load_counters(engine)
-    cursors = load_cursors(engine)
+    engine = reader_for(settings)
+    counters = load_counters(engine) if engine else {}
+    cursors = load_cursors(engine) if engine else {}
     for endpoint in endpoints(settings):
         click.echo(f"{endpoint.source:<9} {endpoint.name}\n          {endpoint.url}")
     if counters:

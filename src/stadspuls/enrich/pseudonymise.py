@@ -84,18 +84,30 @@ def _pattern(mask: int) -> re.Pattern[str]:
 
 
 def load_or_create_key(path: Path, what: str = "pseudonymisation") -> bytes:
-    """Read the key from `path`, creating a random 256-bit key there (mode 0600) if absent."""
-    if path.exists():
-        key = bytes.fromhex(path.read_text().strip())
-        if len(key) < 16:
-            raise ValueError(f"{what} key in {path} is shorter than 128 bits")
-        return key
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_bytes(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key.hex() + "\n")
-    log.info("generated a new %s key in %s (keep it secret, keep it safe)", what, path)
+    """Read the key from `path`, creating a random 256-bit key there (mode 0600) if absent.
+
+    The new key is written to a temporary file and linked into place, so a process that starts
+    at the same moment never reads half a key, and exactly one key wins."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_bytes(32)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(key.hex() + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass  # another process created it first: use that one
+        else:
+            log.info("generated a new %s key in %s (keep it secret, keep it safe)", what, path)
+        finally:
+            os.unlink(temporary)
+    key = bytes.fromhex(path.read_text().strip())
+    if len(key) < 16:
+        raise ValueError(f"{what} key in {path} is shorter than 128 bits")
     return key
 
 

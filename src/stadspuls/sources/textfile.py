@@ -79,8 +79,9 @@ def text_head(path: str | os.PathLike[str], formats: Iterable[str] = ()) -> byte
     UTF-8 as all of these formats are, never hold a NUL byte)."""
     try:
         head = read_head(path)
-    except (*STREAM_ERRORS, OSError) as error:
-        raise FileFormatError(f"{path}: unreadable ({type(error).__name__}: {error})") from error
+    except STREAM_ERRORS as error:
+        raise stream_error(path, error, "at its start") from error
+    # An OSError (no such file, no permission) goes up as it is: callers report its strerror.
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text", for one
         raise FileFormatError(f"{path}: UTF-16 text; save or export it as UTF-8")
     nul = head.find(b"\x00")

@@ -1,10 +1,17 @@
-"""Opening a database: engine creation, SQLite pragmas, the directory for a new SQLite file."""
+"""Opening a database: engine creation, SQLite pragmas, the directory for a new SQLite file.
+
+Writing commands open the database read-write and bring its schema to the newest revision;
+reading commands (`search`, `monitor list`, …) open it read-only, without migrating or changing
+the journal mode, so they also work on a file or folder they may not write to. What goes wrong
+is raised as `StoreError`, whose message is one line for the user.
+"""
 
 from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
@@ -19,6 +26,18 @@ SQLITE_PRAGMAS = (
     "PRAGMA cache_size=-65536",
     "PRAGMA temp_store=MEMORY",
 )
+# Setting the journal mode writes to the file; a read-only connection takes the file as it is.
+_READ_ONLY_PRAGMAS = tuple(p for p in SQLITE_PRAGMAS if "journal_mode" not in p)
+
+READ_ONLY_COMMANDS = "search, monitor list, monitor show, retention log and sources list"
+
+
+class StoreError(RuntimeError):
+    """The database cannot be used as asked; the message says why in one line."""
+
+
+class NoStore(StoreError):
+    """There is no database to read yet."""
 
 
 def normalise_url(url: str) -> str:
@@ -31,33 +50,114 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def create_engine(url: str) -> sa.Engine:
+def _with_pragmas(engine: sa.Engine, pragmas: tuple[str, ...]) -> sa.Engine:
+    @sa.event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        for pragma in pragmas:
+            cursor.execute(pragma)
+        cursor.close()
+
+    return engine
+
+
+def _sqlite_read_only(database: str, *, immutable: bool) -> sa.Engine:
+    # `mode=ro` still reads the WAL through the -shm file; where that cannot be created (a
+    # read-only folder and no writer running) `immutable=1` reads the file as it is.
+    flag = {"immutable": "1"} if immutable else {"mode": "ro"}
+    url = sa.engine.URL.create(
+        "sqlite",
+        database=f"file:{quote(str(Path(database).resolve()))}",
+        query={**flag, "uri": "true"},
+    )
+    engine = sa.create_engine(url, connect_args={"timeout": 30})
+    return _with_pragmas(engine, _READ_ONLY_PRAGMAS)
+
+
+def create_engine(url: str, *, read_only: bool = False) -> sa.Engine:
     url = normalise_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
+        if read_only and database and database != ":memory:":
+            if not Path(database).is_file():
+                raise NoStore(f"no database at {database} yet")
+            engine = _sqlite_read_only(database, immutable=False)
+            try:
+                with engine.connect() as conn:
+                    conn.exec_driver_sql("SELECT count(*) FROM sqlite_master").scalar()
+            except sa.exc.DBAPIError:
+                # What still fails now is reported by open_store, with the file's name.
+                engine.dispose()
+                engine = _sqlite_read_only(database, immutable=True)
+            return engine
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(url, connect_args={"timeout": 30})
-
-        @sa.event.listens_for(engine, "connect")
-        def _pragmas(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
-            cursor = dbapi_connection.cursor()
-            for pragma in SQLITE_PRAGMAS:
-                cursor.execute(pragma)
-            cursor.close()
-
-        return engine
+        return _with_pragmas(engine, SQLITE_PRAGMAS)
     if parsed.get_backend_name() == "postgresql":
+        if read_only:
+            return sa.create_engine(
+                url,
+                pool_pre_ping=True,
+                connect_args={"options": "-c default_transaction_read_only=on"},
+            )
         return sa.create_engine(url, pool_pre_ping=True)
     raise ValueError(f"unsupported database URL {url!r}: use sqlite:///PATH or postgresql://…")
 
 
-def open_store(url: str, *, migrate: bool = True) -> sa.Engine:
-    """Open the database at `url`, bringing its schema to the newest revision unless told not to."""
+def _shown(engine: sa.Engine) -> str:
+    if engine.dialect.name == "sqlite":
+        return str(engine.url.database or "").removeprefix("file:")
+    return engine.url.render_as_string(hide_password=True)
+
+
+def _is_read_only(error: sa.exc.DBAPIError) -> bool:
+    text = str(error.orig).lower()
+    return "readonly" in text or "read-only" in text
+
+
+def open_store(url: str, *, migrate: bool = True, read_only: bool = False) -> sa.Engine:
+    """Open the database at `url`.
+
+    Read-write (the default): bring its schema to the newest revision unless told not to, and
+    make sure it can be written. Read-only: never write; the schema must be the newest already.
+    """
     from stadspuls.store import migrate as migrations
 
-    engine = create_engine(url)
-    if migrate and migrations.current_revision(engine) != migrations.head_revision():
-        migrations.upgrade(engine)
+    engine = create_engine(url, read_only=read_only)
+    head = migrations.head_revision()
+    try:
+        current = migrations.current_revision(engine)
+        if read_only:
+            if current is None:
+                raise NoStore(
+                    f"{_shown(engine)} holds no Stadspuls database yet; create it with"
+                    " `stadspuls db upgrade` or by collecting (stadspuls run, stadspuls ingest)"
+                )
+            if current != head:
+                raise StoreError(
+                    f"{_shown(engine)} has schema revision {current}, this version needs {head}:"
+                    " run `stadspuls db upgrade` with write access first"
+                )
+            return engine
+        if migrate and current != head:
+            migrations.upgrade(engine)
+        if migrate and engine.dialect.name == "sqlite":
+            # A read-only file opens without complaint and fails at the first write; find out
+            # now, before anything is read or started. (No row matches: nothing is written.)
+            with engine.begin() as conn:
+                conn.exec_driver_sql("DELETE FROM cursors WHERE 0")
+    except sa.exc.DBAPIError as error:
+        engine.dispose()
+        if not read_only and _is_read_only(error):
+            raise StoreError(
+                f"database {_shown(engine)} is read-only for this user ({error.orig}): writing"
+                " needs write access to the file and its folder; reading works read-only"
+                f" ({READ_ONLY_COMMANDS})"
+            ) from error
+        raise StoreError(f"cannot open database {_shown(engine)}: {error.orig}") from error
+    except StoreError:
+        engine.dispose()
+        raise
     return engine
