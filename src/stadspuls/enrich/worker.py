@@ -40,11 +40,11 @@ def _child(conn: Connection, settings: Settings) -> None:
     from stadspuls.store.database import open_store
     from stadspuls.store.posts import recent_fingerprints
 
-    door = build_door(settings)
-    door.warm_up()
+    door = build_door(settings)  # its models load with the first batch that needs them
     dedup = next((e for e in door.enrichers if isinstance(e, Deduplicator)), None)
     if dedup is not None:
-        engine = open_store(settings.db_url)
+        # The parent has brought the schema up to date: no migration check (and no Alembic) here.
+        engine = open_store(settings.db_url, migrate=False)
         dedup.seed(recent_fingerprints(engine, dedup.index.window))
         engine.dispose()
     conn.send_bytes(b"ready")
