@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 
@@ -48,3 +49,51 @@ def test_run_without_internet_says_so_in_one_line_and_keeps_serving(tmp_path: Pa
     lines = [line for line in (tmp_path / "err.log").read_text().splitlines() if "internet" in line]
     assert len(lines) == 1
     assert "no internet connection" in lines[0]
+
+
+def test_replay_shows_progress_says_when_it_finished_and_keeps_serving(tmp_path: Path) -> None:
+    start = datetime(2024, 11, 23, 14, 0, tzinfo=UTC)
+    times = [(start + i * timedelta(seconds=3)).isoformat() for i in range(40)]
+    rows = ["id,text,created_at\n"] + [
+        f"r{i},Bericht {i} over de brand in de Kerkstraat,{moment}\n"
+        for i, moment in enumerate(times)
+    ]
+    recording = tmp_path / "recording.csv"
+    recording.write_text("".join(rows))
+    port = _free_port()
+    env = {
+        **os.environ,
+        "STADSPULS_KEY_FILE": str(tmp_path / "key"),
+        "STADSPULS_ENRICHERS": "[]",
+        "STADSPULS_DOOR_PROCESS": "false",
+    }
+    # 40 posts 3 s apart at speed 60: about two seconds of replay.
+    command = [sys.executable, "-m", "stadspuls.cli", "run", "--port", str(port)]
+    command += ["--db", f"sqlite:///{tmp_path / 's.db'}", "--replay", str(recording)]
+    command += ["--speed", "60", "--progress-every", "0.3"]
+    err = tmp_path / "err.log"
+    with err.open("wb") as log:
+        server = subprocess.Popen(command, env=env, stderr=log, stdout=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 60
+            while "replay finished" not in err.read_text() and time.monotonic() < deadline:
+                assert server.poll() is None, err.read_text()
+                time.sleep(0.1)
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as r:
+                health = json.load(r)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    lines = err.read_text().splitlines()
+    progress = [line for line in lines if line.startswith("replay: ")]
+    finished = [line for line in lines if line.startswith("replay finished")]
+    assert finished == [
+        "replay finished: 40 posts, 40 stored (0 already stored); still serving (Ctrl-C to stop)"
+    ], lines
+    assert len(progress) >= 2, lines
+    assert any("/40 (" in line and "posts/s" in line for line in progress), progress
+    # the replay is over, the API still answers, and its stream says it has stopped
+    assert health["posts"] == 40
+    assert [(s["source"], s["state"]) for s in health["streams"]] == [
+        (f"replay:{recording.resolve()}", "stopped")
+    ]

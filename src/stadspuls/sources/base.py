@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from stadspuls.records import SourceItem
+from stadspuls.sources.status import StreamStatus
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,15 @@ class SourceStats:
     reconnects: int = 0
     last_error: str | None = None
     extra: dict[str, int] = field(default_factory=dict)
+    # The state of each stream (feed, timeline, websocket) the source reads, by stream name.
+    streams: dict[str, StreamStatus] = field(default_factory=dict)
+
+    def stream(self, name: str) -> StreamStatus:
+        """The status of stream `name`, created (state "connecting") on first use."""
+        status = self.streams.get(name)
+        if status is None:
+            status = self.streams[name] = StreamStatus(name)
+        return status
 
     def malformed_payload(self, source: str, error: Exception, raw: object) -> None:
         self.malformed += 1
