@@ -1,9 +1,11 @@
 """Start-up benchmark: `stadspuls --help` and the smallest `stadspuls ingest` (a 10-line CSV).
 
 Each command runs `--runs` times in a fresh process (a fresh database for every ingest); prints
-the median and the range of the wall times, then one JSON object as its last line. The ingest
-runs once with the core door (`enrichers = []`: no sentiment or crisis models) and once with
-the full door. `python -X importtime -m stadspuls.cli --help` shows what a start-up imports.
+the median and the range of the wall times and the median CPU time (user + system, children
+included: steadier than wall time on a shared machine), then one JSON object as its last line.
+The ingest runs once with the core door (`enrichers = []`: no sentiment or crisis models) and
+once with the full door. `python -X importtime -m stadspuls.cli --help` shows what a start-up
+imports; `PYTHONPATH=OLD/src python bench/startup.py` measures another checkout's code.
 
     python bench/startup.py [--runs 5] [--skip-ingest]
 """
@@ -14,6 +16,7 @@ import argparse
 import csv
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -22,12 +25,21 @@ import time
 from pathlib import Path
 
 
-def timed(command: list[str], env: dict[str, str], before: list[str] | None = None) -> float:
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(
+    command: list[str], env: dict[str, str], before: list[str] | None = None
+) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one run of `command`."""
     if before:
         subprocess.run(before, check=True)
+    cpu = _cpu()
     started = time.perf_counter()
     subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - started
+    return time.perf_counter() - started, _cpu() - cpu
 
 
 def write_csv(path: Path, lines: int = 10) -> None:
@@ -47,11 +59,14 @@ def main() -> None:
     cli = [sys.executable, "-m", "stadspuls.cli"]
     results: dict[str, dict[str, float]] = {}
 
-    def report(name: str, times: list[float]) -> None:
-        results[name] = {"median_s": statistics.median(times), "min_s": min(times)}
+    def report(name: str, runs: list[tuple[float, float]]) -> None:
+        times = [wall for wall, _ in runs]
+        cpu = statistics.median(c for _, c in runs)
+        results[name] = {"median_s": statistics.median(times), "min_s": min(times), "cpu_s": cpu}
         print(
             f"{name:<22} median {statistics.median(times):.3f} s"
-            f"  (min {min(times):.3f}, max {max(times):.3f}, {len(times)} runs)"
+            f"  (min {min(times):.3f}, max {max(times):.3f}, {len(times)} runs);"
+            f" CPU {cpu:.3f} s"
         )
 
     env = dict(os.environ)
