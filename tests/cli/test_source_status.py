@@ -51,7 +51,7 @@ def collect_with_broken_feeds(engine: sa.Engine) -> tuple[list[FeedSettings], St
                 )
             finally:
                 writing.cancel()
-            writer.flush()
+            writer.flush(everything=True)
             return feeds, writer
 
     return asyncio.run(scenario())
@@ -60,7 +60,7 @@ def collect_with_broken_feeds(engine: sa.Engine) -> tuple[list[FeedSettings], St
 def test_broken_feeds_are_listed_one_by_one(settings: Settings, tmp_path: Path) -> None:
     engine = open_store(settings.db_url)
     feeds, writer = collect_with_broken_feeds(engine)
-    assert writer.flush() == 0  # nothing changed since the last write: nothing written
+    assert writer.flush(everything=True) == 0  # nothing changed since: nothing written
     rows = {row.source: row for row in load_status(engine)}
     assert len(rows) == 17
     assert sum(row.state == "retrying" for row in rows.values()) == 16
@@ -122,3 +122,24 @@ def test_status_rows_are_overwritten_in_place(engine: sa.Engine) -> None:
         later,
         StatusRow("rss:x", "running", 1.0, None, None, 0, None, 1.0),
     ]
+
+
+def test_the_writer_writes_state_changes_at_once_and_other_news_sparingly(
+    engine: sa.Engine,
+) -> None:
+    source = FeedSource([FeedSettings(url="https://feeds.example/a")])
+    status = source.stats.streams["rss:https://feeds.example/a"]
+    writer = StatusWriter(engine, Collector([Tracked(source)]), refresh_s=3600)
+    assert writer.flush() == 1  # the first sight of a stream
+    status.succeeded()
+    assert writer.flush() == 1  # connecting → running
+    for _ in range(100):
+        status.succeeded()  # per post: nothing to write
+    assert writer.flush() == 0
+    status.retrying("ConnectError: refused", 30)
+    assert writer.flush() == 1  # running → retrying
+    status.retrying("ConnectError: refused", 60)
+    assert writer.flush() == 0  # one more error: waits for the refresh
+    assert load_status(engine)[0].error_count == 1
+    assert writer.flush(everything=True) == 1  # at the end, everything as it is
+    assert load_status(engine)[0].error_count == 2

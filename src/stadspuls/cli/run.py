@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -82,8 +83,8 @@ class Collector:
 
 class StatusWriter:
     """Copies the collector's stream statuses to the `source_status` table: a stream whose
-    state or error changed within `interval_s`, one that only keeps working (a newer last
-    success) at most every `refresh_s`; never per post."""
+    state changed within `interval_s`; other news (a newer success, one more error, the next
+    retry) at most every `refresh_s` per stream; never per post."""
 
     def __init__(
         self,
@@ -91,7 +92,7 @@ class StatusWriter:
         collector: Collector,
         *,
         interval_s: float = 1.0,
-        refresh_s: float = 10.0,
+        refresh_s: float = 5.0,
     ) -> None:
         self.engine = engine
         self.collector = collector
@@ -99,7 +100,8 @@ class StatusWriter:
         self.refresh_s = refresh_s
         self._written: dict[str, tuple[StatusRow, float]] = {}
 
-    def due(self) -> list[StatusRow]:
+    def due(self, *, everything: bool = False) -> list[StatusRow]:
+        """The rows to write now; `everything`: every row not written as it is (at the end)."""
         now = time.monotonic()
         due = []
         for row in self.collector.statuses():
@@ -108,18 +110,14 @@ class StatusWriter:
                 due.append(row)
                 continue
             before, at = written
-            changed = (row.state, row.error_count, row.last_error, row.next_retry) != (
-                before.state,
-                before.error_count,
-                before.last_error,
-                before.next_retry,
-            )
-            if changed or (row.last_success != before.last_success and now - at >= self.refresh_s):
+            if row.state != before.state or (
+                row != before and (everything or now - at >= self.refresh_s)
+            ):
                 due.append(row)
         return due
 
-    def flush(self) -> int:
-        rows = self.due()
+    def flush(self, *, everything: bool = False) -> int:
+        rows = self.due(everything=everything)
         save_status(self.engine, rows)
         now = time.monotonic()
         for row in rows:
@@ -374,7 +372,7 @@ async def _serve(
             progress.cancel()
         status_task.cancel()
         collector.stop()
-        await asyncio.to_thread(status.flush)
+        await asyncio.to_thread(functools.partial(status.flush, everything=True))
         pipeline.close()
         if isinstance(door, DoorProcess):
             door.close()
