@@ -59,3 +59,22 @@ def test_full_door_loads_the_models_with_the_first_batch(tmp_path: Path) -> None
     assert found["incident"] == "fire"
     assert found["sentiment"] is not None
     assert found["places"] == 1
+
+
+def test_a_door_process_can_be_warmed_up_and_then_enriches(tmp_path: Path) -> None:
+    from stadspuls.enrich.worker import DoorProcess
+    from stadspuls.settings import BlueskySettings, Settings
+    from tests.factories import make_post
+
+    settings = Settings(
+        db_url=f"sqlite:///{tmp_path / 's.db'}",
+        key_file=tmp_path / "key",
+        mastodon=[],
+        feeds=[],
+        bluesky=BlueskySettings(enabled=False),
+        enrichers=["places"],
+    )
+    with DoorProcess(settings) as door:
+        door.warm_up()  # loads the place table in the child; answers when done
+        (post,) = door([make_post(1, "Grote brand in een loods aan de Industrieweg in Lochem")])
+    assert [place.name for place in post.places] == ["Lochem"]

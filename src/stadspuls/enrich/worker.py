@@ -43,8 +43,7 @@ def _child(conn: Connection, settings: Settings) -> None:
     door = build_door(settings)  # its models load with the first batch that needs them
     dedup = next((e for e in door.enrichers if isinstance(e, Deduplicator)), None)
     if dedup is not None:
-        # The parent has brought the schema up to date: no migration check (and no Alembic) here.
-        engine = open_store(settings.db_url, migrate=False)
+        engine = open_store(settings.db_url)
         dedup.seed(recent_fingerprints(engine, dedup.index.window))
         engine.dispose()
     conn.send_bytes(b"ready")
@@ -55,6 +54,10 @@ def _child(conn: Connection, settings: Settings) -> None:
             return
         if message == b"stop":
             return
+        if message == b"warm":
+            door.warm_up()
+            conn.send_bytes(b"ok" + _encode([]))
+            continue
         try:
             conn.send_bytes(b"ok" + _encode(door(_decode_posts(message))))
         except Exception:
@@ -88,6 +91,12 @@ class DoorProcess:
         if not ready:
             self.close()
             raise DoorProcessError("the door process did not start (see its error above)")
+
+    def warm_up(self) -> None:
+        """Load the child's models now rather than with the first batch that needs them."""
+        self._conn.send_bytes(b"warm")
+        self._pending += 1
+        self.collect()
 
     def submit(self, posts: Sequence[Post]) -> None:
         self._conn.send_bytes(_encode(list(posts)))
