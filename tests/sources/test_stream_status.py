@@ -21,7 +21,11 @@ FIXTURES = Path(__file__).parents[1] / "fixtures" / "sources"
 
 
 def warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.levelno >= logging.WARNING and r.name.startswith("stadspuls")
+    ]
 
 
 def test_sixteen_broken_feeds_log_sixteen_warnings(caplog: pytest.LogCaptureFixture) -> None:
