@@ -15,12 +15,14 @@ import sqlalchemy as sa
 
 from stadspuls.enrich.door import build_door
 from stadspuls.pipeline import Pipeline
+from stadspuls.records import Post, SourceItem
 from stadspuls.settings import MastodonInstance, Settings
 from stadspuls.sources.mastodon import MastodonSource, rewound_id
 from stadspuls.store.database import open_store
 from stadspuls.store.schema import posts
 from tests.support.http import serve
 from tests.support.mastodon_server import HOST, FakeMastodon, StreamPlan, make_status
+from tests.support.streams import collect_until, post_ids
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "sources" / "mastodon_statuses.json"
 MINUTE_MS = 60_000
@@ -123,3 +125,37 @@ def test_rewound_id_is_the_snowflake_of_the_earlier_time() -> None:
     assert rewound_id(status_id, 900) == str((1_732_370_400_000 - 900_000) << 16)
     assert rewound_id("12345", 900) is None  # a pre-Snowflake id: no rewind
     assert rewound_id("9xyzflake", 900) is None  # another server's opaque id
+
+
+def test_polling_rereads_the_overlap_every_rescan_and_finds_a_late_status() -> None:
+    timely = [make_status(n, template()) for n in range(1, 13)]
+    late = [late_status(timely[0], minutes=5)]
+    server = FakeMastodon(timely, published=6, stream_status=401, publish_per_poll=1, late=late)
+    late_id = f"mastodon:remote.test/users/bert/statuses/{late[0]['id']}"
+    expected = {f"mastodon:{HOST}/users/anna/statuses/{s['id']}" for s in timely} | {late_id}
+
+    async def scenario() -> list[SourceItem]:
+        async with serve(server.app) as url:
+            instance = MastodonInstance(base_url=url, timelines=["public"], poll_interval_s=0.02)
+            source = MastodonSource([instance], page_limit=4, rescan_s=0.3)
+
+            def done(items: list[SourceItem]) -> bool:
+                if len(post_ids(items)) >= 8 and not server.late_published:
+                    server.late_published = 1  # federated late, while we poll
+                return expected <= post_ids(items)
+
+            return await collect_until(source.stream({}), done)
+
+    items = asyncio.run(scenario())
+    posts = [item for item in items if isinstance(item, Post)]
+    assert sorted(p.id for p in posts) == sorted(expected)  # each once, the late one too
+    below = [
+        r for r in server.rest_requests if "min_id" in r and int(r["min_id"]) < int(late[0]["id"])
+    ]
+    plain = [
+        r
+        for r in server.rest_requests
+        if "min_id" in r and int(r["min_id"]) >= int(timely[0]["id"])
+    ]
+    # most polls page forward only; the overlap is re-read about every 0.3 s
+    assert 1 <= len(below) < len(plain)

@@ -20,12 +20,12 @@ where streaming is refused (401/403/404: many servers require a token) it polls 
 Late statuses. Mastodon ids are Snowflake-like: the creation time in milliseconds shifted left
 by 16 bits. A remote status that federates late gets an id from its *creation* time, below the
 cursor, so paging forward from the cursor never sees it; the streaming API does deliver it, but
-not while the stream is down. So the first backfill after every gap (a reconnect, a restart,
-each poll when polling) starts `overlap_s` (default 15 min) before the position where the gap
-began: `min_id` = the Snowflake id of (that status's time - overlap). Statuses the source has
-already passed on are skipped by their local id; after a restart the store skips them by post
-id. A status that arrives more than `overlap_s` after its creation while the stream is down is
-still missed; a larger overlap costs more pages per catch-up.
+not while the stream is down. So the first backfill after every gap (a reconnect, a restart;
+when polling, a poll every `rescan_s`, default 5 min) starts `overlap_s` (default 15 min)
+before the position where the gap began: `min_id` = the Snowflake id of (that status's time -
+overlap). Statuses the source has already passed on are skipped by their local id; after a
+restart the store skips them by post id. A status that arrives more than `overlap_s` after its
+creation while the stream is down is still missed; a larger overlap costs more pages.
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ import asyncio
 import contextlib
 import functools
 import logging
+import math
+import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
@@ -259,6 +261,7 @@ class _Timeline:
         # Where the current gap began (the cursor when the stream was last known complete); the
         # next catch-up re-reads `overlap_s` before it. A stored cursor means a restart: a gap.
         self.gap_from = cursor
+        self.rescanned_at = -math.inf  # when polling re-read the overlap last (monotonic)
         self.local_ids = local_ids
         self.streaming = source.streaming
         self.backoff = Backoff(source.backoff_base, source.backoff_cap)
@@ -287,9 +290,13 @@ class _Timeline:
                     status.retrying("the server ended the stream", delay)
                     await asyncio.sleep(delay)
                 else:
-                    # Each poll is a catch-up after a gap: it re-reads the overlap too.
-                    self.gap_from = self.gap_from or self.cursor
-                    await self.backfill(client, out, catch_up=True)
+                    # Polling is one long gap: a poll pages forward, and every `rescan_s` one
+                    # also re-reads the overlap before the cursor of the previous re-read.
+                    self.stream_down()
+                    rescan = time.monotonic() - self.rescanned_at >= self.source.rescan_s
+                    await self.backfill(client, out, catch_up=rescan)
+                    if rescan:
+                        self.rescanned_at = time.monotonic()
                     status.succeeded()
                     self.backoff.reset()
                     await asyncio.sleep(self.instance.poll_interval_s)
@@ -465,6 +472,7 @@ class MastodonSource:
         connect_timeout: float = 10.0,
         read_timeout: float = 120.0,  # servers send a heartbeat every ~15 s
         page_limit: int = PAGE_LIMIT,
+        rescan_s: float = 300.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.instances = list(instances)
@@ -481,6 +489,8 @@ class MastodonSource:
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self.page_limit = page_limit
+        # While polling, how often a poll re-reads the overlap (late statuses wait that long).
+        self.rescan_s = rescan_s
         self.transport = transport
 
     async def stream(self, cursors: Mapping[str, str]) -> AsyncIterator[SourceItem]:
