@@ -125,6 +125,7 @@ def run_pipeline(
     engine = open_store(url)
     stored: list[Post] = []
     door = start_door(settings)
+    door.warm_up()  # throughput, not start-up: the models load before the clock starts
     pipeline = Pipeline(engine, door, sinks=[stored.extend])
 
     def batches() -> Iterator[tuple[list[SourceItem], None]]:

@@ -12,8 +12,11 @@ README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 
 
 def _commands(group: click.Group, prefix: str = "stadspuls") -> list[str]:
+    # list_commands/get_command, not `group.commands`: the top group imports its commands lazily.
+    ctx = click.Context(group)
     names = []
-    for name, command in group.commands.items():
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
         names.append(f"{prefix} {name}")
         if isinstance(command, click.Group):
             names.extend(_commands(command, f"{prefix} {name}"))

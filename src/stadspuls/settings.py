@@ -46,6 +46,9 @@ class MastodonInstance(BaseModel):
     timelines: list[str] = Field(default_factory=lambda: ["public:local"])
     access_token: str | None = None
     poll_interval_s: float = 60.0
+    # After a gap (reconnect, restart, each poll) re-read statuses created this long before the
+    # gap began: late-federated statuses get ids from their creation time, below the cursor.
+    overlap_s: float = Field(default=900.0, ge=0)
 
 
 class FeedSettings(BaseModel):

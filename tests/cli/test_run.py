@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -81,3 +81,124 @@ def test_the_retention_job_in_run_says_what_it_deleted(
     assert "retention: deleted 3 posts: 3 matched by no monitor" in capsys.readouterr().err
     assert any("deleted 3 posts" in r.getMessage() for r in caplog.records)
     assert [total for _, total, _ in retention_history(engine)] == [3]
+
+
+def test_replay_shows_progress_says_when_it_finished_and_keeps_serving(tmp_path: Path) -> None:
+    from stadspuls.sources.files import stream_name
+
+    start = datetime(2024, 11, 23, 14, 0, tzinfo=UTC)
+    times = [(start + i * timedelta(seconds=3)).isoformat() for i in range(40)]
+    rows = ["id,text,created_at\n"] + [
+        f"r{i},Bericht {i} over de brand in de Kerkstraat,{moment}\n"
+        for i, moment in enumerate(times)
+    ]
+    recording = tmp_path / "recording.csv"
+    recording.write_text("".join(rows))
+    port = _free_port()
+    env = {
+        **os.environ,
+        "STADSPULS_KEY_FILE": str(tmp_path / "key"),
+        "STADSPULS_ENRICHERS": "[]",
+        "STADSPULS_DOOR_PROCESS": "false",
+    }
+    # 40 posts 3 s apart at speed 60: about two seconds of replay.
+    command = [sys.executable, "-m", "stadspuls.cli", "run", "--port", str(port)]
+    command += ["--db", f"sqlite:///{tmp_path / 's.db'}", "--replay", str(recording)]
+    command += ["--speed", "60", "--progress-every", "0.3"]
+    err = tmp_path / "err.log"
+    with err.open("wb") as log:
+        server = subprocess.Popen(command, env=env, stderr=log, stdout=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 60
+            while "replay finished" not in err.read_text() and time.monotonic() < deadline:
+                assert server.poll() is None, err.read_text()
+                time.sleep(0.1)
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as r:
+                health = json.load(r)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    lines = err.read_text().splitlines()
+    progress = [line for line in lines if line.startswith("replay: ")]
+    finished = [line for line in lines if line.startswith("replay finished")]
+    assert finished == [
+        "replay finished: 40 posts, 40 stored (0 already stored); still serving (Ctrl-C to stop)"
+    ], lines
+    assert len(progress) >= 2, lines
+    assert any("/40 (" in line and "posts/s" in line for line in progress), progress
+    # the replay is over, the API still answers, and its stream says it has stopped
+    assert health["posts"] == 40
+    assert [(s["source"], s["state"]) for s in health["streams"]] == [
+        (stream_name(recording, "replay"), "stopped")
+    ]
+
+
+def test_run_stores_each_streams_state_for_sources_list(tmp_path: Path) -> None:
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from threading import Thread
+
+    class Broken(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_error(503)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    upstream = ThreadingHTTPServer(("127.0.0.1", 0), Broken)
+    Thread(target=upstream.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{upstream.server_address[1]}"
+    closed = _free_port()
+    port = _free_port()
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    env = {
+        **os.environ,
+        "STADSPULS_KEY_FILE": str(tmp_path / "key"),
+        "STADSPULS_ENRICHERS": "[]",
+        "STADSPULS_DOOR_PROCESS": "false",
+        "STADSPULS_BLUESKY__ENABLED": "false",
+        "STADSPULS_MASTODON": "[]",
+        "STADSPULS_FEEDS": json.dumps(
+            [{"url": f"{base}/feed{n}", "name": f"feed{n}"} for n in range(3)]
+            + [{"url": f"http://127.0.0.1:{closed}/gone", "name": "gone"}]
+        ),
+    }
+    command = [sys.executable, "-m", "stadspuls.cli", "run", "--port", str(port), "--db", db]
+    err = tmp_path / "err.log"
+    with err.open("wb") as log:
+        server = subprocess.Popen(command, env=env, stderr=log, stdout=subprocess.DEVNULL)
+        try:
+            streams: list[dict[str, object]] = []
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as r:
+                        streams = json.load(r)["streams"]
+                except OSError:
+                    pass
+                if len(streams) == 4 and all(s["state"] == "retrying" for s in streams):
+                    break
+                time.sleep(0.2)
+            # `sources list` is another process: it reads what the collector stored (within
+            # the status writer's interval of a change)
+            listed = ""
+            while "4 of 4" not in listed and time.monotonic() < deadline:
+                listed = subprocess.run(
+                    [sys.executable, "-m", "stadspuls.cli", "sources", "list", "--db", db],
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                ).stdout
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+            upstream.shutdown()
+            upstream.server_close()
+    assert [s["state"] for s in streams] == ["retrying"] * 4, err.read_text()
+    assert listed.count("state retrying, last success never") == 4, listed
+    assert "503" in listed
+    assert "ConnectError" in listed
+    assert "4 of 4 stream(s) failing" in listed
+    # one warning per failing feed, not one per retry
+    warnings = [line for line in err.read_text().splitlines() if " WARNING " in line]
+    assert len(warnings) == 4, warnings

@@ -76,6 +76,13 @@ def test_reconnects_resumes_and_skips_malformed_frames() -> None:
             items = await collect_until(jet.stream({}), has_posts(expected))
             assert jet.stats.malformed == 3
             assert jet.stats.reconnects >= 3  # refused, dropped, refused, dropped
+            status = jet.stats.streams["jetstream"]
+            assert status.state == "running"  # working again after the failures
+            assert status.last_success is not None
+            assert status.error_count == 0
+            assert "ConnectionRefused" in (status.last_error or "") or "closed" in (
+                status.last_error or ""
+            )
             return items
 
     items = asyncio.run(scenario())

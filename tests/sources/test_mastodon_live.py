@@ -136,6 +136,12 @@ def test_rest_keeps_posts_coming_while_the_stream_is_broken() -> None:
 
     masto = asyncio.run(scenario())
     assert "503" in (masto.stats.last_error or "")
+    (status,) = masto.stats.streams.values()
+    assert status.stream.endswith(":public")
+    assert status.state == "retrying"
+    assert "503" in (status.last_error or "")
+    assert status.error_count >= 2
+    assert status.next_retry is not None
     assert "mastodon_polling_fallbacks" not in masto.stats.extra  # it keeps trying to stream
     assert len(server.stream_requests) >= 2
     assert {r["path"] for r in server.stream_requests} == {"/api/v1/streaming/public"}

@@ -41,6 +41,7 @@ class StreamPlan:
     streamed: int = 0  # published and sent as `update` events
     extras: bool = False  # also send a malformed event, a delete, an edit and an unknown event
     keep_open: bool = False  # then send heartbeats until the client goes
+    late: int = 0  # late-federated statuses (old ids) that reached the server while it was down
 
 
 class FakeMastodon:
@@ -52,8 +53,11 @@ class FakeMastodon:
         plans: list[StreamPlan] | None = None,
         stream_status: int = 200,
         publish_per_poll: int = 0,
+        late: list[dict[str, Any]] | None = None,
     ) -> None:
         self.statuses = statuses
+        self.late = late or []
+        self.late_published = 0
         self.published = published
         self.plans = plans or []
         self.stream_status = stream_status
@@ -80,7 +84,11 @@ class FakeMastodon:
         params = dict(request.query_params)
         self.rest_requests.append({"path": request.url.path, **params})
         self.authorizations.append(request.headers.get("authorization"))
-        visible = self.statuses[: self.published]
+        # The API orders by id, not by arrival: a late status sorts among older ones.
+        visible = sorted(
+            self.statuses[: self.published] + self.late[: self.late_published],
+            key=lambda s: id_key(s["id"]),
+        )
         self.publish(self.publish_per_poll)  # visible from the next poll on
         limit = int(params.get("limit", "20"))
         if "min_id" in params:
@@ -103,6 +111,7 @@ class FakeMastodon:
         number = len(self.stream_requests) - 1
         plan = self.plans[number] if number < len(self.plans) else StreamPlan(keep_open=True)
         self.publish(plan.silent)
+        self.late_published += plan.late
         return StreamingResponse(self.events(plan), media_type="text/event-stream")
 
     async def events(self, plan: StreamPlan) -> AsyncIterator[str]:

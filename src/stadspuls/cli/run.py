@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -23,19 +25,112 @@ from stadspuls.enrich.door import start_door
 from stadspuls.enrich.worker import DoorProcess
 from stadspuls.monitors import MonitorLinker
 from stadspuls.pipeline import Pipeline
+from stadspuls.records import Post, SourceItem
 from stadspuls.settings import Settings
-from stadspuls.sources.base import Source
+from stadspuls.sources.base import Source, SourceStats
+from stadspuls.sources.status import StatusRow, StreamStatus
 from stadspuls.store.retention import apply_retention
+from stadspuls.store.status import save_status
 from stadspuls.web.app import create_app
 
 log = logging.getLogger(__name__)
 
 
+class Tracked:
+    """A source whose end is recorded: "stopped" when its stream is exhausted (a replay),
+    "failed" when it raises. A source that reports no streams of its own gets one status row
+    under its name."""
+
+    def __init__(self, source: Source) -> None:
+        self.source = source
+        self.name = source.name
+        self.stats: SourceStats = source.stats
+        # Built-in sources name their streams when they are built; others get one row.
+        self.own: StreamStatus | None = None
+        if not self.stats.streams:
+            self.own = self.stats.stream(str(getattr(source, "stream_name", source.name)))
+
+    async def stream(self, cursors: Mapping[str, str]) -> AsyncIterator[SourceItem]:
+        try:
+            async for item in self.source.stream(cursors):
+                if self.own is not None:
+                    self.own.succeeded()
+                yield item
+        except Exception as error:
+            for status in self.stats.streams.values():
+                status.failed(error)
+            raise
+        for status in self.stats.streams.values():
+            status.stopped()
+
+
 @dataclass
 class Collector:
-    """What /health reports: the sources being collected from."""
+    """What /health reports: the sources being collected from, and the state of each stream."""
 
     sources: list[Source] = field(default_factory=list)
+
+    def statuses(self) -> list[StatusRow]:
+        rows = [status.row() for s in self.sources for status in s.stats.streams.values()]
+        return sorted(rows, key=lambda row: row.source)
+
+    def stop(self) -> None:
+        for source in self.sources:
+            for status in source.stats.streams.values():
+                if status.state != "failed":
+                    status.stopped()
+
+
+class StatusWriter:
+    """Copies the collector's stream statuses to the `source_status` table: a stream whose
+    state changed within `interval_s`; other news (a newer success, one more error, the next
+    retry) at most every `refresh_s` per stream; never per post."""
+
+    def __init__(
+        self,
+        engine: sa.Engine,
+        collector: Collector,
+        *,
+        interval_s: float = 1.0,
+        refresh_s: float = 5.0,
+    ) -> None:
+        self.engine = engine
+        self.collector = collector
+        self.interval_s = interval_s
+        self.refresh_s = refresh_s
+        self._written: dict[str, tuple[StatusRow, float]] = {}
+
+    def due(self, *, everything: bool = False) -> list[StatusRow]:
+        """The rows to write now; `everything`: every row not written as it is (at the end)."""
+        now = time.monotonic()
+        due = []
+        for row in self.collector.statuses():
+            written = self._written.get(row.source)
+            if written is None:
+                due.append(row)
+                continue
+            before, at = written
+            if row.state != before.state or (
+                row != before and (everything or now - at >= self.refresh_s)
+            ):
+                due.append(row)
+        return due
+
+    def flush(self, *, everything: bool = False) -> int:
+        rows = self.due(everything=everything)
+        save_status(self.engine, rows)
+        now = time.monotonic()
+        for row in rows:
+            self._written[row.source] = (row, now)
+        return len(rows)
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await asyncio.to_thread(self.flush)
+            except sa.exc.SQLAlchemyError:
+                log.exception("could not store the source status; trying again")
+            await asyncio.sleep(self.interval_s)
 
 
 async def _retention_loop(engine: sa.Engine, settings: Settings) -> None:
@@ -91,6 +186,68 @@ def replay_sources(paths: Sequence[Path], speed: float, fmt: str | None) -> list
     return [ReplaySource(path, speed=speed, format=fmt) for path in paths]
 
 
+def count_posts(paths: Sequence[Path], fmt: str | None) -> int:
+    """The posts in the files (a read without the door or the store: seconds for millions)."""
+    from stadspuls.sources.files import iter_file
+
+    return sum(isinstance(item, Post) for path in paths for item in iter_file(path, fmt))
+
+
+class ReplayProgress:
+    """One line on stderr every `interval_s` while replaying (posts replayed of the total, the
+    rate, how many were stored), and one when the replay has finished."""
+
+    def __init__(
+        self,
+        sources: Sequence[Source],
+        pipeline: Pipeline,
+        paths: Sequence[Path],
+        fmt: str | None,
+        interval_s: float,
+    ) -> None:
+        self.sources = sources
+        self.pipeline = pipeline
+        self.paths = paths
+        self.fmt = fmt
+        self.interval_s = interval_s
+        self.total: int | None = None
+        self.started = time.monotonic()
+
+    def replayed(self) -> int:
+        return sum(source.stats.posts for source in self.sources)
+
+    def line(self) -> str:
+        replayed = self.replayed()
+        rate = replayed / max(time.monotonic() - self.started, 1e-9)
+        of = f"/{self.total} ({100 * replayed / self.total:.0f}%)" if self.total else ""
+        return (
+            f"replay: {replayed}{of} posts, {rate:.0f} posts/s;"
+            f" {self.pipeline.stats.inserted} stored"
+        )
+
+    async def run(self, collecting: asyncio.Task[None]) -> None:
+        counting = asyncio.create_task(asyncio.to_thread(count_posts, self.paths, self.fmt))
+        counting.add_done_callback(self._counted)
+        try:
+            while not collecting.done():
+                await asyncio.wait([collecting], timeout=self.interval_s or None)
+                if not collecting.done() and self.interval_s:
+                    click.echo(self.line(), err=True)
+        finally:
+            counting.cancel()
+        if not collecting.cancelled() and collecting.exception() is None:
+            click.echo(
+                f"replay finished: {self.replayed()} posts, {self.pipeline.stats.inserted} stored"
+                f" ({self.pipeline.stats.already_stored} already stored); still serving"
+                " (Ctrl-C to stop)",
+                err=True,
+            )
+
+    def _counted(self, task: asyncio.Task[int]) -> None:
+        if not task.cancelled() and task.exception() is None:
+            self.total = task.result()
+
+
 @click.command("run")
 @click.option("--host", help="Address to serve on (default from settings: 127.0.0.1).")
 @click.option("--port", type=int, help="Port to serve on (default from settings: 8000).")
@@ -110,6 +267,14 @@ def replay_sources(paths: Sequence[Path], speed: float, fmt: str | None) -> list
     help="Replay speed: 60 plays an hour in a minute; 0 plays as fast as possible.",
 )
 @click.option("--format", "fmt", help="Format of the replayed file (detected when omitted).")
+@click.option(
+    "--progress-every",
+    "progress_s",
+    type=float,
+    default=10.0,
+    show_default=True,
+    help="Seconds between replay progress lines on stderr (0: only the final line).",
+)
 @click.option("-v", "--verbose", count=True, help="More logging (-v info, -vv debug).")
 @common_options
 def run_command(
@@ -119,6 +284,7 @@ def run_command(
     replay: tuple[Path, ...],
     speed: float,
     fmt: str | None,
+    progress_s: float,
     verbose: int,
     settings: Settings,
 ) -> None:
@@ -130,7 +296,18 @@ def run_command(
         settings.port = port
     if speed < 0:
         raise click.BadParameter("speed must be 0 (as fast as possible) or positive")
-    asyncio.run(_serve(settings, no_collect=no_collect, replay=replay, speed=speed, fmt=fmt))
+    if progress_s < 0:
+        raise click.BadParameter("--progress-every must be 0 or positive")
+    asyncio.run(
+        _serve(
+            settings,
+            no_collect=no_collect,
+            replay=replay,
+            speed=speed,
+            fmt=fmt,
+            progress_s=progress_s,
+        )
+    )
 
 
 async def _serve(
@@ -140,11 +317,12 @@ async def _serve(
     replay: Sequence[Path],
     speed: float,
     fmt: str | None,
+    progress_s: float = 10.0,
 ) -> None:
     engine = engine_for(settings)
     collector = Collector()
     if replay:
-        collector.sources = replay_sources(replay, speed, fmt)
+        collector.sources = [Tracked(s) for s in replay_sources(replay, speed, fmt)]
         what = f"replaying {', '.join(str(p) for p in replay)} at speed {speed:g}"
     elif no_collect:
         what = "not collecting (--no-collect)"
@@ -154,7 +332,7 @@ async def _serve(
             " (replay a recording with: stadspuls run --replay FILE --speed 60)"
         )
     else:
-        collector.sources = live_sources(settings)
+        collector.sources = [Tracked(s) for s in live_sources(settings)]
         what = "collecting from " + ", ".join(s.name for s in collector.sources)
     app = create_app(settings, engine=engine, collector=collector)
     server = uvicorn.Server(
@@ -183,13 +361,24 @@ async def _serve(
         batch_seconds=settings.batch_seconds,
     )
     stop = asyncio.Event()
+    status = StatusWriter(engine, collector)
+    status_task = asyncio.create_task(status.run())
     collecting = asyncio.create_task(pipeline.run(collector.sources, stop))
+    progress = None
+    if replay:
+        reporter = ReplayProgress(collector.sources, pipeline, replay, fmt, progress_s)
+        progress = asyncio.create_task(reporter.run(collecting))
     try:
         await server.serve()
     finally:
         stop.set()
         retention.cancel()
         await collecting
+        if progress is not None:
+            progress.cancel()
+        status_task.cancel()
+        collector.stop()
+        await asyncio.to_thread(functools.partial(status.flush, everything=True))
         pipeline.close()
         if isinstance(door, DoorProcess):
             door.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import click
 import httpx
@@ -12,7 +13,9 @@ import websockets
 
 from stadspuls.cli.common import common_options, reader_for
 from stadspuls.settings import Settings
+from stadspuls.sources.status import FAILING, StatusRow
 from stadspuls.store.posts import load_counters, load_cursors
+from stadspuls.store.status import load_status
 
 
 @dataclass(frozen=True)
@@ -21,24 +24,70 @@ class Endpoint:
     name: str
     url: str
     kind: str  # "websocket", "mastodon", "feed"
+    streams: tuple[str, ...] = ()  # the names of its streams' status rows
 
 
 def endpoints(settings: Settings) -> list[Endpoint]:
+    # Stream names as the sources give them (see each source module); imported here only for
+    # the names, so that `sources --help` stays light.
+    from stadspuls.sources.feeds import stream_name as feed_stream
+    from stadspuls.sources.jetstream import STREAM as JETSTREAM
+    from stadspuls.sources.mastodon import stream_name as mastodon_stream
+
     out = []
     if settings.bluesky.enabled:
         langs = ",".join(settings.bluesky.langs) or "all"
-        for host in settings.bluesky.hosts:
-            out.append(Endpoint("bluesky", f"Jetstream (langs {langs})", host, "websocket"))
+        for index, host in enumerate(settings.bluesky.hosts):
+            # One stream rotates through the hosts: its state is shown once.
+            streams = (JETSTREAM,) if index == 0 else ()
+            out.append(
+                Endpoint("bluesky", f"Jetstream (langs {langs})", host, "websocket", streams)
+            )
     for instance in settings.mastodon:
         timelines = ", ".join(instance.timelines)
         out.append(
             Endpoint(
-                "mastodon", f"{instance.base_url} ({timelines})", instance.base_url, "mastodon"
+                "mastodon",
+                f"{instance.base_url} ({timelines})",
+                instance.base_url,
+                "mastodon",
+                tuple(mastodon_stream(instance, t) for t in instance.timelines),
             )
         )
     for feed in settings.feeds:
-        out.append(Endpoint(feed.kind, feed.name or feed.url, feed.url, "feed"))
+        out.append(
+            Endpoint(feed.kind, feed.name or feed.url, feed.url, "feed", (feed_stream(feed),))
+        )
     return out
+
+
+def _when(seconds: float | None, now: float) -> str:
+    if seconds is None:
+        return "never"
+    moment = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    delta = seconds - now
+    span = abs(delta)
+    ago = (
+        f"{span:.0f} s"
+        if span < 120
+        else f"{span / 60:.0f} min"
+        if span < 7200
+        else f"{span / 3600:.0f} h"
+    )
+    return f"{moment} (in {ago})" if delta > 0 else f"{moment} ({ago} ago)"
+
+
+def status_lines(row: StatusRow, now: float) -> list[str]:
+    """The state of one stream, as `sources list` shows it."""
+    lines = [f"state {row.state}, last success {_when(row.last_success, now)}"]
+    if row.last_error is not None:
+        lines.append(
+            f"last error {_when(row.last_error_at, now)}: {row.last_error}"
+            f" ({row.error_count} error(s) since it last worked)"
+        )
+    if row.next_retry is not None and row.state in FAILING:
+        lines.append(f"next retry {_when(row.next_retry, now)}")
+    return lines
 
 
 @click.group("sources")
@@ -49,12 +98,36 @@ def sources_group() -> None:
 @sources_group.command("list")
 @common_options
 def list_command(settings: Settings) -> None:
-    """List the configured sources with what has been stored from them."""
+    """List the configured sources, the state of each stream (as the collector last stored
+    it: state, last success, last error, error count, next retry) and what was stored."""
     engine = reader_for(settings)
     counters = load_counters(engine) if engine else {}
     cursors = load_cursors(engine) if engine else {}
+    statuses = {row.source: row for row in load_status(engine)} if engine else {}
+    now = time.time()
+    listed: set[str] = set()
     for endpoint in endpoints(settings):
         click.echo(f"{endpoint.source:<9} {endpoint.name}\n          {endpoint.url}")
+        for stream in endpoint.streams:
+            listed.add(stream)
+            row = statuses.get(stream)
+            if len(endpoint.streams) > 1:
+                click.echo(f"          {stream}:")
+            if row is None:
+                click.echo("          not collected from yet")
+                continue
+            for line in status_lines(row, now):
+                click.echo(f"          {line}")
+    others = [row for name, row in sorted(statuses.items()) if name not in listed]
+    if others:
+        click.echo("\nother streams (replays, plugins, sources no longer configured):")
+        for row in others:
+            click.echo(f"  {row.source}")
+            for line in status_lines(row, now):
+                click.echo(f"    {line}")
+    failing = sum(row.state in FAILING for row in statuses.values())
+    if failing:
+        click.echo(f"\n{failing} of {len(statuses)} stream(s) failing")
     if counters:
         click.echo("\nstored per source:")
         for source, values in sorted(counters.items()):

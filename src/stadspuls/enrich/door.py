@@ -3,10 +3,16 @@
 Built-in enrichers are registered here explicitly, in the order they must run; third-party
 enrichers come from the entry-point group `stadspuls.enrichers` (a factory taking Settings) and
 run after the built-ins. An import error is raised, never swallowed.
+
+The optional enrichers (places, sentiment, crisis) are imported and built when their first
+non-empty batch arrives (`LazyEnricher`): a door configured without them never imports their
+modules (numpy/scipy/scikit-learn, the model files), and one with them starts at once and
+loads each model when it is first needed. `Door.warm_up()` loads everything now instead.
 """
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
@@ -22,6 +28,34 @@ from stadspuls.sealed import Sealer
 from stadspuls.settings import Settings
 
 ENTRY_POINT_GROUP = "stadspuls.enrichers"
+
+
+class LazyEnricher:
+    """An enricher imported and built on its first non-empty batch."""
+
+    def __init__(self, name: str, build: Callable[[], Enricher]) -> None:
+        self.name = name
+        self._build = build
+        self._enricher: Enricher | None = None
+
+    @property
+    def loaded(self) -> bool:
+        return self._enricher is not None
+
+    def load(self) -> Enricher:
+        if self._enricher is None:
+            self._enricher = self._build()
+        return self._enricher
+
+    def warm_up(self) -> None:
+        warm_up = getattr(self.load(), "warm_up", None)
+        if callable(warm_up):
+            warm_up()
+
+    def __call__(self, posts: Sequence[Post]) -> list[Post]:
+        if not posts:
+            return []
+        return self.load()(posts)
 
 
 class Door:
@@ -61,26 +95,34 @@ class Door:
 
 
 def start_door(settings: Settings) -> Door | DoorProcess:
-    """The door as configured: in a child process (`door_process`) or in this one."""
+    """The door as configured: in a child process (`door_process`) or in this one. Models load
+    when the first batch needs them."""
     if settings.door_process:
         return DoorProcess(settings)
-    door = build_door(settings)
-    door.warm_up()
-    return door
+    return build_door(settings)
+
+
+# name → (module, class) of the optional enrichers, in the order `Settings.enrichers` allows.
+OPTIONAL: dict[str, tuple[str, str]] = {
+    "places": ("stadspuls.enrich.places", "PlaceRecognizer"),
+    "sentiment": ("stadspuls.enrich.sentiment", "SentimentClassifier"),
+    "crisis": ("stadspuls.enrich.crisis", "CrisisEnricher"),
+}
 
 
 def _optional(settings: Settings) -> list[Enricher]:
-    # Imported here: the models load lazily, and a door without them starts faster.
-    from stadspuls.enrich.crisis import CrisisEnricher
-    from stadspuls.enrich.places import PlaceRecognizer
-    from stadspuls.enrich.sentiment import SentimentClassifier
+    def factory(name: str) -> Callable[[], Enricher]:
+        module, attribute = OPTIONAL[name]
 
-    factories: dict[str, Callable[[], Enricher]] = {
-        "places": PlaceRecognizer,
-        "sentiment": lambda: SentimentClassifier(accurate=settings.sentiment_accurate),
-        "crisis": CrisisEnricher,
-    }
-    return [factories[name]() for name in settings.enrichers]
+        def build() -> Enricher:
+            cls = getattr(importlib.import_module(module), attribute)
+            if name == "sentiment":
+                return cls(accurate=settings.sentiment_accurate)  # type: ignore[no-any-return]
+            return cls()  # type: ignore[no-any-return]
+
+        return build
+
+    return [LazyEnricher(name, factory(name)) for name in settings.enrichers]
 
 
 def build_pseudonymiser(settings: Settings) -> Pseudonymiser:

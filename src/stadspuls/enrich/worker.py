@@ -41,8 +41,7 @@ def _child(conn: Connection, settings: Settings) -> None:
     from stadspuls.store.database import open_store
     from stadspuls.store.posts import recent_fingerprints
 
-    door = build_door(settings)
-    door.warm_up()
+    door = build_door(settings)  # its models load with the first batch that needs them
     dedup = next((e for e in door.enrichers if isinstance(e, Deduplicator)), None)
     if dedup is not None:
         engine = open_store(settings.db_url)
@@ -56,6 +55,10 @@ def _child(conn: Connection, settings: Settings) -> None:
             return
         if message == b"stop":
             return
+        if message == b"warm":
+            door.warm_up()
+            conn.send_bytes(b"ok" + _encode([]))
+            continue
         try:
             conn.send_bytes(b"ok" + _encode(door(_decode_posts(message))))
         except Exception:
@@ -90,6 +93,12 @@ class DoorProcess:
         if not ready:
             self.close()
             raise DoorProcessError("the door process did not start (see its error above)")
+
+    def warm_up(self) -> None:
+        """Load the child's models now rather than with the first batch that needs them."""
+        self._conn.send_bytes(b"warm")
+        self._pending += 1
+        self.collect()
 
     def submit(self, posts: Sequence[Post]) -> None:
         self._conn.send_bytes(_encode(list(posts)))

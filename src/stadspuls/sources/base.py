@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from stadspuls.records import SourceItem
+from stadspuls.sources.status import StreamStatus
 from stadspuls.sources.throttle import LogThrottle
 
 log = logging.getLogger(__name__)
@@ -52,11 +53,20 @@ class SourceStats:
     # what `skipped` consists of, e.g. {"app.bsky.feed.like": 812, "identity": 3}
     skipped_by_kind: dict[str, int] = field(default_factory=dict)
     invalid_utf8: int = 0  # lines read with bytes that are not UTF-8 (replaced by U+FFFD)
+    # The state of each stream (feed, timeline, websocket) the source reads, by stream name.
+    streams: dict[str, StreamStatus] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # Not a field (so not in the counts `asdict` reports): a burst of bad payloads logs a
         # few lines and a count instead of one line each.
         self.warnings = LogThrottle(log)
+
+    def stream(self, name: str) -> StreamStatus:
+        """The status of stream `name`, created (state "connecting") on first use."""
+        status = self.streams.get(name)
+        if status is None:
+            status = self.streams[name] = StreamStatus(name)
+        return status
 
     def malformed_payload(self, source: str, error: Exception, raw: object) -> None:
         self.malformed += 1

@@ -2,7 +2,9 @@
 
 Each feed is polled every `interval_s` with `If-None-Match` / `If-Modified-Since`; a 304 means
 nothing new. Errors back off per feed (jittered, doubling up to `backoff_cap`), never blocking
-the other feeds. The cursor per feed (`rss:{url}` or `p2000:{url}`) is a small JSON document:
+the other feeds. Each feed is a stream of its own in `stats.streams` (its state, last success,
+last error, error count and next retry), and logs one warning when it starts failing, not one
+per retry. The cursor per feed (`rss:{url}` or `p2000:{url}`) is a small JSON document:
 the validators and the keys of the entries already emitted (bounded), so that a restart neither
 re-emits the feed's current entries nor misses the ones published meanwhile.
 """
@@ -109,15 +111,18 @@ class _Feed:
         self, client: httpx.AsyncClient, out: asyncio.Queue[SourceItem | BaseException]
     ) -> None:
         stats = self.source.stats
+        status = stats.stream(self.stream_name)
         while True:
             try:
                 items = await self.poll(client)
             except (httpx.HTTPError, MappingError) as error:
                 stats.last_error = f"{self.stream_name}: {type(error).__name__}: {error}"
                 stats.extra["feed_errors"] = stats.extra.get("feed_errors", 0) + 1
-                log.warning("%s", stats.last_error)
-                await asyncio.sleep(max(self.backoff.next_delay(), self.source.min_retry_s))
+                delay = max(self.backoff.next_delay(), self.source.min_retry_s)
+                status.retrying(error, delay)  # logs once, then a summary now and then
+                await asyncio.sleep(delay)
                 continue
+            status.succeeded()
             self.backoff.reset()
             for item in items:
                 await out.put(item)
@@ -141,6 +146,8 @@ class FeedSource:
     ) -> None:
         self.feeds = list(feeds)
         self.stats = SourceStats()
+        for feed in self.feeds:
+            self.stats.stream(stream_name(feed))  # "connecting" until its first poll
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self.min_retry_s = min_retry_s

@@ -300,6 +300,7 @@ class JetstreamSource:
         self.langs = frozenset(lang.lower() for lang in settings.langs)
         self.keep_undeclared = settings.keep_undeclared
         self.stats = SourceStats()
+        self.stats.stream(STREAM)
         self.backoff = Backoff(backoff_base, backoff_cap)
         self.rewind_us = int(rewind_seconds * 1_000_000)
         self.checkpoint_every = checkpoint_every
@@ -357,17 +358,21 @@ class JetstreamSource:
         since_checkpoint = 0
         checkpoint_at = time.monotonic()
         checkpointed_us = self.last_time_us
+        status = self.stats.stream(STREAM)
+        delay = 0.0
         first = True
         while True:
             if not first:
                 self.stats.reconnects += 1
-                await asyncio.sleep(self.backoff.next_delay())
+                await asyncio.sleep(delay)
             first = False
             host = self.hosts[self.host_index % len(self.hosts)]
+            status.connecting()
             try:
                 async with websockets.connect(
                     self.url(host), open_timeout=self.open_timeout, max_size=2**22
                 ) as websocket:
+                    status.succeeded()
                     try:
                         async for frame in websocket:
                             self.backoff.reset()
@@ -379,6 +384,7 @@ class JetstreamSource:
                                 time.monotonic() - checkpoint_at >= self.checkpoint_seconds
                             )
                             if due and self.last_time_us != checkpointed_us:
+                                status.succeeded()  # once per checkpoint, not per frame
                                 checkpointed_us = self.last_time_us
                                 since_checkpoint = 0
                                 checkpoint_at = time.monotonic()
@@ -392,7 +398,8 @@ class JetstreamSource:
                 self.stats.last_error = "connection closed by server"
             except (OSError, websockets.WebSocketException, TimeoutError) as error:
                 self.stats.last_error = f"{type(error).__name__}: {error}"
-                log.warning("jetstream %s: %s; reconnecting", host, self.stats.last_error)
+            delay = self.backoff.next_delay()
+            status.retrying(f"{host}: {self.stats.last_error}", delay)
             self.host_index += 1
 
 

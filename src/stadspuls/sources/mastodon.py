@@ -10,13 +10,22 @@ keeps a bounded map from those ids to post ids (a deletion of a status seen befo
 therefore not resolved: it is counted as skipped).
 
 Resuming. The cursor per stream (`mastodon:{host}:{timeline}`) is the highest status id seen.
-Each time the stream is (re)connected the source first pages forward from the cursor with
-`min_id` (which, unlike `since_id`, returns the statuses *immediately* after the cursor, so a
-long gap is backfilled page by page without a hole) and only then reads the stream, whose events
-wait in the socket meanwhile. While the stream is down it keeps backfilling at each back-off
-step; where streaming is refused (401/403/404: many servers require a token) it polls every
-`poll_interval_s`. (A federated status that reaches the server late can get an id below the
-cursor; the REST API offers no way to see those, so they are missed when the stream was down.)
+Each time the stream is (re)connected the source first pages forward with `min_id` (which,
+unlike `since_id`, returns the statuses *immediately* after the given id, so a long gap is
+backfilled page by page without a hole) and only then reads the stream, whose events wait in the
+socket meanwhile. While the stream is down it keeps backfilling forward at each back-off step;
+where streaming is refused (401/403/404: many servers require a token) it polls every
+`poll_interval_s`.
+
+Late statuses. Mastodon ids are Snowflake-like: the creation time in milliseconds shifted left
+by 16 bits. A remote status that federates late gets an id from its *creation* time, below the
+cursor, so paging forward from the cursor never sees it; the streaming API does deliver it, but
+not while the stream is down. So the first backfill after every gap (a reconnect, a restart;
+when polling, a poll every `rescan_s`, default 5 min) starts `overlap_s` (default 15 min)
+before the position where the gap began: `min_id` = the Snowflake id of (that status's time -
+overlap). Statuses the source has already passed on are skipped by their local id; after a
+restart the store skips them by post id. A status that arrives more than `overlap_s` after its
+creation while the stream is down is still missed; a larger overlap costs more pages.
 """
 
 from __future__ import annotations
@@ -25,6 +34,8 @@ import asyncio
 import contextlib
 import functools
 import logging
+import math
+import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
@@ -54,6 +65,9 @@ SOURCE = "mastodon"
 PAGE_LIMIT = 40  # the API's maximum page size for timelines
 # Followers-only ("private") and direct statuses are not public, whoever can read them.
 PUBLIC_VISIBILITY = frozenset({"public", "unlisted"})
+SNOWFLAKE_SHIFT = 16  # Mastodon ids: milliseconds since the epoch << 16, plus a sequence
+# Below this an id is an old sequential one (before Mastodon 2.0), not a timestamp.
+SNOWFLAKE_MIN = 1 << 40
 
 
 def status_post_id(status: Mapping[str, Any]) -> str:
@@ -174,6 +188,20 @@ def id_key(status_id: str) -> tuple[int, str]:
     return (len(status_id), status_id)
 
 
+def rewound_id(status_id: str, seconds: float) -> str | None:
+    """The lowest Snowflake id of statuses created `seconds` before status `status_id` was;
+    None when the id is not a Snowflake (another server software, or a pre-2.0 Mastodon id)."""
+    if not status_id.isdigit() or int(status_id) < SNOWFLAKE_MIN:
+        return None
+    millis = (int(status_id) >> SNOWFLAKE_SHIFT) - int(seconds * 1000)
+    return str(max(0, millis) << SNOWFLAKE_SHIFT)
+
+
+def stream_name(instance: MastodonInstance, timeline: str) -> str:
+    """The name of one (instance, timeline) stream: its cursor's key and its status row."""
+    return f"{SOURCE}:{urlsplit(instance.base_url.rstrip('/')).netloc}:{timeline}"
+
+
 class _Unauthorised(Exception):
     """Streaming refused (401/403/404): poll instead."""
 
@@ -234,11 +262,15 @@ class _Timeline:
         self.base_url = instance.base_url.rstrip("/")
         self.host = urlsplit(self.base_url).netloc
         self.timeline = timeline
-        self.stream_name = f"{SOURCE}:{self.host}:{timeline}"
+        self.stream_name = stream_name(instance, timeline)
         self.stream_path, self.stream_params, self.rest_path, self.rest_params = timeline_paths(
             timeline
         )
         self.cursor = cursor
+        # Where the current gap began (the cursor when the stream was last known complete); the
+        # next catch-up re-reads `overlap_s` before it. A stored cursor means a restart: a gap.
+        self.gap_from = cursor
+        self.rescanned_at = -math.inf  # when polling re-read the overlap last (monotonic)
         self.local_ids = local_ids
         self.streaming = source.streaming
         self.backoff = Backoff(source.backoff_base, source.backoff_cap)
@@ -251,6 +283,7 @@ class _Timeline:
         self, client: httpx.AsyncClient, out: asyncio.Queue[SourceItem | BaseException]
     ) -> None:
         stats = self.source.stats
+        status = stats.stream(self.stream_name)
         first = True
         while True:
             try:
@@ -258,11 +291,22 @@ class _Timeline:
                     if not first:
                         stats.reconnects += 1
                     first = False
-                    await self.listen(client, out)  # backfills once connected
+                    status.connecting()
+                    await self.listen(client, out)  # catches up once connected
                     stats.last_error = f"{self.stream_name}: stream ended"
-                    await asyncio.sleep(self.backoff.next_delay())
+                    self.stream_down()
+                    delay = self.backoff.next_delay()
+                    status.retrying("the server ended the stream", delay)
+                    await asyncio.sleep(delay)
                 else:
-                    await self.backfill(client, out)
+                    # Polling is one long gap: a poll pages forward, and every `rescan_s` one
+                    # also re-reads the overlap before the cursor of the previous re-read.
+                    self.stream_down()
+                    rescan = time.monotonic() - self.rescanned_at >= self.source.rescan_s
+                    await self.backfill(client, out, catch_up=rescan)
+                    if rescan:
+                        self.rescanned_at = time.monotonic()
+                    status.succeeded()
                     self.backoff.reset()
                     await asyncio.sleep(self.instance.poll_interval_s)
             except _Unauthorised as error:
@@ -273,12 +317,20 @@ class _Timeline:
                 self.streaming = False
             except (httpx.HTTPError, MappingError) as error:
                 stats.last_error = f"{self.stream_name}: {type(error).__name__}: {error}"
-                log.warning("%s", stats.last_error)
+                self.stream_down()
+                delay = self.backoff.next_delay()
+                status.retrying(error, delay)
                 if self.streaming:
-                    # The stream is down but the REST API may not be: poll while backing off.
+                    # The stream is down but the REST API may not be: poll while backing off
+                    # (forward only; the overlap is re-read once the stream is back).
                     with contextlib.suppress(httpx.HTTPError, MappingError):
                         await self.backfill(client, out)
-                await asyncio.sleep(self.backoff.next_delay())
+                await asyncio.sleep(delay)
+
+    def stream_down(self) -> None:
+        """A gap begins at the current cursor (unless an earlier one is still open)."""
+        if self.gap_from is None:
+            self.gap_from = self.cursor
 
     async def emit(
         self, status: Mapping[str, Any], out: asyncio.Queue[SourceItem | BaseException]
@@ -286,6 +338,18 @@ class _Timeline:
         stats = self.source.stats
         stats.received += 1
         local = str(status.get("id", ""))
+        if local and self.local_ids.get(local) is not None:
+            stats.skipped += 1  # re-read by a catch-up's overlap, or seen on another timeline
+        else:
+            await self._emit_post(status, local, out)
+        if local and (self.cursor is None or id_key(local) > id_key(self.cursor)):
+            self.cursor = local
+            await out.put(Checkpoint(self.stream_name, local))
+
+    async def _emit_post(
+        self, status: Mapping[str, Any], local: str, out: asyncio.Queue[SourceItem | BaseException]
+    ) -> None:
+        stats = self.source.stats
         try:
             post = map_mastodon_status(status, self.host, self.local_ids.ids)
         except SkippedPayload as skipped:
@@ -296,19 +360,26 @@ class _Timeline:
             self.local_ids.add(local, post.id)
             stats.posts += 1
             await out.put(post)
-        if local and (self.cursor is None or id_key(local) > id_key(self.cursor)):
-            self.cursor = local
-            await out.put(Checkpoint(self.stream_name, local))
 
     async def backfill(
-        self, client: httpx.AsyncClient, out: asyncio.Queue[SourceItem | BaseException]
+        self,
+        client: httpx.AsyncClient,
+        out: asyncio.Queue[SourceItem | BaseException],
+        *,
+        catch_up: bool = False,
     ) -> None:
-        """Fetch what is new since the cursor, oldest page first, page by page."""
+        """Fetch what is new since the cursor, oldest page first, page by page. A `catch_up`
+        (after a gap) starts `overlap_s` before the gap began, for late-federated statuses."""
+        position = self.cursor
+        if catch_up and self.gap_from is not None:
+            rewound = rewound_id(self.gap_from, self.instance.overlap_s)
+            if rewound is not None and (position is None or id_key(rewound) < id_key(position)):
+                position = rewound
         while True:
             limit = self.source.page_limit
             params = {**self.rest_params, "limit": str(limit)}
-            if self.cursor is not None:
-                params["min_id"] = self.cursor
+            if position is not None:
+                params["min_id"] = position
             response = await client.get(
                 self.base_url + self.rest_path, params=params, headers=self.headers
             )
@@ -323,7 +394,10 @@ class _Timeline:
             # Without a cursor, the newest page is the start; with one, page forward until a
             # page is not full.
             if "min_id" not in params or len(page) < limit or not statuses:
+                if catch_up:
+                    self.gap_from = None
                 return
+            position = str(statuses[-1]["id"])
 
     async def listen(
         self, client: httpx.AsyncClient, out: asyncio.Queue[SourceItem | BaseException]
@@ -342,7 +416,9 @@ class _Timeline:
             response.raise_for_status()
             # Connected: now fetch what came since the cursor. Stream events published
             # meanwhile wait in the socket, so nothing falls between backfill and stream.
-            await self.backfill(client, out)
+            await self.backfill(client, out, catch_up=True)
+            status = self.source.stats.stream(self.stream_name)
+            status.succeeded()
             event = ""
             data: list[str] = []
             async for line in response.aiter_lines():
@@ -352,6 +428,7 @@ class _Timeline:
                     event, data = "", []
                 elif line.startswith(":"):
                     self.backoff.reset()  # heartbeat (":thump")
+                    status.succeeded()
                 elif line.startswith("event:"):
                     event = line[6:].strip()
                 elif line.startswith("data:"):
@@ -406,6 +483,7 @@ class MastodonSource:
         connect_timeout: float = 10.0,
         read_timeout: float = 120.0,  # servers send a heartbeat every ~15 s
         page_limit: int = PAGE_LIMIT,
+        rescan_s: float = 300.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.instances = list(instances)
@@ -413,12 +491,17 @@ class MastodonSource:
             for timeline in instance.timelines:
                 timeline_paths(timeline)  # fail at start-up on a typo
         self.stats = SourceStats()
+        for instance in self.instances:
+            for timeline in instance.timelines:
+                self.stats.stream(stream_name(instance, timeline))
         self.streaming = streaming
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self.page_limit = page_limit
+        # While polling, how often a poll re-reads the overlap (late statuses wait that long).
+        self.rescan_s = rescan_s
         self.transport = transport
 
     async def stream(self, cursors: Mapping[str, str]) -> AsyncIterator[SourceItem]:
@@ -426,9 +509,8 @@ class MastodonSource:
         for instance in self.instances:
             local_ids = _LocalIds()  # status ids are per server, shared by its timelines
             for timeline in instance.timelines:
-                sub = _Timeline(self, instance, timeline, None, local_ids)
-                sub.cursor = cursors.get(sub.stream_name)
-                timelines.append(sub)
+                cursor = cursors.get(stream_name(instance, timeline))
+                timelines.append(_Timeline(self, instance, timeline, cursor, local_ids))
         async with httpx.AsyncClient(
             timeout=httpx.Timeout(self.connect_timeout, read=30.0),
             transport=self.transport,

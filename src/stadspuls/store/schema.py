@@ -167,7 +167,8 @@ imports = sa.Table(
 source_status = sa.Table(
     "source_status",
     metadata,
-    sa.Column("source", sa.String(64), primary_key=True),
+    # A stream name such as "rss:{feed url}": as long as a cursor's stream name.
+    sa.Column("source", sa.String(300), primary_key=True),
     sa.Column("state", sa.String(16), nullable=False),  # "running" | "retrying" | "stopped" ...
     sa.Column("last_success_us", sa.BigInteger),
     sa.Column("last_error", sa.Text),

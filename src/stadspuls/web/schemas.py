@@ -98,13 +98,29 @@ class VolumeOut(BaseModel):
     buckets: list[VolumeBucket]
 
 
+class StreamHealth(BaseModel):
+    """One stream a source reads (a feed, a Mastodon timeline, Jetstream, a replay)."""
+
+    source: str = Field(examples=["rss:https://feeds.nos.nl/nosnieuwsalgemeen"])
+    state: str = Field(description="connecting, running, retrying, failed or stopped")
+    last_success: datetime | None
+    last_error: str | None
+    last_error_at: datetime | None
+    error_count: int = Field(description="Errors since the stream last worked.")
+    next_retry: datetime | None
+    updated: datetime
+
+
 class Health(BaseModel):
     status: str
     database: str
     schema_revision: str | None
     posts: int
     collecting: bool
+    # Counters per source of this process (received, posts, malformed, ...).
     sources: dict[str, dict[str, int | str | None]]
+    # Every stream's state: this process's collector, or as the collector last stored it.
+    streams: list[StreamHealth] = Field(default_factory=list)
 
 
 LegalBasis = Literal["public-task", "vital-interest", "legitimate-interest", "police-task"]

@@ -1,33 +1,67 @@
 from __future__ import annotations
 
-from dataclasses import asdict
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Request
 
+from stadspuls.sources.status import StatusRow
 from stadspuls.store import migrate
 from stadspuls.store.posts import count_all
-from stadspuls.web.schemas import Health
+from stadspuls.store.status import load_status
+from stadspuls.web.schemas import Health, StreamHealth
 
 router = APIRouter(tags=["health"])
+
+COUNTERS = ("received", "posts", "deletions", "malformed", "skipped", "reconnects")
+
+
+def _time(seconds: float | None) -> datetime | None:
+    return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
+
+
+def _stream(row: StatusRow) -> StreamHealth:
+    return StreamHealth(
+        source=row.source,
+        state=row.state,
+        last_success=_time(row.last_success),
+        last_error=row.last_error,
+        last_error_at=_time(row.last_error_at),
+        error_count=row.error_count,
+        next_retry=_time(row.next_retry),
+        updated=_time(row.updated) or datetime.fromtimestamp(0, UTC),
+    )
 
 
 @router.get("/health", response_model=Health)
 def get_health(request: Request) -> Health:
     engine: sa.Engine = request.app.state.engine
     collector = request.app.state.collector
+    collecting = collector is not None and bool(collector.sources)
     sources: dict[str, dict[str, int | str | None]] = {}
-    if collector is not None:
+    if collecting:
         for source in collector.sources:
-            stats = asdict(source.stats)
-            stats.pop("extra", None)
-            stats.pop("skipped_by_kind", None)
-            sources[source.name] = stats
+            counts: dict[str, int | str | None] = {
+                name: getattr(source.stats, name) for name in COUNTERS
+            }
+            counts["last_error"] = source.stats.last_error
+            sources[source.name] = counts
+    # The live view when this process collects; otherwise what the collector last stored
+    # (`stadspuls run --no-collect` beside a collecting process, or after a restart).
+    if collecting:
+        rows = [
+            status.row()
+            for source in collector.sources
+            for status in getattr(source.stats, "streams", {}).values()
+        ]
+    else:
+        rows = load_status(engine)
     return Health(
         status="ok",
         database=engine.dialect.name,
         schema_revision=migrate.current_revision(engine),
         posts=count_all(engine),
-        collecting=collector is not None and bool(collector.sources),
+        collecting=collecting,
         sources=sources,
+        streams=[_stream(row) for row in rows],
     )

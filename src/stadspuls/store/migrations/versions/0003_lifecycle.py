@@ -43,7 +43,7 @@ def upgrade() -> None:
     op.create_index("ix_posts_import_id", "posts", ["import_id"])
     op.create_table(
         "source_status",
-        sa.Column("source", sa.String(64), nullable=False),
+        sa.Column("source", sa.String(300), nullable=False),
         sa.Column("state", sa.String(16), nullable=False),
         sa.Column("last_success_us", sa.BigInteger),
         sa.Column("last_error", sa.Text),
