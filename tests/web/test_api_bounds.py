@@ -6,11 +6,10 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from stadspuls.enrich.door import build_door
-from stadspuls.pipeline import Pipeline
 from stadspuls.settings import Settings
 from stadspuls.web.app import create_app
 from tests.factories import make_post
+from tests.query.corpus import store
 
 MONITOR = {
     "name": "lochem",
@@ -22,9 +21,11 @@ MONITOR = {
 
 @pytest.fixture
 def client(settings: Settings, engine: sa.Engine) -> TestClient:
-    pipeline = Pipeline(engine, build_door(settings))
-    pipeline.process([make_post(n, f"Dijk bij Lochem nummer {n}") for n in range(3)])
-    pipeline.close()
+    key = "u" + "0" * 16  # a pseudonym: these posts stand for posts that passed the door
+    store(
+        engine,
+        [make_post(n, f"Dijk bij Lochem {n}", author=None, author_key=key) for n in range(3)],
+    )
     client = TestClient(create_app(settings, engine=engine), raise_server_exceptions=False)
     assert client.post("/api/monitors", json=MONITOR).status_code == 201
     return client
@@ -105,3 +106,26 @@ def test_text_no_database_can_hold_is_422_on_both(
 ) -> None:
     """PostgreSQL refuses NUL in text and strings over a column's length: 422 on both databases."""
     _problem(client.request(method, url, json=body))
+
+
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        ({"query": '"' + " ".join(f"w{i}" for i in range(25_000)) + '"'}, "query longer than"),
+        ({"query": " OR ".join(f"w{i}" for i in range(501))}, "more than 500 terms"),
+        ({"query": '"' + "rook " * 33 + '"'}, "phrase longer than 32 words"),
+        ({"places": [f"p{i}" for i in range(520)]}, "more than 500 terms"),
+    ],
+)
+def test_monitors_with_oversized_queries_are_422_with_a_column(
+    client: TestClient, change: dict[str, object], says: str
+) -> None:
+    """The live matcher compiles every monitor's query: the parser's limits keep it bounded."""
+    created = client.post("/api/monitors", json={**MONITOR, "name": "groot", **change})
+    assert created.status_code == 422, created.text
+    assert says in created.json()["detail"]
+    assert isinstance(created.json()["column"], int)
+    patched = client.patch("/api/monitors/1", json=change)
+    assert patched.status_code == 422
+    assert says in patched.json()["detail"]
+    assert [m["name"] for m in client.get("/api/monitors").json()] == ["lochem"]
