@@ -56,7 +56,7 @@ def test_slow_searches_are_cancelled_in_the_database(archive: sa.Engine) -> None
             run()
         # The database stopped the statement (SQLite: interrupted; PostgreSQL: QueryCanceled).
         assert isinstance(e.value.__cause__, sa.exc.OperationalError)
-        assert time.monotonic() - started < 0.3
+        assert time.monotonic() - started < 1.0  # generous: two cores shared by many tests
     # The same connections serve the next search, without a limit left behind on them.
     assert count_posts(archive, "w0 w1") == 3000
     assert len(search_posts(archive, '"w0 w1 w2"', limit=5)) == 5
@@ -66,16 +66,16 @@ def test_slow_near_searches_are_cancelled_too(archive: sa.Engine) -> None:
     started = time.monotonic()
     with pytest.raises(SearchTimeout):
         count_posts(archive, SLOW_NEAR, timeout=LIMIT)
-    assert time.monotonic() - started < 0.3
+    assert time.monotonic() - started < 1.0  # without a limit: 0.1 s SQLite, 50 s PostgreSQL
     assert sum(1 for _ in iter_posts(archive, '"w7 w0"')) == 3000
 
 
 def test_the_api_answers_503_with_a_clear_message(archive: sa.Engine, settings: Settings) -> None:
-    settings.search_timeout_s = 0.1  # room for the cheap search on a busy machine
+    settings.search_timeout_s = 0.25  # room for the cheap search on a busy machine
     client = TestClient(create_app(settings, engine=archive))
     slow = client.get("/api/posts", params={"q": SLOW})
     assert slow.status_code == 503
-    assert slow.json()["detail"].startswith("the search took too long (over 0.1 s)")
+    assert slow.json()["detail"].startswith("the search took too long (over 0.25 s)")
     # A cheap search still passes the same limit.
     cheap = client.get("/api/posts", params={"q": "brand"})
     assert cheap.status_code == 200, cheap.text

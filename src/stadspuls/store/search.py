@@ -44,9 +44,10 @@ _places = msgspec.json.Decoder(tuple[Place, ...]).decode
 # looking up and sorting one matched row; measured on a 1M-post archive.
 _STEP_COST = 0.2
 
-# SQLite VM instructions between two looks at the clock: ~0.1 ms of work, so a cancelled search
-# stops within a millisecond of its deadline at no measurable cost.
-_PROGRESS_STEPS = 1000
+# SQLite VM instructions between two looks at the clock: at most about a millisecond of work,
+# so a cancelled search stops close to its deadline, and the Python call stays rare enough to
+# cost nothing measurable.
+_PROGRESS_STEPS = 10_000
 
 Plan = Literal["by_time", "by_rowid"]
 
