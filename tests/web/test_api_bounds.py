@@ -52,6 +52,8 @@ def _problem(response: object) -> str:
         ("/api/stats/volume?bucket=0", "1 to 31622400 seconds"),
         ("/api/stats/volume?bucket=999999999", "1 to 31622400 seconds"),
         ("/api/monitors/1/stats?bucket=99999999999999999999", "should match pattern"),
+        ("/api/posts?" + "&".join(f"source=s{n}" for n in range(101)), "at most 100 items"),
+        ("/api/stats/volume?source=" + "s" * 65, "at most 64 characters"),
     ],
 )
 def test_numbers_beyond_their_bounds_are_422(client: TestClient, url: str, says: str) -> None:

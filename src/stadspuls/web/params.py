@@ -39,9 +39,13 @@ Offset = Annotated[
         description=f"Posts to skip (at most {MAX_OFFSET:,}; page further with `until`)",
     ),
 ]
+MAX_SOURCES = 100  # far more sources than exist; each is one bound SQL parameter
 Sources = Annotated[
-    list[Annotated[str, StringConstraints(pattern=NO_NUL)]] | None,
-    Query(description="Sources, e.g. bluesky (repeat for several)"),
+    list[Annotated[str, StringConstraints(max_length=64, pattern=NO_NUL)]] | None,
+    Query(
+        max_length=MAX_SOURCES,
+        description=f"Sources, e.g. bluesky (repeat for several, at most {MAX_SOURCES})",
+    ),
 ]
 Lang = Annotated[
     str | None, Query(max_length=8, pattern=NO_NUL, description="ISO 639-1 language code")
