@@ -94,6 +94,10 @@ class Settings(BaseSettings):
     # The retention job runs every `retention_interval_s`.
     retention_days: int = Field(default=30, ge=1, le=3650)
     retention_interval_s: float = 3600.0
+    # An archive search for the API (/api/posts?q=) is cancelled after this many seconds, on
+    # both databases, and answered 503: one costly query must not hold a core for everyone.
+    # Query size is bounded by the query language itself (see stadspuls.query.parser).
+    search_timeout_s: float = Field(default=10.0, gt=0, le=3600)
     bluesky: BlueskySettings = Field(default_factory=BlueskySettings)
     mastodon: list[MastodonInstance] = Field(
         default_factory=lambda: [

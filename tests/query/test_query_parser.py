@@ -195,3 +195,26 @@ def test_mentions_are_pseudonymised_once() -> None:
     tag = once.root
     assert isinstance(tag, Tag)
     assert tag.value == "upolitie000000000"
+
+
+def test_size_limits_bound_the_work_of_every_query() -> None:
+    """A 25,000-word phrase cost 19 s of CPU per search (issue 7); no query that large parses."""
+    from stadspuls.query.parser import MAX_PHRASE, MAX_QUERY_CHARS, MAX_TERMS
+
+    huge = '"' + " ".join(f"w{i}" for i in range(25_000)) + '"'
+    with pytest.raises(QuerySyntaxError, match=r"^query longer than 10,000 characters at column"):
+        parse(huge)
+    with pytest.raises(QuerySyntaxError, match="phrase longer than 32 words at column 7"):
+        parse('brand "' + " ".join(["rook"] * (MAX_PHRASE + 1)) + '"')
+    with pytest.raises(QuerySyntaxError, match="phrase longer than 32 words"):
+        parse("-".join(["wi"] * (MAX_PHRASE + 1)))  # a hyphenated word is a phrase too
+    many = " OR ".join(f"w{i}" for i in range(MAX_TERMS + 1))
+    with pytest.raises(QuerySyntaxError, match=f"more than {MAX_TERMS} terms at column"):
+        parse(many)
+    values = ",".join(f"p{i}" for i in range(MAX_TERMS + 1))
+    with pytest.raises(QuerySyntaxError, match=f"more than {MAX_TERMS} terms at column 1$"):
+        parse(f"place:{values}")
+    # Right at the limits, queries parse.
+    assert parse(" OR ".join(f"w{i}" for i in range(MAX_TERMS))).root is not None
+    assert parse('"' + " ".join(["rook"] * MAX_PHRASE) + '"').root == w(*["rook"] * MAX_PHRASE)
+    assert len(many) < MAX_QUERY_CHARS

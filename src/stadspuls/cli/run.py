@@ -32,6 +32,7 @@ from stadspuls.sources.status import StatusRow, StreamStatus
 from stadspuls.store.retention import apply_retention
 from stadspuls.store.status import save_status
 from stadspuls.web.app import create_app
+from stadspuls.web.server import uvicorn_config
 
 log = logging.getLogger(__name__)
 
@@ -336,7 +337,7 @@ async def _serve(
         what = "collecting from " + ", ".join(s.name for s in collector.sources)
     app = create_app(settings, engine=engine, collector=collector)
     server = uvicorn.Server(
-        uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning")
+        uvicorn_config(app, host=settings.host, port=settings.port, log_level="warning")
     )
     click.echo(
         f"Stadspuls serving http://{settings.host}:{settings.port} "

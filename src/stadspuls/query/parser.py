@@ -12,6 +12,12 @@ Grammar (operators are upper case, as in Brandwatch and Talkwalker; lower-case "
 
 Filters: lang:nl,en  source:bluesky,rss  place:Groningen  place:"Den Bosch"  has:media
 has:link. A comma inside a filter value means OR.
+
+Size limits, the same wherever a query is parsed (API, command line, the live linker), so that a
+query accepted at one door runs at every other and no query can make the matcher or a database
+work without bound: at most MAX_QUERY_CHARS characters, MAX_TERMS terms (each filter value counts
+as one), MAX_PHRASE words in one phrase, MAX_TOKEN characters in one word, MAX_DEPTH levels of
+nesting and a NEAR distance of at most MAX_NEAR.
 """
 
 from __future__ import annotations
@@ -41,6 +47,9 @@ from stadspuls.query.text import fold, tokens
 __all__ = [
     "MAX_DEPTH",
     "MAX_NEAR",
+    "MAX_PHRASE",
+    "MAX_QUERY_CHARS",
+    "MAX_TERMS",
     "MAX_TOKEN",
     "Pseudonymise",
     "QuerySyntaxError",
@@ -53,6 +62,12 @@ Pseudonymise = Callable[[str], str]
 MAX_NEAR = 100
 MAX_DEPTH = 50  # parentheses and NOTs; keeps every engine's expression depth limit far away
 MAX_TOKEN = 200  # characters; PostgreSQL refuses lexemes over 2047 bytes
+# A 25,000-word phrase cost FTS5 19 s of CPU. Real monitor queries (Brandwatch, Talkwalker and
+# our own) stay under a few hundred terms and a few thousand characters; these leave room for
+# long keyword lists and a monitor's place list while bounding the work per query.
+MAX_QUERY_CHARS = 10_000
+MAX_TERMS = 500
+MAX_PHRASE = 32  # words; longer "phrases" are pasted text, not something to watch for
 FILTER_KEYS = ("lang", "source", "place", "has")
 HAS_VALUES = {"media": "media", "link": "link", "links": "link", "url": "link"}
 _NEAR = re.compile(r"NEAR/(\d+)")
@@ -156,9 +171,19 @@ def _describe(token: _Token) -> str:
 
 class _Parser:
     def __init__(self, query: str) -> None:
+        if len(query) > MAX_QUERY_CHARS:
+            raise QuerySyntaxError(
+                f"query longer than {MAX_QUERY_CHARS:,} characters", MAX_QUERY_CHARS + 1
+            )
         self.tokens = _lex(query)
         self.pos = 0
         self.depth = 0
+        self.terms = 0
+
+    def count(self, token: _Token, terms: int = 1) -> None:
+        self.terms += terms
+        if self.terms > MAX_TERMS:
+            raise QuerySyntaxError(f"query has more than {MAX_TERMS} terms", token.column)
 
     @property
     def current(self) -> _Token:
@@ -251,9 +276,11 @@ class _Parser:
             return node
         if token.kind == "WORD":
             self.advance()
+            self.count(token)
             return _word(token)
         if token.kind == "PHRASE":
             self.advance()
+            self.count(token)
             prefix = False
             if self.current.kind == "WORD" and self.current.text == "*":
                 self.advance()
@@ -268,6 +295,7 @@ class _Parser:
             return Phrase(tuple(folded), prefix)
         if token.kind == "FILTER":
             self.advance()
+            self.count(token, token.text.count(",") + 1)
             return _filter(token)
         if token.kind == "EOF":
             raise QuerySyntaxError("expected a term, found end of query", token.column)
@@ -325,6 +353,8 @@ def _filter(token: _Token) -> Node:
 
 
 def _check_length(words: list[str], column: int) -> None:
+    if len(words) > MAX_PHRASE:
+        raise QuerySyntaxError(f"phrase longer than {MAX_PHRASE} words", column)
     if any(len(word) > MAX_TOKEN for word in words):
         raise QuerySyntaxError(f"word longer than {MAX_TOKEN} characters", column)
 

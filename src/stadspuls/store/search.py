@@ -5,13 +5,20 @@ filters and ORDER BY created_us DESC LIMIT do the rest. Where the translation ov
 (hashtags, mentions, place:, NEAR on PostgreSQL, NOT of those) the candidates are streamed in
 time order and filtered with the streaming matcher, so search and streaming give exactly the
 same posts.
+
+With `timeout`, a search is cancelled once it runs past that many seconds, wherever the time
+goes: PostgreSQL cancels the statement (`SET LOCAL statement_timeout`), SQLite's VM stops through
+a progress handler, and the loop that filters candidates checks the same deadline. The caller
+gets `SearchTimeout`; the connection is rolled back and returned to the pool in working order.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Generator, Iterator, Sequence
-from contextlib import closing
+import sqlite3
+import time
+from collections.abc import Generator, Iterable, Iterator, Sequence
+from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -27,7 +34,7 @@ from stadspuls.store.posts import post_filters
 from stadspuls.store.rows import COLUMNS, row_to_post
 from stadspuls.store.schema import posts
 
-__all__ = ["count_posts", "iter_posts", "search_posts"]
+__all__ = ["SearchTimeout", "count_posts", "iter_posts", "search_posts"]
 
 _ORDER = "ORDER BY posts.created_us DESC, posts.pk DESC"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -37,7 +44,77 @@ _places = msgspec.json.Decoder(tuple[Place, ...]).decode
 # looking up and sorting one matched row; measured on a 1M-post archive.
 _STEP_COST = 0.2
 
+# SQLite VM instructions between two looks at the clock: at most about a millisecond of work,
+# so a cancelled search stops close to its deadline, and the Python call stays rare enough to
+# cost nothing measurable.
+_PROGRESS_STEPS = 10_000
+
 Plan = Literal["by_time", "by_rowid"]
+
+
+class SearchTimeout(RuntimeError):
+    """A search ran past its time limit and was cancelled."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(
+            f"the search took too long (over {seconds:g} s) and was stopped; "
+            "narrow the query or the time range"
+        )
+        self.seconds = seconds
+
+
+class _Deadline:
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.end = time.monotonic() + seconds
+
+    def passed(self) -> bool:
+        return time.monotonic() >= self.end
+
+    def check(self) -> None:
+        if self.passed():
+            raise SearchTimeout(self.seconds)
+
+
+@contextmanager
+def _connect(
+    engine: sa.Engine, timeout: float | None
+) -> Iterator[tuple[sa.Connection, _Deadline | None]]:
+    """A connection whose statements are cancelled at the deadline; `SearchTimeout` then."""
+    if timeout is None:
+        with engine.connect() as conn:
+            yield conn, None
+        return
+    deadline = _Deadline(timeout)
+    with engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        sqlite = raw if isinstance(raw, sqlite3.Connection) else None
+        if sqlite is not None:
+            sqlite.set_progress_handler(deadline.passed, _PROGRESS_STEPS)
+        else:
+            # Per statement (each FETCH of a streamed result is one); the candidate loop checks
+            # the total. SET LOCAL ends with the transaction, which ends with this connection.
+            milliseconds = max(1, math.ceil(timeout * 1000))
+            conn.exec_driver_sql(f"SET LOCAL statement_timeout = {milliseconds}")
+        try:
+            yield conn, deadline
+        except sa.exc.OperationalError as error:
+            # SQLite: "interrupted"; PostgreSQL: QueryCanceled (SQLSTATE 57014).
+            if deadline.passed() or getattr(error.orig, "sqlstate", None) == "57014":
+                raise SearchTimeout(timeout) from error
+            raise
+        finally:
+            if sqlite is not None:
+                sqlite.set_progress_handler(None, 0)
+
+
+def _checked(rows: Iterable[sa.RowMapping], deadline: _Deadline | None) -> Iterator[sa.RowMapping]:
+    if deadline is None:
+        yield from rows
+        return
+    for row in rows:
+        deadline.check()
+        yield row
 
 
 def _prepare(
@@ -158,9 +235,11 @@ def search_posts(
     limit: int = 50,
     offset: int = 0,
     pseudonymise: Pseudonymise | None = None,
+    timeout: float | None = None,
 ) -> list[Post]:
     """Stored posts matching `query` (text, or parsed), newest first. An empty query matches
-    every post. Raises `QuerySyntaxError` for a query that does not parse.
+    every post. Raises `QuerySyntaxError` for a query that does not parse, `SearchTimeout`
+    when `timeout` (seconds) passes first.
 
     `pseudonymise` turns `@handle` terms into the pseudonyms stored posts carry; pass the
     door's (`Pseudonymiser.pseudonym`) whenever mentions are pseudonymised.
@@ -169,14 +248,14 @@ def search_posts(
         return []
     compiled, translation = _prepare(engine, query, pseudonymise)
     where = _where(translation, since=since, until=until, sources=sources, lang=lang)
-    with engine.connect() as conn:
+    with _connect(engine, timeout) as (conn, deadline):
         if translation.exact:
             rows = _rows(conn, translation, where, limit=limit, offset=offset)
-            return [row_to_post(row) for row in rows]
+            return [row_to_post(row) for row in _checked(rows, deadline)]
         wanted = offset + limit
         found: list[Post] = []
         with closing(_rows(conn, translation, where)) as rows:
-            for row in rows:
+            for row in _checked(rows, deadline):
                 if compiled.matches(_matchable(row)):
                     found.append(row_to_post(row))
                     if len(found) >= wanted:
@@ -213,13 +292,15 @@ def count_posts(
     sources: Sequence[str] | None = None,
     lang: str | None = None,
     pseudonymise: Pseudonymise | None = None,
+    timeout: float | None = None,
 ) -> int:
-    """How many stored posts `search_posts` would find without a limit."""
+    """How many stored posts `search_posts` would find without a limit (`SearchTimeout` when
+    `timeout` seconds pass first)."""
     compiled, translation = _prepare(engine, query, pseudonymise)
     where = _where(translation, since=since, until=until, sources=sources, lang=lang)
-    with engine.connect() as conn:
+    with _connect(engine, timeout) as (conn, deadline):
         if translation.exact:
             counted = sa.select(sa.func.count()).select_from(posts).where(*where)
             return int(conn.execute(counted).scalar_one())
-        rows = _rows(conn, translation, where)
-        return sum(1 for row in rows if compiled.matches(_matchable(row)))
+        with closing(_rows(conn, translation, where)) as rows:
+            return sum(1 for row in _checked(rows, deadline) if compiled.matches(_matchable(row)))

@@ -18,6 +18,7 @@ from stadspuls.monitors import MonitorError
 from stadspuls.query.parser import QuerySyntaxError
 from stadspuls.settings import Settings
 from stadspuls.store.database import open_store
+from stadspuls.store.search import SearchTimeout
 from stadspuls.web.routes import health, monitors, posts, stats
 
 
@@ -68,5 +69,10 @@ def create_app(
     @app.exception_handler(MonitorError)
     async def _monitor_error(_request: Request, error: MonitorError) -> JSONResponse:
         return JSONResponse({"detail": str(error), "column": None}, status_code=422)
+
+    @app.exception_handler(SearchTimeout)
+    async def _search_timeout(_request: Request, error: SearchTimeout) -> JSONResponse:
+        # 503, not 422: the same query may finish on a quieter server or a narrower range.
+        return JSONResponse({"detail": str(error), "column": None}, status_code=503)
 
     return app

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints, field_validator
 
 from stadspuls.records import LEGAL_BASES, Monitor, Post
 
@@ -126,26 +126,57 @@ class Health(BaseModel):
 LegalBasis = Literal["public-task", "vital-interest", "legitimate-interest", "police-task"]
 assert set(LegalBasis.__args__) == set(LEGAL_BASES)  # type: ignore[attr-defined]
 
+# PostgreSQL text cannot hold NUL; refusing it here answers 422 on both databases alike.
+NO_NUL = r"^[^\x00]*$"
+Text = Annotated[str, StringConstraints(min_length=1, pattern=NO_NUL)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NO_NUL)]
+Days = Annotated[int, Field(ge=1, le=3650)]
+Places = list[Annotated[str, StringConstraints(max_length=200, pattern=NO_NUL)]]
+
 
 class MonitorCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
-    query: str = Field(min_length=1, examples=["(stratumseind OR #stratumseind) lang:nl"])
-    owner: str = Field(default="analyst", min_length=1, max_length=200)
-    purpose: str = Field(min_length=1, description="Why this is watched (doelbinding).")
+    name: Name
+    query: Text = Field(examples=["(stratumseind OR #stratumseind) lang:nl"])
+    owner: Name = "analyst"
+    purpose: Text = Field(description="Why this is watched (doelbinding).")
     legal_basis: LegalBasis
-    retention_days: int = Field(default=90, ge=1, le=3650)
-    places: list[str] = Field(default_factory=list)
+    retention_days: Days = 90
+    places: Places = Field(default_factory=list)
+
+
+def _not_nullable(schema: dict[str, Any]) -> None:
+    """The schema of an optional field that may be left out but is never null."""
+    schema.pop("default", None)
+    variants = [v for v in schema.pop("anyOf", []) if v.get("type") != "null"]
+    if variants:
+        (value,) = variants
+        schema.update(value)
+
+
+def _keep() -> Any:
+    return Field(default=None, json_schema_extra=_not_nullable)
 
 
 class MonitorUpdate(BaseModel):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    query: str | None = Field(default=None, min_length=1)
-    owner: str | None = None
-    purpose: str | None = Field(default=None, min_length=1)
-    legal_basis: LegalBasis | None = None
-    retention_days: int | None = Field(default=None, ge=1, le=3650)
-    places: list[str] | None = None
-    active: bool | None = None
+    """Only the fields given change. Null is refused (422): every field of a monitor has a
+    value, and leaving a field out already means "keep it"."""
+
+    name: Name | None = _keep()
+    query: Text | None = _keep()
+    owner: Name | None = _keep()
+    purpose: Text | None = _keep()
+    legal_basis: LegalBasis | None = _keep()
+    retention_days: Days | None = _keep()
+    places: Places | None = _keep()
+    active: bool | None = _keep()
+
+    # Defaults are not validated, so this sees only values the client sent.
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("must not be null; leave the field out to keep its value")
+        return value
 
 
 class MonitorOut(BaseModel):

@@ -1,15 +1,12 @@
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated
-
 import sqlalchemy as sa
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Request, Response
 
 from stadspuls import monitors
 from stadspuls.records import Monitor
 from stadspuls.store import monitors as store
-from stadspuls.web.routes.stats import bucket_seconds
+from stadspuls.web.params import Bucket, Limit, MonitorId, Offset, Since, Until, bucket_seconds
 from stadspuls.web.schemas import (
     MonitorCreate,
     MonitorOut,
@@ -58,18 +55,18 @@ def create_monitor(request: Request, body: MonitorCreate) -> MonitorOut:
 
 
 @router.get("/{monitor_id}", response_model=MonitorOut)
-def get_monitor(request: Request, monitor_id: int) -> MonitorOut:
+def get_monitor(request: Request, monitor_id: MonitorId) -> MonitorOut:
     found = _get(request, monitor_id)
     return MonitorOut.from_monitor(found, store.link_counts(_engine(request)).get(monitor_id, 0))
 
 
 @router.patch("/{monitor_id}", response_model=MonitorOut)
-def update_monitor(request: Request, monitor_id: int, body: MonitorUpdate) -> MonitorOut:
+def update_monitor(request: Request, monitor_id: MonitorId, body: MonitorUpdate) -> MonitorOut:
     """Change a monitor; a changed query or place list re-matches the archive."""
     found = _get(request, monitor_id)
     changes = body.model_dump(exclude_unset=True)
     if "places" in changes:
-        changes["places"] = tuple(changes["places"] or ())
+        changes["places"] = tuple(changes["places"])
     try:
         saved, _ = monitors.edit(
             _engine(request),
@@ -82,7 +79,7 @@ def update_monitor(request: Request, monitor_id: int, body: MonitorUpdate) -> Mo
 
 
 @router.delete("/{monitor_id}", status_code=204)
-def delete_monitor(request: Request, monitor_id: int) -> Response:
+def delete_monitor(request: Request, monitor_id: MonitorId) -> Response:
     if not store.delete_monitor(_engine(request), monitor_id):
         raise HTTPException(404, f"no monitor {monitor_id}")
     return Response(status_code=204)
@@ -91,11 +88,11 @@ def delete_monitor(request: Request, monitor_id: int) -> Response:
 @router.get("/{monitor_id}/posts", response_model=PostPage)
 def monitor_posts(
     request: Request,
-    monitor_id: int,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    monitor_id: MonitorId,
+    since: Since = None,
+    until: Until = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> PostPage:
     """The posts a monitor matched, newest first."""
     _get(request, monitor_id)
@@ -110,10 +107,10 @@ def monitor_posts(
 @router.get("/{monitor_id}/stats", response_model=VolumeOut)
 def monitor_stats(
     request: Request,
-    monitor_id: int,
-    bucket: str = "hour",
-    since: datetime | None = None,
-    until: datetime | None = None,
+    monitor_id: MonitorId,
+    bucket: Bucket = "hour",
+    since: Since = None,
+    until: Until = None,
 ) -> VolumeOut:
     """Matched posts per time bucket (UTC), oldest first."""
     _get(request, monitor_id)

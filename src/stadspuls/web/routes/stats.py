@@ -1,33 +1,22 @@
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated
-
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Request
 
 from stadspuls.store.posts import volume
+from stadspuls.web.params import Bucket, Lang, Since, Sources, Until, bucket_seconds
 from stadspuls.web.schemas import VolumeBucket, VolumeOut
 
 router = APIRouter(tags=["stats"])
-
-BUCKETS = {"minute": 60, "hour": 3600, "day": 86400}
-
-
-def bucket_seconds(bucket: str) -> int:
-    seconds = BUCKETS.get(bucket) or (int(bucket) if bucket.isdigit() else 0)
-    if seconds <= 0:
-        raise HTTPException(422, "bucket must be minute, hour, day or a positive number of seconds")
-    return seconds
 
 
 @router.get("/stats/volume", response_model=VolumeOut)
 def get_volume(
     request: Request,
-    bucket: Annotated[str, Query(description="minute, hour, day, or a number of seconds")] = "hour",
-    since: datetime | None = None,
-    until: datetime | None = None,
-    source: Annotated[list[str] | None, Query()] = None,
-    lang: str | None = None,
+    bucket: Bucket = "hour",
+    since: Since = None,
+    until: Until = None,
+    source: Sources = None,
+    lang: Lang = None,
 ) -> VolumeOut:
     """Post counts per time bucket (UTC, aligned to the epoch), oldest first."""
     seconds = bucket_seconds(bucket)
