@@ -58,6 +58,17 @@ def _lines(name: str) -> list[Any]:
     return [json.loads(line) for line in (FIXTURES / name).read_text().splitlines() if line]
 
 
+def _json(name: str) -> list[Any]:
+    loaded: list[Any] = json.loads((FIXTURES / name).read_text())
+    return loaded
+
+
+def _public_statuses(name: str) -> list[Any]:
+    """The recorded statuses a mapping turns into posts: followers-only and direct ones are
+    skipped by design (tests/sources/test_mastodon_real_payloads.py checks that)."""
+    return [s for s in _json(name) if s["visibility"] in ("public", "unlisted")]
+
+
 def _feed(name: str) -> list[Any]:
     return parse_feed((FIXTURES / name).read_bytes())[1]
 
@@ -99,7 +110,7 @@ MAPPINGS = [
         "mastodon",
         "mastodon",
         lambda status: map_mastodon_status(status, "mastodon.nl"),
-        lambda: json.loads((FIXTURES / "mastodon_statuses.json").read_text()),
+        lambda: _json("mastodon_statuses.json") + _public_statuses("mastodon_py_statuses.json"),
         [
             Required("id", [("id",)]),
             Required("created_at", [("created_at",)]),

@@ -33,6 +33,8 @@ INPUTS = (
     "fourcat_export.ndjson",
     "zeeschuimer_x.ndjson",
     "jetstream_other_events.jsonl",
+    "mastodon_py_statuses.json",
+    "mastodon_py_delete.json",
 )
 # Keys whose value names an account, whatever object holds them.
 _IDENTITY_KEYS = {
@@ -67,7 +69,8 @@ def _not_public(statuses: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _records(path: Path) -> Iterator[Any]:
     text = path.read_text()
     if path.suffix == ".json":
-        yield from json.loads(text)
+        document = json.loads(text)
+        yield from document if isinstance(document, list) else [document]
     else:
         yield from (json.loads(line) for line in text.splitlines() if line.strip())
 
@@ -168,6 +171,7 @@ def _check(paths: list[Path], stored: bytes, search_output: str) -> None:
     assert {"did:plc:4hqjfn7m6n5hno3doamuhgef", "anna", "bert@mastodon.social"} <= needles
     assert {"voorbeeld_nl", "DemoSentinel17", "demo_account", "geheimevolger"} <= needles
     assert "https://mastodon.nl/@anna" in needles
+    assert {"mastodonpy_test", "admin", "109383664973470793"} <= needles  # Mastodon.py's
     assert len(search_output.splitlines()) > 20  # posts were stored and printed
     assert b"geheimwoord" not in stored  # the non-public statuses' text
     assert leaks(stored, needles) == []
