@@ -110,6 +110,22 @@ def test_profile_urls_dids_and_all_mention_forms_leave_the_text() -> None:
     assert pseudo.text(plain) == plain
 
 
+def test_profile_urls_with_a_port_or_on_localhost_leave_the_text() -> None:
+    pseudo = Pseudonymiser(b"k" * 32, SEALER)
+    p = pseudo.pseudonym
+    out = pseudo.text("https://mastodon.nl:443/@anna/1 en http://localhost:3000/@test_user")
+    assert out == f"@{p('anna@mastodon.nl')} en @{p('test_user@localhost')}"
+
+
+def test_a_bare_mention_is_the_platforms_qualified_account() -> None:
+    pseudo = Pseudonymiser(b"k" * 32, SEALER)
+    p = pseudo.pseudonym
+    post = make_post(1, "@anna kijk even", author="x", mentions=("anna@mastodon.nl", "anna"))
+    (out,) = pseudo([post])
+    assert out.mentions == (p("anna@mastodon.nl"),)
+    assert out.text == f"@{p('anna@mastodon.nl')} kijk even"
+
+
 def test_profile_urls_are_pseudonymised_even_when_mentions_are_kept() -> None:
     pseudo = Pseudonymiser(b"k" * 32, SEALER, mentions=False)
     out = pseudo.text("Dank @brandweer, zie https://mastodon.nl/@anna en did:plc:abc")

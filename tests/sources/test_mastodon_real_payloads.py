@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import pytest
 from click.testing import CliRunner
 
 from stadspuls.cli.main import main
@@ -162,11 +161,6 @@ def test_a_reply_keeps_its_mention_only_as_a_pseudonym(tmp_path: Path) -> None:
     assert row["reply_to"] in (None, pseudo.post_id(_raw_id(parent)))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the normaliser adds the text's bare '@name' next to the platform's 'name@host':"
-    " one mentioned person gets two pseudonyms",
-)
 def test_one_mentioned_person_is_one_pseudonym(tmp_path: Path) -> None:
     (reply,) = [s for s in _load(STATUSES) if s["in_reply_to_id"]]
     (mentioned,) = reply["mentions"]
@@ -175,6 +169,8 @@ def test_one_mentioned_person_is_one_pseudonym(tmp_path: Path) -> None:
     pseudo = _pseudonymiser(tmp_path)
     row = _posts(db)[pseudo.post_id(_raw_id(reply))]
     assert json.loads(row["mentions"]) == [pseudo.pseudonym(_acct(mentioned))]
+    # The text's bare @name is the same person, with the same pseudonym.
+    assert f"@{pseudo.pseudonym(_acct(mentioned))}" in row["text"]
 
 
 def test_the_delete_response_is_recognised_as_a_mastodon_deletion() -> None:

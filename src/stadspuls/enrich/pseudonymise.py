@@ -67,7 +67,8 @@ _ALTERNATIVES = (
     ),
     (
         ("/@", "/users/"),
-        rf"(?<![A-Za-z0-9.-])(?:https?://)?(?P<host>{_HOST})/"
+        # The port is not part of the account's name (a test server at localhost:3000 too).
+        rf"(?<![A-Za-z0-9.-])(?:https?://)?(?P<host>{_HOST}|localhost)(?::[0-9]{{1,5}})?/"
         rf"(?:@(?P<acct>{_NAME})(?:@(?P<remote>{_HOST}))?|users/(?P<user>{_NAME})){_URL_REST}",
     ),
     (("did:",), r"(?<![A-Za-z0-9])(?P<did>did:[a-z]+:[A-Za-z0-9._%-]*[A-Za-z0-9])"),
@@ -113,6 +114,18 @@ def load_or_create_key(path: Path, what: str = "pseudonymisation") -> bytes:
 
 def canonical_handle(handle: str) -> str:
     return handle.strip().lstrip("@").lower()
+
+
+def qualified_mentions(mentions: Sequence[str]) -> dict[str, str]:
+    """Bare name → `name@server` for the server-qualified mentions a platform gave (Mastodon
+    writes `@anna` in the text for the account it lists as `anna@mastodon.nl`), so that one
+    mentioned person gets one pseudonym, the same as when they post themselves."""
+    out: dict[str, str] = {}
+    for mention in mentions:
+        name, at, server = canonical_handle(mention).partition("@")
+        if at and server:
+            out.setdefault(name, mention)
+    return out
 
 
 class Pseudonymiser:
@@ -168,7 +181,7 @@ class Pseudonymiser:
     def deletions(self, deletions: Sequence[Deletion]) -> list[Deletion]:
         return [Deletion(self.post_id(d.id), d.at) for d in deletions]
 
-    def _replace(self, match: re.Match[str]) -> str:
+    def _replace(self, match: re.Match[str], qualified: dict[str, str] | None = None) -> str:
         groups = match.groupdict()
         if groups.get("x") is not None:
             handle = groups["x"]
@@ -181,10 +194,13 @@ class Pseudonymiser:
             handle = groups["did"]
         else:
             handle = match.group(match.lastindex or 0)  # the mention's handle
+            if qualified:
+                handle = qualified.get(canonical_handle(handle), handle)
         return "@" + self.pseudonym(handle)
 
-    def text(self, text: str) -> str:
-        """`text` with every profile URL, DID and (if enabled) @mention as `@pseudonym`."""
+    def text(self, text: str, qualified: dict[str, str] | None = None) -> str:
+        """`text` with every profile URL, DID and (if enabled) @mention as `@pseudonym`;
+        a bare `@name` that `qualified` knows (see `qualified_mentions`) as `name@server`."""
         if "/" not in text and "@" not in text and "did:" not in text:
             return text  # every hint holds one of these
         mask = 0
@@ -193,7 +209,11 @@ class Pseudonymiser:
                 if hint in text:
                     mask |= bit
                     break
-        return _pattern(mask).sub(self._replace, text) if mask else text
+        if not mask:
+            return text
+        if qualified:
+            return _pattern(mask).sub(functools.partial(self._replace, qualified=qualified), text)
+        return _pattern(mask).sub(self._replace, text)
 
     def _seal(self, post: Post, post_id: str) -> dict[str, object]:
         if post.url is None and not post.links and not post.media:
@@ -212,8 +232,14 @@ class Pseudonymiser:
         for post in posts:
             post_id = self.post_id(post.id)
             changes = self._seal(post, post_id)
+            qualified = qualified_mentions(post.mentions) if post.mentions else None
             if self.mentions and post.mentions:
-                changes["mentions"] = tuple(dict.fromkeys(map(self.pseudonym, post.mentions)))
+                changes["mentions"] = tuple(
+                    dict.fromkeys(
+                        self.pseudonym(qualified.get(canonical_handle(m), m) if qualified else m)
+                        for m in post.mentions
+                    )
+                )
             out.append(
                 msgspec.structs.replace(
                     post,
@@ -221,7 +247,7 @@ class Pseudonymiser:
                     native_id=post_id.partition(":")[2],
                     author=None,
                     author_key=self.pseudonym(post.author) if post.author else post.author_key,
-                    text=self.text(post.text),
+                    text=self.text(post.text, qualified),
                     reply_to=self.post_id(post.reply_to) if post.reply_to else None,
                     repost_of=self.post_id(post.repost_of) if post.repost_of else None,
                     **changes,
