@@ -72,8 +72,8 @@ def test_stream_and_rest_collect_only_public_statuses(streaming: bool) -> None:
     items, stats = asyncio.run(scenario())
     assert post_ids(items) == public
     assert stats.malformed == 0
-    assert stats.extra["skipped: visibility private"] >= 4
-    assert stats.extra["skipped: visibility direct"] >= 4
+    assert stats.skipped_by_kind["visibility private"] >= 4
+    assert stats.skipped_by_kind["visibility direct"] >= 4
 
 
 def test_file_import_skips_what_is_not_public(
@@ -87,7 +87,7 @@ def test_file_import_skips_what_is_not_public(
         posts = list(iter_file(path, stats=stats))
     assert len(posts) == 2  # statuses 0 and 3
     assert (stats.skipped, stats.malformed) == (2, 0)
-    assert stats.extra == {"skipped: visibility private": 1, "skipped: visibility direct": 1}
+    assert stats.skipped_by_kind == {"visibility private": 1, "visibility direct": 1}
     assert caplog.records == []  # skipped, not malformed: nothing to warn about
 
 

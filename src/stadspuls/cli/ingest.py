@@ -242,11 +242,10 @@ def _ingest_file(
     )
     report.malformed = stats.malformed
     report.skipped = stats.skipped
-    skipped = {k: n for k, n in stats.extra.items() if k.startswith("skipped: ")}
-    if skipped:
-        reasons = ", ".join(
-            f"{n} {k.removeprefix('skipped: ')}" for k, n in sorted(skipped.items())
-        )
+    # The reasons the mappings give for what they leave out (SkippedPayload): "visibility …".
+    hidden = {k: n for k, n in stats.skipped_by_kind.items() if k.startswith("visibility ")}
+    if hidden:
+        reasons = ", ".join(f"{n} {kind}" for kind, n in sorted(hidden.items()))
         click.echo(f"{path}: not imported, as not public: {reasons}", err=True)
     if stats.malformed:
         click.echo(

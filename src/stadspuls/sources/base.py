@@ -87,10 +87,8 @@ class SourceStats:
         self.skipped_by_kind[kind] = self.skipped_by_kind.get(kind, 0) + 1
 
     def skipped_payload(self, skipped: SkippedPayload) -> None:
-        """Count a post left out on purpose (a followers-only or direct status)."""
+        """Count a post left out on purpose (a followers-only or direct status), by its reason."""
         self.skip(skipped.reason)
-        key = f"skipped: {skipped.reason}"
-        self.extra[key] = self.extra.get(key, 0) + 1
 
 
 @runtime_checkable
