@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import csv
 import gzip
 import json
 import logging
@@ -395,6 +396,22 @@ def test_invalid_utf8_in_csv_is_counted_and_reported(
     ]
     assert stats.invalid_utf8 == 2
     assert "2 line(s) held bytes that are not UTF-8 (the first at line 3)" in caplog.text
+
+
+def test_a_runaway_quote_in_csv_costs_its_row_not_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "rows.csv"
+    path.write_text(
+        "text,created_at\n"
+        "goed,2024-11-23T10:00:00Z\n"
+        '"een open aanhalingsteken,2024-11-23T10:01:00Z\n' + "x" * 3000 + "\n"
+    )
+    limit = csv.field_size_limit(1000)
+    try:
+        items, stats = _read(path)
+    finally:
+        csv.field_size_limit(limit)
+    assert [p.text for p in _posts(items).values()] == ["goed"]
+    assert (stats.received, stats.posts, stats.malformed) == (2, 1, 1)
 
 
 def test_a_file_name_reused_with_new_content_is_read_from_the_start(tmp_path: Path) -> None:

@@ -81,6 +81,10 @@ class SourceStats:
             size,
         )
 
+    def malformed_line(self, source: str, path: object, line: int, error: Exception) -> None:
+        """Count a record of a file that could not be read, logged with where it stands."""
+        self.malformed_payload(source, MappingError(f"{path}:{line}: {error}"), None)
+
     def skip(self, kind: str) -> None:
         """Count a well-formed payload that is not a post (a like, a profile update, …)."""
         self.skipped += 1

@@ -35,6 +35,7 @@ from stadspuls.sources.textfile import (
     STREAM_ERRORS,
     FileFormatError,
     Utf8Lines,
+    csv_rows,
     open_binary,
     read_lines,
     stream_error,
@@ -184,10 +185,6 @@ def detect_format(path: str | os.PathLike[str]) -> str:
     )
 
 
-def _bad(stats: SourceStats, source: str, path: object, line: int, error: Exception) -> None:
-    stats.malformed_payload(source, MappingError(f"{path}:{line}: {error}"), None)
-
-
 def _json_records(path: str | os.PathLike[str]) -> Iterator[tuple[int, bytes | Any]]:
     """(line number, raw line) of JSON Lines; or (1, element) of one whole JSON document."""
     with open_binary(path) as handle:
@@ -306,11 +303,11 @@ def iter_file(
             stats.skipped_payload(skipped)
             continue
         except (MappingError, msgspec.DecodeError, msgspec.ValidationError) as error:
-            _bad(stats, source, path, number, error)
+            stats.malformed_line(source, path, number, error)
             continue
         for result in results:
             if isinstance(result, MappingError):
-                _bad(stats, source, path, number, result)
+                stats.malformed_line(source, path, number, result)
             elif isinstance(result, str):
                 stats.skip(result)
             else:
@@ -329,25 +326,11 @@ def _iter_csv(path: str | os.PathLike[str], stats: SourceStats) -> Iterator[Item
     except (MappingError, csv.Error) as error:
         raise FileFormatError(f"{path}: {error}") from error
     try:
-        while True:
-            line_before = reader.line_num
+        for line, row in csv_rows(reader, path, stats, tabular.SOURCE):
             try:
-                row = next(reader)
-            except StopIteration:
-                break
-            except csv.Error as error:
-                if reader.line_num == line_before:
-                    raise FileFormatError(f"{path}:{reader.line_num}: {error}") from error
-                stats.received += 1
-                _bad(stats, tabular.SOURCE, path, reader.line_num, error)
-                continue
-            stats.received += 1
-            try:
-                if None in row:
-                    raise MappingError(f"{len(row[None])} more fields than columns")
                 post = tabular.map_csv_row(row)
             except MappingError as error:
-                _bad(stats, tabular.SOURCE, path, reader.line_num, error)
+                stats.malformed_line(tabular.SOURCE, path, line, error)
                 continue
             stats.posts += 1
             yield post

@@ -29,6 +29,7 @@ from stadspuls.records import Post
 from stadspuls.sources.base import MappingError, SourceStats
 from stadspuls.sources.encoding import detect
 from stadspuls.sources.p2000 import LANGUAGE, SOURCE, parse_p2000, service_name
+from stadspuls.sources.textfile import csv_rows
 
 COLUMNS = ("created_at", "service", "priority", "text")
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -131,28 +132,14 @@ def iter_rows(handle: IO[bytes], path: object, stats: SourceStats) -> Iterator[P
             raise MappingError(f"a P2000 CSV file has the columns {', '.join(COLUMNS)}")
         reader.fieldnames = [column.strip().lower() for column in columns]
         mapper = RowMapper()
-        while True:
+        # A bad row (e.g. an unclosed quote that swallows the lines after it) costs that row.
+        for line, row in csv_rows(reader, path, stats, SOURCE):
             try:
-                row = next(reader)
-            except StopIteration:
-                break
-            except csv.Error as error:  # e.g. an unclosed quote that swallows the lines after it
-                stats.received += 1
-                _malformed(stats, path, reader.line_num, error)
-                continue
-            stats.received += 1
-            try:
-                if None in row:
-                    raise MappingError(f"{len(row[None])} more fields than columns")
                 post = mapper(row)
             except MappingError as error:
-                _malformed(stats, path, reader.line_num, error)
+                stats.malformed_line(SOURCE, path, line, error)
                 continue
             stats.posts += 1
             yield post
     finally:
         text.detach()
-
-
-def _malformed(stats: SourceStats, path: object, line: int, error: Exception) -> None:
-    stats.malformed_payload(SOURCE, MappingError(f"{path}:{line}: {error}"), None)

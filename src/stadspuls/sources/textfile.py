@@ -6,13 +6,14 @@ by line, so that one bad byte costs one line, not the file.
 
 from __future__ import annotations
 
+import csv
 import gzip
 import os
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import IO, cast
 
-from stadspuls.sources.base import SourceStats
+from stadspuls.sources.base import MappingError, SourceStats
 
 GZIP_MAGIC = b"\x1f\x8b"
 HEAD_BYTES = 1 << 16
@@ -114,3 +115,28 @@ class Utf8Lines:
                 if self.first_bad is None:
                     self.first_bad = number
             yield line.removeprefix("\ufeff") if number == 1 else line
+
+
+def csv_rows(
+    reader: csv.DictReader[str], path: object, stats: SourceStats, source: str
+) -> Iterator[tuple[int, Mapping[str, str | None]]]:
+    """(line number, row) of each row of `reader` that the csv module can read and that has no
+    more fields than columns; the others are counted and logged as malformed. A row the csv
+    module refuses (an unclosed quote that swallows the lines after it until the field limit)
+    costs that row: the reader has consumed its lines and goes on after them. (Its `line_num`
+    does not count the lines of a refused row, so the line logged is the one before it.)"""
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            stats.received += 1
+            stats.malformed_line(source, path, reader.line_num, error)
+            continue
+        stats.received += 1
+        if None in row:
+            extra = f"{len(row[None])} more fields than columns"
+            stats.malformed_line(source, path, reader.line_num, MappingError(extra))
+            continue
+        yield reader.line_num, row
