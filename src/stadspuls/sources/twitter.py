@@ -36,10 +36,13 @@ def _by_key(
     }
 
 
-def _entities(entities: object, kind: str, field: str) -> tuple[str, ...]:
+def entity_values(entities: object, kind: str, field: str) -> tuple[str, ...]:
+    """The `field` of each entity of `kind` ("urls", "hashtags", …) in a tweet's entities."""
     items = entities.get(kind) if isinstance(entities, Mapping) else None
+    if not isinstance(items, list):
+        return ()
     return tuple(
-        str(item[field]) for item in items or () if isinstance(item, Mapping) and item.get(field)
+        str(item[field]) for item in items if isinstance(item, Mapping) and item.get(field)
     )
 
 
@@ -61,10 +64,19 @@ def _username(tweet: Mapping[str, Any], users: Mapping[str, Mapping[str, Any]]) 
     return username if isinstance(username, str) else None
 
 
-def _status_url(tweet_id: str, username: str | None) -> str:
+def status_url(tweet_id: str, username: str | None) -> str:
     if username is not None:
         return f"https://x.com/{username}/status/{tweet_id}"
     return f"https://x.com/i/web/status/{tweet_id}"
+
+
+def with_quote_link(links: tuple[str, ...], quoted_id: str, url: str) -> tuple[str, ...]:
+    """`links` and the quoted tweet's `url`, unless a link to it is there already: the Post
+    record has no quote field, so a quote points at the quoted tweet through a link (the quoted
+    tweet itself is stored as a post when the collection holds it)."""
+    if any(link.rstrip("/").endswith(f"/status/{quoted_id}") for link in links):
+        return links
+    return (*links, url)
 
 
 def referenced(
@@ -103,7 +115,7 @@ def map_tweet(tweet: Mapping[str, Any], includes: Mapping[str, Any] | None = Non
             reply_to = f"{SOURCE}:{ref_id}"
         elif kind == "quoted":
             ref_user = _username(original, users) if original is not None else None
-            quoted.append((ref_id, _status_url(ref_id, ref_user)))
+            quoted.append((ref_id, status_url(ref_id, ref_user)))
         elif kind == "retweeted":
             repost_of = f"{SOURCE}:{ref_id}"
             if original is not None:
@@ -119,14 +131,9 @@ def map_tweet(tweet: Mapping[str, Any], includes: Mapping[str, Any] | None = Non
         url = (item.get("url") or item.get("preview_image_url")) if item else None
         if isinstance(url, str):
             media.append(url)
-    links = _entities(entities, "urls", "expanded_url")
-    # A quote points at the quoted tweet through a link (the Post record has no quote field);
-    # the quoted tweet itself is stored as a post when the collection includes it.
-    links += tuple(
-        url
-        for ref_id, url in quoted
-        if not any(link.rstrip("/").endswith(f"/status/{ref_id}") for link in links)
-    )
+    links = entity_values(entities, "urls", "expanded_url")
+    for ref_id, url in quoted:
+        links = with_quote_link(links, ref_id, url)
     lat, lon = _coordinates(tweet.get("geo"))
     return Post(
         id=f"{SOURCE}:{tweet_id}",
@@ -135,10 +142,10 @@ def map_tweet(tweet: Mapping[str, Any], includes: Mapping[str, Any] | None = Non
         created_at=created_at,
         text=text,
         author=str(author) if author is not None else None,
-        url=_status_url(tweet_id, username),
+        url=status_url(tweet_id, username),
         lang_declared=declared_lang(tweet.get("lang")),
-        hashtags=_entities(entities, "hashtags", "tag"),
-        mentions=_entities(entities, "mentions", "username"),
+        hashtags=entity_values(entities, "hashtags", "tag"),
+        mentions=entity_values(entities, "mentions", "username"),
         links=links,
         media=tuple(media),
         lat=lat,

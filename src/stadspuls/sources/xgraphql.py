@@ -18,6 +18,7 @@ from typing import Any
 
 from stadspuls.records import Post, utc
 from stadspuls.sources.base import MappingError, declared_lang, required
+from stadspuls.sources.twitter import entity_values, status_url, with_quote_link
 
 # (tweet id) → (post id, native id): the caller decides under which source the tweets are kept.
 PostId = Callable[[str], tuple[str, str]]
@@ -96,19 +97,6 @@ def embedded(tweet: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
             yield inner
 
 
-def _status_url(tid: str, name: str | None) -> str:
-    return f"https://x.com/{name}/status/{tid}" if name else f"https://x.com/i/web/status/{tid}"
-
-
-def _values(entities: object, kind: str, field: str) -> tuple[str, ...]:
-    items = entities.get(kind) if isinstance(entities, Mapping) else None
-    if not isinstance(items, list):
-        return ()
-    return tuple(
-        str(item[field]) for item in items if isinstance(item, Mapping) and item.get(field)
-    )
-
-
 def _created_at(legacy: Mapping[str, Any]) -> datetime:
     value = required(legacy, "created_at", "legacy.")
     try:
@@ -139,13 +127,11 @@ def map_graphql_tweet(tweet: Mapping[str, Any], post_id: PostId, source: str) ->
         media_source = _nested(retweet, "legacy", "extended_entities") or _nested(
             retweet, "legacy", "entities"
         )
-    links = _values(entities, "urls", "expanded_url")
+    links = entity_values(entities, "urls", "expanded_url")
     quoted = unwrap(_nested(tweet, "quoted_status_result", "result"))
     if quoted is not None:
-        # the Post record has no quote field: the quoted tweet is linked, and stored as a post
         quoted_id = tweet_id(quoted)
-        if not any(link.rstrip("/").endswith(f"/status/{quoted_id}") for link in links):
-            links += (_status_url(quoted_id, screen_name(quoted)),)
+        links = with_quote_link(links, quoted_id, status_url(quoted_id, screen_name(quoted)))
     parent = legacy.get("in_reply_to_status_id_str")
     lat = lon = None
     point = _nested(legacy, "coordinates", "coordinates")
@@ -159,12 +145,12 @@ def map_graphql_tweet(tweet: Mapping[str, Any], post_id: PostId, source: str) ->
         created_at=_created_at(legacy),
         text=text,
         author=name or (str(legacy["user_id_str"]) if legacy.get("user_id_str") else None),
-        url=_status_url(tid, name),
+        url=status_url(tid, name),
         lang_declared=declared_lang(legacy.get("lang")),
-        hashtags=_values(entities, "hashtags", "text"),
-        mentions=_values(entities, "user_mentions", "screen_name"),
+        hashtags=entity_values(entities, "hashtags", "text"),
+        mentions=entity_values(entities, "user_mentions", "screen_name"),
         links=links,
-        media=_values(media_source, "media", "media_url_https"),
+        media=entity_values(media_source, "media", "media_url_https"),
         lat=lat,
         lon=lon,
         reply_to=post_id(str(parent))[0] if parent else None,
