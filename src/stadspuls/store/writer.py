@@ -20,6 +20,7 @@ from __future__ import annotations
 import sqlite3
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -123,24 +124,31 @@ class PostWriter:
         self.close()
 
     def write(self, batch: Batch) -> WriteResult:
+        for deletion in batch.deletions:
+            check_stored_id(deletion.id)
         if self.dialect == "sqlite":
             return self._write_sqlite(batch)
         return self._write_postgres(batch)
 
+    @contextmanager
+    def _sqlite_transaction(self) -> Iterator[sqlite3.Cursor]:
+        """A cursor in a transaction that holds SQLite's write lock from its start."""
+        cur: sqlite3.Cursor = self._dbapi.cursor()
+        cur.execute("BEGIN IMMEDIATE")
+        try:
+            yield cur
+            cur.execute("COMMIT")
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+        finally:
+            cur.close()
+
     def expire(self, ids: Sequence[str]) -> int:
         """Delete posts whose retention has passed; unlike an author's deletion, no tombstone."""
         if self.dialect == "sqlite":
-            cur: sqlite3.Cursor = self._dbapi.cursor()
-            cur.execute("BEGIN IMMEDIATE")
-            try:
-                deleted = self._delete_sqlite(cur, ids)
-                cur.execute("COMMIT")
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
-            finally:
-                cur.close()
-            return deleted
+            with self._sqlite_transaction() as cur:
+                return self._delete_sqlite(cur, ids)
         with self._dbapi.transaction(), self._dbapi.cursor() as pg:
             pg.execute("DELETE FROM posts WHERE id = ANY(%s)", (list(ids),))
             return int(pg.rowcount)
@@ -175,31 +183,24 @@ class PostWriter:
         candidates = self._fresh_posts(batch)
         # Everything that can fail or take time happens before the write lock is taken.
         rows = [(*post_to_row(p, collected_us), batch.import_id) for p in candidates]
-        for deletion in batch.deletions:
-            check_stored_id(deletion.id)
         bodies = [index_text(p.text) for p in candidates]
         deleted_now = {d.id for d in batch.deletions}
-        cur: sqlite3.Cursor = self._dbapi.cursor()
-        cur.execute("BEGIN IMMEDIATE")
-        try:
+        with self._sqlite_transaction() as cur:
             buried = self._buried(cur, [p.id for p in candidates], "?") | deleted_now
             live = [i for i, p in enumerate(candidates) if p.id not in buried]
             (max_pk,) = cur.execute("SELECT coalesce(max(pk), 0) FROM posts").fetchone()
             # pks are assigned here (one writer); an id already stored leaves its pk unused, so
             # one range scan afterwards tells which rows went in: cheaper than looking ids up.
+            pks = [max_pk + n + 1 for n in range(len(live))]
             cur.executemany(
-                self._insert_sql,
-                [(max_pk + n + 1, *rows[i]) for n, i in enumerate(live)],
+                self._insert_sql, [(pk, *rows[i]) for pk, i in zip(pks, live, strict=True)]
             )
             inserted = {pk for (pk,) in cur.execute("SELECT pk FROM posts WHERE pk > ?", (max_pk,))}
-            kept = [i for n, i in enumerate(live) if max_pk + n + 1 in inserted]
+            went_in = [(pk, i) for pk, i in zip(pks, live, strict=True) if pk in inserted]
+            kept = [i for _, i in went_in]
             cur.executemany(
                 "INSERT INTO posts_fts (rowid, body) VALUES (?, ?)",
-                [
-                    (max_pk + n + 1, bodies[i])
-                    for n, i in enumerate(live)
-                    if max_pk + n + 1 in inserted
-                ],
+                [(pk, bodies[i]) for pk, i in went_in],
             )
             if batch.import_id is not None and len(kept) < len(live):
                 kept_set = set(kept)
@@ -210,12 +211,6 @@ class PostWriter:
             stored = [candidates[i] for i in kept]
             buried_posts = [p for p in candidates if p.id in buried]
             self._bookkeeping(cur, batch, stored, buried_posts, "?")
-            cur.execute("COMMIT")
-        except BaseException:
-            cur.execute("ROLLBACK")
-            raise
-        finally:
-            cur.close()
         return WriteResult(
             inserted=len(kept),
             already_stored=len(batch.posts) - len(kept) - len(buried_posts),
@@ -257,8 +252,6 @@ class PostWriter:
         rows = [
             (*post_to_row(p, collected_us), batch.import_id, index_text(p.text)) for p in candidates
         ]
-        for deletion in batch.deletions:
-            check_stored_id(deletion.id)
         deleted_now = {d.id for d in batch.deletions}
         conn = self._dbapi
         inserted_ids: list[str] = []
