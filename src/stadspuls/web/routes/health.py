@@ -39,23 +39,15 @@ def get_health(request: Request) -> Health:
     collector = request.app.state.collector
     collecting = collector is not None and bool(collector.sources)
     sources: dict[str, dict[str, int | str | None]] = {}
-    if collecting:
-        for source in collector.sources:
-            counts: dict[str, int | str | None] = {
-                name: getattr(source.stats, name) for name in COUNTERS
-            }
-            counts["last_error"] = source.stats.last_error
-            sources[source.name] = counts
     # The live view when this process collects; otherwise what the collector last stored
     # (`stadspuls run --no-collect` beside a collecting process, or after a restart).
-    if collecting:
-        rows = [
-            status.row()
-            for source in collector.sources
-            for status in getattr(source.stats, "streams", {}).values()
-        ]
-    else:
-        rows = load_status(engine)
+    rows = collector.statuses() if collecting else load_status(engine)
+    for source in collector.sources if collecting else ():
+        counts: dict[str, int | str | None] = {
+            name: getattr(source.stats, name) for name in COUNTERS
+        }
+        counts["last_error"] = source.stats.last_error
+        sources[source.name] = counts
     return Health(
         status="ok",
         database=engine.dialect.name,
