@@ -105,6 +105,79 @@ class Monitor(msgspec.Struct, frozen=True, kw_only=True):
     updated_at: datetime | None = None
 
 
+DETECTORS = ("burst", "negative", "story", "rumour", "p2000")
+SEVERITIES = ("low", "medium", "high")
+ALERT_STATES = ("open", "acknowledged", "resolved", "false_alarm")
+
+
+class Signal(msgspec.Struct, frozen=True, kw_only=True):
+    """What a detector saw in one monitor's stream: the input of an alert.
+
+    A detector emits a signal for every post that finds its monitor in an abnormal state; the
+    alert layer opens an alert for the first and updates it with the ones that follow
+    (same monitor, detector and `key`, within the cooldown). Times are event times (the posts'
+    `created_at`), so a replay of last year raises the alerts it would have raised then.
+    """
+
+    monitor_id: int
+    detector: str  # one of DETECTORS
+    key: str = ""  # what the alert is about within the monitor: "" (the whole monitor), a
+    # place code ("GM0772"), a story id, a P2000 message id
+    at: datetime  # the time of the post that triggered it (UTC)
+    started_at: datetime  # start of the abnormal window (evidence time range starts here)
+    observed: float  # e.g. posts in the last window, share negative, distinct authors
+    expected: float  # what the baseline expected for the same window
+    severity: str = "medium"  # one of SEVERITIES
+    summary: str = ""  # one line for a duty officer, English ("12 posts in 10 min, 1.5 expected")
+    top_terms: tuple[str, ...] = ()
+    top_places: tuple[str, ...] = ()  # place names
+    post_ids: tuple[str, ...] = ()  # up to 5 representative (stored, keyed) post ids
+    details: dict[str, float | str] | None = None  # detector-specific numbers
+
+
+class Alert(msgspec.Struct, frozen=True, kw_only=True):
+    """An alert as an operator handles it: open -> acknowledged -> resolved | false_alarm."""
+
+    id: int | None = None
+    monitor_id: int
+    detector: str
+    key: str = ""
+    state: str = "open"  # one of ALERT_STATES
+    severity: str = "medium"
+    opened_at: datetime  # when it was raised (the first signal's `at`)
+    started_at: datetime  # start of the abnormal window
+    updated_at: datetime  # the last signal's `at`
+    triggers: int = 1  # signals folded into this alert
+    observed: float
+    expected: float
+    summary: str = ""
+    top_terms: tuple[str, ...] = ()
+    top_places: tuple[str, ...] = ()
+    post_ids: tuple[str, ...] = ()
+    details: dict[str, float | str] | None = None
+    acknowledged_by: str | None = None
+    acknowledged_at: datetime | None = None
+    closed_by: str | None = None  # who resolved it or called it a false alarm
+    closed_at: datetime | None = None
+    note: str | None = None
+
+
+class Story(msgspec.Struct, frozen=True, kw_only=True):
+    """A cluster of similar posts in one monitor's stream (the story detector's unit)."""
+
+    monitor_id: int
+    key: str  # stable id of the story within the detector
+    first_at: datetime
+    last_at: datetime
+    posts: int
+    authors: int  # distinct author pseudonyms
+    top_terms: tuple[str, ...] = ()
+    places: tuple[str, ...] = ()  # place names, most frequent first
+    incident_type: str | None = None  # majority incident type of its posts
+    rumour_score: float | None = None  # mean rumour likelihood of its posts
+    post_ids: tuple[str, ...] = ()  # the stored ids of its posts (capped)
+
+
 def utc(dt: datetime) -> datetime:
     """Return `dt` as a UTC-aware datetime; a naive datetime is taken to be UTC already."""
     if dt.tzinfo is None:

@@ -177,3 +177,143 @@ source_status = sa.Table(
     sa.Column("next_retry_us", sa.BigInteger),
     sa.Column("updated_us", sa.BigInteger, nullable=False),
 )
+
+# Consumers of stored posts (the monitor linker, each detector, ...): each reads the posts after
+# its own `last_pk` and advances it in the same transaction as its own output, so a consumer
+# that fails retries from where it stopped and loses or duplicates nothing. `state` holds a
+# consumer's serialised in-memory state (a detector's baselines) as of `last_pk`.
+consumers = sa.Table(
+    "consumers",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("last_pk", sa.BigInteger, nullable=False),
+    sa.Column("state", sa.LargeBinary),
+    sa.Column("updated_us", sa.BigInteger, nullable=False),
+    sa.Column("failures", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("last_error", sa.Text),
+    sa.Column("last_error_us", sa.BigInteger),
+)
+
+# Which detectors watch a monitor, how sensitive, when to stay quiet and where alerts go.
+alert_rules = sa.Table(
+    "alert_rules",
+    metadata,
+    sa.Column(
+        "monitor_id",
+        sa.BigInteger,
+        sa.ForeignKey("monitors.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("detector", sa.String(16), primary_key=True),
+    sa.Column("enabled", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("sensitivity", sa.Float, nullable=False, server_default="1.0"),
+    sa.Column("quiet_hours", sa.String(32)),  # "23:00-07:00", Europe/Amsterdam local time
+    sa.Column("channels", sa.Text),  # JSON array: "webhook:<name>", "email:<address>", "live"
+    sa.Column("params", sa.Text),  # JSON object of detector-specific settings
+)
+
+alerts = sa.Table(
+    "alerts",
+    metadata,
+    sa.Column("id", BigIntPK, primary_key=True, autoincrement=True),
+    sa.Column(
+        "monitor_id",
+        sa.BigInteger,
+        sa.ForeignKey("monitors.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("detector", sa.String(16), nullable=False),
+    sa.Column("key", sa.String(200), nullable=False, server_default=""),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("severity", sa.String(8), nullable=False),
+    sa.Column("opened_us", sa.BigInteger, nullable=False),
+    sa.Column("started_us", sa.BigInteger, nullable=False),
+    sa.Column("updated_us", sa.BigInteger, nullable=False),
+    sa.Column("triggers", sa.BigInteger, nullable=False, server_default="1"),
+    sa.Column("observed", sa.Float, nullable=False),
+    sa.Column("expected", sa.Float, nullable=False),
+    sa.Column("summary", sa.Text, nullable=False, server_default=""),
+    sa.Column("top_terms", sa.Text),  # JSON array
+    sa.Column("top_places", sa.Text),  # JSON array
+    sa.Column("post_ids", sa.Text),  # JSON array of stored (keyed) post ids
+    sa.Column("details", sa.Text),  # JSON object
+    sa.Column("acknowledged_by", sa.String(200)),
+    sa.Column("acknowledged_us", sa.BigInteger),
+    sa.Column("closed_by", sa.String(200)),
+    sa.Column("closed_us", sa.BigInteger),
+    sa.Column("note", sa.Text),
+    sa.Index("ix_alerts_monitor_detector_key", "monitor_id", "detector", "key"),
+    sa.Index("ix_alerts_state_opened", "state", "opened_us"),
+)
+
+# Everything that happened to an alert, in order: the live stream and the outbox read this.
+alert_events = sa.Table(
+    "alert_events",
+    metadata,
+    sa.Column("id", BigIntPK, primary_key=True, autoincrement=True),
+    sa.Column(
+        "alert_id", sa.BigInteger, sa.ForeignKey("alerts.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("kind", sa.String(16), nullable=False),  # opened|updated|acknowledged|resolved|...
+    sa.Column("at_us", sa.BigInteger, nullable=False),  # wall-clock time of the event
+    sa.Column("actor", sa.String(200)),  # who acknowledged/resolved; null for the system
+    sa.Column("payload", sa.Text, nullable=False),  # JSON: the alert as it was after the event
+    sa.Index("ix_alert_events_alert_id", "alert_id"),
+)
+
+# The outbox: one row per event and channel target, retried with back-off until delivered.
+alert_deliveries = sa.Table(
+    "alert_deliveries",
+    metadata,
+    sa.Column("id", BigIntPK, primary_key=True, autoincrement=True),
+    sa.Column(
+        "event_id",
+        sa.BigInteger,
+        sa.ForeignKey("alert_events.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("channel", sa.String(16), nullable=False),  # "webhook" | "email"
+    sa.Column("target", sa.Text, nullable=False),  # webhook name or e-mail address
+    sa.Column("state", sa.String(16), nullable=False),  # "pending" | "delivered" | "failed"
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_us", sa.BigInteger, nullable=False),
+    sa.Column("delivered_us", sa.BigInteger),
+    sa.Column("last_error", sa.Text),
+    sa.Index("ix_alert_deliveries_state_next", "state", "next_us"),
+)
+
+# Stories the story detector formed, with their posts.
+stories = sa.Table(
+    "stories",
+    metadata,
+    sa.Column("id", BigIntPK, primary_key=True, autoincrement=True),
+    sa.Column(
+        "monitor_id",
+        sa.BigInteger,
+        sa.ForeignKey("monitors.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("key", sa.String(64), nullable=False),
+    sa.Column("first_us", sa.BigInteger, nullable=False),
+    sa.Column("last_us", sa.BigInteger, nullable=False),
+    sa.Column("posts", sa.BigInteger, nullable=False),
+    sa.Column("authors", sa.BigInteger, nullable=False),
+    sa.Column("top_terms", sa.Text),  # JSON array
+    sa.Column("places", sa.Text),  # JSON array of place names
+    sa.Column("incident_type", sa.String(32)),
+    sa.Column("rumour_score", sa.Float),
+    sa.UniqueConstraint("monitor_id", "key", name="uq_stories_monitor_id"),
+    sa.Index("ix_stories_monitor_last", "monitor_id", "last_us"),
+)
+
+story_posts = sa.Table(
+    "story_posts",
+    metadata,
+    sa.Column(
+        "story_id", sa.BigInteger, sa.ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column(
+        "post_pk", sa.BigInteger, sa.ForeignKey("posts.pk", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Index("ix_story_posts_post_pk", "post_pk"),
+)
