@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -57,6 +57,58 @@ class FeedSettings(BaseModel):
     # "rss" for news (RSS, Atom or JSON Feed); "p2000" turns each item into a pager message post.
     kind: Literal["rss", "p2000"] = "rss"
     interval_s: float = 300.0
+
+
+class WebhookSettings(BaseModel):
+    """A named webhook that alert rules send to (channel "webhook:NAME")."""
+
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    url: str = Field(pattern=r"^https?://")
+    # The HMAC key: a file holding it, or the name of an environment variable that does.
+    secret_file: Path | None = None
+    secret_env: str | None = None
+
+    @model_validator(mode="after")
+    def _one_secret(self) -> WebhookSettings:
+        if (self.secret_file is None) == (self.secret_env is None):
+            raise ValueError(f"webhook {self.name!r}: give exactly one of secret_file, secret_env")
+        return self
+
+
+class SmtpSettings(BaseModel):
+    """The mail server alert e-mails (channel "email:ADDRESS") are sent through."""
+
+    host: str
+    port: int = Field(default=587, ge=1, le=65535)
+    user: str | None = None
+    password_file: Path | None = None
+    sender: str = Field(default="stadspuls@localhost", pattern=r"^[^@\s]+@[^@\s]+$")
+    starttls: bool = True
+    timeout_s: float = Field(default=10.0, gt=0, le=300)
+
+
+class AlertSettings(BaseModel):
+    """How alerts are folded and delivered."""
+
+    # A signal more than this long after an alert's last trigger opens a new alert.
+    cooldown_hours: float = Field(default=6.0, gt=0, le=24 * 30)
+    # Outbox retries: exponential back-off from `backoff_min_s` to `backoff_max_s` with jitter;
+    # a delivery still failing `max_age_hours` after its event is given up ("failed").
+    backoff_min_s: float = Field(default=5.0, gt=0, le=3600)
+    backoff_max_s: float = Field(default=600.0, gt=0, le=86400)
+    max_age_hours: float = Field(default=24.0, gt=0, le=24 * 30)
+    # One send (an HTTP POST, an SMTP session) is abandoned after this long.
+    send_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    # How often the outbox and the live stream look for new rows.
+    poll_s: float = Field(default=0.2, gt=0, le=60)
+    # Links in e-mails point here; default http://HOST:PORT of this server.
+    dashboard_url: str | None = Field(default=None, pattern=r"^https?://")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AlertSettings:
+        if self.backoff_min_s > self.backoff_max_s:
+            raise ValueError("alerts.backoff_min_s must not exceed alerts.backoff_max_s")
+        return self
 
 
 class Settings(BaseSettings):
@@ -112,6 +164,11 @@ class Settings(BaseSettings):
         ]
     )
 
+    # Alert channels: named webhooks, the SMTP server, delivery and folding (docs/alerts.md).
+    webhooks: list[WebhookSettings] = Field(default_factory=list)
+    smtp: SmtpSettings | None = None
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
+
     @property
     def seal_key_path(self) -> Path:
         return self.seal_key_file or self.key_file.with_name("seal.key")
@@ -122,6 +179,15 @@ class Settings(BaseSettings):
         for code in value:
             if len(code) != 2 or not code.isalpha() or not code.islower():
                 raise ValueError(f"language {code!r} is not an ISO 639-1 code such as 'nl'")
+        return value
+
+    @field_validator("webhooks")
+    @classmethod
+    def _unique_webhooks(cls, value: list[WebhookSettings]) -> list[WebhookSettings]:
+        names = [hook.name for hook in value]
+        doubles = sorted({name for name in names if names.count(name) > 1})
+        if doubles:
+            raise ValueError(f"webhook names must be unique: {', '.join(doubles)}")
         return value
 
     @classmethod

@@ -10,7 +10,18 @@ import sqlalchemy as sa
 
 from stadspuls.records import Monitor, Post, utcnow
 from stadspuls.store.rows import COLUMNS, from_us, row_to_post, to_us
-from stadspuls.store.schema import matcher_state, monitor_posts, monitors, posts
+from stadspuls.store.schema import (
+    alert_deliveries,
+    alert_events,
+    alert_rules,
+    alerts,
+    matcher_state,
+    monitor_posts,
+    monitors,
+    posts,
+    stories,
+    story_posts,
+)
 
 
 class MonitorExists(ValueError):
@@ -81,7 +92,19 @@ def update_monitor(engine: sa.Engine, monitor: Monitor) -> Monitor:
 
 
 def delete_monitor(engine: sa.Engine, monitor_id: int) -> bool:
+    """Remove a monitor with its links, alert rules, alerts (events, deliveries) and stories.
+    Explicitly, child tables first: SQLite enforces the cascades only where a connection has
+    switched foreign keys on, and a file may be opened by other tools too."""
+    of_alerts = sa.select(alerts.c.id).where(alerts.c.monitor_id == monitor_id)
+    of_events = sa.select(alert_events.c.id).where(alert_events.c.alert_id.in_(of_alerts))
+    of_stories = sa.select(stories.c.id).where(stories.c.monitor_id == monitor_id)
     with engine.begin() as conn:
+        conn.execute(alert_deliveries.delete().where(alert_deliveries.c.event_id.in_(of_events)))
+        conn.execute(alert_events.delete().where(alert_events.c.alert_id.in_(of_alerts)))
+        conn.execute(alerts.delete().where(alerts.c.monitor_id == monitor_id))
+        conn.execute(alert_rules.delete().where(alert_rules.c.monitor_id == monitor_id))
+        conn.execute(story_posts.delete().where(story_posts.c.story_id.in_(of_stories)))
+        conn.execute(stories.delete().where(stories.c.monitor_id == monitor_id))
         conn.execute(monitor_posts.delete().where(monitor_posts.c.monitor_id == monitor_id))
         return bool(conn.execute(monitors.delete().where(monitors.c.id == monitor_id)).rowcount)
 

@@ -1,0 +1,382 @@
+"""Alerts: signals folded into alerts, their events and outbox rows, the operator's lifecycle
+(acknowledge, resolve) and the reads of the API, the CLI and the live stream.
+
+`record_signals` runs inside the caller's transaction (a detector consumer advances its cursor in
+the same one), so a signal becomes an alert, an event and its deliveries exactly once. Only
+"opened" events and updates that raise the severity are delivered to webhooks and e-mail;
+every event reaches the live stream. During a rule's quiet hours only "high" alerts are
+delivered; the rest stays on the dashboard and the live stream.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+import msgspec
+import sqlalchemy as sa
+
+from stadspuls.alerts.book import COOLDOWN, LIVE, continues, fold, open_alert
+from stadspuls.alerts.rules import default_rule, is_quiet, split_channel
+from stadspuls.records import ALERT_STATES, SEVERITIES, Alert, Signal, utcnow
+from stadspuls.store.alert_rules import get_rules, load_rules, rules_for, set_rule
+from stadspuls.store.rows import from_us, to_us
+from stadspuls.store.schema import alert_deliveries, alert_events, alerts, monitors
+
+# The rule reads live beside the alerts they govern (detector consumers import them from here).
+__all__ = [
+    "AlertEvent",
+    "AlertNotFound",
+    "AlertStateError",
+    "acknowledge",
+    "alert_events_of",
+    "events_after",
+    "get_alert",
+    "get_rules",
+    "last_event_id",
+    "list_alerts",
+    "load_rules",
+    "record_signals",
+    "resolve",
+    "set_rule",
+]
+
+MAX_ACTOR = 200
+MAX_NOTE = 10_000
+_details_decode = msgspec.json.Decoder(dict[str, float | str]).decode
+
+
+class AlertNotFound(LookupError):
+    pass
+
+
+class AlertStateError(ValueError):
+    """A transition the lifecycle does not allow (e.g. acknowledging a resolved alert)."""
+
+
+class AlertEvent(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    alert_id: int
+    kind: str  # opened | updated | acknowledged | resolved | false_alarm
+    at: datetime  # wall-clock time of the event
+    actor: str | None
+    payload: str  # JSON: the alert as it was after the event
+
+
+def _json_list(values: tuple[str, ...]) -> str | None:
+    return json.dumps(list(values), ensure_ascii=False) if values else None
+
+
+def _values(alert: Alert) -> dict[str, object]:
+    return {
+        "monitor_id": alert.monitor_id,
+        "detector": alert.detector,
+        "key": alert.key,
+        "state": alert.state,
+        "severity": alert.severity,
+        "opened_us": to_us(alert.opened_at),
+        "started_us": to_us(alert.started_at),
+        "updated_us": to_us(alert.updated_at),
+        "triggers": alert.triggers,
+        "observed": alert.observed,
+        "expected": alert.expected,
+        "summary": alert.summary,
+        "top_terms": _json_list(alert.top_terms),
+        "top_places": _json_list(alert.top_places),
+        "post_ids": _json_list(alert.post_ids),
+        "details": msgspec.json.encode(alert.details).decode() if alert.details else None,
+        "acknowledged_by": alert.acknowledged_by,
+        "acknowledged_us": to_us(alert.acknowledged_at) if alert.acknowledged_at else None,
+        "closed_by": alert.closed_by,
+        "closed_us": to_us(alert.closed_at) if alert.closed_at else None,
+        "note": alert.note,
+    }
+
+
+def _strings(value: str | None) -> tuple[str, ...]:
+    return tuple(json.loads(value)) if value else ()
+
+
+def _row_to_alert(row: sa.RowMapping) -> Alert:
+    return Alert(
+        id=int(row["id"]),
+        monitor_id=int(row["monitor_id"]),
+        detector=row["detector"],
+        key=row["key"],
+        state=row["state"],
+        severity=row["severity"],
+        opened_at=from_us(row["opened_us"]),
+        started_at=from_us(row["started_us"]),
+        updated_at=from_us(row["updated_us"]),
+        triggers=int(row["triggers"]),
+        observed=float(row["observed"]),
+        expected=float(row["expected"]),
+        summary=row["summary"],
+        top_terms=_strings(row["top_terms"]),
+        top_places=_strings(row["top_places"]),
+        post_ids=_strings(row["post_ids"]),
+        details=_details_decode(row["details"]) if row["details"] else None,
+        acknowledged_by=row["acknowledged_by"],
+        acknowledged_at=from_us(row["acknowledged_us"]) if row["acknowledged_us"] else None,
+        closed_by=row["closed_by"],
+        closed_at=from_us(row["closed_us"]) if row["closed_us"] else None,
+        note=row["note"],
+    )
+
+
+def _insert_event(
+    conn: sa.Connection, alert: Alert, kind: str, at_us: int, actor: str | None = None
+) -> int:
+    result = conn.execute(
+        alert_events.insert().values(
+            alert_id=alert.id,
+            kind=kind,
+            at_us=at_us,
+            actor=actor,
+            payload=msgspec.json.encode(alert).decode(),
+        )
+    )
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def _latest(conn: sa.Connection, monitor_id: int, detector: str, key: str) -> Alert | None:
+    query = (
+        sa.select(alerts)
+        .where(alerts.c.monitor_id == monitor_id, alerts.c.detector == detector)
+        .where(alerts.c.key == key)
+        .order_by(alerts.c.id.desc())
+        .limit(1)
+    )
+    row = conn.execute(query).first()
+    return None if row is None else _row_to_alert(row._mapping)
+
+
+def record_signals(
+    conn: sa.Connection,
+    signals: Sequence[Signal],
+    *,
+    now_us: int | None = None,
+    cooldown: timedelta = COOLDOWN,
+) -> list[int]:
+    """Fold `signals` into alerts inside the caller's transaction; return the new event ids.
+
+    Signals of monitors deleted meanwhile are dropped (their alerts would go with them).
+    """
+    if not signals:
+        return []
+    now_us = to_us(utcnow()) if now_us is None else now_us
+    ids = {s.monitor_id for s in signals}
+    existing = {
+        int(m) for (m,) in conn.execute(sa.select(monitors.c.id).where(monitors.c.id.in_(ids)))
+    }
+    rules = rules_for(conn, existing)
+    latest: dict[tuple[int, str, str], Alert | None] = {}
+    events: list[int] = []
+    deliveries: list[dict[str, object]] = []
+    for signal in signals:
+        if signal.monitor_id not in existing:
+            continue
+        where = (signal.monitor_id, signal.detector, signal.key)
+        current = latest[where] if where in latest else _latest(conn, *where)
+        if current is not None and continues(current, signal, cooldown):
+            alert = fold(current, signal)
+            conn.execute(alerts.update().where(alerts.c.id == current.id).values(**_values(alert)))
+            kind = "updated"
+            deliver = SEVERITIES.index(alert.severity) > SEVERITIES.index(current.severity)
+        else:
+            alert = open_alert(signal)
+            key = conn.execute(alerts.insert().values(**_values(alert))).inserted_primary_key
+            assert key is not None
+            alert = msgspec.structs.replace(alert, id=int(key[0]))
+            kind, deliver = "opened", True
+        latest[where] = alert
+        event_id = _insert_event(conn, alert, kind, now_us)
+        events.append(event_id)
+        rule = rules.get((signal.monitor_id, signal.detector)) or default_rule(
+            signal.monitor_id, signal.detector
+        )
+        if not deliver or (
+            alert.severity != "high" and is_quiet(rule.quiet_hours, from_us(now_us))
+        ):
+            continue
+        for channel in rule.channels:
+            channel_kind, target = split_channel(channel)
+            if channel_kind != "live":
+                deliveries.append(
+                    {
+                        "event_id": event_id,
+                        "channel": channel_kind,
+                        "target": target,
+                        "state": "pending",
+                        "attempts": 0,
+                        "next_us": now_us,
+                    }
+                )
+    if deliveries:
+        conn.execute(alert_deliveries.insert(), deliveries)
+    return events
+
+
+def _require(conn: sa.Connection, alert_id: int) -> Alert:
+    row = conn.execute(sa.select(alerts).where(alerts.c.id == alert_id)).first()
+    if row is None:
+        raise AlertNotFound(f"no alert {alert_id}")
+    return _row_to_alert(row._mapping)
+
+
+def _check_actor(by: str, note: str | None) -> None:
+    if not by.strip() or len(by) > MAX_ACTOR or "\x00" in by:
+        raise ValueError(f"'by' must name who acts, 1 to {MAX_ACTOR} characters")
+    if note is not None and (len(note) > MAX_NOTE or "\x00" in note):
+        raise ValueError(f"a note holds at most {MAX_NOTE} characters")
+
+
+def _transition(
+    engine: sa.Engine, alert_id: int, by: str, allowed: tuple[str, ...], **changes: object
+) -> Alert:
+    """Move an alert from one of `allowed` states; the UPDATE re-checks the state, so two
+    operators acting at once cannot both win."""
+    kind = str(changes["state"])
+    now = utcnow()
+    with engine.begin() as conn:
+        current = _require(conn, alert_id)
+        if current.state not in allowed:
+            if kind == current.state == "acknowledged":
+                raise AlertStateError(
+                    f"alert {alert_id} was acknowledged already by {current.acknowledged_by}"
+                )
+            raise AlertStateError(
+                f"alert {alert_id} is {current.state}: it cannot become {kind}"
+                f" (allowed from {' or '.join(allowed)})"
+            )
+        alert = msgspec.structs.replace(current, **changes)
+        values = _values(alert)
+        updated = conn.execute(
+            alerts.update()
+            .where(alerts.c.id == alert_id, alerts.c.state == current.state)
+            .values(**values)
+        )
+        if not updated.rowcount:
+            raise AlertStateError(f"alert {alert_id} changed meanwhile; look again")
+        _insert_event(conn, alert, kind, to_us(now), actor=by)
+    return alert
+
+
+def acknowledge(engine: sa.Engine, alert_id: int, by: str, note: str | None = None) -> Alert:
+    """open -> acknowledged. Acknowledging twice is an error (it names who did it first), so
+    that two operators learn they picked up the same alert."""
+    _check_actor(by, note)
+    now = utcnow()
+    with engine.connect() as conn:
+        current = _require(conn, alert_id)
+    return _transition(
+        engine,
+        alert_id,
+        by,
+        ("open",),
+        state="acknowledged",
+        acknowledged_by=by,
+        acknowledged_at=now,
+        note=note if note is not None else current.note,
+    )
+
+
+def resolve(
+    engine: sa.Engine,
+    alert_id: int,
+    by: str,
+    note: str | None = None,
+    false_alarm: bool = False,
+) -> Alert:
+    """open | acknowledged -> resolved (or false_alarm). A closed alert stays closed: a new
+    signal after it opens a new alert."""
+    _check_actor(by, note)
+    with engine.connect() as conn:
+        current = _require(conn, alert_id)
+    return _transition(
+        engine,
+        alert_id,
+        by,
+        LIVE,
+        state="false_alarm" if false_alarm else "resolved",
+        closed_by=by,
+        closed_at=utcnow(),
+        note=note if note is not None else current.note,
+    )
+
+
+def get_alert(engine: sa.Engine, alert_id: int) -> Alert | None:
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(alerts).where(alerts.c.id == alert_id)).first()
+    return None if row is None else _row_to_alert(row._mapping)
+
+
+def list_alerts(
+    engine: sa.Engine,
+    *,
+    state: str | None = None,
+    monitor_id: int | None = None,
+    since: datetime | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[int, list[Alert]]:
+    """(total, page newest first). `since`: alerts last triggered at or after that moment."""
+    if state is not None and state not in ALERT_STATES:
+        raise ValueError(f"unknown state {state!r}; known: {', '.join(ALERT_STATES)}")
+    clauses = []
+    if state is not None:
+        clauses.append(alerts.c.state == state)
+    if monitor_id is not None:
+        clauses.append(alerts.c.monitor_id == monitor_id)
+    if since is not None:
+        clauses.append(alerts.c.updated_us >= to_us(since))
+    page = (
+        sa.select(alerts)
+        .where(*clauses)
+        .order_by(alerts.c.opened_us.desc(), alerts.c.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    total = sa.select(sa.func.count()).select_from(alerts).where(*clauses)
+    with engine.connect() as conn:
+        found = [_row_to_alert(row._mapping) for row in conn.execute(page)]
+        return int(conn.execute(total).scalar_one()), found
+
+
+def _row_to_event(row: sa.Row[tuple[object, ...]]) -> AlertEvent:
+    values = row._mapping
+    return AlertEvent(
+        id=int(values["id"]),
+        alert_id=int(values["alert_id"]),
+        kind=values["kind"],
+        at=from_us(values["at_us"]),
+        actor=values["actor"],
+        payload=values["payload"],
+    )
+
+
+def alert_events_of(engine: sa.Engine, alert_id: int) -> list[AlertEvent]:
+    query = sa.select(alert_events).where(alert_events.c.alert_id == alert_id)
+    with engine.connect() as conn:
+        return [_row_to_event(row) for row in conn.execute(query.order_by(alert_events.c.id))]
+
+
+def events_after(engine: sa.Engine, event_id: int, limit: int = 500) -> list[AlertEvent]:
+    """Events with an id above `event_id`, oldest first (the live stream resumes here)."""
+    query = (
+        sa.select(alert_events)
+        .where(alert_events.c.id > event_id)
+        .order_by(alert_events.c.id)
+        .limit(limit)
+    )
+    with engine.connect() as conn:
+        return [_row_to_event(row) for row in conn.execute(query)]
+
+
+def last_event_id(engine: sa.Engine) -> int:
+    with engine.connect() as conn:
+        value = conn.execute(sa.select(sa.func.max(alert_events.c.id))).scalar()
+    return int(value or 0)
