@@ -12,11 +12,12 @@ from starlette.types import ASGIApp
 
 
 @asynccontextmanager
-async def serve(app: ASGIApp) -> AsyncIterator[str]:
-    """Run `app` until the block ends; yields its base url, e.g. "http://127.0.0.1:43121"."""
+async def serve(app: ASGIApp, port: int = 0) -> AsyncIterator[str]:
+    """Run `app` until the block ends; yields its base url, e.g. "http://127.0.0.1:43121".
+    `port` 0 takes an ephemeral port; a given one lets a test restart a server where it was."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind(("127.0.0.1", port))
     port = sock.getsockname()[1]
     config = uvicorn.Config(
         app,

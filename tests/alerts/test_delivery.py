@@ -1,0 +1,258 @@
+"""The outbox worker against real receivers on loopback: signed webhooks, a receiver that is down
+for a while, a dead endpoint beside a live one, e-mail through a real SMTP server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email
+import email.policy
+import time
+from collections.abc import AsyncIterator, Callable
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from stadspuls.alerts.delivery import Outbox, backoff_s, deliver_once, load_channels
+from stadspuls.alerts.rules import AlertRule
+from stadspuls.alerts.webhook import ChannelError, sign, verify
+from stadspuls.settings import AlertSettings, Settings, SmtpSettings, WebhookSettings
+from stadspuls.store import alerts as store
+from stadspuls.store import outbox
+from stadspuls.store.database import open_store
+from tests.alerts.factories import add_monitor, signal
+from tests.alerts.receiver import Receiver
+from tests.support.http import closed_port, serve
+
+SECRET = b"a-long-shared-secret-for-tests"
+FAST = AlertSettings(backoff_min_s=0.05, backoff_max_s=0.2, poll_s=0.02, send_timeout_s=2.0)
+
+
+def _settings(settings: Settings, tmp_path: Path, hooks: dict[str, str], **more: Any) -> Settings:
+    secret = tmp_path / "webhook.secret"
+    secret.write_bytes(SECRET + b"\n")
+    webhooks = [WebhookSettings(name=n, url=u, secret_file=secret) for n, u in hooks.items()]
+    return settings.model_copy(update={"webhooks": webhooks, "alerts": FAST, **more})
+
+
+def _alert(engine: sa.Engine, monitor: int, key: str, channels: tuple[str, ...]) -> int:
+    store.set_rule(engine, AlertRule(monitor_id=monitor, detector="burst", channels=channels))
+    with engine.begin() as conn:
+        (event,) = store.record_signals(conn, [signal(monitor, key=key)])
+    return event
+
+
+async def _until(condition: Callable[[], bool], timeout: float = 10.0) -> float:
+    """Seconds it took for `condition` to hold; fails after `timeout`."""
+    start = time.monotonic()
+    while not condition():
+        assert time.monotonic() - start < timeout, "condition not met in time"
+        await asyncio.sleep(0.01)
+    return time.monotonic() - start
+
+
+def test_signature_covers_timestamp_and_body() -> None:
+    body = b'{"event":"opened"}'
+    stamp = str(int(time.time()))
+    signature = sign(SECRET, stamp, body)
+    assert signature.startswith("sha256=")
+    assert verify(SECRET, stamp, body, signature)
+    assert not verify(SECRET, stamp, body + b" ", signature)
+    assert not verify(SECRET, str(int(stamp) - 1), body, signature)
+    assert not verify(b"another secret of some length", stamp, body, signature)
+    # A replay of a genuine request ten minutes later is refused.
+    assert not verify(SECRET, stamp, body, signature, now=int(stamp) + 600)
+
+
+def test_back_off_doubles_with_jitter_up_to_the_cap() -> None:
+    config = AlertSettings()
+    low = [backoff_s(n, config, lambda: 0.0) for n in range(1, 10)]
+    high = [backoff_s(n, config, lambda: 1.0) for n in range(1, 10)]
+    assert low[:3] == pytest.approx([4.0, 8.0, 16.0])
+    assert high[:3] == pytest.approx([6.0, 12.0, 24.0])
+    assert max(high) == config.backoff_max_s
+
+
+def test_a_receiver_down_for_a_while_gets_every_alert_once_afterwards(
+    settings: Settings, tmp_path: Path
+) -> None:
+    port = closed_port()
+    config = _settings(settings, tmp_path, {"politie": f"http://127.0.0.1:{port}/hook"})
+    engine = open_store(config.db_url)
+    monitor = add_monitor(engine)
+    receiver = Receiver(SECRET)
+
+    async def scenario() -> None:
+        channels = load_channels(config)
+        stop = asyncio.Event()
+        worker = asyncio.create_task(Outbox(engine, channels, config.alerts).run(stop))
+        for key in "abc":
+            _alert(engine, monitor, key, ("webhook:politie",))
+        # Down: nothing listens on the port; the worker retries with back-off.
+        await asyncio.sleep(0.6)
+        assert outbox.delivery_counts(engine) == {"pending": 3}
+        async with serve(receiver, port):
+            await _until(lambda: len(receiver.received) == 3)
+            for key in "de":
+                _alert(engine, monitor, key, ("webhook:politie",))
+            await _until(lambda: len(receiver.received) == 5)
+            await asyncio.sleep(0.3)  # anything sent twice would arrive now
+        stop.set()
+        await worker
+        await channels.aclose()
+
+    asyncio.run(scenario())
+    assert receiver.refused == 0
+    assert len(receiver.delivery_ids) == len(set(receiver.delivery_ids)) == 5
+    assert sorted(body["alert"]["key"] for body in receiver.received) == list("abcde")
+    assert {body["event"] for body in receiver.received} == {"opened"}
+    assert all(
+        body["link"].endswith(f"/alerts/{body['alert']['id']}") for body in receiver.received
+    )
+    assert outbox.delivery_counts(engine) == {"delivered": 5}
+    with engine.connect() as conn:
+        attempts = [
+            a for (a,) in conn.execute(sa.text("SELECT attempts FROM alert_deliveries ORDER BY id"))
+        ]
+    # The first was tried while the receiver was down; the two behind it waited unsent.
+    assert attempts[0] > 1
+    assert attempts[1:] == [1, 1, 1, 1]
+    engine.dispose()
+
+
+@contextlib.asynccontextmanager
+async def _silent_server() -> AsyncIterator[int]:
+    """Accepts connections and never answers: an endpoint that hangs."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def hold(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+
+    server = await asyncio.start_server(hold, "127.0.0.1", 0)
+    try:
+        yield server.sockets[0].getsockname()[1]
+    finally:
+        for writer in held:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+
+
+def test_a_dead_endpoint_does_not_delay_another(settings: Settings, tmp_path: Path) -> None:
+    receiver = Receiver(SECRET)
+
+    async def scenario() -> tuple[float, float, dict[str, int]]:
+        async with _silent_server() as dead_port, serve(receiver) as url:
+            hooks = {"dead": f"http://127.0.0.1:{dead_port}/", "live": f"{url}/hook"}
+            config = _settings(settings, tmp_path, hooks)
+            engine = open_store(config.db_url)
+            monitor = add_monitor(engine)
+            channels = load_channels(config)
+            stop = asyncio.Event()
+            worker = asyncio.create_task(Outbox(engine, channels, config.alerts).run(stop))
+            _alert(engine, monitor, "a", ("webhook:dead", "webhook:live"))
+            first = await _until(lambda: len(receiver.received) == 1)
+            # The dead endpoint is still inside its 2 s timeout: the next alert goes through.
+            _alert(engine, monitor, "b", ("webhook:dead", "webhook:live"))
+            second = await _until(lambda: len(receiver.received) == 2)
+            await asyncio.sleep(2.5)  # past the dead endpoint's timeout
+            stop.set()
+            await worker
+            await channels.aclose()
+            counts = outbox.delivery_counts(engine)
+            engine.dispose()
+            return first, second, counts
+
+    first, second, counts = asyncio.run(scenario())
+    assert first < 1.0
+    assert second < 1.0
+    assert counts == {"delivered": 2, "pending": 2}
+
+
+def test_old_deliveries_are_given_up_and_logged(
+    settings: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = _settings(settings, tmp_path, {"politie": f"http://127.0.0.1:{closed_port()}/"})
+    engine = open_store(config.db_url)
+    monitor = add_monitor(engine)
+    _alert(engine, monitor, "a", ("webhook:politie",))
+    first = asyncio.run(deliver_once(engine, config))
+    assert first == {"retry": 1}
+    later = time.time() + 25 * 3600  # a day and an hour later, the receiver still down
+
+    async def pass_later() -> Any:
+        channels = load_channels(config)
+        try:
+            return await Outbox(engine, channels, config.alerts, clock=lambda: later).deliver_due()
+        finally:
+            await channels.aclose()
+
+    assert asyncio.run(pass_later()) == {"failed": 1}
+    assert outbox.delivery_counts(engine) == {"failed": 1}
+    assert "given up after 1 attempts in 24 h" in caplog.text
+    engine.dispose()
+
+
+def test_a_missing_secret_is_refused_at_start_up(settings: Settings, tmp_path: Path) -> None:
+    hook = WebhookSettings(name="politie", url="http://x/", secret_file=tmp_path / "none")
+    with pytest.raises(ChannelError, match="cannot read secret_file"):
+        load_channels(settings.model_copy(update={"webhooks": [hook]}))
+    env = WebhookSettings(name="politie", url="http://x/", secret_env="STADSPULS_TEST_NO_SUCH")
+    with pytest.raises(ChannelError, match="missing or short"):
+        load_channels(settings.model_copy(update={"webhooks": [env]}))
+    with pytest.raises(ValueError, match="exactly one of secret_file, secret_env"):
+        WebhookSettings(name="politie", url="http://x/")
+
+
+class _Inbox:
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.recipients: list[list[str]] = []
+
+    async def handle_DATA(self, _server: SMTP, _session: Session, envelope: Envelope) -> str:
+        assert isinstance(envelope.content, bytes)
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        assert isinstance(message, EmailMessage)
+        self.messages.append(message)
+        self.recipients.append(list(envelope.rcpt_tos))
+        return "250 Message accepted for delivery"
+
+
+def test_an_alert_e_mail_reaches_a_real_smtp_server(settings: Settings, tmp_path: Path) -> None:
+    inbox = _Inbox()
+    port = closed_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        smtp = SmtpSettings(host="127.0.0.1", port=port, starttls=False, sender="alerts@stad.nl")
+        config = _settings(settings, tmp_path, {}, smtp=smtp)
+        engine = open_store(config.db_url)
+        monitor = add_monitor(engine)
+        _alert(engine, monitor, "", ("live", "email:wachtcommandant@example.nl"))
+        done = asyncio.run(deliver_once(engine, config))
+    finally:
+        controller.stop()
+    assert done == {"delivered": 1}
+    (message,) = inbox.messages
+    assert inbox.recipients == [["wachtcommandant@example.nl"]]
+    assert message["From"] == "alerts@stad.nl"
+    assert message["Subject"] == ("[Stadspuls] MEDIUM burst #1: 12 posts in 10 min, 1.5 expected")
+    body = message.get_content()
+    for expected in (
+        "Stadspuls-melding (nieuw) / Stadspuls alert (opened)",
+        "Waargenomen / observed:    12",
+        "Verwacht / expected:       1.5",
+        "Termen / terms:            vechtpartij, politie",
+        "Plaatsen / places:         Eindhoven",
+        "bluesky:3f9c01",
+        "2026-11-23 13:00 (Europe/Amsterdam)",
+        "Openen / open: http://127.0.0.1:8000/alerts/1",
+    ):
+        assert expected in body
+    assert outbox.delivery_counts(engine) == {"delivered": 1}
+    engine.dispose()
