@@ -19,7 +19,7 @@ from stadspuls.query.parser import QuerySyntaxError
 from stadspuls.settings import Settings
 from stadspuls.store.database import open_store
 from stadspuls.store.search import SearchTimeout
-from stadspuls.web.routes import health, monitors, posts, stats
+from stadspuls.web.routes import alerts, health, monitors, posts, stats
 
 
 def swagger_ui_dir() -> Path:
@@ -61,6 +61,7 @@ def create_app(
     app.include_router(posts.router, prefix="/api")
     app.include_router(stats.router, prefix="/api")
     app.include_router(monitors.router, prefix="/api")
+    app.include_router(alerts.router, prefix="/api")
 
     @app.exception_handler(QuerySyntaxError)
     async def _query_error(_request: Request, error: QuerySyntaxError) -> JSONResponse:

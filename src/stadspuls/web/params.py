@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import HTTPException, Path, Query
 from pydantic import AwareDatetime, StringConstraints
 
-from stadspuls.web.schemas import NO_NUL
+from stadspuls.web.schemas import NO_NUL, AlertState
 
 INT64_MAX = 2**63 - 1  # ids are BIGINT on both databases
 # Deep offsets cost a walk over every skipped post; past this, page with `until` instead.
@@ -68,3 +68,22 @@ def bucket_seconds(bucket: str) -> int:
             422, f"bucket must be minute, hour, day or 1 to {MAX_BUCKET_SECONDS} seconds"
         )
     return seconds
+
+
+AlertId = Annotated[int, Path(ge=1, le=INT64_MAX, description="The alert's id")]
+AlertStateFilter = Annotated[AlertState | None, Query(description="Only alerts in this state")]
+MonitorFilter = Annotated[
+    int | None, Query(ge=1, le=INT64_MAX, description="Only alerts of this monitor")
+]
+AlertsSince = Annotated[
+    AwareDatetime | None,
+    Query(description="Only alerts last triggered at or after this moment" + _TIME),
+]
+EventId = Annotated[
+    int | None,
+    Query(
+        ge=0,
+        le=INT64_MAX,
+        description="Resume after this event id (as the Last-Event-ID header does)",
+    ),
+]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
 
 from pydantic import BaseModel, Field, StringConstraints, field_validator
 
-from stadspuls.records import LEGAL_BASES, Monitor, Post
+from stadspuls.records import ALERT_STATES, DETECTORS, LEGAL_BASES, Alert, Monitor, Post
 
 
 class PlaceOut(BaseModel):
@@ -215,3 +216,144 @@ class MonitorOut(BaseModel):
 class QueryErrorOut(BaseModel):
     detail: str
     column: int | None = None
+
+
+# Alerts (issue 8). `by` names the operator as the client says it: accounts and roles come with
+# issue 9, which will take it from the signed-in user instead.
+AlertState = Literal["open", "acknowledged", "resolved", "false_alarm"]
+DetectorName = Literal["burst", "negative", "story", "rumour", "p2000"]
+Note = Annotated[str, StringConstraints(max_length=10_000, pattern=NO_NUL)]
+Channel = Annotated[
+    str,
+    StringConstraints(
+        max_length=320, pattern=r"^(live|webhook:[A-Za-z0-9_.-]{1,64}|email:\S+@\S+)$"
+    ),
+]
+
+
+class Evidence(BaseModel):
+    """Where the posts behind an alert are: the monitor's posts in the alert's time range."""
+
+    monitor_id: int
+    since: datetime
+    until: datetime
+    posts_url: str = Field(examples=["/api/monitors/3/posts?since=…&until=…"])
+
+
+class AlertOut(BaseModel):
+    id: int
+    monitor_id: int
+    detector: str
+    key: str = Field(description='What within the monitor: "" (all of it), a place, a story.')
+    state: AlertState
+    severity: str
+    opened_at: datetime
+    started_at: datetime
+    updated_at: datetime
+    triggers: int = Field(description="Signals folded into this alert.")
+    observed: float
+    expected: float
+    summary: str
+    top_terms: list[str]
+    top_places: list[str]
+    post_ids: list[str] = Field(description="Up to 5 representative posts (keyed ids).")
+    details: dict[str, float | str] | None
+    acknowledged_by: str | None
+    acknowledged_at: datetime | None
+    closed_by: str | None
+    closed_at: datetime | None
+    note: str | None
+    evidence: Evidence
+
+    @classmethod
+    def from_alert(cls, alert: Alert) -> AlertOut:
+        assert alert.id is not None
+        # The last trigger's post is at `updated_at`: the range ends just after it.
+        until = alert.updated_at + timedelta(seconds=1)
+        query = urlencode({"since": alert.started_at.isoformat(), "until": until.isoformat()})
+        return cls(
+            **{
+                name: getattr(alert, name)
+                for name in cls.model_fields
+                if name not in ("evidence", "top_terms", "top_places", "post_ids")
+            },
+            top_terms=list(alert.top_terms),
+            top_places=list(alert.top_places),
+            post_ids=list(alert.post_ids),
+            evidence=Evidence(
+                monitor_id=alert.monitor_id,
+                since=alert.started_at,
+                until=until,
+                posts_url=f"/api/monitors/{alert.monitor_id}/posts?{query}",
+            ),
+        )
+
+
+class AlertPage(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    alerts: list[AlertOut]
+
+
+class AlertEventOut(BaseModel):
+    id: int
+    kind: str = Field(description="opened, updated, acknowledged, resolved or false_alarm")
+    at: datetime
+    actor: str | None
+    alert: dict[str, Any] = Field(description="The alert as it was after this event.")
+
+
+class DeliveryOut(BaseModel):
+    id: int
+    event_id: int
+    channel: str
+    target: str
+    state: str = Field(description="pending, delivered or failed")
+    attempts: int
+    delivered_at: datetime | None
+    last_error: str | None
+
+
+class AlertDetail(AlertOut):
+    events: list[AlertEventOut]
+    deliveries: list[DeliveryOut]
+
+
+class AcknowledgeIn(BaseModel):
+    by: Name = Field(description="Who acknowledges (until accounts exist: as the client says).")
+    note: Note | None = None
+
+
+class ResolveIn(AcknowledgeIn):
+    false_alarm: bool = False
+
+
+class RuleIn(BaseModel):
+    detector: DetectorName
+    enabled: bool = True
+    sensitivity: float = Field(default=1.0, ge=0.1, le=10)
+    quiet_hours: str | None = Field(
+        default=None,
+        pattern=r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$",
+        description="HH:MM-HH:MM, Europe/Amsterdam local time; only high alerts are delivered",
+    )
+    channels: list[Channel] = Field(default_factory=lambda: ["live"], max_length=20)
+    params: dict[
+        Annotated[str, StringConstraints(max_length=64, pattern=NO_NUL)],
+        float | Annotated[str, StringConstraints(max_length=200, pattern=NO_NUL)],
+    ] = Field(default_factory=dict, max_length=50)
+
+
+class RuleOut(BaseModel):
+    monitor_id: int
+    detector: str
+    enabled: bool
+    sensitivity: float
+    quiet_hours: str | None
+    channels: list[str]
+    params: dict[str, float | str | list[str]]
+
+
+assert set(AlertState.__args__) == set(ALERT_STATES)  # type: ignore[attr-defined]
+assert set(DetectorName.__args__) == set(DETECTORS)  # type: ignore[attr-defined]

@@ -1,0 +1,241 @@
+"""Alerts: list, inspect, acknowledge and resolve them; each monitor's alert rules; and the live
+stream of alert events (server-sent events, resumable with Last-Event-ID).
+
+`by` is taken from the request body for now: accounts and roles come with issue 9.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+import msgspec
+import sqlalchemy as sa
+from fastapi import APIRouter, FastAPI, Header, HTTPException, Request
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+
+from stadspuls.alerts.rules import AlertRule, RuleError, check_rule
+from stadspuls.store import alerts as store
+from stadspuls.store import outbox
+from stadspuls.store.monitors import get_monitor
+from stadspuls.store.rows import from_us
+from stadspuls.web.params import (
+    INT64_MAX,
+    AlertId,
+    AlertsSince,
+    AlertStateFilter,
+    EventId,
+    Limit,
+    MonitorFilter,
+    MonitorId,
+    Offset,
+)
+from stadspuls.web.schemas import (
+    AcknowledgeIn,
+    AlertDetail,
+    AlertEventOut,
+    AlertOut,
+    AlertPage,
+    DeliveryOut,
+    ResolveIn,
+    RuleIn,
+    RuleOut,
+)
+
+router = APIRouter(tags=["alerts"])
+# The live stream looks for new events this often at most (a post's alert reaches a client
+# within about a second end to end; see bench/alerts.py).
+MAX_POLL_S = 0.25
+STREAM_BATCH = 500
+RECONNECT_MS = 2000
+
+
+def _engine(request: Request) -> sa.Engine:
+    engine: sa.Engine = request.app.state.engine
+    return engine
+
+
+def stop_streams(app: FastAPI) -> None:
+    """End every open live stream (a server shutting down); clients reconnect elsewhere."""
+    _stopping(app).set()
+
+
+def _stopping(app: FastAPI) -> threading.Event:
+    if not hasattr(app.state, "alert_streams_stop"):
+        app.state.alert_streams_stop = threading.Event()
+    event: threading.Event = app.state.alert_streams_stop
+    return event
+
+
+def _event_data(event: store.AlertEvent) -> str:
+    return msgspec.json.encode(
+        {
+            "event_id": event.id,
+            "alert_id": event.alert_id,
+            "kind": event.kind,
+            "at": event.at,
+            "actor": event.actor,
+            "alert": msgspec.Raw(event.payload.encode()),
+        }
+    ).decode()
+
+
+@router.get("/alerts/stream", response_class=EventSourceResponse, include_in_schema=False)
+async def alert_stream(
+    request: Request,
+    last_event_id: Annotated[int | None, Header(alias="Last-Event-ID", ge=0, le=INT64_MAX)] = None,
+    after: EventId = None,
+) -> AsyncIterator[ServerSentEvent]:
+    """Every alert event after `Last-Event-ID` (or `after`; without either: from now on), one
+    SSE event each: `id` the event id, `event` its kind, `data` JSON with the alert. Not in the
+    OpenAPI schema: a stream does not end, which a schema-driven client cannot call."""
+    engine = _engine(request)
+    poll = min(MAX_POLL_S, request.app.state.settings.alerts.poll_s)
+    stopping = _stopping(request.app)
+    cursor = last_event_id if last_event_id is not None else after
+    if cursor is None:
+        cursor = await asyncio.to_thread(store.last_event_id, engine)
+    yield ServerSentEvent(comment="stadspuls alert events", retry=RECONNECT_MS)
+    while not stopping.is_set() and not await request.is_disconnected():
+        events = await asyncio.to_thread(store.events_after, engine, cursor, STREAM_BATCH)
+        for event in events:
+            yield ServerSentEvent(raw_data=_event_data(event), event=event.kind, id=str(event.id))
+            cursor = event.id
+        if len(events) < STREAM_BATCH:
+            await asyncio.sleep(poll)
+
+
+@router.get("/alerts", response_model=AlertPage)
+def list_alerts(
+    request: Request,
+    state: AlertStateFilter = None,
+    monitor: MonitorFilter = None,
+    since: AlertsSince = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> AlertPage:
+    """Alerts, newest first."""
+    total, found = store.list_alerts(
+        _engine(request), state=state, monitor_id=monitor, since=since, limit=limit, offset=offset
+    )
+    return AlertPage(
+        total=total, limit=limit, offset=offset, alerts=[AlertOut.from_alert(a) for a in found]
+    )
+
+
+def _detail(engine: sa.Engine, alert_id: int) -> AlertDetail:
+    alert = store.get_alert(engine, alert_id)
+    if alert is None:
+        raise HTTPException(404, f"no alert {alert_id}")
+    events = [
+        AlertEventOut(id=e.id, kind=e.kind, at=e.at, actor=e.actor, alert=json.loads(e.payload))
+        for e in store.alert_events_of(engine, alert_id)
+    ]
+    deliveries = [
+        DeliveryOut(
+            id=int(str(d["id"])),
+            event_id=int(str(d["event_id"])),
+            channel=str(d["channel"]),
+            target=str(d["target"]),
+            state=str(d["state"]),
+            attempts=int(str(d["attempts"])),
+            delivered_at=from_us(int(str(d["delivered_us"]))) if d["delivered_us"] else None,
+            last_error=None if d["last_error"] is None else str(d["last_error"]),
+        )
+        for d in outbox.deliveries_of(engine, alert_id)
+    ]
+    return AlertDetail(
+        **AlertOut.from_alert(alert).model_dump(), events=events, deliveries=deliveries
+    )
+
+
+@router.get("/alerts/{alert_id}", response_model=AlertDetail)
+def get_alert(request: Request, alert_id: AlertId) -> AlertDetail:
+    """One alert with its events (opened, updated, acknowledged, …) and deliveries."""
+    return _detail(_engine(request), alert_id)
+
+
+def _lifecycle_errors(error: Exception) -> HTTPException:
+    if isinstance(error, store.AlertNotFound):
+        return HTTPException(404, str(error))
+    if isinstance(error, store.AlertStateError):
+        return HTTPException(409, str(error))
+    return HTTPException(422, str(error))
+
+
+@router.post("/alerts/{alert_id}/ack", response_model=AlertDetail)
+def acknowledge(request: Request, alert_id: AlertId, body: AcknowledgeIn) -> AlertDetail:
+    """open -> acknowledged; 409 when it is not open (acknowledged already: it says by whom)."""
+    try:
+        store.acknowledge(_engine(request), alert_id, body.by, body.note)
+    except (LookupError, ValueError) as error:
+        raise _lifecycle_errors(error) from error
+    return _detail(_engine(request), alert_id)
+
+
+@router.post("/alerts/{alert_id}/resolve", response_model=AlertDetail)
+def resolve(request: Request, alert_id: AlertId, body: ResolveIn) -> AlertDetail:
+    """open or acknowledged -> resolved (or false_alarm); 409 when it is closed already."""
+    try:
+        store.resolve(_engine(request), alert_id, body.by, body.note, body.false_alarm)
+    except (LookupError, ValueError) as error:
+        raise _lifecycle_errors(error) from error
+    return _detail(_engine(request), alert_id)
+
+
+def _rules_out(engine: sa.Engine, monitor_id: int) -> list[RuleOut]:
+    return [
+        RuleOut(
+            monitor_id=r.monitor_id,
+            detector=r.detector,
+            enabled=r.enabled,
+            sensitivity=r.sensitivity,
+            quiet_hours=r.quiet_hours,
+            channels=list(r.channels),
+            params=dict(r.params),
+        )
+        for r in store.get_rules(engine, monitor_id)
+    ]
+
+
+@router.get("/monitors/{monitor_id}/rules", response_model=list[RuleOut])
+def get_rules(request: Request, monitor_id: MonitorId) -> list[RuleOut]:
+    """The monitor's rule for every detector (the default where none was set)."""
+    if get_monitor(_engine(request), monitor_id) is None:
+        raise HTTPException(404, f"no monitor {monitor_id}")
+    return _rules_out(_engine(request), monitor_id)
+
+
+@router.put("/monitors/{monitor_id}/rules", response_model=list[RuleOut])
+def put_rules(request: Request, monitor_id: MonitorId, body: list[RuleIn]) -> list[RuleOut]:
+    """Set the rules of the detectors named in the body (others keep theirs); answers all."""
+    engine = _engine(request)
+    if get_monitor(engine, monitor_id) is None:
+        raise HTTPException(404, f"no monitor {monitor_id}")
+    settings = request.app.state.settings
+    rules = [
+        AlertRule(
+            monitor_id=monitor_id,
+            detector=rule.detector,
+            enabled=rule.enabled,
+            sensitivity=rule.sensitivity,
+            quiet_hours=rule.quiet_hours,
+            channels=tuple(dict.fromkeys(rule.channels)),
+            params=dict(rule.params),
+        )
+        for rule in body
+    ]
+    webhooks = {hook.name for hook in settings.webhooks}
+    try:
+        for rule in rules:  # all checked before any is stored
+            check_rule(rule, webhooks=webhooks, smtp=settings.smtp is not None)
+        for rule in rules:
+            store.set_rule(engine, rule, webhooks=webhooks, smtp=settings.smtp is not None)
+    except RuleError as error:
+        raise HTTPException(422, str(error)) from error
+    except LookupError as error:
+        raise HTTPException(404, str(error)) from error
+    return _rules_out(engine, monitor_id)
