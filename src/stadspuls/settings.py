@@ -8,6 +8,7 @@ below.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -103,6 +104,10 @@ class AlertSettings(BaseModel):
     poll_s: float = Field(default=0.2, gt=0, le=60)
     # Links in e-mails point here; default http://HOST:PORT of this server.
     dashboard_url: str | None = Field(default=None, pattern=r"^https?://")
+
+    @property
+    def cooldown(self) -> timedelta:
+        return timedelta(hours=self.cooldown_hours)
 
     @model_validator(mode="after")
     def _ordered(self) -> AlertSettings:

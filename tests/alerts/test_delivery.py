@@ -18,7 +18,14 @@ import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from stadspuls.alerts.delivery import Outbox, backoff_s, deliver_once, load_channels
+from stadspuls.alerts.delivery import (
+    Outbox,
+    backoff_s,
+    check_channels,
+    deliver_once,
+    load_channels,
+    run_delivery,
+)
 from stadspuls.alerts.rules import AlertRule
 from stadspuls.alerts.webhook import ChannelError, sign, verify
 from stadspuls.settings import AlertSettings, Settings, SmtpSettings, WebhookSettings
@@ -256,3 +263,42 @@ def test_an_alert_e_mail_reaches_a_real_smtp_server(settings: Settings, tmp_path
         assert expected in body
     assert outbox.delivery_counts(engine) == {"delivered": 1}
     engine.dispose()
+
+
+def test_the_verification_example_in_the_docs_works() -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "alerts.md").read_text()
+    example = docs.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict[str, Any] = {}
+    exec(example, namespace)  # the documented receiver code, as a reader would paste it
+    body = b'{"event":"opened"}'
+    stamp = str(int(time.time()))
+    headers = {"X-Stadspuls-Timestamp": stamp, "X-Stadspuls-Signature": sign(SECRET, stamp, body)}
+    assert namespace["verified"](SECRET, headers, body)
+    assert not namespace["verified"](SECRET, headers, body + b"x")
+    old = str(int(stamp) - 600)
+    replayed = {"X-Stadspuls-Timestamp": old, "X-Stadspuls-Signature": sign(SECRET, old, body)}
+    assert not namespace["verified"](SECRET, replayed, body)
+
+
+def test_run_delivery_sends_until_stopped(settings: Settings, tmp_path: Path) -> None:
+    receiver = Receiver(SECRET)
+
+    async def scenario() -> int:
+        async with serve(receiver) as url:
+            config = _settings(settings, tmp_path, {"politie": f"{url}/hook"})
+            check_channels(config)
+            engine = open_store(config.db_url)
+            monitor = add_monitor(engine)
+            stop = asyncio.Event()
+            worker = asyncio.create_task(run_delivery(engine, config, stop))
+            _alert(engine, monitor, "a", ("webhook:politie",))
+            await _until(lambda: len(receiver.received) == 1)
+            stop.set()
+            await asyncio.wait_for(worker, 5)
+            engine.dispose()
+            return len(receiver.received)
+
+    assert asyncio.run(scenario()) == 1
+    broken = WebhookSettings(name="politie", url="http://x/", secret_env="STADSPULS_TEST_NO_SUCH")
+    with pytest.raises(ChannelError, match="politie"):
+        check_channels(settings.model_copy(update={"webhooks": [broken]}))

@@ -22,7 +22,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 
 from stadspuls.alerts.email import EmailSender
-from stadspuls.alerts.webhook import ChannelError, SendError, WebhookSender
+from stadspuls.alerts.webhook import ChannelError, SendError, WebhookSender, load_secret
 from stadspuls.settings import AlertSettings, Settings
 from stadspuls.store import outbox
 from stadspuls.store.outbox import Delivery
@@ -174,6 +174,14 @@ class Outbox:
 def load_channels(settings: Settings) -> Channels:
     """The channels of `settings`; ChannelError (one line) when one cannot work."""
     return Channels(settings)
+
+
+def check_channels(settings: Settings) -> None:
+    """Raise ChannelError (one line) when a configured channel cannot work: what `run` checks
+    before it starts anything."""
+    for hook in settings.webhooks:
+        load_secret(hook)
+    EmailSender(settings.smtp)
 
 
 async def run_delivery(engine: sa.Engine, settings: Settings, stop: asyncio.Event) -> None:

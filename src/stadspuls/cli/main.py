@@ -30,6 +30,10 @@ COMMANDS: dict[str, Entry] = {
         "stadspuls.cli.monitor:monitor_group",
         "Monitors: named queries with a purpose and legal basis.",
     ),
+    "alerts": Entry(
+        "stadspuls.cli.alerts:alerts_group",
+        "Alerts: list, show, ack, resolve, rules per monitor, deliver.",
+    ),
     "retention": Entry(
         "stadspuls.cli.retention:retention_group",
         "Retention of posts (runs hourly inside `stadspuls run`).",
