@@ -86,10 +86,12 @@ def test_back_off_doubles_with_jitter_up_to_the_cap() -> None:
 
 
 def test_a_receiver_down_for_a_while_gets_every_alert_once_afterwards(
-    settings: Settings, tmp_path: Path
+    settings: Settings, tmp_path: Path, db_url: str
 ) -> None:
+    """On SQLite and PostgreSQL."""
     port = closed_port()
-    config = _settings(settings, tmp_path, {"politie": f"http://127.0.0.1:{port}/hook"})
+    hooks = {"politie": f"http://127.0.0.1:{port}/hook"}
+    config = _settings(settings, tmp_path, hooks, db_url=db_url)
     engine = open_store(config.db_url)
     monitor = add_monitor(engine)
     receiver = Receiver(SECRET)

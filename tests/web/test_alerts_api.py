@@ -9,12 +9,15 @@ import time
 from typing import Any
 
 import httpx
+import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from stadspuls.settings import Settings, WebhookSettings
 from stadspuls.store import alerts as store
+from stadspuls.store.database import open_store
 from stadspuls.web.app import create_app
+from stadspuls.web.routes.alerts import stop_streams
 from tests.alerts.factories import add_monitor, signal
 from tests.support.http import serve
 
@@ -130,14 +133,17 @@ def test_the_live_stream_sends_new_events_and_resumes(
     app = create_app(settings, engine=engine)
 
     async def scenario() -> tuple[list[dict[str, Any]], list[dict[str, Any]], float]:
-        async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=10) as client:
-            async with client.stream("GET", "/api/alerts/stream") as response:
-                assert response.headers["content-type"].startswith("text/event-stream")
-                await asyncio.sleep(0.3)  # connected: only what happens from now on
-                start = time.monotonic()
-                _record(engine, signal(monitor, 1, key="after"))
-                first = await asyncio.wait_for(_read_events(response, 1), 5)
-                latency = time.monotonic() - start
+        async with (
+            serve(app) as url,
+            httpx.AsyncClient(base_url=url, timeout=10) as client,
+            client.stream("GET", "/api/alerts/stream") as response,
+        ):
+            assert response.headers["content-type"].startswith("text/event-stream")
+            await asyncio.sleep(0.3)  # connected: only what happens from now on
+            start = time.monotonic()
+            _record(engine, signal(monitor, 1, key="after"))
+            first = await asyncio.wait_for(_read_events(response, 1), 5)
+            latency = time.monotonic() - start
             # Two more while no client is connected; the client resumes where it stopped.
             _record(engine, signal(monitor, 2, key="after"), signal(monitor, 3, key="x"))
             headers = {"Last-Event-ID": first[0]["id"]}
@@ -155,3 +161,52 @@ def test_the_live_stream_sends_new_events_and_resumes(
     assert [e["event"] for e in resumed] == ["updated", "opened"]
     assert [int(e["id"]) for e in resumed] == [before[0] + 2, before[0] + 3]
     assert resumed[0]["data"]["alert"]["triggers"] == 2
+
+
+@pytest.mark.postgres
+def test_an_event_committed_late_still_reaches_the_stream(settings: Settings, pg_url: str) -> None:
+    """On PostgreSQL a consumer can commit event N after another committed N+1."""
+    engine = open_store(pg_url)
+    monitor = add_monitor(engine)
+    app = create_app(settings.model_copy(update={"db_url": pg_url}), engine=engine)
+
+    async def scenario() -> list[dict[str, Any]]:
+        async with (
+            serve(app) as url,
+            httpx.AsyncClient(base_url=url, timeout=10) as client,
+            client.stream("GET", "/api/alerts/stream") as response,
+        ):
+            await asyncio.sleep(0.3)
+            reading = asyncio.create_task(_read_events(response, 2))
+            slow = engine.connect()
+            transaction = slow.begin()
+            store.record_signals(slow, [signal(monitor, key="slow")])  # the lower id
+            _record(engine, signal(monitor, key="fast"))
+            await asyncio.sleep(0.5)  # the stream has sent "fast" by now
+            transaction.commit()
+            slow.close()
+            return await asyncio.wait_for(reading, 5)
+
+    events = asyncio.run(scenario())
+    engine.dispose()
+    assert [e["data"]["alert"]["key"] for e in events] == ["fast", "slow"]
+    assert int(events[0]["id"]) == int(events[1]["id"]) + 1
+
+
+def test_streams_end_when_the_server_stops_them(settings: Settings, engine: sa.Engine) -> None:
+    app = create_app(settings, engine=engine)
+
+    async def scenario() -> float:
+        async with (
+            serve(app) as url,
+            httpx.AsyncClient(base_url=url, timeout=10) as client,
+            client.stream("GET", "/api/alerts/stream") as response,
+        ):
+            await asyncio.sleep(0.3)
+            start = time.monotonic()
+            stop_streams(app)
+            async for _line in response.aiter_lines():
+                pass  # the comment sent on connecting; then the stream ends
+            return time.monotonic() - start
+
+    assert asyncio.run(scenario()) < 1.0

@@ -11,7 +11,7 @@ delivered; the rest stays on the dashboard and the live stream.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 
 import msgspec
@@ -364,8 +364,11 @@ def alert_events_of(engine: sa.Engine, alert_id: int) -> list[AlertEvent]:
         return [_row_to_event(row) for row in conn.execute(query.order_by(alert_events.c.id))]
 
 
-def events_after(engine: sa.Engine, event_id: int, limit: int = 500) -> list[AlertEvent]:
-    """Events with an id above `event_id`, oldest first (the live stream resumes here)."""
+def events_after(
+    engine: sa.Engine, event_id: int, limit: int = 500, *, also: Collection[int] = ()
+) -> list[AlertEvent]:
+    """Events with an id above `event_id`, oldest first (the live stream resumes here), and
+    the events with the ids in `also` that exist (ids the stream has not seen committed yet)."""
     query = (
         sa.select(alert_events)
         .where(alert_events.c.id > event_id)
@@ -373,7 +376,13 @@ def events_after(engine: sa.Engine, event_id: int, limit: int = 500) -> list[Ale
         .limit(limit)
     )
     with engine.connect() as conn:
-        return [_row_to_event(row) for row in conn.execute(query)]
+        found = [_row_to_event(row) for row in conn.execute(query)]
+        if also:
+            late = sa.select(alert_events).where(alert_events.c.id.in_(sorted(also)))
+            found = sorted(
+                [*found, *(_row_to_event(row) for row in conn.execute(late))], key=lambda e: e.id
+            )
+    return found
 
 
 def last_event_id(engine: sa.Engine) -> int:

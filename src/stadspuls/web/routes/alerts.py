@@ -18,6 +18,7 @@ from fastapi import APIRouter, FastAPI, Header, HTTPException, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from stadspuls.alerts.rules import AlertRule, RuleError, check_rule
+from stadspuls.alerts.stream import EventCursor
 from stadspuls.store import alerts as store
 from stadspuls.store import outbox
 from stadspuls.store.monitors import get_monitor
@@ -95,16 +96,18 @@ async def alert_stream(
     engine = _engine(request)
     poll = min(MAX_POLL_S, request.app.state.settings.alerts.poll_s)
     stopping = _stopping(request.app)
-    cursor = last_event_id if last_event_id is not None else after
-    if cursor is None:
-        cursor = await asyncio.to_thread(store.last_event_id, engine)
+    start = last_event_id if last_event_id is not None else after
+    if start is None:
+        start = await asyncio.to_thread(store.last_event_id, engine)
+    cursor = EventCursor(start)
     yield ServerSentEvent(comment="stadspuls alert events", retry=RECONNECT_MS)
     while not stopping.is_set() and not await request.is_disconnected():
-        events = await asyncio.to_thread(store.events_after, engine, cursor, STREAM_BATCH)
-        for event in events:
+        read = await asyncio.to_thread(
+            store.events_after, engine, cursor.last, STREAM_BATCH, also=set(cursor.missing)
+        )
+        for event in cursor.fresh(read):
             yield ServerSentEvent(raw_data=_event_data(event), event=event.kind, id=str(event.id))
-            cursor = event.id
-        if len(events) < STREAM_BATCH:
+        if len(read) < STREAM_BATCH:
             await asyncio.sleep(poll)
 
 
