@@ -270,3 +270,26 @@ def test_the_outbox_claims_each_due_delivery_once(engine: sa.Engine) -> None:
     skip = {("webhook", "politie"), ("email", "wachtcommandant@example.nl")}
     assert outbox.claim_due(engine, now + 10_000_000, send_us=1, skip=skip) == []
     assert outbox.delivery_counts(engine) == {"pending": 2, "delivered": 1, "failed": 1}
+
+
+def test_one_batch_opens_folds_and_delivers_like_single_calls(engine: sa.Engine) -> None:
+    monitor = add_monitor(engine)
+    _hooked(engine, monitor)
+    batch = [
+        signal(monitor, 0, severity="low"),
+        signal(monitor, 1, key="GM0772"),
+        signal(monitor, 2, severity="low"),
+        signal(monitor, 3, severity="high", observed=40.0),
+        signal(monitor, 60 * 7, severity="low"),  # past the cooldown: a new alert
+    ]
+    events = _record(engine, *batch)
+    assert len(events) == 5
+    assert [e.kind for e in store.events_after(engine, 0)] == [
+        "opened", "opened", "updated", "updated", "opened",
+    ]  # fmt: skip
+    delivered = sorted({d[0] for d in _deliveries(engine)})
+    assert delivered == [events[0], events[1], events[3], events[4]]
+    total, found = store.list_alerts(engine)
+    assert total == 3
+    first = next(a for a in found if a.key == "" and a.triggers == 3)
+    assert (first.severity, first.observed) == ("high", 40.0)

@@ -45,6 +45,8 @@ __all__ = [
 MAX_ACTOR = 200
 MAX_NOTE = 10_000
 _details_decode = msgspec.json.Decoder(dict[str, float | str]).decode
+_encode = msgspec.json.Encoder().encode
+Where = tuple[int, str, str]  # monitor id, detector, key
 
 
 class AlertNotFound(LookupError):
@@ -92,6 +94,10 @@ def _values(alert: Alert) -> dict[str, object]:
         "closed_us": to_us(alert.closed_at) if alert.closed_at else None,
         "note": alert.note,
     }
+
+
+def _values_names() -> list[str]:
+    return [column.name for column in alerts.columns if column.name != "id"]
 
 
 def _strings(value: str | None) -> tuple[str, ...]:
@@ -142,16 +148,30 @@ def _insert_event(
     return int(key[0])
 
 
-def _latest(conn: sa.Connection, monitor_id: int, detector: str, key: str) -> Alert | None:
-    query = (
-        sa.select(alerts)
-        .where(alerts.c.monitor_id == monitor_id, alerts.c.detector == detector)
-        .where(alerts.c.key == key)
-        .order_by(alerts.c.id.desc())
-        .limit(1)
+def _latest(conn: sa.Connection, signals: Sequence[Signal]) -> dict[Where, Alert]:
+    """The newest alert of each (monitor, detector, key) among `signals`: two queries."""
+    wanted = {(s.monitor_id, s.detector, s.key) for s in signals}
+    monitor_ids = sorted({m for m, _, _ in wanted})
+    newest = (
+        sa.select(sa.func.max(alerts.c.id))
+        .where(alerts.c.monitor_id.in_(monitor_ids))
+        .where(alerts.c.detector.in_(sorted({d for _, d, _ in wanted})))
+        .group_by(alerts.c.monitor_id, alerts.c.detector, alerts.c.key)
     )
-    row = conn.execute(query).first()
-    return None if row is None else _row_to_alert(row._mapping)
+    out: dict[Where, Alert] = {}
+    for row in conn.execute(sa.select(alerts).where(alerts.c.id.in_(newest))):
+        alert = _row_to_alert(row._mapping)
+        where = (alert.monitor_id, alert.detector, alert.key)
+        if where in wanted:
+            out[where] = alert
+    return out
+
+
+_UPDATE = (
+    alerts.update()
+    .where(alerts.c.id == sa.bindparam("b_id"))
+    .values({name: sa.bindparam(f"b_{name}") for name in _values_names()})
+)
 
 
 def record_signals(
@@ -163,61 +183,84 @@ def record_signals(
 ) -> list[int]:
     """Fold `signals` into alerts inside the caller's transaction; return the new event ids.
 
+    A handful of statements per call, whatever the number of signals: the alerts they continue
+    are read at once, changed alerts written once each, events and deliveries in one batch.
     Signals of monitors deleted meanwhile are dropped (their alerts would go with them).
     """
     if not signals:
         return []
     now_us = to_us(utcnow()) if now_us is None else now_us
     ids = {s.monitor_id for s in signals}
-    existing = {
-        int(m) for (m,) in conn.execute(sa.select(monitors.c.id).where(monitors.c.id.in_(ids)))
-    }
+    query = sa.select(monitors.c.id).where(monitors.c.id.in_(sorted(ids)))
+    existing = {int(m) for (m,) in conn.execute(query)}
+    signals = [s for s in signals if s.monitor_id in existing]
+    if not signals:
+        return []
     rules = rules_for(conn, existing)
-    latest: dict[tuple[int, str, str], Alert | None] = {}
-    events: list[int] = []
-    deliveries: list[dict[str, object]] = []
+    latest = _latest(conn, signals)
+    changed: dict[int, Alert] = {}
+    events: list[dict[str, object]] = []
+    targets: list[list[tuple[str, str]]] = []  # per event: where it is delivered
+    quiet_now = from_us(now_us)
     for signal in signals:
-        if signal.monitor_id not in existing:
-            continue
         where = (signal.monitor_id, signal.detector, signal.key)
-        current = latest[where] if where in latest else _latest(conn, *where)
+        current = latest.get(where)
         if current is not None and continues(current, signal, cooldown):
             alert = fold(current, signal)
-            conn.execute(alerts.update().where(alerts.c.id == current.id).values(**_values(alert)))
+            assert alert.id is not None
+            changed[alert.id] = alert
             kind = "updated"
             deliver = SEVERITIES.index(alert.severity) > SEVERITIES.index(current.severity)
         else:
+            # Opening is rare (once per episode): inserted at once for its id.
             alert = open_alert(signal)
             key = conn.execute(alerts.insert().values(**_values(alert))).inserted_primary_key
             assert key is not None
             alert = msgspec.structs.replace(alert, id=int(key[0]))
             kind, deliver = "opened", True
         latest[where] = alert
-        event_id = _insert_event(conn, alert, kind, now_us)
-        events.append(event_id)
+        events.append(
+            {
+                "alert_id": alert.id,
+                "kind": kind,
+                "at_us": now_us,
+                "actor": None,
+                "payload": _encode(alert).decode(),
+            }
+        )
         rule = rules.get((signal.monitor_id, signal.detector)) or default_rule(
             signal.monitor_id, signal.detector
         )
-        if not deliver or (
-            alert.severity != "high" and is_quiet(rule.quiet_hours, from_us(now_us))
-        ):
-            continue
-        for channel in rule.channels:
-            channel_kind, target = split_channel(channel)
-            if channel_kind != "live":
-                deliveries.append(
-                    {
-                        "event_id": event_id,
-                        "channel": channel_kind,
-                        "target": target,
-                        "state": "pending",
-                        "attempts": 0,
-                        "next_us": now_us,
-                    }
-                )
+        quiet = alert.severity != "high" and is_quiet(rule.quiet_hours, quiet_now)
+        channels = [split_channel(c) for c in rule.channels] if deliver and not quiet else []
+        targets.append([(c, t) for c, t in channels if c != "live"])
+    if changed:
+        conn.execute(
+            _UPDATE,
+            [
+                {"b_id": alert_id, **{f"b_{k}": v for k, v in _values(alert).items()}}
+                for alert_id, alert in changed.items()
+            ],
+        )
+    inserted = conn.execute(
+        alert_events.insert().returning(alert_events.c.id, sort_by_parameter_order=True), events
+    )
+    event_ids = [int(event_id) for (event_id,) in inserted]
+    deliveries = [
+        {
+            "event_id": event_id,
+            "channel": channel,
+            "target": target,
+            "state": "pending",
+            "attempts": 0,
+            "next_us": now_us,
+        }
+        for event_id, where_to in zip(event_ids, targets, strict=True)
+        for channel, target in where_to
+    ]
     if deliveries:
         conn.execute(alert_deliveries.insert(), deliveries)
-    return events
+    return event_ids
 
 
 def _require(conn: sa.Connection, alert_id: int) -> Alert:
