@@ -84,7 +84,9 @@ class SmtpSettings(BaseModel):
     user: str | None = None
     password_file: Path | None = None
     sender: str = Field(default="stadspuls@localhost", pattern=r"^[^@\s]+@[^@\s]+$")
+    # STARTTLS verifies the server's certificate against the system's CAs, or this file's.
     starttls: bool = True
+    ca_file: Path | None = None
     timeout_s: float = Field(default=10.0, gt=0, le=300)
 
 

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import email
 import email.policy
+import ssl
 import time
 from collections.abc import AsyncIterator, Callable
 from email.message import EmailMessage
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from stadspuls.alerts.delivery import (
     Outbox,
@@ -304,3 +305,106 @@ def test_run_delivery_sends_until_stopped(settings: Settings, tmp_path: Path) ->
     broken = WebhookSettings(name="politie", url="http://x/", secret_env="STADSPULS_TEST_NO_SUCH")
     with pytest.raises(ChannelError, match="politie"):
         check_channels(settings.model_copy(update={"webhooks": [broken]}))
+
+
+def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key: the test's own small CA of one."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "smtp.crt", tmp_path / "smtp.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
+def test_e_mail_over_starttls_with_login_and_a_checked_certificate(
+    settings: Settings, tmp_path: Path
+) -> None:
+    cert_file, key_file = _self_signed(tmp_path)
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(cert_file, key_file)
+    logins: list[tuple[str, str]] = []
+
+    def authenticator(
+        _server: SMTP, _session: Session, _envelope: Envelope, _mechanism: str, data: Any
+    ) -> AuthResult:
+        assert isinstance(data, LoginPassword)
+        logins.append((data.login.decode(), data.password.decode()))
+        return AuthResult(success=data.password == b"s3cret-password")
+
+    inbox = _Inbox()
+    port = closed_port()
+    controller = Controller(
+        inbox,
+        hostname="127.0.0.1",
+        port=port,
+        tls_context=tls,
+        require_starttls=True,
+        authenticator=authenticator,
+        auth_require_tls=True,
+    )
+    controller.start()
+    password = tmp_path / "smtp.password"
+    password.write_text("s3cret-password\n")
+    try:
+        engine = open_store(settings.db_url)
+        monitor = add_monitor(engine)
+        _alert(engine, monitor, "", ("email:wacht@example.nl",))
+        trusted = SmtpSettings(
+            host="127.0.0.1", port=port, user="stadspuls", password_file=password, ca_file=cert_file
+        )
+        untrusted = trusted.model_copy(update={"ca_file": None})
+        refused = asyncio.run(deliver_once(engine, settings.model_copy(update={"smtp": untrusted})))
+        outbox.release(engine, [1], 0)  # due again at once for the second try
+        sent = asyncio.run(deliver_once(engine, settings.model_copy(update={"smtp": trusted})))
+    finally:
+        controller.stop()
+    # Without the CA the certificate is refused before anything is sent; with it, it goes.
+    assert refused == {"retry": 1}
+    assert sent == {"delivered": 1}
+    assert logins == [("stadspuls", "s3cret-password")]
+    assert len(inbox.messages) == 1
+    engine.dispose()
+
+
+def test_a_webhook_removed_from_the_settings_fails_at_once(
+    settings: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    engine = open_store(settings.db_url)
+    monitor = add_monitor(engine)
+    _alert(engine, monitor, "", ("webhook:gone",))  # the rule was set while it existed
+    config = _settings(settings, tmp_path, {"politie": f"http://127.0.0.1:{closed_port()}/"})
+    assert asyncio.run(deliver_once(engine, config)) == {"failed": 1}
+    assert outbox.delivery_counts(engine) == {"failed": 1}
+    assert "no webhook named 'gone' in the settings" in caplog.text
+    engine.dispose()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import smtplib
+import ssl
 from email.message import EmailMessage
 from email.utils import make_msgid
 
@@ -72,6 +73,13 @@ class EmailSender:
     def __init__(self, smtp: SmtpSettings | None) -> None:
         self.smtp = smtp
         self.password: str | None = None
+        self.tls: ssl.SSLContext | None = None
+        if smtp is not None and smtp.starttls:
+            # smtplib's own default context does not check the certificate: this one does.
+            try:
+                self.tls = ssl.create_default_context(cafile=smtp.ca_file)
+            except OSError as error:
+                raise ChannelError(f"smtp: cannot read ca_file {smtp.ca_file}: {error}") from error
         if smtp is not None and smtp.password_file is not None:
             try:
                 self.password = smtp.password_file.read_text().strip()
@@ -92,7 +100,7 @@ class EmailSender:
         try:
             with smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout_s) as client:
                 if smtp.starttls:
-                    client.starttls()
+                    client.starttls(context=self.tls)
                 if smtp.user is not None:
                     client.login(smtp.user, self.password or "")
                 client.send_message(message)
