@@ -408,3 +408,41 @@ def test_a_webhook_removed_from_the_settings_fails_at_once(
     assert outbox.delivery_counts(engine) == {"failed": 1}
     assert "no webhook named 'gone' in the settings" in caplog.text
     engine.dispose()
+
+
+def test_two_workers_at_once_send_each_delivery_once(
+    settings: Settings, tmp_path: Path, db_url: str
+) -> None:
+    """The worker inside `run` and a one-shot `alerts deliver` may run together (both DBs)."""
+    receiver = Receiver(SECRET)
+
+    async def scenario() -> dict[str, int]:
+        async with serve(receiver) as url:
+            hooks = {f"h{n}": f"{url}/hook/{n}" for n in range(3)}
+            config = _settings(settings, tmp_path, hooks, db_url=db_url)
+            engine = open_store(config.db_url)
+            monitor = add_monitor(engine)
+            targets = tuple(f"webhook:h{n}" for n in range(3))
+            for key in range(10):
+                _alert(engine, monitor, str(key), targets)
+            stop = asyncio.Event()
+            opened = [load_channels(config) for _ in range(2)]
+            workers = [
+                asyncio.create_task(Outbox(engine, channels, config.alerts).run(stop))
+                for channels in opened
+            ]
+            once = await deliver_once(engine, config)
+            await _until(lambda: len(receiver.received) >= 30)
+            await asyncio.sleep(0.3)
+            stop.set()
+            await asyncio.gather(*workers)
+            for channels in opened:
+                await channels.aclose()
+            counts = outbox.delivery_counts(engine)
+            engine.dispose()
+            return {**counts, "by_deliver_once": once["delivered"]}
+
+    counts = asyncio.run(scenario())
+    assert len(receiver.delivery_ids) == len(set(receiver.delivery_ids)) == 30
+    assert counts["delivered"] == 30
+    assert "pending" not in counts
