@@ -20,6 +20,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from stadspuls.alerts.delivery import (
+    Channels,
     Outbox,
     backoff_s,
     check_channels,
@@ -33,6 +34,7 @@ from stadspuls.settings import AlertSettings, Settings, SmtpSettings, WebhookSet
 from stadspuls.store import alerts as store
 from stadspuls.store import outbox
 from stadspuls.store.database import open_store
+from stadspuls.store.outbox import Delivery
 from tests.alerts.factories import add_monitor, signal
 from tests.alerts.receiver import Receiver
 from tests.support.http import closed_port, serve
@@ -446,3 +448,29 @@ def test_two_workers_at_once_send_each_delivery_once(
     assert len(receiver.delivery_ids) == len(set(receiver.delivery_ids)) == 30
     assert counts["delivered"] == 30
     assert "pending" not in counts
+
+
+def test_a_bug_in_a_channel_is_logged_and_retried_not_lost(
+    settings: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Broken(Channels):
+        async def send(self, delivery: Delivery) -> None:
+            raise RuntimeError("a bug in a channel")
+
+    config = _settings(settings, tmp_path, {"politie": "http://127.0.0.1:9/"})
+    engine = open_store(config.db_url)
+    monitor = add_monitor(engine)
+    _alert(engine, monitor, "", ("webhook:politie",))
+
+    async def one_pass() -> Any:
+        channels = Broken(config)
+        try:
+            return await Outbox(engine, channels, config.alerts).deliver_due()
+        finally:
+            await channels.aclose()
+
+    assert asyncio.run(one_pass()) == {"retry": 1}
+    assert "RuntimeError: a bug in a channel" in caplog.text
+    (row,) = outbox.deliveries_of(engine, 1)
+    assert (row["state"], row["last_error"]) == ("pending", "RuntimeError: a bug in a channel")
+    engine.dispose()

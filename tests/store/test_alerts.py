@@ -293,3 +293,23 @@ def test_one_batch_opens_folds_and_delivers_like_single_calls(engine: sa.Engine)
     assert total == 3
     first = next(a for a in found if a.key == "" and a.triggers == 3)
     assert (first.severity, first.observed) == ("high", 40.0)
+
+
+def test_signals_no_alert_can_hold_are_refused_in_one_line(engine: sa.Engine) -> None:
+    monitor = add_monitor(engine)
+    refused = [
+        (signal(monitor, severity="urgent"), "severity 'urgent' is not one of"),
+        (signal(monitor, observed=float("nan")), "must be finite"),
+        (signal(monitor, key="x" * 201), "too long"),
+        (signal(monitor, at=datetime(2026, 12, 1, 12, 0)), "UTC-aware"),
+    ]
+    for bad, message in refused:
+        with pytest.raises(ValueError, match=message):
+            _record(engine, signal(monitor), bad)
+    assert store.list_alerts(engine)[0] == 0  # nothing of a refused batch was kept
+    details = {"z": float("nan"), "ratio": 2.5, "why": "fire"}
+    (event,) = _record(engine, signal(monitor, details=details))
+    (alert,) = store.list_alerts(engine)[1]
+    assert alert.details == {"ratio": 2.5, "why": "fire"}
+    (stored,) = store.events_after(engine, event - 1)
+    assert msgspec.json.decode(stored.payload, type=Alert) == alert

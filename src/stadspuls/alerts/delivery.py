@@ -124,8 +124,12 @@ class Outbox:
                 log.warning("alert delivery %d to %s failed: %s", delivery.id, name, error)
                 done["failed"] += 1
                 continue
-            except (SendError, TimeoutError) as error:
-                reason = str(error) or f"no answer within {self.config.send_timeout_s:g} s"
+            except Exception as error:  # any failure of one send is retried, bugs included
+                if isinstance(error, SendError | TimeoutError):
+                    reason = str(error) or f"no answer within {self.config.send_timeout_s:g} s"
+                else:  # a bug, not the receiver: keep the traceback in the log
+                    log.exception("alert delivery %d to %s", delivery.id, name)
+                    reason = f"{type(error).__name__}: {error}"
                 delay = backoff_s(delivery.attempts + 1, self.config, self.rng)
                 next_us = self._now_us() + int(delay * 1_000_000)
                 await asyncio.to_thread(

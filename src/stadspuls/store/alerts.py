@@ -11,6 +11,7 @@ delivered; the rest stays on the dashboard and the live stream.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 
@@ -31,6 +32,7 @@ __all__ = [
     "AlertStateError",
     "acknowledge",
     "alert_events_of",
+    "check_signal",
     "events_after",
     "get_alert",
     "get_rules",
@@ -44,7 +46,9 @@ __all__ = [
 
 MAX_ACTOR = 200
 MAX_NOTE = 10_000
-_details_decode = msgspec.json.Decoder(dict[str, float | str]).decode
+MAX_KEY = 200  # alerts.key
+MAX_DETECTOR = 16  # alerts.detector
+_details_decode = msgspec.json.Decoder(dict[str, float | str | None]).decode
 _encode = msgspec.json.Encoder().encode
 Where = tuple[int, str, str]  # monitor id, detector, key
 
@@ -96,6 +100,37 @@ def _values(alert: Alert) -> dict[str, object]:
     }
 
 
+def _details(value: str | None) -> dict[str, float | str] | None:
+    # JSON has no NaN or infinity: msgspec writes them as null, which reads back as absent.
+    if not value:
+        return None
+    return {k: v for k, v in _details_decode(value).items() if v is not None}
+
+
+def check_signal(signal: Signal) -> Signal:
+    """The signal as an alert can hold it: ValueError (one line) for one it cannot (a
+    detector's bug); details that are not finite numbers are left out (JSON has none)."""
+    where = f"signal of detector {signal.detector!r} for monitor {signal.monitor_id}"
+    if signal.severity not in SEVERITIES:
+        raise ValueError(f"{where}: severity {signal.severity!r} is not one of {SEVERITIES}")
+    if len(signal.key) > MAX_KEY or len(signal.detector) > MAX_DETECTOR:
+        raise ValueError(f"{where}: key or detector name too long")
+    if not (math.isfinite(signal.observed) and math.isfinite(signal.expected)):
+        raise ValueError(f"{where}: observed and expected must be finite numbers")
+    if signal.at.tzinfo is None or signal.started_at.tzinfo is None:
+        raise ValueError(f"{where}: times must be UTC-aware")
+    if signal.details and any(
+        isinstance(v, float) and not math.isfinite(v) for v in signal.details.values()
+    ):
+        finite = {
+            k: v
+            for k, v in signal.details.items()
+            if not (isinstance(v, float) and not math.isfinite(v))
+        }
+        return msgspec.structs.replace(signal, details=finite or None)
+    return signal
+
+
 def _values_names() -> list[str]:
     return [column.name for column in alerts.columns if column.name != "id"]
 
@@ -122,7 +157,7 @@ def _row_to_alert(row: sa.RowMapping) -> Alert:
         top_terms=_strings(row["top_terms"]),
         top_places=_strings(row["top_places"]),
         post_ids=_strings(row["post_ids"]),
-        details=_details_decode(row["details"]) if row["details"] else None,
+        details=_details(row["details"]),
         acknowledged_by=row["acknowledged_by"],
         acknowledged_at=from_us(row["acknowledged_us"]) if row["acknowledged_us"] else None,
         closed_by=row["closed_by"],
@@ -189,6 +224,7 @@ def record_signals(
     """
     if not signals:
         return []
+    signals = [check_signal(signal) for signal in signals]
     now_us = to_us(utcnow()) if now_us is None else now_us
     ids = {s.monitor_id for s in signals}
     query = sa.select(monitors.c.id).where(monitors.c.id.in_(sorted(ids)))
