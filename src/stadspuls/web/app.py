@@ -62,6 +62,7 @@ def create_app(
     app.include_router(stats.router, prefix="/api")
     app.include_router(monitors.router, prefix="/api")
     app.include_router(alerts.router, prefix="/api")
+    app.include_router(alerts.page_router)
 
     @app.exception_handler(QuerySyntaxError)
     async def _query_error(_request: Request, error: QuerySyntaxError) -> JSONResponse:
