@@ -23,7 +23,7 @@ from pathlib import Path
 
 from stadspuls.detect import clustering
 from stadspuls.detect.clustering import StoryClusterer
-from stadspuls.detect.terms import post_terms
+from stadspuls.detect.content_terms import post_terms
 from stadspuls.records import Post
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "crisis_crisislext26" / "dev.csv"

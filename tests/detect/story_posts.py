@@ -37,3 +37,12 @@ def post(
     }
     values.update(fields)
     return Post(**values)
+
+
+def background(count: int = 20) -> list[Post]:
+    """`count` unrelated posts in the hours before T0: the history a monitor learns its own
+    words from (the story detectors raise nothing before they have seen 20 posts)."""
+    return [
+        post(10_000 + i, f"Notities over onderwerp{i}a en onderwerp{i}b", minutes=-300 + i)
+        for i in range(count)
+    ]

@@ -8,13 +8,13 @@ from collections import Counter
 
 import pytest
 
-from stadspuls.detect.base import Rule
+from stadspuls.detect.base import Detector, Rule
 from stadspuls.detect.cues import cues_in, has_cue
 from stadspuls.detect.registry import build
 from stadspuls.detect.rumour import RumourDetector
 from stadspuls.records import Post, Signal
 from tests.conftest import shared_data_path
-from tests.detect.story_posts import post
+from tests.detect.story_posts import background, post
 
 RULE = {1: Rule()}
 
@@ -34,8 +34,15 @@ OUTAGE_FACTS = [
 ]
 
 
-def run(detector: RumourDetector, posts: list[Post], rules: dict[int, Rule] = RULE) -> list[Signal]:
+def run(detector: Detector, posts: list[Post], rules: dict[int, Rule] = RULE) -> list[Signal]:
     return [s for p in posts for s in detector.observe(p, rules)]
+
+
+def warmed(rules: dict[int, Rule] = RULE) -> RumourDetector:
+    """A detector whose monitors have seen a little history (none of it rumours)."""
+    detector = RumourDetector()
+    assert run(detector, background(), rules) == []
+    return detector
 
 
 @pytest.mark.parametrize(
@@ -86,7 +93,7 @@ def test_cues_are_far_more_frequent_in_real_rumours() -> None:
 
 
 def test_a_fast_spreading_story_with_cues_signals() -> None:
-    detector = RumourDetector()
+    detector = warmed()
     posts = [post(n, text, minutes=n * 5) for n, text in enumerate(OUTAGE_RUMOURS)]
     signals = run(detector, posts)
     assert [s.observed for s in signals] == [4.0, 5.0]
@@ -101,31 +108,34 @@ def test_a_fast_spreading_story_with_cues_signals() -> None:
 
 def test_the_same_story_told_as_fact_does_not_signal() -> None:
     posts = [post(n, text, minutes=n * 5) for n, text in enumerate(OUTAGE_FACTS)]
-    assert run(RumourDetector(), posts) == []
+    assert run(warmed(), posts) == []
 
 
 def test_the_door_rumour_score_is_evidence_too() -> None:
     likely = [post(n, text, minutes=n * 5, rumour_score=0.8) for n, text in enumerate(OUTAGE_FACTS)]
-    assert len(run(RumourDetector(), likely)) == 2
+    assert len(run(warmed(), likely)) == 2
     unlikely = [
         post(n, text, minutes=n * 5, rumour_score=0.2) for n, text in enumerate(OUTAGE_FACTS)
     ]
-    assert run(RumourDetector(), unlikely) == []
+    assert run(warmed(), unlikely) == []
 
 
 def test_a_slow_story_is_no_fast_rumour() -> None:
     posts = [post(n, text, minutes=n * 40) for n, text in enumerate(OUTAGE_RUMOURS)]
-    assert run(RumourDetector(), posts) == []  # never four authors within one hour
+    assert run(warmed(), posts) == []  # never four authors within one hour
 
 
 def test_one_author_spreading_it_is_not_enough() -> None:
     posts = [post(n, text, author="one") for n, text in enumerate(OUTAGE_RUMOURS * 2)]
-    assert run(RumourDetector(), posts) == []
+    assert run(warmed(), posts) == []
 
 
 def test_sensitivity_lowers_the_author_threshold() -> None:
     posts = [post(n, text, minutes=n * 5) for n, text in enumerate(OUTAGE_RUMOURS)]
-    assert [s.observed for s in run(RumourDetector(), posts, {1: Rule(sensitivity=2.0)})] == [
+    assert [
+        s.observed
+        for s in run(warmed({1: Rule(sensitivity=2.0)}), posts, {1: Rule(sensitivity=2.0)})
+    ] == [
         2.0,
         3.0,
         4.0,
@@ -133,10 +143,15 @@ def test_sensitivity_lowers_the_author_threshold() -> None:
     ]
 
 
+def test_a_cold_monitor_raises_nothing_while_it_learns_its_words() -> None:
+    posts = [post(n, text, minutes=n * 5) for n, text in enumerate(OUTAGE_RUMOURS)]
+    assert run(RumourDetector(), posts) == []
+
+
 def test_snapshot_restore_continues_identically_and_forget() -> None:
     posts = [post(n, text, minutes=n * 5) for n, text in enumerate(OUTAGE_RUMOURS)]
-    whole = run(RumourDetector(), posts)
-    first = RumourDetector()
+    whole = run(warmed(), posts)
+    first = warmed()
     run(first, posts[:3])
     second = build("rumour")
     second.restore(first.snapshot())

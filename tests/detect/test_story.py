@@ -16,7 +16,7 @@ from stadspuls.detect.registry import build
 from stadspuls.detect.story import StoryDetector
 from stadspuls.records import DETECTORS, SEVERITIES, Post, Signal
 from tests.conftest import shared_data_path
-from tests.detect.story_posts import EINDHOVEN, post
+from tests.detect.story_posts import EINDHOVEN, background, post
 from tests.factories import T0
 
 RULE = {1: Rule()}
@@ -49,8 +49,16 @@ def run(detector: Detector, posts: list[Post], rules: dict[int, Rule] = RULE) ->
     return [s for p in posts for s in detector.observe(p, rules)]
 
 
-def test_differently_worded_posts_about_one_event_make_one_story_that_signals() -> None:
+def warmed(rules: dict[int, Rule] = RULE) -> StoryDetector:
+    """A detector whose monitors have seen a little history (and reported its stories)."""
     detector = StoryDetector()
+    assert run(detector, background(), rules) == []
+    detector.stories()
+    return detector
+
+
+def test_differently_worded_posts_about_one_event_make_one_story_that_signals() -> None:
+    detector = warmed()
     posts = interleaved()
     signals = run(detector, posts)
     fire_ids = {p.id for p in posts[0::2]}
@@ -76,7 +84,7 @@ def test_differently_worded_posts_about_one_event_make_one_story_that_signals() 
 
 
 def test_one_author_repeating_himself_makes_no_signal() -> None:
-    detector = StoryDetector()
+    detector = warmed()
     posts = [post(n, text, author="same") for n, text in enumerate(FIRE * 3)]
     assert run(detector, posts) == []
     (story,) = detector.stories()
@@ -84,13 +92,13 @@ def test_one_author_repeating_himself_makes_no_signal() -> None:
 
 
 def test_sensitivity_scales_the_author_threshold() -> None:
-    eager = run(StoryDetector(), interleaved()[:6], {1: Rule(sensitivity=2.0)})
+    eager = run(warmed({1: Rule(sensitivity=2.0)}), interleaved()[:6], {1: Rule(sensitivity=2.0)})
     assert [s.observed for s in eager] == [3.0]  # ceil(5 / 2)
-    assert run(StoryDetector(), interleaved(), {1: Rule(sensitivity=0.5)}) == []
+    assert run(warmed({1: Rule(sensitivity=0.5)}), interleaved(), {1: Rule(sensitivity=0.5)}) == []
 
 
 def test_authors_spread_beyond_the_window_do_not_count_together() -> None:
-    detector = StoryDetector()
+    detector = warmed()
     slow = [post(n, text, minutes=n * 40) for n, text in enumerate(FIRE)]  # 40 min apart
     assert run(detector, slow) == []
     (story,) = detector.stories()
@@ -98,7 +106,7 @@ def test_authors_spread_beyond_the_window_do_not_count_together() -> None:
 
 
 def test_a_story_expires_after_twelve_quiet_hours() -> None:
-    detector = StoryDetector()
+    detector = warmed()
     run(detector, [post(0, FIRE[0]), post(1, FIRE[1])])
     (before,) = detector.stories()
     later = post(2, FIRE[2], at=T0 + clustering.EXPIRE + timedelta(minutes=5))
@@ -109,7 +117,7 @@ def test_a_story_expires_after_twelve_quiet_hours() -> None:
 
 
 def test_near_duplicates_join_the_story_of_their_original() -> None:
-    detector = StoryDetector()
+    detector = warmed()
     original = post(0, "Brand Stratumseind")
     copy = post(1, "RT: zie foto", duplicate_of=original.id, duplicate_kind="near")
     run(detector, [original, copy])
@@ -118,7 +126,7 @@ def test_near_duplicates_join_the_story_of_their_original() -> None:
 
 
 def test_story_records_carry_majority_incident_mean_rumour_and_places() -> None:
-    detector = StoryDetector()
+    detector = warmed()
     labels = ["fire", "fire", "none", "fire", None, "explosion"]
     posts = [
         post(n, text, incident_type=label, rumour_score=0.1 * n, places=(EINDHOVEN,))
@@ -136,9 +144,9 @@ def test_story_records_carry_majority_incident_mean_rumour_and_places() -> None:
 
 def test_snapshot_restore_continues_identically() -> None:
     posts = interleaved()
-    whole = StoryDetector()
+    whole = warmed()
     expected = run(whole, posts)
-    first = StoryDetector()
+    first = warmed()
     run(first, posts[:7])
     second = build("story")
     second.restore(first.snapshot())
@@ -148,7 +156,7 @@ def test_snapshot_restore_continues_identically() -> None:
 
 
 def test_forget_drops_a_monitors_stories() -> None:
-    detector = StoryDetector()
+    detector = warmed({1: Rule(), 2: Rule()})
     run(detector, interleaved()[:6], {1: Rule(), 2: Rule()})
     detector.forget(1)
     assert {s.monitor_id for s in detector.stories()} == {2}
@@ -156,14 +164,14 @@ def test_forget_drops_a_monitors_stories() -> None:
 
 
 def test_posts_without_monitors_change_nothing() -> None:
-    detector = StoryDetector()
+    detector = warmed()
     empty = detector.snapshot()
     assert run(detector, interleaved(), {}) == []
     assert detector.snapshot() == empty
 
 
 def test_memory_and_candidates_stay_bounded_on_a_long_stream() -> None:
-    detector = StoryDetector()
+    detector = warmed()
     rng = random.Random(7)
     words = [f"woord{i}" for i in range(3000)]
     for n in range(6000):
@@ -179,7 +187,7 @@ def test_memory_and_candidates_stay_bounded_on_a_long_stream() -> None:
 
 
 def test_signals_are_valid() -> None:
-    detector = StoryDetector()
+    detector = warmed()
     posts = interleaved()
     seen = {p.id for p in posts}
     for signal in run(detector, posts):
@@ -190,6 +198,21 @@ def test_signals_are_valid() -> None:
         assert 0 < len(signal.post_ids) <= 5
         assert set(signal.post_ids) <= seen
         assert msgspec.json.decode(msgspec.json.encode(signal), type=Signal) == signal
+
+
+def test_a_cold_monitor_raises_nothing_while_it_learns_its_words() -> None:
+    assert run(StoryDetector(), interleaved()) == []
+
+
+def test_a_flat_templated_stream_by_many_authors_raises_nothing() -> None:
+    """A bot-like template ("bericht nummer N over Stratumseind") from 7 accounts, one post every
+    5 minutes for three days: its words are the monitor's own, no story."""
+    detector = StoryDetector()
+    posts = [
+        post(n, f"bericht nummer {n} over Stratumseind", author=f"user{n % 7}", minutes=5 * n)
+        for n in range(3 * 24 * 12)
+    ]
+    assert run(detector, posts) == []
 
 
 @pytest.mark.shared_data
@@ -207,7 +230,7 @@ def test_real_breaking_news_tweets_cluster_by_event() -> None:
             posts.append(post(n, row["text"], minutes=i * 1.5 + (0.5 if n >= 40 else 0)))
     posts.sort(key=lambda p: p.created_at)
     event_of = {p.id: ("gw" if int(p.native_id) < 40 else "ot") for p in posts}
-    detector = StoryDetector()
+    detector = warmed()
     signals = run(detector, posts)
     stories = [s for s in detector.stories() if s.authors > 1]
     assert stories

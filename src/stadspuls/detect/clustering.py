@@ -1,10 +1,10 @@
 """Streaming story clustering: each post joins the most similar recent story of its monitor or
 starts a new one, in bounded time per post.
 
-A post is a set of content terms (`terms.py`) weighted by their inverse document frequency in
-the monitor's own stream, so the words every post of a monitor carries (its query words) weigh
-nothing and the words that set one event apart weigh most. A story is the sum of its posts'
-weighted term vectors; a post joins the story with the highest cosine similarity above
+A post is a set of content terms (`content_terms.py`) weighted by their inverse document
+frequency in the monitor's own stream, so the words every post of a monitor carries (its query
+words) weigh nothing and the words that set one event apart weigh most. A story is the sum of
+its posts' weighted term vectors; a post joins the story with the highest cosine similarity above
 `THRESHOLD`. Candidates come from an inverted index (term -> the few stories that last used
 it), in the spirit of first-story detection with bounded candidate lists (Petrović, Osborne &
 Lavrenko, NAACL 2010): a post looks up at most `MAX_QUERY_TERMS` terms, each with at most
@@ -48,9 +48,11 @@ MAX_RECENT = 512  # (time, author) pairs kept for the distinct authors within th
 MAX_POST_IDS = 50
 MAX_MEMBERS = 4096  # recent post id -> story, for the door's duplicate and repost marks
 DF_HALF_LIFE = 2000
-# A term in more than this share of a monitor's recent posts describes the monitor, not a story.
-MONITOR_WORD_SHARE = 0.5
-MIN_DOCS_FOR_SHARE = 100
+# A term in more than this share of a monitor's recent posts describes the monitor (its query
+# words, the template of a bot or a pager feed), not a story: it weighs nothing. A monitor's
+# first WARM_UP posts teach it those words; its stories raise no signal before (`warm`).
+MONITOR_WORD_SHARE = 0.8
+WARM_UP = 20
 # Pseudo-documents in which no term occurs: until a monitor has seen many posts, a term's weight
 # stays near that of a rare word, so a story that fills a quiet monitor does not make its own
 # words look common (and weightless) while it grows.
@@ -159,6 +161,11 @@ class StoryClusterer:
             self._changed[(monitor_id, story.key)] = None
         return story
 
+    def warm(self, monitor_id: int) -> bool:
+        """Whether the monitor has seen enough posts to know its own words."""
+        mon = self.state.monitors.get(monitor_id)
+        return mon is not None and mon.docs >= WARM_UP
+
     def forget(self, monitor_id: int) -> None:
         self.state.monitors.pop(monitor_id, None)
         for where in [w for w in self._changed if w[0] == monitor_id]:
@@ -195,7 +202,7 @@ class StoryClusterer:
         mon.docs += 1.0
         docs = mon.docs
         weights: dict[str, float] = {}
-        cutoff = docs * MONITOR_WORD_SHARE if docs >= MIN_DOCS_FOR_SHARE else math.inf
+        cutoff = docs * MONITOR_WORD_SHARE if docs >= WARM_UP else math.inf
         for term in terms:
             count = df.get(term, 0.0) + 1.0
             df[term] = count

@@ -23,8 +23,8 @@ from datetime import timedelta
 import msgspec
 
 from stadspuls.detect.base import Detector, Rule
+from stadspuls.detect.content_terms import post_terms
 from stadspuls.detect.story import severity
-from stadspuls.detect.terms import post_terms
 from stadspuls.query.text import fold, tokens
 from stadspuls.records import Post, Signal
 from stadspuls.store.rows import from_us, to_us

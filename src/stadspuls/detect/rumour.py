@@ -15,9 +15,9 @@ from datetime import timedelta
 
 from stadspuls.detect.base import Detector, Rule
 from stadspuls.detect.clustering import StoryClusterer, StoryState
+from stadspuls.detect.content_terms import post_terms
 from stadspuls.detect.cues import has_cue
 from stadspuls.detect.story import author_threshold, representative, severity
-from stadspuls.detect.terms import post_terms
 from stadspuls.records import Post, Signal
 from stadspuls.store.rows import from_us
 
@@ -55,6 +55,8 @@ class RumourDetector(Detector):
         return signals
 
     def _signal(self, monitor_id: int, rule: Rule, story: StoryState, post: Post) -> Signal | None:
+        if not self.clusterer.warm(monitor_id):
+            return None
         recent = story.recent_authors()
         threshold = author_threshold(MIN_AUTHORS, rule)
         if recent < threshold:

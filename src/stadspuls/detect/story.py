@@ -4,7 +4,9 @@ within a short window while it is still new.
 One author repeating themselves makes no story: the count is of distinct author pseudonyms
 among the story's posts of the last `WINDOW`. The signal fires when that count reaches the
 threshold and again each time a post raises it further (the alert layer folds these into one
-alert); a story older than `NEW_FOR` is no longer news and raises nothing.
+alert); a story older than `NEW_FOR` is no longer news and raises nothing, and a monitor raises
+nothing before it has seen `clustering.WARM_UP` posts: until then it cannot tell its own words (a
+template every post repeats) from a story's.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from datetime import timedelta
 
 from stadspuls.detect.base import Detector, Rule
 from stadspuls.detect.clustering import StoryClusterer, StoryState
-from stadspuls.detect.terms import post_terms
+from stadspuls.detect.content_terms import post_terms
 from stadspuls.records import Post, Signal, Story
 from stadspuls.store.rows import from_us
 
@@ -64,6 +66,8 @@ class StoryDetector(Detector):
         return signals
 
     def _signal(self, monitor_id: int, rule: Rule, story: StoryState, post: Post) -> Signal | None:
+        if not self.clusterer.warm(monitor_id):
+            return None
         recent = story.recent_authors()
         threshold = author_threshold(MIN_AUTHORS, rule)
         if recent < threshold or story.last_us - story.first_us > _NEW_FOR_US:
