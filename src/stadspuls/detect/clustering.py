@@ -67,7 +67,7 @@ class StoryState(msgspec.Struct, kw_only=True):
     posts: int = 0
     vector: dict[str, float] = msgspec.field(default_factory=dict)
     norm2: float = 0.0
-    authors: list[str] = msgspec.field(default_factory=list)
+    authors: dict[str, None] = msgspec.field(default_factory=dict)  # ordered, O(1) membership
     recent: list[tuple[int, str]] = msgspec.field(default_factory=list)
     recent_counts: dict[str, int] = msgspec.field(default_factory=dict)
     places: dict[str, int] = msgspec.field(default_factory=dict)
@@ -291,8 +291,8 @@ class StoryClusterer:
         if len(vector) > MAX_STORY_TERMS * 3 // 2:
             self._trim_terms(mon, story)
         author = post.author_key or post.source
-        if len(story.authors) < MAX_AUTHORS and author not in story.authors:
-            story.authors.append(author)
+        if len(story.authors) < MAX_AUTHORS:
+            story.authors[author] = None
         self._count_recent(story, author, now)
         for place in post.places:
             if place.name in story.places or len(story.places) < 20:
