@@ -113,3 +113,14 @@ def test_stories_go_with_their_monitor(engine: sa.Engine) -> None:
     assert list_stories(engine, monitor_id) == []
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(story_posts)).scalar() == 0
+
+
+def test_read_back_post_ids_are_the_oldest_fifty(engine: sa.Engine) -> None:
+    monitor_id, posts = setup(engine, 55)
+    big = story(monitor_id, posts, key="big")
+    small = story(monitor_id, posts[:3], key="small", last_at=posts[-1].created_at)
+    with engine.begin() as conn:
+        save_stories(conn, [big, small])
+    back = {s.key: s for s in list_stories(engine, monitor_id)}
+    assert back["big"].post_ids == tuple(p.id for p in posts[:50])
+    assert back["small"].post_ids == tuple(p.id for p in posts[:3])

@@ -66,14 +66,31 @@ def save_stories(conn: sa.Connection, items: Sequence[Story]) -> None:
         conn.execute(_dialect_insert(conn, story_posts).on_conflict_do_nothing(), links)
 
 
-def _story(conn: sa.Connection, row: sa.RowMapping) -> Story:
-    ids = conn.execute(
-        sa.select(posts.c.id)
-        .join(story_posts, story_posts.c.post_pk == posts.c.pk)
-        .where(story_posts.c.story_id == row["id"])
-        .order_by(posts.c.created_us, posts.c.pk)
-        .limit(MAX_POST_IDS)
-    ).scalars()
+def _post_ids(conn: sa.Connection, story_ids: Sequence[int]) -> dict[int, list[str]]:
+    """story id -> the ids of its stored posts, oldest first, at most MAX_POST_IDS each."""
+    out: dict[int, list[str]] = {story_id: [] for story_id in story_ids}
+    if not story_ids:
+        return out
+    query = (
+        sa.select(story_posts.c.story_id, posts.c.id)
+        .join(posts, story_posts.c.post_pk == posts.c.pk)
+        .where(story_posts.c.story_id.in_(list(story_ids)))
+        .order_by(story_posts.c.story_id, posts.c.created_us, posts.c.pk)
+    )
+    for story_id, post_id in conn.execute(query):
+        ids = out[int(story_id)]
+        if len(ids) < MAX_POST_IDS:
+            ids.append(post_id)
+    return out
+
+
+def _stories(conn: sa.Connection, query: sa.Select[Any]) -> list[Story]:
+    rows = list(conn.execute(query).mappings())
+    ids = _post_ids(conn, [int(row["id"]) for row in rows])
+    return [_story(row, ids[int(row["id"])]) for row in rows]
+
+
+def _story(row: sa.RowMapping, ids: Sequence[str]) -> Story:
     return Story(
         monitor_id=int(row["monitor_id"]),
         key=row["key"],
@@ -98,11 +115,11 @@ def list_stories(
         query = query.where(stories.c.last_us >= to_us(since))
     query = query.order_by(stories.c.last_us.desc(), stories.c.id.desc()).limit(limit)
     with engine.connect() as conn:
-        return [_story(conn, row) for row in conn.execute(query).mappings()]
+        return _stories(conn, query)
 
 
 def get_story(engine: sa.Engine, monitor_id: int, key: str) -> Story | None:
     query = sa.select(stories).where(stories.c.monitor_id == monitor_id, stories.c.key == key)
     with engine.connect() as conn:
-        row = conn.execute(query).mappings().first()
-        return _story(conn, row) if row is not None else None
+        found = _stories(conn, query)
+    return found[0] if found else None
