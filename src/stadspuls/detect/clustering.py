@@ -14,7 +14,8 @@ without comparison.
 
 Memory per monitor is bounded: `MAX_STORIES` live stories (the least recently updated go
 first), stories expire after `EXPIRE` without a post, a story keeps its `MAX_STORY_TERMS`
-heaviest terms, the document frequencies decay by half every `DF_HALF_LIFE` posts.
+heaviest terms, the document frequencies decay by half every `DF_HALF_LIFE` posts or when
+their table passes `MAX_DF_TERMS`.
 """
 
 from __future__ import annotations
@@ -48,6 +49,9 @@ MAX_RECENT = 512  # (time, author) pairs kept for the distinct authors within th
 MAX_POST_IDS = 50
 MAX_MEMBERS = 4096  # recent post id -> story, for the door's duplicate and repost marks
 DF_HALF_LIFE = 2000
+# The document-frequency table of a busy monitor is halved (and its words seen once dropped)
+# when it holds more terms than this: ~0.5 MB a monitor at most.
+MAX_DF_TERMS = 5000
 # A term in more than this share of a monitor's recent posts describes the monitor (its query
 # words, the template of a bot or a pager feed), not a story: it weighs nothing. A monitor's
 # first WARM_UP posts teach it those words; its stories raise no signal before (`warm`).
@@ -208,9 +212,9 @@ class StoryClusterer:
             df[term] = count
             if count <= cutoff:
                 weights[term] = math.log((docs + PRIOR_DOCS) / (count + 0.5))
-        if docs >= 2 * DF_HALF_LIFE:
+        if docs >= 2 * DF_HALF_LIFE or len(df) > MAX_DF_TERMS:
             # Halving keeps recent posts' terms and lets one-off words fall out of the table.
-            mon.df = {t: c / 2 for t, c in df.items() if c >= 1.0}
+            mon.df = {t: c / 2 for t, c in df.items() if c > 1.0}
             mon.docs = docs / 2
         return weights
 
