@@ -33,13 +33,17 @@ from stadspuls.store.rows import from_us, to_us
 
 # Cosine similarity to join a story: the loosest at which stories still hold one event (B-cubed
 # precision >= 0.95) on half of the CrisisLexT26 dev events replayed at once (bench/stories.py;
-# 0.95 on the other half).
+# 0.945 on the other half).
 THRESHOLD = 0.2
 # One shared word (a hashtag everyone uses, a place) makes no story: short posts would otherwise
 # join on it alone.
 MIN_SHARED = 2
 EXPIRE = timedelta(hours=12)
-MAX_STORIES = 300
+# Live stories per monitor. Most are one post that nothing joins; a monitor that starts more than
+# this many within EXPIRE remembers less (at 500: the full 12 h up to ~0.7 new stories a minute,
+# about a post a minute; a monitor at 10 posts/s remembers under a minute). About 3 kB a story:
+# a busy monitor's clustering state is ~3.5 MB (bench: tracemalloc over CrisisLexT26).
+MAX_STORIES = 500
 MAX_STORY_TERMS = 64
 MAX_QUERY_TERMS = 12
 MAX_PER_TERM = 4
@@ -47,7 +51,7 @@ MAX_CANDIDATES = 8
 MAX_AUTHORS = 512  # distinct authors counted exactly up to here; a story that big is no news
 MAX_RECENT = 512  # (time, author) pairs kept for the distinct authors within the window
 MAX_POST_IDS = 50
-MAX_MEMBERS = 4096  # recent post id -> story, for the door's duplicate and repost marks
+MAX_MEMBERS = 2048  # recent post id -> story, for the door's duplicate and repost marks
 DF_HALF_LIFE = 2000
 # The document-frequency table of a busy monitor is halved (and its words seen once dropped)
 # when it holds more terms than this: ~0.5 MB a monitor at most.
