@@ -250,3 +250,13 @@ def test_a_flat_stream_of_unrelated_real_posts_raises_nothing() -> None:
     rng.shuffle(texts)
     posts = [post(n, text, minutes=n * 3) for n, text in enumerate(texts[:1500])]
     assert run(StoryDetector(), posts) == []
+
+
+def test_a_late_post_never_makes_the_window_start_after_the_signal() -> None:
+    detector = warmed()
+    posts = interleaved()[0::2]
+    late = post(99, FIRE[2], at=posts[0].created_at - timedelta(minutes=30))
+    signals = run(detector, [*posts[:4], late])
+    assert len(signals) == 1
+    assert signals[0].started_at == late.created_at
+    assert signals[0].started_at <= signals[0].at

@@ -90,7 +90,9 @@ class StoryState(msgspec.Struct, kw_only=True):
         return len(self.recent_counts)
 
     def recent_since_us(self) -> int:
-        return self.recent[0][0] if self.recent else self.first_us
+        """When the window's posts began: the oldest post in it (a late post may be older than
+        the first one it kept)."""
+        return min((at for at, _ in self.recent), default=self.first_us)
 
     def top_terms(self, n: int = 5) -> tuple[str, ...]:
         return tuple(heapq.nlargest(n, self.vector, key=self.vector.__getitem__))
