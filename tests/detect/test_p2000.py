@@ -175,3 +175,19 @@ def test_real_new_years_eve_messages_open_watches_that_posts_trigger() -> None:
     signals = [s for p in posts for s in detector.observe(p, {})]
     assert len(signals) == 1
     assert signals[0].post_ids[0].startswith("p2000:")
+
+
+def test_an_a1_ambulance_call_opens_a_watch_by_default() -> None:
+    """A real A1 line (national log, October 2015): urgent ambulance calls count by default."""
+    call = pager("A1 De Genestetlaan 4 Hoogeveen Hoogeveen 7901HN 4", "A1")
+    assert call.meta is not None
+    assert call.meta["priority"] == "A1"
+    (place,) = call.places
+    detector = P2000TriggerDetector()
+    detector.observe(call, RULE)
+    follow = [
+        social(60 + i, text, 10 + i, places=(place,))
+        for i, text in enumerate(["Ambulance met spoed naar Hoogeveen", "Ongeluk in Hoogeveen?"])
+    ]
+    signals = [s for p in follow for s in detector.observe(p, {})]
+    assert [s.key for s in signals] == [call.id]
