@@ -1,0 +1,267 @@
+"""Volume bursts: a monitor's last minutes against its own rhythm.
+
+Per monitor the detector counts posts in one-minute slots and tests the last `WINDOW` minutes
+against what the monitor's history expects for them: the larger of
+
+- the recent level, an exponentially weighted mean of the per-minute counts that have left the
+  window (time constant `LEVEL_TAU` minutes; the window itself never feeds its own baseline), and
+- the seasonal level of the current hour: hour of the week once that slot has been seen in
+  `SEASON_MIN` weeks, else hour of the day once seen on `SEASON_MIN` days (a Friday night at
+  Stratumseind is not a Monday morning, and the nightly peak is learnt in two days).
+
+A window is abnormal when its count is improbable under a Poisson law with that expectation
+(upper tail below `P_VALUE`), at least `RATIO` times it, and at least `FLOOR` posts: a handful
+of posts in a quiet monitor can raise it, one or two cannot. A monitor starts cold: its level
+starts from a prior of `PRIOR_RATE` and learns as a running mean, and it raises nothing in its
+first `WARMUP` minutes. While abnormal, every post emits a signal (the alert layer folds them);
+the window then keeps counting only slowly into the level (`ALARM_DAMPING`), so a long surge
+stays one episode but a new normal is eventually learnt. This is Twitinfo's EWMA detector
+(Marcus et al., CHI 2011) with a Poisson test in place of the mean deviation and a seasonal
+floor under the expectation.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+
+import msgspec
+
+from stadspuls.detect import terms
+from stadspuls.detect.base import Detector, Rule
+from stadspuls.records import Post, Signal
+
+WINDOW = 10  # minutes in the tested window (Twitinfo and the issue's baseline use 10-min bins)
+LEVEL_TAU = 60.0  # minutes: how fast the recent level follows the stream
+# A second, faster level follows a smooth rise (an evening's ramp) that the slow one lags behind;
+# a sudden surge outruns both.
+FAST_TAU = 20.0
+PRIOR_RATE = 1 / 60  # posts per minute a new monitor is assumed to get (one an hour)
+PRIOR_MINUTES = 10  # weight of that prior, in minutes of history
+WARMUP = 30  # minutes of a monitor's history before it can raise anything
+SEASON_MIN = 2  # observations of an hour slot before the seasonal level is trusted
+SEASON_WEIGHT = 0.25  # the least weight a new week/day gets in a slot (about the last 4)
+P_VALUE = 1e-5
+RATIO = 2.0
+FLOOR = 5  # posts in the window
+EXIT_RATIO = 1.5  # an alarm lasts while the window keeps this ratio (hysteresis)
+ALARM_DAMPING = 0.25  # share of the normal level update while in alarm
+BUFFER = 40  # recent posts kept per monitor to explain an alarm
+HOURS_PER_WEEK = 168
+_EPOCH_MONDAY = 4 * 24  # hours from 1970-01-01 (a Thursday) to the start of a Monday slot 0
+
+
+class _Recent(msgspec.Struct, array_like=True):
+    minute: int
+    post_id: str
+    terms: tuple[str, ...]
+    places: tuple[str, ...]
+    duplicate: bool
+
+
+class MonitorState(msgspec.Struct, kw_only=True):
+    first_minute: int
+    minute: int  # the latest minute seen
+    slots: list[int]  # posts per minute, ring indexed by minute % WINDOW
+    level: float = PRIOR_RATE  # posts per minute
+    fast: float = PRIOR_RATE
+    folded: int = 0  # minutes folded into the level (drives the running mean of the warm-up)
+    hour: int = 0  # hours since the epoch of the current hour
+    hour_count: int = 0
+    week: list[float] = msgspec.field(default_factory=lambda: [0.0] * HOURS_PER_WEEK)
+    week_seen: list[int] = msgspec.field(default_factory=lambda: [0] * HOURS_PER_WEEK)
+    day: list[float] = msgspec.field(default_factory=lambda: [0.0] * 24)
+    day_seen: list[int] = msgspec.field(default_factory=lambda: [0] * 24)
+    alarm_since: int | None = None  # first minute of the abnormal window
+    recent: list[_Recent] = msgspec.field(default_factory=list)
+
+
+@functools.lru_cache(maxsize=8192)
+def _critical(mean_key: int, p_key: int) -> int:
+    """The least count k with P(X >= k) <= p for X ~ Poisson(mean) (keys: quantised logs)."""
+    mean, p = math.exp(mean_key / 50), math.exp(p_key / 10)
+    if mean > 400:  # normal approximation, with a continuity margin
+        z = math.sqrt(-2 * math.log(p)) * 0.95
+        return math.ceil(mean + z * math.sqrt(mean) + 0.5)
+    pmf = math.exp(-mean)
+    tail = 1.0 - pmf
+    k = 1
+    while tail > p:
+        pmf *= mean / k
+        tail -= pmf
+        k += 1
+    return k
+
+
+def critical_count(mean: float, p: float) -> int:
+    return _critical(round(math.log(max(mean, 1e-6)) * 50), round(math.log(p) * 10))
+
+
+def _from_minute(minute: int) -> datetime:
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(minutes=minute)
+
+
+class BurstDetector(Detector):
+    name = "burst"
+
+    def __init__(self) -> None:
+        self.monitors: dict[int, MonitorState] = {}
+        self._alpha = 1 - math.exp(-1 / LEVEL_TAU)
+        self._fast = 1 - math.exp(-1 / FAST_TAU)
+
+    def observe(self, post: Post, monitors: Mapping[int, Rule]) -> list[Signal]:
+        if not monitors:
+            return []
+        minute = math.floor(post.created_at.timestamp() / 60)
+        recent = _Recent(
+            minute,
+            post.id,
+            terms.content_terms(post.text),
+            tuple(place.name for place in post.places),
+            post.duplicate_of is not None,
+        )
+        signals = []
+        for monitor_id, rule in monitors.items():
+            state = self.monitors.get(monitor_id)
+            if state is None:
+                state = self.monitors[monitor_id] = MonitorState(
+                    first_minute=minute, minute=minute, slots=[0] * WINDOW, hour=minute // 60
+                )
+            signal = self._count(monitor_id, state, minute, recent, rule, post.created_at)
+            if signal is not None:
+                signals.append(signal)
+        return signals
+
+    def _count(
+        self,
+        monitor_id: int,
+        state: MonitorState,
+        minute: int,
+        recent: _Recent,
+        rule: Rule,
+        at: datetime,
+    ) -> Signal | None:
+        if minute > state.minute:
+            self._advance(state, minute)
+        # A post older than the latest minute (a late arrival) counts in the latest one.
+        state.slots[state.minute % WINDOW] += 1
+        state.hour_count += 1
+        state.recent.append(recent)
+        if len(state.recent) > BUFFER:
+            del state.recent[0]
+        observed = sum(state.slots)
+        expected = WINDOW * max(state.level, state.fast, self._seasonal(state))
+        sensitivity = max(rule.sensitivity, 1e-3)
+        if state.minute - WINDOW + 1 - state.first_minute < WARMUP:
+            return None
+        if state.alarm_since is None:
+            p = min(P_VALUE ** (1 / math.sqrt(sensitivity)), 0.5)
+            floor = max(3, math.ceil(FLOOR / math.sqrt(sensitivity)))
+            if (
+                observed < floor
+                or observed < (1 + (RATIO - 1) / sensitivity) * expected
+                or observed < critical_count(expected, p)
+            ):
+                return None
+            window = range(state.minute - WINDOW + 1, state.minute + 1)
+            state.alarm_since = next(m for m in window if state.slots[m % WINDOW])
+        elif observed < max(2.0, EXIT_RATIO / sensitivity * expected):
+            state.alarm_since = None
+            return None
+        return self._signal(monitor_id, state, observed, expected, at)
+
+    def _signal(
+        self, monitor_id: int, state: MonitorState, observed: int, expected: float, at: datetime
+    ) -> Signal:
+        assert state.alarm_since is not None
+        since = max(state.alarm_since, state.minute - WINDOW + 1)
+        window = [r for r in state.recent if r.minute >= since]
+        top = terms.top_terms(r.terms for r in window)
+        places: dict[str, int] = {}
+        for r in window:
+            for place in r.places:
+                places[place] = places.get(place, 0) + 1
+        ratio = observed / max(expected, 1e-9)
+        severity = "high" if ratio >= 8 else "medium" if ratio >= 4 else "low"
+        return Signal(
+            monitor_id=monitor_id,
+            detector=self.name,
+            at=at,
+            started_at=_from_minute(state.alarm_since),
+            observed=float(observed),
+            expected=round(expected, 3),
+            severity=severity,
+            summary=f"{observed} posts in {WINDOW} min, {expected:.1f} expected",
+            top_terms=top,
+            top_places=tuple(sorted(places, key=lambda p: -places[p])[:3]),
+            post_ids=terms.representative([(r.post_id, r.terms, r.duplicate) for r in window], top),
+            details={"ratio": round(ratio, 2), "window_min": float(WINDOW)},
+        )
+
+    def _advance(self, state: MonitorState, minute: int) -> None:
+        """Move the window to end at `minute`: the minutes leaving it feed the level."""
+        gap = minute - state.minute
+        damping = ALARM_DAMPING if state.alarm_since is not None else 1.0
+        for m in range(state.minute + 1, state.minute + 1 + min(gap, WINDOW)):
+            index = m % WINDOW
+            if m - WINDOW >= state.first_minute:
+                self._fold(state, state.slots[index], damping)
+            state.slots[index] = 0
+        empty = gap - WINDOW
+        if empty > 0:  # minutes without posts that left the window unseen
+            warm = max(0, min(empty, PRIOR_MINUTES + WARMUP * 4 - state.folded))
+            for _ in range(warm):
+                self._fold(state, 0, damping)
+            rest = empty - warm
+            state.level *= (1 - self._alpha * damping) ** rest
+            state.fast *= (1 - self._fast * damping) ** rest
+            state.folded += rest
+        state.minute = minute
+        hour = minute // 60
+        if hour > state.hour:
+            self._close_hours(state, hour)
+
+    def _fold(self, state: MonitorState, count: int, damping: float) -> None:
+        running = 1 / (PRIOR_MINUTES + state.folded + 1)
+        state.level += max(self._alpha, running) * damping * (count - state.level)
+        state.fast += max(self._fast, running) * damping * (count - state.fast)
+        state.folded += 1
+
+    def _close_hours(self, state: MonitorState, hour: int) -> None:
+        # Hours before the monitor's first full hour are not a fair sample of their slot.
+        count = state.hour_count
+        first_hour = state.first_minute // 60
+        for h in range(state.hour, min(hour, state.hour + HOURS_PER_WEEK)):
+            if h > first_hour:
+                rate = count / 60
+                week, day = (h - _EPOCH_MONDAY) % HOURS_PER_WEEK, h % 24
+                _learn(state.week, state.week_seen, week, rate)
+                _learn(state.day, state.day_seen, day, rate)
+            count = 0
+        state.hour, state.hour_count = hour, 0
+
+    def _seasonal(self, state: MonitorState) -> float:
+        week = (state.hour - _EPOCH_MONDAY) % HOURS_PER_WEEK
+        if state.week_seen[week] >= SEASON_MIN:
+            return state.week[week]
+        day = state.hour % 24
+        if state.day_seen[day] >= SEASON_MIN:
+            return state.day[day]
+        return 0.0
+
+    def forget(self, monitor_id: int) -> None:
+        self.monitors.pop(monitor_id, None)
+
+    def snapshot(self) -> bytes:
+        return msgspec.msgpack.encode(self.monitors)
+
+    def restore(self, data: bytes) -> None:
+        self.monitors = msgspec.msgpack.decode(data, type=dict[int, MonitorState])
+
+
+def _learn(values: list[float], seen: list[int], slot: int, rate: float) -> None:
+    seen[slot] += 1
+    weight = max(SEASON_WEIGHT, 1 / seen[slot])
+    values[slot] += weight * (rate - values[slot])
