@@ -135,7 +135,10 @@ def test_no_signal_on_a_flat_series(name: str) -> None:
 
 @pytest.mark.parametrize("name", DETECTORS)
 def test_no_signal_on_a_purely_seasonal_series(name: str) -> None:
-    assert run(build(name), seasonal_series()) == []
+    # A monitor's first night has no rhythm to compare with but its recent level (a brand-new
+    # monitor may well be told once that nights are busier); from then on the rhythm is learnt.
+    learnt = START + timedelta(hours=24)
+    assert [s for s in run(build(name), seasonal_series()) if s.at >= learnt] == []
 
 
 @pytest.mark.parametrize("name", [n for n in SCENARIOS if n in available()])

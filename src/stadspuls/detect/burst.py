@@ -6,8 +6,13 @@ against what the monitor's history expects for them: the larger of
 - the recent level, an exponentially weighted mean of the per-minute counts that have left the
   window (time constant `LEVEL_TAU` minutes; the window itself never feeds its own baseline), and
 - the seasonal level of the current hour: hour of the week once that slot has been seen in
-  `SEASON_MIN` weeks, else hour of the day once seen on `SEASON_MIN` days (a Friday night at
-  Stratumseind is not a Monday morning, and the nightly peak is learnt in two days).
+  `WEEK_MIN` weeks, else hour of the day once seen on `DAY_MIN` days (a Friday night at
+  Stratumseind is not a Monday morning, and the nightly peak is learnt from the first night).
+
+The same test runs on the last `LONG` minutes against a slower level (`LONG_TAU`), so that a rise
+too slow or too thin for ten minutes (the evening's fires on New Year's Eve) is seen too. A
+monitor's very first night has nothing to compare with but the recent level: its peak may be
+flagged once; from the second night on the learnt rhythm is expected.
 
 A window is abnormal when its count is improbable under a Poisson law with that expectation
 (upper tail below `P_VALUE`), at least `RATIO` times it, and at least `FLOOR` posts: a handful
@@ -33,7 +38,11 @@ from stadspuls.detect import terms
 from stadspuls.detect.base import Detector, Rule
 from stadspuls.records import Post, Signal
 
-WINDOW = 10  # minutes in the tested window (Twitinfo and the issue's baseline use 10-min bins)
+WINDOW = 10  # minutes in the short window (Twitinfo and the issue's baseline use 10-min bins)
+# A slow rise in a quiet stream (an evening's fires: 2 an hour, then 15) never fills a 10-minute
+# window; an hour-long window against a slower level sees it.
+LONG = 60
+LONG_TAU = 360.0
 LEVEL_TAU = 60.0  # minutes: how fast the recent level follows the stream
 # A second, faster level follows a smooth rise (an evening's ramp) that the slow one lags behind;
 # a sudden surge outruns both.
@@ -41,7 +50,9 @@ FAST_TAU = 20.0
 PRIOR_RATE = 1 / 60  # posts per minute a new monitor is assumed to get (one an hour)
 PRIOR_MINUTES = 10  # weight of that prior, in minutes of history
 WARMUP = 30  # minutes of a monitor's history before it can raise anything
-SEASON_MIN = 2  # observations of an hour slot before the seasonal level is trusted
+WEEK_MIN = 2  # weeks an hour-of-week slot is seen before it counts
+WEEK_SURE = 4  # weeks before it replaces the daily rhythm (a quiet Monday morning)
+DAY_MIN = 1  # days an hour-of-day slot is seen before it is trusted
 SEASON_WEIGHT = 0.25  # the least weight a new week/day gets in a slot (about the last 4)
 P_VALUE = 1e-5
 RATIO = 2.0
@@ -64,9 +75,12 @@ class _Recent(msgspec.Struct, array_like=True):
 class MonitorState(msgspec.Struct, kw_only=True):
     first_minute: int
     minute: int  # the latest minute seen
-    slots: list[int]  # posts per minute, ring indexed by minute % WINDOW
+    slots: list[int]  # posts per minute, ring indexed by minute % LONG
+    long_sum: int = 0  # posts in the ring
     level: float = PRIOR_RATE  # posts per minute
     fast: float = PRIOR_RATE
+    long_level: float = PRIOR_RATE
+    long_folded: int = 0
     folded: int = 0  # minutes folded into the level (drives the running mean of the warm-up)
     hour: int = 0  # hours since the epoch of the current hour
     hour_count: int = 0
@@ -75,6 +89,7 @@ class MonitorState(msgspec.Struct, kw_only=True):
     day: list[float] = msgspec.field(default_factory=lambda: [0.0] * 24)
     day_seen: list[int] = msgspec.field(default_factory=lambda: [0] * 24)
     alarm_since: int | None = None  # first minute of the abnormal window
+    alarm_width: int = WINDOW  # the window that raised it
     recent: list[_Recent] = msgspec.field(default_factory=list)
 
 
@@ -110,6 +125,7 @@ class BurstDetector(Detector):
         self.monitors: dict[int, MonitorState] = {}
         self._alpha = 1 - math.exp(-1 / LEVEL_TAU)
         self._fast = 1 - math.exp(-1 / FAST_TAU)
+        self._long = 1 - math.exp(-1 / LONG_TAU)
 
     def observe(self, post: Post, monitors: Mapping[int, Rule]) -> list[Signal]:
         if not monitors:
@@ -127,7 +143,7 @@ class BurstDetector(Detector):
             state = self.monitors.get(monitor_id)
             if state is None:
                 state = self.monitors[monitor_id] = MonitorState(
-                    first_minute=minute, minute=minute, slots=[0] * WINDOW, hour=minute // 60
+                    first_minute=minute, minute=minute, slots=[0] * LONG, hour=minute // 60
                 )
             signal = self._count(monitor_id, state, minute, recent, rule, post.created_at)
             if signal is not None:
@@ -146,37 +162,58 @@ class BurstDetector(Detector):
         if minute > state.minute:
             self._advance(state, minute)
         # A post older than the latest minute (a late arrival) counts in the latest one.
-        state.slots[state.minute % WINDOW] += 1
+        state.slots[state.minute % LONG] += 1
+        state.long_sum += 1
         state.hour_count += 1
         state.recent.append(recent)
         if len(state.recent) > BUFFER:
             del state.recent[0]
-        observed = sum(state.slots)
-        expected = WINDOW * max(state.level, state.fast, self._seasonal(state))
+        seasonal = self._seasonal(state, state.hour)
+        # the long window reaches into the previous hour: expect its rhythm for that share
+        into = state.minute % 60 + 1
+        previous = self._seasonal(state, state.hour - 1)
+        long_seasonal = (seasonal * into + previous * max(LONG - into, 0)) / LONG
+        short = sum(state.slots[(state.minute - i) % LONG] for i in range(WINDOW))
+        tests = (
+            (short, WINDOW * max(state.level, state.fast, seasonal), WINDOW),
+            (state.long_sum, LONG * max(state.long_level, long_seasonal), LONG),
+        )
         sensitivity = max(rule.sensitivity, 1e-3)
-        if state.minute - WINDOW + 1 - state.first_minute < WARMUP:
-            return None
         if state.alarm_since is None:
             p = min(P_VALUE ** (1 / math.sqrt(sensitivity)), 0.5)
             floor = max(3, math.ceil(FLOOR / math.sqrt(sensitivity)))
-            if (
-                observed < floor
-                or observed < (1 + (RATIO - 1) / sensitivity) * expected
-                or observed < critical_count(expected, p)
-            ):
+            ratio = 1 + (RATIO - 1) / sensitivity
+            for observed, expected, width in tests:
+                history = state.minute - width + 1 - state.first_minute
+                if (
+                    history >= WARMUP
+                    and observed >= max(floor, ratio * expected)
+                    and observed >= critical_count(expected, p)
+                ):
+                    window = range(state.minute - width + 1, state.minute + 1)
+                    state.alarm_since = next(m for m in window if state.slots[m % LONG])
+                    state.alarm_width = width
+                    break
+            else:
                 return None
-            window = range(state.minute - WINDOW + 1, state.minute + 1)
-            state.alarm_since = next(m for m in window if state.slots[m % WINDOW])
-        elif observed < max(2.0, EXIT_RATIO / sensitivity * expected):
+        exit_ratio = EXIT_RATIO / sensitivity
+        observed, expected, width = tests[0] if state.alarm_width == WINDOW else tests[1]
+        if observed < max(2.0, exit_ratio * expected):
             state.alarm_since = None
             return None
-        return self._signal(monitor_id, state, observed, expected, at)
+        return self._signal(monitor_id, state, observed, expected, width, at)
 
     def _signal(
-        self, monitor_id: int, state: MonitorState, observed: int, expected: float, at: datetime
+        self,
+        monitor_id: int,
+        state: MonitorState,
+        observed: int,
+        expected: float,
+        width: int,
+        at: datetime,
     ) -> Signal:
         assert state.alarm_since is not None
-        since = max(state.alarm_since, state.minute - WINDOW + 1)
+        since = max(state.alarm_since, state.minute - width + 1)
         window = [r for r in state.recent if r.minute >= since]
         top = terms.top_terms(r.terms for r in window)
         places: dict[str, int] = {}
@@ -193,35 +230,48 @@ class BurstDetector(Detector):
             observed=float(observed),
             expected=round(expected, 3),
             severity=severity,
-            summary=f"{observed} posts in {WINDOW} min, {expected:.1f} expected",
+            summary=f"{observed} posts in {width} min, {expected:.1f} expected",
             top_terms=top,
             top_places=tuple(sorted(places, key=lambda p: -places[p])[:3]),
             post_ids=terms.representative([(r.post_id, r.terms, r.duplicate) for r in window], top),
-            details={"ratio": round(ratio, 2), "window_min": float(WINDOW)},
+            details={"ratio": round(ratio, 2), "window_min": float(width)},
         )
 
     def _advance(self, state: MonitorState, minute: int) -> None:
-        """Move the window to end at `minute`: the minutes leaving it feed the level."""
+        """Move the windows to end at `minute`: minutes leaving the short window feed the
+        recent levels, minutes leaving the long one the long level."""
         gap = minute - state.minute
         damping = ALARM_DAMPING if state.alarm_since is not None else 1.0
-        for m in range(state.minute + 1, state.minute + 1 + min(gap, WINDOW)):
-            index = m % WINDOW
-            if m - WINDOW >= state.first_minute:
-                self._fold(state, state.slots[index], damping)
-            state.slots[index] = 0
-        empty = gap - WINDOW
-        if empty > 0:  # minutes without posts that left the window unseen
+        slots, first = state.slots, state.first_minute
+        for m in range(state.minute + 1, state.minute + 1 + min(gap, LONG)):
+            if m - WINDOW >= first:
+                self._fold(state, slots[(m - WINDOW) % LONG], damping)
+            index = m % LONG
+            if m - LONG >= first:
+                self._fold_long(state, slots[index], damping)
+            state.long_sum -= slots[index]
+            slots[index] = 0
+        empty = gap - LONG
+        if empty > 0:  # minutes without posts that left the windows unseen
             warm = max(0, min(empty, PRIOR_MINUTES + WARMUP * 4 - state.folded))
             for _ in range(warm):
                 self._fold(state, 0, damping)
+                self._fold_long(state, 0, damping)
             rest = empty - warm
             state.level *= (1 - self._alpha * damping) ** rest
             state.fast *= (1 - self._fast * damping) ** rest
+            state.long_level *= (1 - self._long * damping) ** rest
             state.folded += rest
+            state.long_folded += rest
         state.minute = minute
         hour = minute // 60
         if hour > state.hour:
             self._close_hours(state, hour)
+
+    def _fold_long(self, state: MonitorState, count: int, damping: float) -> None:
+        running = 1 / (PRIOR_MINUTES + state.long_folded + 1)
+        state.long_level += max(self._long, running) * damping * (count - state.long_level)
+        state.long_folded += 1
 
     def _fold(self, state: MonitorState, count: int, damping: float) -> None:
         running = 1 / (PRIOR_MINUTES + state.folded + 1)
@@ -230,26 +280,28 @@ class BurstDetector(Detector):
         state.folded += 1
 
     def _close_hours(self, state: MonitorState, hour: int) -> None:
-        # Hours before the monitor's first full hour are not a fair sample of their slot.
+        # The monitor's first hour was seen only from its first post on.
         count = state.hour_count
         first_hour = state.first_minute // 60
         for h in range(state.hour, min(hour, state.hour + HOURS_PER_WEEK)):
-            if h > first_hour:
-                rate = count / 60
+            seen = 60 - state.first_minute % 60 if h == first_hour else 60
+            if seen >= 15:
+                rate = count / seen
                 week, day = (h - _EPOCH_MONDAY) % HOURS_PER_WEEK, h % 24
                 _learn(state.week, state.week_seen, week, rate)
                 _learn(state.day, state.day_seen, day, rate)
             count = 0
         state.hour, state.hour_count = hour, 0
 
-    def _seasonal(self, state: MonitorState) -> float:
-        week = (state.hour - _EPOCH_MONDAY) % HOURS_PER_WEEK
-        if state.week_seen[week] >= SEASON_MIN:
+    def _seasonal(self, state: MonitorState, hour: int) -> float:
+        week = (hour - _EPOCH_MONDAY) % HOURS_PER_WEEK
+        day = hour % 24
+        daily = state.day[day] if state.day_seen[day] >= DAY_MIN else 0.0
+        if state.week_seen[week] >= WEEK_SURE:
             return state.week[week]
-        day = state.hour % 24
-        if state.day_seen[day] >= SEASON_MIN:
-            return state.day[day]
-        return 0.0
+        if state.week_seen[week] >= WEEK_MIN:  # a few weeks: noisy, the daily rhythm bounds it
+            return max(state.week[week], daily)
+        return daily
 
     def forget(self, monitor_id: int) -> None:
         self.monitors.pop(monitor_id, None)
