@@ -3,8 +3,9 @@
 Per monitor the detector counts posts in one-minute slots and tests the last `WINDOW` minutes
 against what the monitor's history expects for them: the larger of
 
-- the recent level, an exponentially weighted mean of the per-minute counts that have left the
-  window (time constant `LEVEL_TAU` minutes; the window itself never feeds its own baseline), and
+- the recent levels, exponentially weighted means of the per-minute counts that have left the
+  window (time constants `LEVEL_TAU` and `FAST_TAU` minutes; the window itself never feeds its
+  own baseline), and
 - the seasonal level of the current hour: hour of the week once that slot has been seen in
   `WEEK_MIN` weeks, else hour of the day once seen on `DAY_MIN` days (a Friday night at
   Stratumseind is not a Monday morning, and the nightly peak is learnt from the first night).
@@ -16,13 +17,16 @@ flagged once; from the second night on the learnt rhythm is expected.
 
 A window is abnormal when its count is improbable under a Poisson law with that expectation
 (upper tail below `P_VALUE`), at least `RATIO` times it, and at least `FLOOR` posts: a handful
-of posts in a quiet monitor can raise it, one or two cannot. A monitor starts cold: its level
-starts from a prior of `PRIOR_RATE` and learns as a running mean, and it raises nothing in its
-first `WARMUP` minutes. While abnormal, every post emits a signal (the alert layer folds them);
-the window then keeps counting only slowly into the level (`ALARM_DAMPING`), so a long surge
-stays one episode but a new normal is eventually learnt. This is Twitinfo's EWMA detector
-(Marcus et al., CHI 2011) with a Poisson test in place of the mean deviation and a seasonal
-floor under the expectation.
+of posts in a quiet monitor can raise it, one or two cannot. A monitor starts cold: its levels
+start from a prior of `PRIOR_RATE` and learn as a running mean from when the detector began to
+watch the stream (at most `QUIET_MAX` before the monitor's first post: its quiet counts too),
+and it raises nothing in its first `WARMUP` minutes. While abnormal, every post emits a
+signal (the alert layer folds them); the window then counts only slowly into the levels
+(`ALARM_DAMPING`), so a long surge stays one episode but a new normal is eventually learnt.
+
+This is Twitinfo's EWMA detector (Marcus et al., CHI 2011) with a Poisson test in place of the
+mean deviation, a second window for slow rises and a seasonal floor under the expectation. Hours
+are UTC hours: the learnt rhythm shifts by one hour when the clocks change.
 """
 
 from __future__ import annotations
@@ -50,6 +54,9 @@ FAST_TAU = 20.0
 PRIOR_RATE = 1 / 60  # posts per minute a new monitor is assumed to get (one an hour)
 PRIOR_MINUTES = 10  # weight of that prior, in minutes of history
 WARMUP = 30  # minutes of a monitor's history before it can raise anything
+# A monitor's history starts when the detector started watching the stream, but at most this
+# long before its first post: a new monitor is taken to have been quiet for a day.
+QUIET_MAX = 24 * 60
 WEEK_MIN = 2  # weeks an hour-of-week slot is seen before it counts
 WEEK_SURE = 4  # weeks before it replaces the daily rhythm (a quiet Monday morning)
 DAY_MIN = 1  # days an hour-of-day slot is seen before it is trusted
@@ -93,6 +100,11 @@ class MonitorState(msgspec.Struct, kw_only=True):
     recent: list[_Recent] = msgspec.field(default_factory=list)
 
 
+class _Snapshot(msgspec.Struct, array_like=True):
+    first_seen: int | None
+    monitors: dict[int, MonitorState]
+
+
 @functools.lru_cache(maxsize=8192)
 def _critical(mean_key: int, p_key: int) -> int:
     """The least count k with P(X >= k) <= p for X ~ Poisson(mean) (keys: quantised logs)."""
@@ -123,14 +135,17 @@ class BurstDetector(Detector):
 
     def __init__(self) -> None:
         self.monitors: dict[int, MonitorState] = {}
+        self.first_seen: int | None = None  # the first minute of the stream this detector saw
         self._alpha = 1 - math.exp(-1 / LEVEL_TAU)
         self._fast = 1 - math.exp(-1 / FAST_TAU)
         self._long = 1 - math.exp(-1 / LONG_TAU)
 
     def observe(self, post: Post, monitors: Mapping[int, Rule]) -> list[Signal]:
+        minute = math.floor(post.created_at.timestamp() / 60)
+        if self.first_seen is None:
+            self.first_seen = minute
         if not monitors:
             return []
-        minute = math.floor(post.created_at.timestamp() / 60)
         recent = _Recent(
             minute,
             post.id,
@@ -142,9 +157,7 @@ class BurstDetector(Detector):
         for monitor_id, rule in monitors.items():
             state = self.monitors.get(monitor_id)
             if state is None:
-                state = self.monitors[monitor_id] = MonitorState(
-                    first_minute=minute, minute=minute, slots=[0] * LONG, hour=minute // 60
-                )
+                state = self.monitors[monitor_id] = self._new_monitor(minute)
             signal = self._count(monitor_id, state, minute, recent, rule, post.created_at)
             if signal is not None:
                 signals.append(signal)
@@ -303,14 +316,25 @@ class BurstDetector(Detector):
             return max(state.week[week], daily)
         return daily
 
+    def _new_monitor(self, minute: int) -> MonitorState:
+        """A monitor's first post: the stream was quiet for it since this detector started
+        watching (at most QUIET_MAX minutes), so a handful of posts at once stands out."""
+        assert self.first_seen is not None
+        start = max(self.first_seen, minute - QUIET_MAX)
+        state = MonitorState(first_minute=start, minute=start, slots=[0] * LONG, hour=start // 60)
+        if minute > start:
+            self._advance(state, minute)
+        return state
+
     def forget(self, monitor_id: int) -> None:
         self.monitors.pop(monitor_id, None)
 
     def snapshot(self) -> bytes:
-        return msgspec.msgpack.encode(self.monitors)
+        return msgspec.msgpack.encode(_Snapshot(self.first_seen, self.monitors))
 
     def restore(self, data: bytes) -> None:
-        self.monitors = msgspec.msgpack.decode(data, type=dict[int, MonitorState])
+        state = msgspec.msgpack.decode(data, type=_Snapshot)
+        self.first_seen, self.monitors = state.first_seen, state.monitors
 
 
 def _learn(values: list[float], seen: list[int], slot: int, rate: float) -> None:

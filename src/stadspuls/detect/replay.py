@@ -58,10 +58,11 @@ class Replay:
     """Door, matcher and detectors for a set of throw-away monitors; feed posts in time order."""
 
     queries: Mapping[int, str]
-    detectors: Sequence[str] = ("burst",)
+    detectors: Sequence[str | Detector] = ("burst",)
     sensitivity: float = 1.0
     enrichers: Sequence[OptionalEnricher] | None = None
     on_signal: Callable[[str, Alert, Signal, Post], None] | None = None
+    on_post: Callable[[Post, list[int]], None] | None = None  # each post and its monitors
     book: AlertBook = field(default_factory=AlertBook)
     posts: int = 0
     opened: list[Opened] = field(default_factory=list)
@@ -69,7 +70,8 @@ class Replay:
     def __post_init__(self) -> None:
         self._folder = tempfile.TemporaryDirectory(prefix="stadspuls-replay-")
         if self.enrichers is None:
-            wanted = {e for name in self.detectors for e in NEEDS.get(name, ALL_ENRICHERS)}
+            names = [d if isinstance(d, str) else d.name for d in self.detectors]
+            wanted = {e for name in names for e in NEEDS.get(name, ALL_ENRICHERS)}
             self.enrichers = [e for e in ALL_ENRICHERS if e in wanted]
         settings = Settings(
             key_file=Path(self._folder.name) / "pseudonym.key",
@@ -83,7 +85,9 @@ class Replay:
             dict(self.queries),
             pseudonymise=getattr(pseudonymiser, "pseudonym", None),
         )
-        self._detectors: list[Detector] = [build(name) for name in self.detectors]
+        self._detectors: list[Detector] = [
+            build(d) if isinstance(d, str) else d for d in self.detectors
+        ]
         self._rules = {
             monitor_id: Rule(sensitivity=self.sensitivity) for monitor_id in self.queries
         }
@@ -103,6 +107,8 @@ class Replay:
         for post in enriched:
             self.posts += 1
             matched = self.matcher.match(post)
+            if self.on_post is not None:
+                self.on_post(post, matched)
             rules = {monitor_id: self._rules[monitor_id] for monitor_id in matched}
             for detector in self._detectors:
                 for signal in detector.observe(post, rules):
