@@ -40,9 +40,9 @@ DETECTOR_TASKS = ("bursts",)
 @click.option(
     "--sensitivity",
     type=click.FloatRange(min=0.05, max=20.0),
-    default=1.0,
-    show_default=True,
-    help="bursts: the monitors' detector sensitivity.",
+    default=None,
+    help="bursts: the monitors' detector sensitivity (default: the one chosen on the tuning "
+    "events, see detect/evaluation.py).",
 )
 @click.option(
     "--baseline",
@@ -54,7 +54,7 @@ def eval_command(
     data: Path,
     where: tuple[str, ...],
     limit: int | None,
-    sensitivity: float,
+    sensitivity: float | None,
     baseline: bool,
 ) -> None:
     """Evaluate TASK on a labelled CSV file."""
@@ -63,10 +63,16 @@ def eval_command(
             raise click.UsageError(
                 "bursts replays the whole file: --where and --limit do not apply"
             )
-        from stadspuls.detect.evaluation import EvaluationError, evaluate_bursts, format_bursts
+        from stadspuls.detect.evaluation import (
+            SENSITIVITY,
+            EvaluationError,
+            evaluate_bursts,
+            format_bursts,
+        )
 
+        chosen = SENSITIVITY if sensitivity is None else sensitivity
         try:
-            burst_report = evaluate_bursts(data, sensitivity, baseline=baseline)
+            burst_report = evaluate_bursts(data, chosen, baseline=baseline)
         except (EvaluationError, OSError) as exc:
             raise click.ClickException(str(exc)) from exc
         click.echo(format_bursts(burst_report))

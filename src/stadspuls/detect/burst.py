@@ -252,45 +252,71 @@ class BurstDetector(Detector):
 
     def _advance(self, state: MonitorState, minute: int) -> None:
         """Move the windows to end at `minute`: minutes leaving the short window feed the
-        recent levels, minutes leaving the long one the long level."""
-        gap = minute - state.minute
+        recent levels, minutes leaving the long one the long level. Most of those minutes are
+        empty in all but the busiest monitors: runs of them are folded in one step."""
+        old, slots, first = state.minute, state.slots, state.first_minute
+        gap = minute - old
         damping = ALARM_DAMPING if state.alarm_since is not None else 1.0
-        slots, first = state.slots, state.first_minute
-        for m in range(state.minute + 1, state.minute + 1 + min(gap, LONG)):
-            if m - WINDOW >= first:
-                self._fold(state, slots[(m - WINDOW) % LONG], damping)
+        # the minutes that leave each window, oldest first; those after `old` had no posts
+        short = [
+            slots[x % LONG] if x <= old else 0
+            for x in range(max(old + 1, first + WINDOW) - WINDOW, minute - WINDOW + 1)
+        ]
+        long = [
+            slots[x % LONG] if x <= old else 0
+            for x in range(max(old + 1, first + LONG) - LONG, minute - LONG + 1)
+        ]
+        for m in range(old + 1, old + 1 + min(gap, LONG)):
             index = m % LONG
-            if m - LONG >= first:
-                self._fold_long(state, slots[index], damping)
             state.long_sum -= slots[index]
             slots[index] = 0
-        empty = gap - LONG
-        if empty > 0:  # minutes without posts that left the windows unseen
-            warm = max(0, min(empty, PRIOR_MINUTES + WARMUP * 4 - state.folded))
-            for _ in range(warm):
-                self._fold(state, 0, damping)
-                self._fold_long(state, 0, damping)
-            rest = empty - warm
-            state.level *= (1 - self._alpha * damping) ** rest
-            state.fast *= (1 - self._fast * damping) ** rest
-            state.long_level *= (1 - self._long * damping) ** rest
-            state.folded += rest
-            state.long_folded += rest
+        self._fold_short(state, short, damping)
+        self._fold_long(state, long, damping)
         state.minute = minute
         hour = minute // 60
         if hour > state.hour:
             self._close_hours(state, hour)
 
-    def _fold_long(self, state: MonitorState, count: int, damping: float) -> None:
-        running = 1 / (PRIOR_MINUTES + state.long_folded + 1)
-        state.long_level += max(self._long, running) * damping * (count - state.long_level)
-        state.long_folded += 1
+    def _fold_short(self, state: MonitorState, counts: list[int], damping: float) -> None:
+        zeros = 0
+        for count in counts:
+            if not count:
+                zeros += 1
+                continue
+            if zeros:
+                state.level = _decay(state.level, state.folded, zeros, self._alpha, damping)
+                state.fast = _decay(state.fast, state.folded, zeros, self._fast, damping)
+                state.folded += zeros
+                zeros = 0
+            running = 1 / (PRIOR_MINUTES + state.folded + 1)
+            state.level += max(self._alpha, running) * damping * (count - state.level)
+            state.fast += max(self._fast, running) * damping * (count - state.fast)
+            state.folded += 1
+        if zeros:
+            state.level = _decay(state.level, state.folded, zeros, self._alpha, damping)
+            state.fast = _decay(state.fast, state.folded, zeros, self._fast, damping)
+            state.folded += zeros
 
-    def _fold(self, state: MonitorState, count: int, damping: float) -> None:
-        running = 1 / (PRIOR_MINUTES + state.folded + 1)
-        state.level += max(self._alpha, running) * damping * (count - state.level)
-        state.fast += max(self._fast, running) * damping * (count - state.fast)
-        state.folded += 1
+    def _fold_long(self, state: MonitorState, counts: list[int], damping: float) -> None:
+        zeros = 0
+        for count in counts:
+            if not count:
+                zeros += 1
+                continue
+            if zeros:
+                state.long_level = _decay(
+                    state.long_level, state.long_folded, zeros, self._long, damping
+                )
+                state.long_folded += zeros
+                zeros = 0
+            running = 1 / (PRIOR_MINUTES + state.long_folded + 1)
+            state.long_level += max(self._long, running) * damping * (count - state.long_level)
+            state.long_folded += 1
+        if zeros:
+            state.long_level = _decay(
+                state.long_level, state.long_folded, zeros, self._long, damping
+            )
+            state.long_folded += zeros
 
     def _close_hours(self, state: MonitorState, hour: int) -> None:
         # The monitor's first hour was seen only from its first post on.
@@ -335,6 +361,16 @@ class BurstDetector(Detector):
     def restore(self, data: bytes) -> None:
         state = msgspec.msgpack.decode(data, type=_Snapshot)
         self.first_seen, self.monitors = state.first_seen, state.monitors
+
+
+def _decay(level: float, folded: int, minutes: int, alpha: float, damping: float) -> float:
+    """A level after `minutes` empty minutes: while it is still a running mean (its weight
+    1 / (PRIOR_MINUTES + n + 1) above `alpha`) k zeros scale it by (P + n) / (P + n + k), then
+    each scales it by 1 - alpha (damped, the running part to the power of the damping)."""
+    running = max(0, min(minutes, math.ceil(1 / alpha - PRIOR_MINUTES - 1) - folded))
+    if running:
+        level *= ((PRIOR_MINUTES + folded) / (PRIOR_MINUTES + folded + running)) ** damping
+    return level * (1 - alpha * damping) ** (minutes - running)
 
 
 def _learn(values: list[float], seen: list[int], slot: int, rate: float) -> None:

@@ -101,10 +101,12 @@ class Replay:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def feed(self, posts: Sequence[Post]) -> list[Post]:
-        """Run one batch (in time order); returns the posts as the door left them."""
-        enriched = self.door(posts)
-        for post in enriched:
+    def feed(self, posts: Sequence[Post], *, enriched: bool = False) -> list[Post]:
+        """Run one batch (in time order) through the door (unless `enriched`: posts the door
+        already passed) and the detectors; returns the posts as the door left them."""
+        if not enriched:
+            posts = self.door(posts)
+        for post in posts:
             self.posts += 1
             matched = self.matcher.match(post)
             if self.on_post is not None:
@@ -117,7 +119,7 @@ class Replay:
                         self.opened.append(Opened(alert, signal))
                     if self.on_signal is not None:
                         self.on_signal(kind, alert, signal, post)
-        return enriched
+        return list(posts)
 
     def run(self, posts: Iterable[Post]) -> Replay:
         for batch in _batches(posts):
