@@ -92,6 +92,11 @@ class Replay:
             monitor_id: Rule(sensitivity=self.sensitivity) for monitor_id in self.queries
         }
 
+    @property
+    def folder(self) -> Path:
+        """Where this replay's throw-away keys live (removed by `close`)."""
+        return Path(self._folder.name)
+
     def close(self) -> None:
         self._folder.cleanup()
 
