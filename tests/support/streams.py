@@ -83,28 +83,23 @@ async def collect_while_waiting(
 # (keyed author, no raw handle), counts per minute drawn from a Poisson law with a rate that
 # may follow the clock, deterministic for a seed.
 
+_SYLLABLES = ("ka", "lo", "mi", "ter", "bo", "sen", "du", "vrij", "an", "pel", "ro", "gin")
+# Everyday words plus made-up ones: unrelated posts share few words, as in a real stream (a
+# story detector must not see one story in a flat series of chatter).
 WORDS = [
-    "stratumseind",
-    "kroeg",
-    "terras",
-    "muziek",
-    "avond",
-    "vrienden",
-    "bier",
-    "weekend",
-    "stad",
-    "centrum",
-    "fiets",
-    "markt",
-    "trein",
-    "station",
-    "regen",
-    "zon",
-    "werk",
-    "school",
-    "koffie",
-    "wandeling",
-    "park",
+    *[
+        "stratumseind",
+        "kroeg",
+        "terras",
+        "muziek",
+        "avond",
+        "vrienden",
+        "bier",
+        "weekend",
+        "stad",
+        "centrum",
+    ],
+    *(a + b + c for a in _SYLLABLES for b in _SYLLABLES for c in ("n", "s", "t")),
 ]
 
 
@@ -136,7 +131,7 @@ def synthetic_posts(
                     "negative" if rng.random() < share else rng.choice(("neutral", "positive"))
                 )
             author = author_of(rng) if author_of else f"author{rng.randrange(authors)}"
-            words = " ".join(rng.sample(WORDS, 4))
+            words = " ".join(rng.sample(WORDS, 6))
             posts.append(
                 Post(
                     id=f"{prefix}:{n}",

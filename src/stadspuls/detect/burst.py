@@ -5,12 +5,16 @@ against what the monitor's history expects for them: the larger of
 
 - the recent levels, exponentially weighted means of the per-minute counts that have left the
   window (time constants `LEVEL_TAU` and `FAST_TAU` minutes; the window itself never feeds its
-  own baseline), and
-- the seasonal level of the current hour: hour of the week once that slot has been seen in
-  `WEEK_MIN` weeks, else hour of the day once seen on `DAY_MIN` days (a Friday night at
-  Stratumseind is not a Monday morning, and the nightly peak is learnt from the first night).
+  own baseline),
+- the slower level of the long window below (in a quiet stream an hour holds too few posts to
+  know its rate), and
+- the seasonal level of the current hour (or of the nearer neighbour hour, if busier: on a
+  learnt ramp the end of an hour is busier than its mean): hour of the week once that slot has
+  been seen in `WEEK_MIN` weeks (alone after `WEEK_SURE`), else hour of the day once seen on
+  `DAY_MIN` days (a Friday night at Stratumseind is not a Monday morning, and the nightly peak
+  is learnt from the first night).
 
-The same test runs on the last `LONG` minutes against a slower level (`LONG_TAU`), so that a rise
+The same test runs on the last `LONG` minutes against the slower level (`LONG_TAU`), so a rise
 too slow or too thin for ten minutes (the evening's fires on New Year's Eve) is seen too. A
 monitor's very first night has nothing to compare with but the recent level: its peak may be
 flagged once; from the second night on the learnt rhythm is expected.
@@ -185,14 +189,19 @@ class BurstDetector(Detector):
         state.recent.append(recent)
         if len(state.recent) > BUFFER:
             del state.recent[0]
-        seasonal = self._seasonal(state, state.hour)
-        # the long window reaches into the previous hour: expect its rhythm for that share
+        # on a learnt ramp the end of an hour is busier than its mean: expect the busier of this
+        # hour and the nearer neighbour
         into = state.minute % 60 + 1
+        neighbour = state.hour + 1 if into > 30 else state.hour - 1
+        seasonal = max(self._seasonal(state, state.hour), self._seasonal(state, neighbour))
+        # the long window reaches into the previous hour: expect its rhythm for that share
         previous = self._seasonal(state, state.hour - 1)
-        long_seasonal = (seasonal * into + previous * max(LONG - into, 0)) / LONG
+        current = self._seasonal(state, state.hour)
+        long_seasonal = (current * into + previous * max(LONG - into, 0)) / LONG
         short = sum(state.slots[(state.minute - i) % LONG] for i in range(WINDOW))
         tests = (
-            (short, WINDOW * max(state.level, state.fast, seasonal), WINDOW),
+            # the long level too: in a quiet stream an hour holds too few posts to know its rate
+            (short, WINDOW * max(state.level, state.fast, state.long_level, seasonal), WINDOW),
             (state.long_sum, LONG * max(state.long_level, long_seasonal), LONG),
         )
         sensitivity = max(rule.sensitivity, 1e-3)
@@ -203,7 +212,7 @@ class BurstDetector(Detector):
             for observed, expected, width in tests:
                 history = state.minute - width + 1 - state.first_minute
                 if (
-                    history >= WARMUP
+                    history >= max(WARMUP, width)  # an hour's window needs an hour before it
                     and observed >= max(floor, ratio * expected)
                     and observed >= critical_count(expected, p)
                 ):
