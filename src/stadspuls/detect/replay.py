@@ -47,7 +47,7 @@ def read_posts(paths: Sequence[str | os.PathLike[str]]) -> tuple[list[Post], Sou
 
 @dataclass
 class Opened:
-    """An alert as it was opened, with the monitor's posts of its window up to that moment."""
+    """An alert as it was opened (later signals update the book's copy), and the signal."""
 
     alert: Alert
     signal: Signal
