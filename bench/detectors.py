@@ -1,15 +1,17 @@
-"""Throughput of the story, rumour and P2000-trigger detectors with 1,000 monitors.
+"""Throughput of every built-in detector with 1,000 monitors, each alone and all together.
 
 Real tweet texts (CrisisLexT26 dev, all 19 events, in time order) each match 3 of 1,000
 monitors: one monitor per event's tweets and two drawn at random, as a keyword monitor and two
 broad ones would. Every post names one of 40 Dutch places and carries a rumour score; one post in
-fifty is a P1 pager message at one of those places. Each detector gets the same stream on one
+fifty is a P1 pager message at one of those places; sentiment is drawn at the share of
+negative posts in Dutch tweets. Each detector gets the same stream on one
 core; the time is the process's CPU time in `observe` alone (posts are built beforehand), so
 that other work on a shared machine does not count.
 
     .venv/bin/python bench/detectors.py [--data FILE] [--repeat 2]
 
-Last line: one JSON object with posts/s per detector.
+Last line: one JSON object with posts/s per detector and `all_posts_per_s`, the rate of the
+five together on one core.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from stadspuls.detect.base import Rule
-from stadspuls.detect.registry import build
+from stadspuls.detect.registry import BUILTIN, build
 from stadspuls.records import Place, Post
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "crisis_crisislext26" / "dev.csv"
@@ -34,6 +36,7 @@ PLACES = [
     Place(code=f"GM{1000 + i:04d}", name=f"Plaats{i}", municipality=f"Plaats{i}", lat=52.0, lon=5.0)
     for i in range(40)
 ]
+SENTIMENTS = ("negative", "neutral", "positive")
 INCIDENT = {"Wildfire": "fire", "Floods": "flood", "Explosion": "explosion", "Shooting": None}
 
 
@@ -65,6 +68,7 @@ def stream(path: Path, repeat: int) -> list[tuple[Post, dict[int, Rule]]]:
                 text=row["text"], author_key=f"a{rng.randrange(5000)}", places=(place,),
                 incident_type=INCIDENT.get(row["event_type"], "none"),
                 rumour_score=rng.random() * 0.6,
+                sentiment=rng.choices(SENTIMENTS, weights=(3, 5, 2))[0],
             )  # fmt: skip
             out.append((post, rules))
         span = (
@@ -82,16 +86,20 @@ def main() -> None:
     args = parser.parse_args()
     items = stream(args.data, args.repeat)
     result: dict[str, float | int] = {"posts": len(items), "monitors": MONITORS}
-    for name in ("story", "rumour", "p2000"):
+    total = 0.0
+    for name in BUILTIN:
         detector = build(name)
         signals = 0
         start = time.process_time()
         for post, rules in items:
             signals += len(detector.observe(post, rules))
         seconds = time.process_time() - start
+        total += seconds
         result[f"{name}_posts_per_s"] = round(len(items) / seconds)
         result[f"{name}_signals"] = signals
         print(f"{name}: {len(items) / seconds:,.0f} posts/s, {signals} signals", flush=True)
+    result["all_posts_per_s"] = round(len(items) / total)
+    print(f"all five: {len(items) / total:,.0f} posts/s")
     print(json.dumps(result))
 
 

@@ -1,7 +1,10 @@
-"""`stadspuls eval TASK --data FILE.csv`: score a door model on a labelled file.
+"""`stadspuls eval TASK --data FILE.csv`: score a door model on a labelled file, or (TASK
+`bursts`) the burst detector on timestamped crisis posts.
 
-Prints the per-class table and, as the last line, one JSON object
-`{"task", "n", "accuracy", "macro_f1", "posts_per_s"}` that other tools parse.
+Prints the per-class (or per-event) table and, as the last line, one JSON object that other
+tools parse: `{"task", "n", "accuracy", "macro_f1", "posts_per_s"}` for a model,
+`{"events", "detected", "median_delay_h", "false_alerts_per_day"}` for `bursts`
+(see `detect/evaluation.py`).
 """
 
 from __future__ import annotations
@@ -13,15 +16,19 @@ import click
 from stadspuls.enrich.evaluation import evaluate_file, format_report
 from stadspuls.enrich.tasks import TASKS, get_task
 
+# Tasks that are not door models: evaluated by their own module, imported when they run.
+DETECTOR_TASKS = ("bursts",)
+
 
 @click.command("eval")
-@click.argument("task", type=click.Choice(sorted(TASKS)) if TASKS else str)
+@click.argument("task", type=click.Choice(sorted([*TASKS, *DETECTOR_TASKS])))
 @click.option(
     "--data",
     "data",
     required=True,
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="CSV with a text column and a label column (or the task's aliases).",
+    help="CSV with a text column and a label column (or the task's aliases); for bursts "
+    "event,created_at,text with events.json beside it.",
 )
 @click.option(
     "--where",
@@ -30,8 +37,46 @@ from stadspuls.enrich.tasks import TASKS, get_task
     help="Keep only rows where COLUMN equals VALUE (repeatable), e.g. granularity=sentences.",
 )
 @click.option("--limit", type=int, default=None, help="Score only the first N rows.")
-def eval_command(task: str, data: Path, where: tuple[str, ...], limit: int | None) -> None:
+@click.option(
+    "--sensitivity",
+    type=click.FloatRange(min=0.05, max=20.0),
+    default=None,
+    help="bursts: the monitors' detector sensitivity (default: the one chosen on the tuning "
+    "events, see detect/evaluation.py).",
+)
+@click.option(
+    "--baseline",
+    is_flag=True,
+    help="bursts: evaluate the plain EWMA on 10-minute bins (Twitinfo) instead.",
+)
+def eval_command(
+    task: str,
+    data: Path,
+    where: tuple[str, ...],
+    limit: int | None,
+    sensitivity: float | None,
+    baseline: bool,
+) -> None:
     """Evaluate TASK on a labelled CSV file."""
+    if task == "bursts":
+        if where or limit is not None:
+            raise click.UsageError(
+                "bursts replays the whole file: --where and --limit do not apply"
+            )
+        from stadspuls.detect.evaluation import (
+            SENSITIVITY,
+            EvaluationError,
+            evaluate_bursts,
+            format_bursts,
+        )
+
+        chosen = SENSITIVITY if sensitivity is None else sensitivity
+        try:
+            burst_report = evaluate_bursts(data, chosen, baseline=baseline)
+        except (EvaluationError, OSError) as exc:
+            raise click.ClickException(str(exc)) from exc
+        click.echo(format_bursts(burst_report))
+        return
     conditions: dict[str, str] = {}
     for item in where:
         column, sep, value = item.partition("=")
