@@ -55,15 +55,18 @@ def test_run_stores_everything_once_and_resumes(settings: Settings, engine: sa.E
     assert stored.author_key is not None
 
 
-def test_sinks_see_only_new_posts(settings: Settings, engine: sa.Engine) -> None:
-    seen: list[str] = []
+def test_the_writer_wakes_the_consumers_after_commits_that_stored_posts(
+    settings: Settings, engine: sa.Engine
+) -> None:
+    stored: list[int] = []
     pipeline = Pipeline(
-        engine, build_door(settings), sinks=[lambda ps: seen.extend(p.id for p in ps)]
+        engine, build_door(settings), on_commit=lambda: stored.append(count_all(engine))
     )
     pipeline.process([make_post(1), make_post(2)])
-    pipeline.process([make_post(2), make_post(3)])
+    pipeline.process([make_post(2)])  # nothing new: no wake-up
+    pipeline.process([make_post(3)])
     pipeline.close()
-    assert seen == [stored_id(settings, f"test:{n}") for n in (1, 2, 3)]
+    assert stored == [2, 3]  # each wake-up comes after the commit: the posts are readable
 
 
 def test_a_rejected_post_does_not_lose_its_batch(settings: Settings, engine: sa.Engine) -> None:

@@ -129,10 +129,8 @@ def ingest_command(
     The posts are kept RETENTION_DAYS from the import, longer where a monitor covers them.
     """
     # The door and the pipeline load models: imported here so that `stadspuls --help` is fast.
-    from stadspuls.enrich.door import start_door
-    from stadspuls.enrich.worker import DoorProcess
-    from stadspuls.monitors import MonitorLinker
-    from stadspuls.pipeline import Pipeline
+    from stadspuls.consumers import describe
+    from stadspuls.pipeline import assemble
     from stadspuls.store.imports import record_files, start_import
     from stadspuls.store.posts import load_cursors
 
@@ -143,10 +141,11 @@ def ingest_command(
     record = start_import(
         engine, owner=owner, purpose=purpose, legal_basis=basis, retention_days=retention_days
     )
-    linker = MonitorLinker(engine, pseudonymise=pseudonym_function(settings))
-    linker.catch_up()
-    door = start_door(settings)
-    pipeline = Pipeline(engine, door, sinks=[linker])
+    # The consumers (monitor linker, detectors) run beside the batches from their own cursors;
+    # the import ends when they have consumed every stored post.
+    assembly = assemble(settings, engine, pseudonymise=pseudonym_function(settings))
+    assembly.start()
+    pipeline = assembly.pipeline
     reports: list[FileReport] = []
     try:
         for path in files:
@@ -155,10 +154,10 @@ def ingest_command(
             )
             reports.append(report)
             record_files(engine, record.id, [asdict(r) for r in reports])
+        caught_up = assembly.consumers.drain()
+        consumers = assembly.consumers.statuses()
     finally:
-        pipeline.close()
-        if isinstance(door, DoorProcess):
-            door.close()
+        assembly.close()
     record_files(engine, record.id, [asdict(r) for r in reports], finished=True)
     for report in reports:
         click.echo(report.summary())
@@ -176,6 +175,12 @@ def ingest_command(
     failed = [r for r in reports if r.error]
     if failed:
         click.echo(f"{len(failed)} of {len(reports)} file(s) failed", err=True)
+    if not caught_up:
+        # The posts are stored; the consumer resumes from its cursor on the next run or import.
+        click.echo("consumers did not catch up (they resume from their cursors):", err=True)
+        for status in consumers:
+            click.echo(f"  {describe(status)}", err=True)
+    if failed or not caught_up:
         raise SystemExit(1)
 
 
