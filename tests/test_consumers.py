@@ -303,6 +303,35 @@ def test_a_consumers_state_is_the_state_of_its_cursor_after_a_failure_and_a_rest
     assert state == (pks[-1], json.dumps([60, sum(pks)]).encode())
 
 
+class TallyReloadFails(Tally):
+    """Its first reload after a failure fails too (the database went away for a moment)."""
+
+    def __init__(self) -> None:
+        super().__init__(fail_on=(2,))
+        self.loads = 0
+
+    def load(self, state: bytes | None) -> None:
+        self.loads += 1
+        if self.loads == 2:
+            raise ConnectionError("database unreachable")
+        super().load(state)
+
+
+def test_a_consumer_whose_reload_fails_reloads_before_it_consumes_again(
+    settings: Settings, engine: sa.Engine
+) -> None:
+    _monitors(engine)
+    tally = TallyReloadFails()
+    group: list[Consumer] = [monitors.MonitorLinker(engine), tally]
+    with Consumers(engine, group, chunk=7, poll_s=0.05, backoff_s=0.01) as running:
+        _store(settings, engine, _batches(30, 10), running.wake)
+        assert running.drain()
+    with engine.connect() as conn:
+        pks = [pk for pk, _ in cursors.posts_after(conn, 0, 1000)]
+    assert tally.loads == 3
+    assert (tally.count, tally.total) == (30, sum(pks))
+
+
 def test_two_processes_running_one_consumer_count_each_post_once(
     settings: Settings, engine: sa.Engine
 ) -> None:

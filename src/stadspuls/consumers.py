@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Literal, Protocol
 
 import sqlalchemy as sa
@@ -74,6 +74,7 @@ class Driver:
         # When the last step that found nothing new began (monotonic): how `drain` knows a
         # consumer is done even when the newest posts were deleted before it read them.
         self.idle_at = 0.0
+        self.loaded = False  # whether the consumer's state is the state of `last_pk`
 
     def prepare(self) -> None:
         """Read the cursor (creating it on first start) and load the state that goes with it."""
@@ -81,6 +82,7 @@ class Driver:
             self.engine, self.name, beginning=self.start == "beginning"
         )
         self.consumer.load(state)
+        self.loaded = True
 
     def reload(self) -> None:
         """After a failure: back to the committed cursor and its state."""
@@ -88,11 +90,14 @@ class Driver:
             found = store.read_cursor(conn, self.name)
         self.last_pk, state = found if found is not None else (self.last_pk, None)
         self.consumer.load(state)
+        self.loaded = True
 
     def step(self) -> int:
         """Consume one chunk; the number of posts consumed (0: caught up). Raises on failure,
         with nothing of the chunk committed."""
         began = time.monotonic()
+        if not self.loaded:
+            self.reload()
         with self.engine.connect() as conn:
             upto = None
             if self.consumer.upstream is not None:
@@ -115,26 +120,30 @@ class Driver:
 
     def failed(self, error: BaseException) -> float:
         """Record a failure, reload the committed state; the seconds to wait before retrying."""
-        self.consecutive_failures += 1
+        self.loaded = False  # the failed chunk may have changed the in-memory state
         if isinstance(error, store.CursorMoved):
             # Not the consumer's fault: another process runs it too and was first.
-            self.consecutive_failures = 0
             log.info("%s", error)
-        else:
-            self.last_error = f"{type(error).__name__}: {error}"
-            log.error("consumer %s failed (try %d)", self.name, self.consecutive_failures,
-                      exc_info=error)  # fmt: skip
-            try:
-                store.record_failure(self.engine, self.name, self.last_error)
-            except sa.exc.SQLAlchemyError:
-                log.exception("could not record the failure of consumer %s", self.name)
+            self._try_reload()
+            return 0.0
+        self.consecutive_failures += 1
+        self.last_error = f"{type(error).__name__}: {error}"
+        log.error(
+            "consumer %s failed (try %d)", self.name, self.consecutive_failures, exc_info=error
+        )
+        try:
+            store.record_failure(self.engine, self.name, self.last_error)
+        except sa.exc.SQLAlchemyError:
+            log.exception("could not record the failure of consumer %s", self.name)
+        self._try_reload()
+        return min(self.backoff_s * 2.0 ** (self.consecutive_failures - 1), self.max_backoff_s)
+
+    def _try_reload(self) -> None:
         try:
             self.reload()
         except Exception:
+            # `step` reloads before it consumes anything (`loaded` is still False).
             log.exception("could not reload consumer %s; retrying later", self.name)
-        if not self.consecutive_failures:
-            return 0.0
-        return min(self.backoff_s * 2.0 ** (self.consecutive_failures - 1), self.max_backoff_s)
 
 
 class Consumers:
@@ -221,13 +230,7 @@ class Consumers:
             # Caught up: sleep until the writer wakes us; polling covers other processes' posts.
             wake.wait(self.poll_s)
 
-    def drain(
-        self,
-        *,
-        give_up_after: int = 5,
-        progress: Callable[[], None] | None = None,
-        interval_s: float = 0.02,
-    ) -> bool:
+    def drain(self, *, give_up_after: int = 5, interval_s: float = 0.02) -> bool:
         """Wait until every consumer has consumed the posts stored now. False when one has
         failed `give_up_after` times in a row first (its cursor stays where it is)."""
         began = time.monotonic()
@@ -247,8 +250,6 @@ class Consumers:
                 return True
             if any(d.consecutive_failures >= give_up_after for d in self.drivers):
                 return False
-            if progress is not None:
-                progress()
             time.sleep(interval_s)
 
     def statuses(self) -> list[ConsumerStatus]:
