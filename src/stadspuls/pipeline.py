@@ -128,17 +128,49 @@ class Pipeline:
         """Enrich and store one batch (posts, deletions and checkpoints together)."""
         return self.write(self.enrich(items, counters))
 
+    def store(self, prepared: Prepared) -> None:
+        """Store a batch; isolate the posts the store rejects and store the rest.
+
+        Nothing is skipped silently: a post that the store itself rejects is logged and counted
+        as `rejected`, and the rest of its batch (posts, deletions, checkpoints) is stored. An
+        unreachable database (OperationalError) is raised: `run` waits it out, `ingest` stops.
+        """
+        try:
+            self.write(prepared)
+            return
+        except sa.exc.OperationalError:
+            raise
+        except Exception:
+            self.stats.failed_batches += 1
+            log.exception("the store rejected a batch; isolating")
+        batch = prepared.batch
+        for post in batch.posts:
+            try:
+                self.write(Prepared(Batch(posts=[post], import_id=batch.import_id)))
+            except sa.exc.OperationalError:
+                raise
+            except Exception:
+                log.exception("rejected post %s", post.id)
+                batch.count(post.source, "rejected")
+                self.stats.rejected += 1
+        rest = Batch(
+            deletions=batch.deletions, checkpoints=batch.checkpoints, import_id=batch.import_id
+        )
+        rest.counters = batch.counters
+        self.write(Prepared(rest))
+
     def process_all(self, batches: Iterable[tuple[list[SourceItem], Batch | None]]) -> None:
-        """Enrich batch k while batch k-1 is written (in parallel when the door is a process)."""
+        """Enrich batch k while batch k-1 is stored (in parallel when the door is a process);
+        the store's failures are handled as in `run` (see `store`)."""
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="door") as pool:
             previous: Future[Prepared] | None = None
             for items, counters in batches:
                 current = pool.submit(self.enrich, items, counters)
                 if previous is not None:
-                    self.write(previous.result())
+                    self.store(previous.result())
                 previous = current
             if previous is not None:
-                self.write(previous.result())
+                self.store(previous.result())
 
     # Collecting from live sources -----------------------------------------------------------
 
@@ -251,36 +283,17 @@ class Pipeline:
             await self._store(item)
 
     async def _store(self, prepared: Prepared) -> None:
-        """Store a batch; wait out an unreachable database; isolate posts the store rejects.
-
-        Nothing is skipped silently: while the database is unreachable the batch is retried
-        (and the sources wait on the full queues); a post that the store itself rejects is
-        logged and counted as `rejected`, and the rest of its batch is stored.
-        """
+        """Store a batch (see `store`); while the database is unreachable the batch is retried
+        and the sources wait on the full queues."""
         delay = 0.5
         while True:
             try:
-                await asyncio.to_thread(self.write, prepared)
+                await asyncio.to_thread(self.store, prepared)
                 return
             except sa.exc.OperationalError:
                 log.exception("database unavailable; retrying the batch in %.1f s", delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
-            except Exception:
-                self.stats.failed_batches += 1
-                log.exception("the store rejected a batch; isolating")
-                break
-        batch = prepared.batch
-        for post in batch.posts:
-            try:
-                await asyncio.to_thread(self.write, Prepared(Batch(posts=[post])))
-            except Exception:
-                log.exception("rejected post %s", post.id)
-                batch.count(post.source, "rejected")
-                self.stats.rejected += 1
-        rest = Batch(deletions=batch.deletions, checkpoints=batch.checkpoints)
-        rest.counters = batch.counters
-        await asyncio.to_thread(self.write, Prepared(rest))
 
 
 # The consumers every process runs, upstream first. A factory gets the engine and the keyed

@@ -47,6 +47,7 @@ class FileReport:
     already_stored: int = 0
     deleted: int = 0
     tombstoned: int = 0  # posts not stored because their author had deleted them
+    rejected: int = 0  # posts the store refused (each logged); the rest of their batch is stored
     malformed: int = 0
     skipped: int = 0
     error: str | None = None
@@ -57,6 +58,8 @@ class FileReport:
             f" {self.deleted} deleted, {self.tombstoned} deleted by their authors earlier,"
             f" {self.malformed} malformed, {self.skipped} skipped"
         )
+        if self.rejected:
+            line += f", {self.rejected} rejected by the store (see the log)"
         return f"{line}; FAILED: {self.error}" if self.error else line
 
 
@@ -242,7 +245,7 @@ def _ingest_file(
     pipeline.process_all(batches())
     after = _counts(pipeline.stats)
     report.read = read
-    report.stored, report.already_stored, report.deleted, report.tombstoned = (
+    report.stored, report.already_stored, report.deleted, report.tombstoned, report.rejected = (
         a - b for a, b in zip(after, before, strict=True)
     )
     report.malformed = stats.malformed
@@ -260,8 +263,8 @@ def _ingest_file(
     return report
 
 
-def _counts(stats: PipelineStats) -> tuple[int, int, int, int]:
-    return stats.inserted, stats.already_stored, stats.deleted, stats.tombstoned
+def _counts(stats: PipelineStats) -> tuple[int, int, int, int, int]:
+    return stats.inserted, stats.already_stored, stats.deleted, stats.tombstoned, stats.rejected
 
 
 __all__ = ["FileReport", "ingest_command"]
