@@ -28,12 +28,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from corpus import real_texts
 from stadspuls.enrich.door import build_door, start_door
-from stadspuls.enrich.worker import DoorProcess
-from stadspuls.pipeline import Pipeline
+from stadspuls.pipeline import assemble
 from stadspuls.query.text import index_text
 from stadspuls.records import Post, SourceItem
 from stadspuls.settings import BlueskySettings, OptionalEnricher, Settings
 from stadspuls.sources.jetstream import decode_frame, map_event
+from stadspuls.store.consumers import posts_after
 from stadspuls.store.database import open_store
 from stadspuls.store.rows import COLUMNS, post_to_row
 from stadspuls.store.writer import Batch, PostWriter
@@ -119,14 +119,16 @@ def run_stages(events: list[bytes], url: str, key_file: Path, batch: int) -> dic
 
 def run_pipeline(
     events: list[bytes], url: str, key_file: Path, batch: int, door_process: bool
-) -> tuple[float, list[Post]]:
-    """The product path (`stadspuls ingest`): the door in a child process overlapping the writer."""
+) -> tuple[float, float, list[Post]]:
+    """The product path (`stadspuls ingest`): the door in a child process overlapping the writer,
+    the consumers (monitor linker) running beside it from their cursors. Returns the seconds to
+    store everything, the seconds until the consumers had also caught up, and the stored posts."""
     settings = _settings(url, key_file, door_process)
     engine = open_store(url)
-    stored: list[Post] = []
     door = start_door(settings)
     door.warm_up()  # throughput, not start-up: the models load before the clock starts
-    pipeline = Pipeline(engine, door, sinks=[stored.extend])
+    assembly = assemble(settings, engine, door=door)
+    assembly.start()
 
     def batches() -> Iterator[tuple[list[SourceItem], None]]:
         for offset in range(0, len(events), batch):
@@ -134,13 +136,16 @@ def run_pipeline(
             yield [item for item in items if item is not None], None
 
     started = time.perf_counter()
-    pipeline.process_all(batches())
-    elapsed = time.perf_counter() - started
-    pipeline.close()
-    if isinstance(door, DoorProcess):
-        door.close()
+    assembly.pipeline.process_all(batches())
+    stored_s = time.perf_counter() - started
+    if not assembly.consumers.drain():
+        raise SystemExit("a consumer kept failing; see the log")
+    caught_up_s = time.perf_counter() - started
+    assembly.close()
+    with engine.connect() as conn:
+        stored = [post for _, post in posts_after(conn, 0, len(events))]
     engine.dispose()
-    return elapsed, stored
+    return stored_s, caught_up_s, stored
 
 
 def run_bare(posts: list[Post], url: str, batch: int) -> float:
@@ -188,8 +193,10 @@ def main() -> None:
         root = Path(tmp)
         key = root / "key"
         stages = run_stages(events, f"sqlite:///{root / 'stages.db'}", key, args.batch)
-        single, _ = run_pipeline(events, f"sqlite:///{root / 'one.db'}", key, args.batch, False)
-        ours, posts = run_pipeline(events, f"sqlite:///{root / 'two.db'}", key, args.batch, True)
+        single, _, _ = run_pipeline(events, f"sqlite:///{root / 'one.db'}", key, args.batch, False)
+        ours, caught_up, posts = run_pipeline(
+            events, f"sqlite:///{root / 'two.db'}", key, args.batch, True
+        )
         bare = run_bare(posts, f"sqlite:///{root / 'bare.db'}", args.batch)
     n = len(posts)
     result = {
@@ -199,6 +206,7 @@ def main() -> None:
         "bare_insert_posts_per_s": round(n / bare),
         "ratio_to_bare_insert": round(bare / ours, 3),
         "one_process_posts_per_s": round(n / single),
+        "consumers_caught_up_posts_per_s": round(n / caught_up),
         "duplicates_marked": sum(1 for p in posts if p.duplicate_of),
     }
     print(
@@ -211,6 +219,7 @@ def main() -> None:
     print("end to end:")
     print(f"  door in this process     {single:7.2f} s  {n / single:>12,.0f} posts/s")
     print(f"  door in a child process  {ours:7.2f} s  {n / ours:>12,.0f} posts/s")
+    print(f"  consumers caught up      {caught_up:7.2f} s  {n / caught_up:>12,.0f} posts/s")
     print(f"  bare insert, same rows   {bare:7.2f} s  {n / bare:>12,.0f} posts/s")
     print(json.dumps(result))
 

@@ -7,12 +7,14 @@ import pytest
 import sqlalchemy as sa
 
 from stadspuls import monitors
+from stadspuls.consumers import Consumers, Driver
 from stadspuls.enrich.door import build_door
 from stadspuls.pipeline import Pipeline
 from stadspuls.query.parser import QuerySyntaxError
 from stadspuls.records import Monitor, Place
 from stadspuls.settings import Settings
 from stadspuls.store import monitors as store
+from stadspuls.store.consumers import posts_after
 from stadspuls.store.posts import count_all, get_post
 from stadspuls.store.retention import apply_retention, retention_history
 from tests.factories import T0, make_post, stored_id
@@ -40,12 +42,20 @@ def _monitor(**fields: object) -> Monitor:
     return Monitor(**values)  # type: ignore[arg-type]
 
 
-def _store(
-    settings: Settings, engine: sa.Engine, n: int = 30, sinks: list[object] | None = None
-) -> None:
-    pipeline = Pipeline(engine, build_door(settings), sinks=sinks or [])  # type: ignore[arg-type]
+def _store(settings: Settings, engine: sa.Engine, n: int = 30) -> None:
+    pipeline = Pipeline(engine, build_door(settings))
     pipeline.process([make_post(i, TEXTS[i % len(TEXTS)]) for i in range(n)])
     pipeline.close()
+
+
+def _link(engine: sa.Engine) -> int:
+    """Run the linker from its cursor until it has linked every stored post; posts consumed."""
+    linker = Driver(engine, monitors.MonitorLinker(engine))
+    linker.prepare()
+    seen = 0
+    while consumed := linker.step():
+        seen += consumed
+    return seen
 
 
 def test_a_monitor_needs_purpose_basis_and_a_valid_query() -> None:
@@ -90,23 +100,31 @@ def test_live_linker_links_arriving_posts_and_catches_up(
     settings: Settings, engine: sa.Engine
 ) -> None:
     saved, _ = monitors.create(engine, _monitor(name="lochem", query="lochem"))
-    linker = monitors.MonitorLinker(engine)
-    linker.catch_up()
-    _store(settings, engine, n=12, sinks=[linker])
+    assert _link(engine) == 0  # first start: from the newest stored post on
+    _store(settings, engine, n=12)
+    assert _link(engine) == 12
     assert store.monitor_post_page(engine, saved.id or 0)[0] == 4
     # Posts stored while no linker ran (a crash between commit and linking) are caught up.
     pipeline = Pipeline(engine, build_door(settings))
     pipeline.process([make_post(100 + i, "Nieuwe melding uit Lochem") for i in range(3)])
     pipeline.close()
     assert store.monitor_post_page(engine, saved.id or 0)[0] == 4
-    assert monitors.MonitorLinker(engine).catch_up() == 3
+    assert _link(engine) == 3
     assert store.monitor_post_page(engine, saved.id or 0)[0] == 7
     # A monitor created later is picked up by a running linker.
     later, _ = monitors.create(engine, _monitor(name="groningen", query="groningen"))
-    pipeline = Pipeline(engine, build_door(settings), sinks=[linker])
-    pipeline.process([make_post(200, "Storing in Groningen")])
-    pipeline.close()
+    with Consumers(engine, [monitors.MonitorLinker(engine)], poll_s=0.05) as running:
+        pipeline = Pipeline(engine, build_door(settings), on_commit=running.wake)
+        pipeline.process([make_post(200, "Storing in Groningen")])
+        pipeline.close()
+        assert running.drain()
     assert store.monitor_post_page(engine, later.id or 0)[0] == 3
+    with engine.connect() as conn:
+        pks = [pk for pk, _ in posts_after(conn, 0, 100)]
+        links = store.links_for(conn, pks)
+    assert sum(len(found) for found in links.values()) == 10
+    assert all(found == sorted(found) for found in links.values())
+    assert set(links) < set(pks)  # posts that matched no monitor are left out
 
 
 def test_retention_keeps_what_a_monitor_covers(settings: Settings, engine: sa.Engine) -> None:

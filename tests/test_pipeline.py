@@ -12,6 +12,7 @@ from stadspuls.records import Checkpoint, Deletion, Post, SourceItem
 from stadspuls.settings import Settings
 from stadspuls.sources.base import SourceStats
 from stadspuls.store.posts import count_all, get_post, load_counters, load_cursors
+from stadspuls.store.writer import Batch
 from tests.factories import T0, make_post, stored_id
 
 
@@ -55,15 +56,18 @@ def test_run_stores_everything_once_and_resumes(settings: Settings, engine: sa.E
     assert stored.author_key is not None
 
 
-def test_sinks_see_only_new_posts(settings: Settings, engine: sa.Engine) -> None:
-    seen: list[str] = []
+def test_the_writer_wakes_the_consumers_after_commits_that_stored_posts(
+    settings: Settings, engine: sa.Engine
+) -> None:
+    stored: list[int] = []
     pipeline = Pipeline(
-        engine, build_door(settings), sinks=[lambda ps: seen.extend(p.id for p in ps)]
+        engine, build_door(settings), on_commit=lambda: stored.append(count_all(engine))
     )
     pipeline.process([make_post(1), make_post(2)])
-    pipeline.process([make_post(2), make_post(3)])
+    pipeline.process([make_post(2)])  # nothing new: no wake-up
+    pipeline.process([make_post(3)])
     pipeline.close()
-    assert seen == [stored_id(settings, f"test:{n}") for n in (1, 2, 3)]
+    assert stored == [2, 3]  # each wake-up comes after the commit: the posts are readable
 
 
 def test_a_rejected_post_does_not_lose_its_batch(settings: Settings, engine: sa.Engine) -> None:
@@ -85,3 +89,31 @@ def test_a_rejected_post_does_not_lose_its_batch(settings: Settings, engine: sa.
     assert get_post(engine, culprit) is None
     assert load_counters(engine)["test"]["rejected"] == 1
     assert load_cursors(engine) == {"list": "5"}
+
+
+def test_an_import_isolates_a_post_the_store_rejects_like_run_does(
+    settings: Settings, engine: sa.Engine
+) -> None:
+    class Leaky:
+        name = "leaky"
+
+        def __call__(self, posts: Sequence[Post]) -> list[Post]:
+            # An enricher bug on one post: it leaks the raw author handle, which the store refuses.
+            return [
+                p if p.id != culprit else msgspec.structs.replace(p, author="raw") for p in posts
+            ]
+
+    culprit = stored_id(settings, "test:2")
+    pipeline = Pipeline(engine, build_door(settings, extra=[Leaky()]))
+    batches: list[tuple[list[SourceItem], Batch | None]] = [
+        ([*(make_post(n) for n in range(start, start + 3)), Checkpoint("file", str(start + 3))],
+         None)
+        for start in (0, 3)
+    ]  # fmt: skip
+    pipeline.process_all(batches)
+    pipeline.close()
+    assert count_all(engine) == 5
+    assert get_post(engine, culprit) is None
+    assert (pipeline.stats.rejected, pipeline.stats.failed_batches) == (1, 1)
+    assert load_counters(engine)["test"]["rejected"] == 1
+    assert load_cursors(engine) == {"file": "6"}

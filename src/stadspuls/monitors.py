@@ -1,10 +1,10 @@
 """Monitors at work: validation, creation with backfill, re-matching on edit, and the live
 linker that attaches every arriving post to the monitors it matches.
 
-A monitor's effective query is its query limited to its places, if any. The live linker keeps a
-watermark (the highest post pk it has matched) in the same transaction as the links it writes;
-at start-up it catches up from there, so a crash between storing posts and linking them loses
-no links. Backfill uses the archive search, whose answers equal the streaming matcher's.
+A monitor's effective query is its query limited to its places, if any. The live linker is a
+consumer of stored posts (stadspuls.consumers): its cursor moves in the transaction of the links
+it writes, so a crash between storing posts and linking them loses no links and doubles none.
+Backfill uses the archive search, whose answers equal the streaming matcher's.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from stadspuls.query.matcher import MonitorMatcher, compile_query
 from stadspuls.query.parser import Pseudonymise, QuerySyntaxError, parse
 from stadspuls.records import LEGAL_BASES, Monitor, Post
 from stadspuls.store import monitors as store
+from stadspuls.store.rows import to_us
 from stadspuls.store.search import iter_posts
 
 log = logging.getLogger(__name__)
@@ -118,7 +119,14 @@ def edit(
 
 
 class MonitorLinker:
-    """A pipeline sink: links each stored post to the active monitors it matches."""
+    """The consumer "linker": links each stored post to the active monitors it matches.
+
+    Stateless between chunks (the matcher is rebuilt from the monitors table when a monitor
+    changes), so `load` has nothing to restore; its cursor lives in `consumers`.
+    """
+
+    name = "linker"
+    upstream: str | None = None
 
     def __init__(self, engine: sa.Engine, *, pseudonymise: Pseudonymise | None = None) -> None:
         self.engine = engine
@@ -143,34 +151,19 @@ class MonitorLinker:
         self._matcher = MonitorMatcher(queries)
         self._version = version
 
-    def catch_up(self, chunk: int = 5000) -> int:
-        """Match stored posts the linker has not seen (after a crash, or on first start)."""
-        mark = store.watermark(self.engine)
-        if mark is None:
-            # First start: monitors created before this point were backfilled on creation.
-            self._link([], watermark=store.max_pk(self.engine))
-            return 0
-        seen = 0
-        while batch := store.posts_after(self.engine, mark, chunk):
-            self.refresh()
-            mark = batch[-1][0]
-            self._link([post for _, post in batch], watermark=mark)
-            seen += len(batch)
-        return seen
+    def load(self, state: bytes | None) -> None:
+        self._version = None  # a monitor may have changed while the linker was not running
 
-    def __call__(self, posts: Sequence[Post]) -> None:
+    def consume(self, conn: sa.Connection, rows: Sequence[tuple[int, Post]]) -> bytes | None:
         self.refresh()
-        self._link(posts, watermark=None)
-
-    def _link(self, posts: Sequence[Post], *, watermark: int | None) -> None:
-        matches = [
-            (monitor_id, post.id)
-            for post, found in zip(posts, self._matcher.match_many(posts), strict=True)
+        posts = [post for _, post in rows]
+        links = [
+            (monitor_id, pk, to_us(post.created_at))
+            for (pk, post), found in zip(rows, self._matcher.match_many(posts), strict=True)
             for monitor_id in found
         ]
-        seen = [post.id for post in posts] if watermark is None else []
-        if matches or seen or watermark is not None:
-            self.linked += store.link_posts(self.engine, matches, seen=seen, watermark=watermark)
+        self.linked += store.insert_links(conn, links)
+        return None
 
 
 def replace(monitor: Monitor, **changes: object) -> Monitor:

@@ -1,9 +1,13 @@
-"""The one place that knows the order of the stages: sources → door → store → sinks.
+"""The one place that knows the order of the stages: sources → door → store → consumers.
 
 Each stage takes records and returns records, with its state explicit (the door's enrichers,
 the writer's connection, the cursors in the store), so a broker can later sit between stages
-without a rewrite. In one process: sources are asyncio tasks feeding a bounded queue; batches
-go through the door and then the writer. The door may run in a child process (`DoorProcess`):
+without a rewrite. The consumers of stored posts (the monitor linker, the detectors) run after
+the writer's commit, each from its own cursor (stadspuls.consumers); the writer only wakes them.
+`assemble` builds door, writer and consumers for `run`, `ingest`, replay and the benchmarks.
+
+In one process: sources are asyncio tasks feeding a bounded queue; batches go through the door
+and then the writer. The door may run in a child process (`DoorProcess`):
 then batch k is enriched on one core while batch k-1 is written on the other.
 """
 
@@ -20,16 +24,18 @@ from typing import Protocol
 
 import sqlalchemy as sa
 
+from stadspuls.consumers import Consumer, Consumers, Start
 from stadspuls.enrich.dedup import Deduplicator
-from stadspuls.enrich.door import Door
+from stadspuls.enrich.door import Door, start_door
+from stadspuls.enrich.worker import DoorProcess
+from stadspuls.query.parser import Pseudonymise
 from stadspuls.records import Deletion, Post, SourceItem
+from stadspuls.settings import Settings
 from stadspuls.sources.base import Source
 from stadspuls.store.posts import load_cursors, recent_fingerprints
 from stadspuls.store.writer import Batch, PostWriter, WriteResult
 
 log = logging.getLogger(__name__)
-
-Sink = Callable[[Sequence[Post]], None]
 
 
 class DoorLike(Protocol):
@@ -67,13 +73,14 @@ class Pipeline:
         engine: sa.Engine,
         door: DoorLike,
         *,
-        sinks: Sequence[Sink] = (),
+        on_commit: Callable[[], None] | None = None,
         batch_size: int = 2000,
         batch_seconds: float = 0.5,
     ) -> None:
         self.engine = engine
         self.door = door
-        self.sinks = list(sinks)
+        # Called after a commit that stored new posts (wakes the consumers; must not block).
+        self.on_commit = on_commit
         self.batch_size = batch_size
         self.batch_seconds = batch_seconds
         self.writer = PostWriter(engine)
@@ -113,28 +120,57 @@ class Pipeline:
         self.stats.already_stored += result.already_stored
         self.stats.deleted += result.deleted
         self.stats.tombstoned += result.tombstoned
-        if self.sinks and result.inserted:
-            fresh = set(result.inserted_ids)
-            stored = [p for p in prepared.batch.posts if p.id in fresh]
-            for sink in self.sinks:
-                sink(stored)
+        if self.on_commit is not None and result.inserted:
+            self.on_commit()
         return result
 
     def process(self, items: Iterable[SourceItem], counters: Batch | None = None) -> WriteResult:
         """Enrich and store one batch (posts, deletions and checkpoints together)."""
         return self.write(self.enrich(items, counters))
 
+    def store(self, prepared: Prepared) -> None:
+        """Store a batch; isolate the posts the store rejects and store the rest.
+
+        Nothing is skipped silently: a post that the store itself rejects is logged and counted
+        as `rejected`, and the rest of its batch (posts, deletions, checkpoints) is stored. An
+        unreachable database (OperationalError) is raised: `run` waits it out, `ingest` stops.
+        """
+        try:
+            self.write(prepared)
+            return
+        except sa.exc.OperationalError:
+            raise
+        except Exception:
+            self.stats.failed_batches += 1
+            log.exception("the store rejected a batch; isolating")
+        batch = prepared.batch
+        for post in batch.posts:
+            try:
+                self.write(Prepared(Batch(posts=[post], import_id=batch.import_id)))
+            except sa.exc.OperationalError:
+                raise
+            except Exception:
+                log.exception("rejected post %s", post.id)
+                batch.count(post.source, "rejected")
+                self.stats.rejected += 1
+        rest = Batch(
+            deletions=batch.deletions, checkpoints=batch.checkpoints, import_id=batch.import_id
+        )
+        rest.counters = batch.counters
+        self.write(Prepared(rest))
+
     def process_all(self, batches: Iterable[tuple[list[SourceItem], Batch | None]]) -> None:
-        """Enrich batch k while batch k-1 is written (in parallel when the door is a process)."""
+        """Enrich batch k while batch k-1 is stored (in parallel when the door is a process);
+        the store's failures are handled as in `run` (see `store`)."""
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="door") as pool:
             previous: Future[Prepared] | None = None
             for items, counters in batches:
                 current = pool.submit(self.enrich, items, counters)
                 if previous is not None:
-                    self.write(previous.result())
+                    self.store(previous.result())
                 previous = current
             if previous is not None:
-                self.write(previous.result())
+                self.store(previous.result())
 
     # Collecting from live sources -----------------------------------------------------------
 
@@ -247,33 +283,93 @@ class Pipeline:
             await self._store(item)
 
     async def _store(self, prepared: Prepared) -> None:
-        """Store a batch; wait out an unreachable database; isolate posts the store rejects.
-
-        Nothing is skipped silently: while the database is unreachable the batch is retried
-        (and the sources wait on the full queues); a post that the store itself rejects is
-        logged and counted as `rejected`, and the rest of its batch is stored.
-        """
+        """Store a batch (see `store`); while the database is unreachable the batch is retried
+        and the sources wait on the full queues."""
         delay = 0.5
         while True:
             try:
-                await asyncio.to_thread(self.write, prepared)
+                await asyncio.to_thread(self.store, prepared)
                 return
             except sa.exc.OperationalError:
                 log.exception("database unavailable; retrying the batch in %.1f s", delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
-            except Exception:
-                self.stats.failed_batches += 1
-                log.exception("the store rejected a batch; isolating")
-                break
-        batch = prepared.batch
-        for post in batch.posts:
-            try:
-                await asyncio.to_thread(self.write, Prepared(Batch(posts=[post])))
-            except Exception:
-                log.exception("rejected post %s", post.id)
-                batch.count(post.source, "rejected")
-                self.stats.rejected += 1
-        rest = Batch(deletions=batch.deletions, checkpoints=batch.checkpoints)
-        rest.counters = batch.counters
-        await asyncio.to_thread(self.write, Prepared(rest))
+
+
+# The consumers every process runs, upstream first. A factory gets the engine and the keyed
+# pseudonym of a handle (for `@mention` queries).
+ConsumerFactory = Callable[[sa.Engine, Pseudonymise | None], Consumer]
+
+
+def _linker(engine: sa.Engine, pseudonymise: Pseudonymise | None) -> Consumer:
+    from stadspuls.monitors import MonitorLinker
+
+    return MonitorLinker(engine, pseudonymise=pseudonymise)
+
+
+CONSUMERS: tuple[ConsumerFactory, ...] = (_linker,)
+
+
+@dataclass
+class Assembly:
+    """Door, writer and consumers of one process. `start()` reads the consumers' cursors and
+    starts them (they catch up from there); `close()` stops everything."""
+
+    pipeline: Pipeline
+    consumers: Consumers
+    door: DoorLike
+
+    def start(self) -> None:
+        self.consumers.start()
+
+    def close(self) -> None:
+        self.consumers.stop()
+        self.pipeline.close()
+        if isinstance(self.door, DoorProcess):
+            self.door.close()
+
+
+def build_consumers(
+    settings: Settings,
+    engine: sa.Engine,
+    *,
+    pseudonymise: Pseudonymise | None = None,
+    consumers: Sequence[ConsumerFactory] | None = None,
+    start: Start = "now",
+) -> Consumers:
+    """The consumers (default: `CONSUMERS`) alone: `stadspuls run --no-collect` links what
+    another process stores."""
+    return Consumers(
+        engine,
+        [
+            factory(engine, pseudonymise)
+            for factory in (CONSUMERS if consumers is None else consumers)
+        ],
+        chunk=settings.consumer_chunk,
+        start=start,
+        poll_s=settings.consumer_poll_s,
+    )
+
+
+def assemble(
+    settings: Settings,
+    engine: sa.Engine,
+    *,
+    pseudonymise: Pseudonymise | None = None,
+    consumers: Sequence[ConsumerFactory] | None = None,
+    door: DoorLike | None = None,
+    start: Start = "now",
+) -> Assembly:
+    """The one builder of door + writer + consumers (`run`, `ingest`, replay, benchmarks)."""
+    group = build_consumers(
+        settings, engine, pseudonymise=pseudonymise, consumers=consumers, start=start
+    )
+    door = door if door is not None else start_door(settings)
+    pipeline = Pipeline(
+        engine,
+        door,
+        on_commit=group.wake,
+        batch_size=settings.batch_size,
+        batch_seconds=settings.batch_seconds,
+    )
+    return Assembly(pipeline, group, door)

@@ -138,6 +138,11 @@ class Settings(BaseSettings):
     # Posts are written in batches of at most this many, or every `batch_seconds`.
     batch_size: int = 2000
     batch_seconds: float = 0.5
+    # Consumers of stored posts (monitor linker, detectors) read this many posts per transaction;
+    # the writer wakes them after each commit, and they look every `consumer_poll_s` anyway (for
+    # posts another process stored).
+    consumer_chunk: int = Field(default=2000, ge=1)
+    consumer_poll_s: float = Field(default=1.0, gt=0)
     # Optional enrichers after the core ones (normalise, pseudonymise, language, dedup), in
     # this order; remove one to skip it. "sentiment_accurate" adds the slower embedding path.
     enrichers: list[OptionalEnricher] = Field(

@@ -15,6 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from stadspuls.monitors import create
+from stadspuls.records import Monitor
+from stadspuls.store.database import open_store
+from stadspuls.store.monitors import monitor_post_page
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -101,6 +106,16 @@ def test_replay_shows_progress_says_when_it_finished_and_keeps_serving(tmp_path:
         "STADSPULS_ENRICHERS": "[]",
         "STADSPULS_DOOR_PROCESS": "false",
     }
+    engine = open_store(f"sqlite:///{tmp_path / 's.db'}")
+    fire = Monitor(
+        name="brand",
+        query="kerkstraat",
+        owner="team",
+        purpose="fire watch",
+        legal_basis="public-task",
+        retention_days=30,
+    )
+    watch, _ = create(engine, fire)
     # 40 posts 3 s apart at speed 60: about two seconds of replay.
     command = [sys.executable, "-m", "stadspuls.cli", "run", "--port", str(port)]
     command += ["--db", f"sqlite:///{tmp_path / 's.db'}", "--replay", str(recording)]
@@ -113,8 +128,13 @@ def test_replay_shows_progress_says_when_it_finished_and_keeps_serving(tmp_path:
             while "replay finished" not in err.read_text() and time.monotonic() < deadline:
                 assert server.poll() is None, err.read_text()
                 time.sleep(0.1)
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as r:
-                health = json.load(r)
+            # The linker follows the writer from its own cursor: it is done a moment later.
+            while time.monotonic() < deadline:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as r:
+                    health = json.load(r)
+                if health["consumers"][0]["lag"] == 0:
+                    break
+                time.sleep(0.1)
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -131,6 +151,9 @@ def test_replay_shows_progress_says_when_it_finished_and_keeps_serving(tmp_path:
     assert [(s["source"], s["state"]) for s in health["streams"]] == [
         (stream_name(recording, "replay"), "stopped")
     ]
+    assert [(c["name"], c["last_pk"], c["lag"]) for c in health["consumers"]] == [("linker", 40, 0)]
+    assert monitor_post_page(engine, watch.id or 0)[0] == 40
+    engine.dispose()
 
 
 def test_run_stores_each_streams_state_for_sources_list(tmp_path: Path) -> None:

@@ -47,6 +47,7 @@ class FileReport:
     already_stored: int = 0
     deleted: int = 0
     tombstoned: int = 0  # posts not stored because their author had deleted them
+    rejected: int = 0  # posts the store refused (each logged); the rest of their batch is stored
     malformed: int = 0
     skipped: int = 0
     error: str | None = None
@@ -57,6 +58,8 @@ class FileReport:
             f" {self.deleted} deleted, {self.tombstoned} deleted by their authors earlier,"
             f" {self.malformed} malformed, {self.skipped} skipped"
         )
+        if self.rejected:
+            line += f", {self.rejected} rejected by the store (see the log)"
         return f"{line}; FAILED: {self.error}" if self.error else line
 
 
@@ -129,10 +132,8 @@ def ingest_command(
     The posts are kept RETENTION_DAYS from the import, longer where a monitor covers them.
     """
     # The door and the pipeline load models: imported here so that `stadspuls --help` is fast.
-    from stadspuls.enrich.door import start_door
-    from stadspuls.enrich.worker import DoorProcess
-    from stadspuls.monitors import MonitorLinker
-    from stadspuls.pipeline import Pipeline
+    from stadspuls.consumers import describe
+    from stadspuls.pipeline import assemble
     from stadspuls.store.imports import record_files, start_import
     from stadspuls.store.posts import load_cursors
 
@@ -143,10 +144,11 @@ def ingest_command(
     record = start_import(
         engine, owner=owner, purpose=purpose, legal_basis=basis, retention_days=retention_days
     )
-    linker = MonitorLinker(engine, pseudonymise=pseudonym_function(settings))
-    linker.catch_up()
-    door = start_door(settings)
-    pipeline = Pipeline(engine, door, sinks=[linker])
+    # The consumers (monitor linker, detectors) run beside the batches from their own cursors;
+    # the import ends when they have consumed every stored post.
+    assembly = assemble(settings, engine, pseudonymise=pseudonym_function(settings))
+    assembly.start()
+    pipeline = assembly.pipeline
     reports: list[FileReport] = []
     try:
         for path in files:
@@ -155,10 +157,10 @@ def ingest_command(
             )
             reports.append(report)
             record_files(engine, record.id, [asdict(r) for r in reports])
+        caught_up = assembly.consumers.drain()
+        consumers = assembly.consumers.statuses()
     finally:
-        pipeline.close()
-        if isinstance(door, DoorProcess):
-            door.close()
+        assembly.close()
     record_files(engine, record.id, [asdict(r) for r in reports], finished=True)
     for report in reports:
         click.echo(report.summary())
@@ -176,6 +178,12 @@ def ingest_command(
     failed = [r for r in reports if r.error]
     if failed:
         click.echo(f"{len(failed)} of {len(reports)} file(s) failed", err=True)
+    if not caught_up:
+        # The posts are stored; the consumer resumes from its cursor on the next run or import.
+        click.echo("consumers did not catch up (they resume from their cursors):", err=True)
+        for status in consumers:
+            click.echo(f"  {describe(status)}", err=True)
+    if failed or not caught_up:
         raise SystemExit(1)
 
 
@@ -237,7 +245,7 @@ def _ingest_file(
     pipeline.process_all(batches())
     after = _counts(pipeline.stats)
     report.read = read
-    report.stored, report.already_stored, report.deleted, report.tombstoned = (
+    report.stored, report.already_stored, report.deleted, report.tombstoned, report.rejected = (
         a - b for a, b in zip(after, before, strict=True)
     )
     report.malformed = stats.malformed
@@ -255,8 +263,8 @@ def _ingest_file(
     return report
 
 
-def _counts(stats: PipelineStats) -> tuple[int, int, int, int]:
-    return stats.inserted, stats.already_stored, stats.deleted, stats.tombstoned
+def _counts(stats: PipelineStats) -> tuple[int, int, int, int, int]:
+    return stats.inserted, stats.already_stored, stats.deleted, stats.tombstoned, stats.rejected
 
 
 __all__ = ["FileReport", "ingest_command"]

@@ -21,10 +21,7 @@ from stadspuls.cli.common import (
     engine_for,
     pseudonym_function,
 )
-from stadspuls.enrich.door import start_door
-from stadspuls.enrich.worker import DoorProcess
-from stadspuls.monitors import MonitorLinker
-from stadspuls.pipeline import Pipeline
+from stadspuls.pipeline import Pipeline, assemble, build_consumers
 from stadspuls.records import Post, SourceItem
 from stadspuls.settings import Settings
 from stadspuls.sources.base import Source, SourceStats
@@ -345,22 +342,21 @@ async def _serve(
         err=True,
     )
     retention = asyncio.create_task(_retention_loop(engine, settings))
-    linker = MonitorLinker(engine, pseudonymise=pseudonym_function(settings))
-    await asyncio.to_thread(linker.catch_up)
+    pseudonymise = pseudonym_function(settings)
     if not collector.sources:
+        # Nothing collected here: the consumers still catch up, and follow another collector.
+        consumers = build_consumers(settings, engine, pseudonymise=pseudonymise)
+        await asyncio.to_thread(consumers.start)
         try:
             await server.serve()
         finally:
             retention.cancel()
+            await asyncio.to_thread(consumers.stop)
         return
-    door = await asyncio.to_thread(start_door, settings)
-    pipeline = Pipeline(
-        engine,
-        door,
-        sinks=[linker],
-        batch_size=settings.batch_size,
-        batch_seconds=settings.batch_seconds,
-    )
+    assembly = await asyncio.to_thread(assemble, settings, engine, pseudonymise=pseudonymise)
+    # The consumers catch up from their cursors (a crash left them behind) and then follow.
+    await asyncio.to_thread(assembly.start)
+    pipeline = assembly.pipeline
     stop = asyncio.Event()
     status = StatusWriter(engine, collector)
     status_task = asyncio.create_task(status.run())
@@ -380,9 +376,7 @@ async def _serve(
         status_task.cancel()
         collector.stop()
         await asyncio.to_thread(functools.partial(status.flush, everything=True))
-        pipeline.close()
-        if isinstance(door, DoorProcess):
-            door.close()
+        await asyncio.to_thread(assembly.close)
         click.echo(
             f"stored {pipeline.stats.inserted} new posts "
             f"({pipeline.stats.already_stored} already stored, {pipeline.stats.deleted} deleted)",

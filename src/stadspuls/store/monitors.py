@@ -1,4 +1,4 @@
-"""Monitors and the posts they matched: CRUD, links, per-monitor reads, the matcher watermark."""
+"""Monitors and the posts they matched: CRUD, links, per-monitor reads."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from stadspuls.store.schema import (
     alert_events,
     alert_rules,
     alerts,
-    matcher_state,
     monitor_posts,
     monitors,
     posts,
@@ -148,7 +147,8 @@ def pks_for_ids(conn: sa.Connection, ids: Sequence[str]) -> dict[str, tuple[int,
     return out
 
 
-def _insert_links(conn: sa.Connection, links: Iterable[tuple[int, int, int]]) -> int:
+def insert_links(conn: sa.Connection, links: Iterable[tuple[int, int, int]]) -> int:
+    """Store (monitor id, post pk, post created_us) links; the number really inserted."""
     rows = [{"monitor_id": m, "post_pk": p, "created_us": c} for m, p, c in links]
     if not rows:
         return 0
@@ -163,25 +163,11 @@ def _insert_links(conn: sa.Connection, links: Iterable[tuple[int, int, int]]) ->
     return len(conn.execute(statement, rows).all())
 
 
-def link_posts(
-    engine: sa.Engine,
-    matches: Sequence[tuple[int, str]],
-    *,
-    seen: Sequence[str] = (),
-    watermark: int | None = None,
-) -> int:
-    """Store (monitor id, post id) matches and, in the same transaction, advance the matcher's
-    watermark: to `watermark` if given, else to the highest pk among the `seen` post ids (all
-    posts matched against, whether they matched or not). One id look-up serves both."""
+def link_posts(engine: sa.Engine, matches: Sequence[tuple[int, str]]) -> int:
+    """Store (monitor id, post id) matches of a backfill; the number of links inserted."""
     with engine.begin() as conn:
-        found = pks_for_ids(conn, sorted({post_id for _, post_id in matches} | set(seen)))
-        links = [(m, *found[p]) for m, p in matches if p in found]
-        inserted = _insert_links(conn, links)
-        if watermark is None and seen:
-            watermark = max((found[p][0] for p in seen if p in found), default=None)
-        if watermark is not None:
-            _set_watermark(conn, watermark)
-    return inserted
+        found = pks_for_ids(conn, sorted({post_id for _, post_id in matches}))
+        return insert_links(conn, [(m, *found[p]) for m, p in matches if p in found])
 
 
 def unlink_all(engine: sa.Engine, monitor_id: int) -> None:
@@ -189,39 +175,19 @@ def unlink_all(engine: sa.Engine, monitor_id: int) -> None:
         conn.execute(monitor_posts.delete().where(monitor_posts.c.monitor_id == monitor_id))
 
 
-def _set_watermark(conn: sa.Connection, last_pk: int) -> None:
-    updated = conn.execute(
-        matcher_state.update().where(matcher_state.c.name == "monitors").values(last_pk=last_pk)
-    )
-    if not updated.rowcount:
-        conn.execute(matcher_state.insert().values(name="monitors", last_pk=last_pk))
-
-
-def watermark(engine: sa.Engine) -> int | None:
-    with engine.connect() as conn:
-        value = conn.execute(
-            sa.select(matcher_state.c.last_pk).where(matcher_state.c.name == "monitors")
-        ).scalar()
-    return None if value is None else int(value)
-
-
-def max_pk(engine: sa.Engine) -> int:
-    with engine.connect() as conn:
-        return int(
-            conn.execute(sa.select(sa.func.coalesce(sa.func.max(posts.c.pk), 0))).scalar_one()
+def links_for(conn: sa.Connection, pks: Sequence[int]) -> dict[int, list[int]]:
+    """post pk -> the ids of the monitors it is linked to (pks without links are left out)."""
+    out: dict[int, list[int]] = {}
+    for start in range(0, len(pks), 500):
+        chunk = list(pks[start : start + 500])
+        query = (
+            sa.select(monitor_posts.c.post_pk, monitor_posts.c.monitor_id)
+            .where(monitor_posts.c.post_pk.in_(chunk))
+            .order_by(monitor_posts.c.post_pk, monitor_posts.c.monitor_id)
         )
-
-
-def posts_after(engine: sa.Engine, after_pk: int, limit: int) -> list[tuple[int, Post]]:
-    """(pk, post) of stored posts with pk > after_pk, in pk order."""
-    query = (
-        sa.select(posts.c.pk, *[posts.c[name] for name in COLUMNS])
-        .where(posts.c.pk > after_pk)
-        .order_by(posts.c.pk)
-        .limit(limit)
-    )
-    with engine.connect() as conn:
-        return [(int(row.pk), row_to_post(row._mapping)) for row in conn.execute(query)]
+        for pk, monitor_id in conn.execute(query):
+            out.setdefault(int(pk), []).append(int(monitor_id))
+    return out
 
 
 def monitor_post_page(

@@ -120,14 +120,6 @@ monitor_posts = sa.Table(
     sa.Index("ix_monitor_posts_post_pk", "post_pk"),
 )
 
-# Bookkeeping of the live matcher: posts up to `last_pk` have been matched against every monitor.
-matcher_state = sa.Table(
-    "matcher_state",
-    metadata,
-    sa.Column("name", sa.String(32), primary_key=True),
-    sa.Column("last_pk", sa.BigInteger, nullable=False),
-)
-
 # What the retention job deleted: counts only, never contents.
 retention_log = sa.Table(
     "retention_log",

@@ -112,6 +112,17 @@ class StreamHealth(BaseModel):
     updated: datetime
 
 
+class ConsumerHealth(BaseModel):
+    """A consumer of stored posts (monitor linker, detector): how far it is, how it fails."""
+
+    name: str
+    last_pk: int
+    lag: int  # stored posts after its cursor (newest pk minus its cursor)
+    failures: int
+    last_error: str | None
+    last_error_at: datetime | None
+
+
 class Health(BaseModel):
     status: str
     database: str
@@ -122,6 +133,8 @@ class Health(BaseModel):
     sources: dict[str, dict[str, int | str | None]]
     # Every stream's state: this process's collector, or as the collector last stored it.
     streams: list[StreamHealth] = Field(default_factory=list)
+    # Every consumer's cursor, as stored (whichever process runs it).
+    consumers: list[ConsumerHealth] = Field(default_factory=list)
 
 
 LegalBasis = Literal["public-task", "vital-interest", "legitimate-interest", "police-task"]

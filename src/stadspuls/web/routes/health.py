@@ -7,9 +7,10 @@ from fastapi import APIRouter, Request
 
 from stadspuls.sources.status import StatusRow
 from stadspuls.store import migrate
+from stadspuls.store.consumers import consumer_statuses
 from stadspuls.store.posts import count_all
 from stadspuls.store.status import load_status
-from stadspuls.web.schemas import Health, StreamHealth
+from stadspuls.web.schemas import ConsumerHealth, Health, StreamHealth
 
 router = APIRouter(tags=["health"])
 
@@ -56,4 +57,15 @@ def get_health(request: Request) -> Health:
         collecting=collecting,
         sources=sources,
         streams=[_stream(row) for row in rows],
+        consumers=[
+            ConsumerHealth(
+                name=c.name,
+                last_pk=c.last_pk,
+                lag=c.lag,
+                failures=c.failures,
+                last_error=c.last_error,
+                last_error_at=c.last_error_at,
+            )
+            for c in consumer_statuses(engine)
+        ],
     )

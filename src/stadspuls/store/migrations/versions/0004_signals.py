@@ -1,5 +1,7 @@
 """consumer cursors, alert rules, alerts with their events and outbox, stories
 
+The linker's watermark moves from `matcher_state` into `consumers` as the cursor of "linker".
+
 Revision ID: 0004
 Revises: 0003
 Create Date: 2026-12-01
@@ -36,6 +38,12 @@ def upgrade() -> None:
         sa.Column("last_error_us", sa.BigInteger),
         sa.PrimaryKeyConstraint("name", name="pk_consumers"),
     )
+    # The linker's watermark becomes the cursor of the consumer "linker" (created_us unknown: 0).
+    op.execute(
+        "INSERT INTO consumers (name, last_pk, updated_us, failures)"
+        " SELECT 'linker', last_pk, 0, 0 FROM matcher_state WHERE name = 'monitors'"
+    )
+    op.drop_table("matcher_state")
     op.create_table(
         "alert_rules",
         sa.Column("monitor_id", sa.BigInteger, nullable=False),
@@ -151,4 +159,14 @@ def downgrade() -> None:
     op.drop_table("alert_events")
     op.drop_table("alerts")
     op.drop_table("alert_rules")
+    op.create_table(
+        "matcher_state",
+        sa.Column("name", sa.String(32), nullable=False),
+        sa.Column("last_pk", sa.BigInteger, nullable=False),
+        sa.PrimaryKeyConstraint("name", name="pk_matcher_state"),
+    )
+    op.execute(
+        "INSERT INTO matcher_state (name, last_pk)"
+        " SELECT 'monitors', last_pk FROM consumers WHERE name = 'linker'"
+    )
     op.drop_table("consumers")
