@@ -7,7 +7,6 @@ scenario to SCENARIOS (stream of history, then the anomaly) and is checked to ra
 
 from __future__ import annotations
 
-import importlib.util
 import math
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -24,19 +23,7 @@ START = datetime(2026, 3, 2, tzinfo=UTC)  # a Monday
 RULES = {1: Rule(), 2: Rule(sensitivity=1.25)}
 
 
-def _module_missing(target: str) -> bool:
-    return importlib.util.find_spec(target.partition(":")[0]) is None
-
-
-# The story, rumour and P2000 detectors are built in another branch at the same time.
-DETECTORS = [
-    pytest.param(
-        name,
-        marks=pytest.mark.skip(reason="not merged yet") if _module_missing(target) else (),
-        id=name,
-    )
-    for name, target in available().items()
-]
+DETECTORS = list(available())
 
 
 def burst_scenario() -> tuple[list[Post], list[Post]]:

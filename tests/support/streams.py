@@ -99,7 +99,15 @@ WORDS = [
         "stad",
         "centrum",
     ],
-    *(a + b + c for a in _SYLLABLES for b in _SYLLABLES for c in ("n", "s", "t")),
+    # ~5,000 made-up words: with a few hundred, three weeks of chatter hold chance "stories"
+    # (one word in five posts of an evening, each sharing a second word) that no real stream has.
+    *(
+        a + b + c + d
+        for a in _SYLLABLES
+        for b in _SYLLABLES
+        for c in _SYLLABLES
+        for d in ("n", "s", "t")
+    ),
 ]
 
 

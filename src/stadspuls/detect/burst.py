@@ -134,6 +134,13 @@ def critical_count(mean: float, p: float) -> int:
     return _critical(round(math.log(max(mean, 1e-6)) * 50), round(math.log(p) * 10))
 
 
+def _leaving(slots: list[int], start: int, end: int, old: int) -> tuple[list[int], int]:
+    """The counts of minutes start..end (inclusive) that are still in the slots (up to `old`),
+    and how many minutes after `old` follow them (all empty)."""
+    counts = [slots[x % LONG] for x in range(start, min(end, old) + 1)]
+    return counts, max(0, end - max(start, old + 1) + 1)
+
+
 def _from_minute(minute: int) -> datetime:
     return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(minutes=minute)
 
@@ -270,15 +277,10 @@ class BurstDetector(Detector):
         old, slots, first = state.minute, state.slots, state.first_minute
         gap = minute - old
         damping = ALARM_DAMPING if state.alarm_since is not None else 1.0
-        # the minutes that leave each window, oldest first; those after `old` had no posts
-        short = [
-            slots[x % LONG] if x <= old else 0
-            for x in range(max(old + 1, first + WINDOW) - WINDOW, minute - WINDOW + 1)
-        ]
-        long = [
-            slots[x % LONG] if x <= old else 0
-            for x in range(max(old + 1, first + LONG) - LONG, minute - LONG + 1)
-        ]
+        # the minutes that leave each window, oldest first; those after `old` had no posts and
+        # are passed as a count (a gap of months is one step, not a list of zeros)
+        short = _leaving(slots, max(old + 1, first + WINDOW) - WINDOW, minute - WINDOW, old)
+        long = _leaving(slots, max(old + 1, first + LONG) - LONG, minute - LONG, old)
         for m in range(old + 1, old + 1 + min(gap, LONG)):
             index = m % LONG
             state.long_sum -= slots[index]
@@ -290,7 +292,10 @@ class BurstDetector(Detector):
         if hour > state.hour:
             self._close_hours(state, hour)
 
-    def _fold_short(self, state: MonitorState, counts: list[int], damping: float) -> None:
+    def _fold_short(
+        self, state: MonitorState, leaving: tuple[list[int], int], damping: float
+    ) -> None:
+        counts, empty = leaving
         zeros = 0
         for count in counts:
             if not count:
@@ -305,12 +310,16 @@ class BurstDetector(Detector):
             state.level += max(self._alpha, running) * damping * (count - state.level)
             state.fast += max(self._fast, running) * damping * (count - state.fast)
             state.folded += 1
+        zeros += empty
         if zeros:
             state.level = _decay(state.level, state.folded, zeros, self._alpha, damping)
             state.fast = _decay(state.fast, state.folded, zeros, self._fast, damping)
             state.folded += zeros
 
-    def _fold_long(self, state: MonitorState, counts: list[int], damping: float) -> None:
+    def _fold_long(
+        self, state: MonitorState, leaving: tuple[list[int], int], damping: float
+    ) -> None:
+        counts, empty = leaving
         zeros = 0
         for count in counts:
             if not count:
@@ -325,6 +334,7 @@ class BurstDetector(Detector):
             running = 1 / (PRIOR_MINUTES + state.long_folded + 1)
             state.long_level += max(self._long, running) * damping * (count - state.long_level)
             state.long_folded += 1
+        zeros += empty
         if zeros:
             state.long_level = _decay(
                 state.long_level, state.long_folded, zeros, self._long, damping
