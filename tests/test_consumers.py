@@ -31,11 +31,13 @@ from fastapi.testclient import TestClient
 from stadspuls import monitors, pipeline
 from stadspuls.cli.main import main
 from stadspuls.consumers import Consumer, Consumers, Driver
+from stadspuls.detect.consumer import DetectorConsumer
 from stadspuls.enrich.door import build_door
 from stadspuls.pipeline import Pipeline
 from stadspuls.query.matcher import compile_query
 from stadspuls.records import Monitor, Post
 from stadspuls.settings import Settings
+from stadspuls.store import alerts as alerts_store
 from stadspuls.store import consumers as cursors
 from stadspuls.store import monitors as store
 from stadspuls.store.database import open_store
@@ -65,6 +67,8 @@ class Kind:
     setup: Callable[[sa.Engine], None]
     build: Callable[[sa.Engine], Consumer]
     output: Callable[[sa.Engine], Output]
+    # The consumers it needs beside it (a detector reads what the linker linked).
+    upstream: Callable[[sa.Engine], list[Consumer]] = lambda engine: []
 
 
 def _monitor(name: str, query: str) -> Monitor:
@@ -92,7 +96,37 @@ def _links(engine: sa.Engine) -> Output:
     return sorted((names[m], ids[pk]) for pk, found in links.items() for m in found)
 
 
-KINDS = [Kind("linker", _monitors, monitors.MonitorLinker, _links)]
+def _alerts(engine: sa.Engine) -> Output:
+    """Every alert with every event of it, in event time (what a clean run raises)."""
+    names = {m.id: m.name for m in store.list_monitors(engine)}
+    out: Output = []
+    for alert in alerts_store.list_alerts(engine, limit=10_000)[1]:
+        assert alert.id is not None
+        events = ",".join(e.kind for e in alerts_store.alert_events_of(engine, alert.id))
+        out.append(
+            (names[alert.monitor_id], alert.detector, alert.key, alert.opened_at.isoformat(),
+             alert.updated_at.isoformat(), str(alert.triggers), f"{alert.observed:g}",
+             f"{alert.expected:g}", alert.severity, events)
+        )  # fmt: skip
+    return sorted(out)
+
+
+def _detector_kind(name: str) -> Kind:
+    return Kind(
+        f"detector:{name}",
+        _monitors,
+        lambda engine: DetectorConsumer(engine, name),
+        _alerts,
+        lambda engine: [monitors.MonitorLinker(engine)],
+    )
+
+
+KINDS = [
+    Kind("linker", _monitors, monitors.MonitorLinker, _links),
+    # The detectors whose anomaly the test stream holds: a burst at a cold start, and stories.
+    _detector_kind("burst"),
+    _detector_kind("story"),
+]
 
 
 def _batches(n: int, size: int, first: int = 0) -> Iterator[list[Post]]:
@@ -113,7 +147,7 @@ def _clean_output(settings: Settings, kind: Kind, tmp_path: Path, n: int) -> Out
     """What the consumer writes when nothing goes wrong: one run, on a fresh SQLite database."""
     engine = open_store(f"sqlite:///{tmp_path / 'clean.db'}")
     kind.setup(engine)
-    with Consumers(engine, [kind.build(engine)], poll_s=0.05) as running:
+    with Consumers(engine, [*kind.upstream(engine), kind.build(engine)], poll_s=0.05) as running:
         _store(settings, engine, _batches(n, 25), running.wake)
         assert running.drain()
     found = kind.output(engine)
@@ -145,7 +179,10 @@ def _status(engine: sa.Engine, name: str) -> cursors.ConsumerStatus:
     return next(s for s in cursors.consumer_statuses(engine) if s.name == name)
 
 
-@pytest.mark.parametrize("kind", KINDS, ids=lambda k: k.name)
+# The short stream of these tests (a post a minute) holds stories but no burst.
+@pytest.mark.parametrize(
+    "kind", [k for k in KINDS if k.name != "detector:burst"], ids=lambda k: k.name
+)
 def test_a_consumer_that_raises_on_its_first_try_writes_everything_once(
     settings: Settings, engine: sa.Engine, tmp_path: Path, kind: Kind
 ) -> None:
@@ -153,7 +190,8 @@ def test_a_consumer_that_raises_on_its_first_try_writes_everything_once(
     assert expected  # the posts do give the consumer something to write
     kind.setup(engine)
     consumer = FailsOnce(kind.build(engine))
-    with Consumers(engine, [consumer], poll_s=0.05, backoff_s=0.01) as running:
+    group = [*kind.upstream(engine), consumer]
+    with Consumers(engine, group, poll_s=0.05, backoff_s=0.01) as running:
         _store(settings, engine, _batches(60, 25), running.wake)
         assert running.drain()
     assert consumer.left == 0
@@ -500,10 +538,16 @@ def test_ingest_waits_for_its_consumers_and_names_the_one_that_keeps_failing(
     result = runner.invoke(main, ["ingest", str(data), "--quiet", *IMPORT], env=env)
     assert result.exit_code == 1
     lines = result.output.splitlines()
-    assert lines[-3] == "consumers did not catch up (they resume from their cursors):"
-    assert lines[-2].startswith(f"  broken: at post 0, {POSTS} behind, 5 failure(s); last at ")
-    assert lines[-2].endswith("Z: ValueError: this consumer cannot read these posts")
-    assert lines[-1] == f"  linker: at post {POSTS}, 0 behind"
+    report = lines.index("consumers did not catch up (they resume from their cursors):")
+    rows = {line.strip().split(": at post")[0]: line for line in lines[report + 1 :]}
+    names = [c(engine, None, settings).name for c in pipeline.CONSUMERS]
+    assert set(rows) == set(names)
+    assert rows["broken"].startswith(f"  broken: at post 0, {POSTS} behind, 5 failure(s); last at ")
+    assert rows["broken"].endswith("Z: ValueError: this consumer cannot read these posts")
+    # The others caught up: a consumer that keeps failing holds up no one.
+    for name in names:
+        if name != "broken":
+            assert rows[name] == f"  {name}: at post {POSTS}, 0 behind"
     # Every link is there: the archive search finds what the linker linked.
     found = [
         (m.name, post.id)
@@ -513,11 +557,11 @@ def test_ingest_waits_for_its_consumers_and_names_the_one_that_keeps_failing(
     assert _links(engine) == sorted(found)
     listed = runner.invoke(main, ["db", "consumers"], env=env)
     assert listed.exit_code == 0
-    assert listed.output.splitlines() == [line.strip() for line in lines[-2:]]
+    assert sorted(listed.output.splitlines()) == sorted(line.strip() for line in rows.values())
     health = TestClient(create_app(settings, engine=engine)).get("/health").json()
     assert [(c["name"], c["last_pk"], c["lag"], c["failures"]) for c in health["consumers"]] == [
         ("broken", 0, POSTS, 5),
-        ("linker", POSTS, 0, 0),
+        *sorted((name, POSTS, 0, 0) for name in names if name != "broken"),
     ]
     assert health["consumers"][0]["last_error"].startswith("ValueError")
     engine.dispose()

@@ -24,7 +24,9 @@ import sqlalchemy as sa
 
 from stadspuls.records import Post
 from stadspuls.store import consumers as store
-from stadspuls.store.consumers import ConsumerStatus
+from stadspuls.store.consumers import UNCHANGED, ConsumerStatus, Unchanged
+
+__all__ = ["UNCHANGED", "Consumer", "Consumers", "Driver", "Unchanged"]
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +45,11 @@ class Consumer(Protocol):
         """Restore the in-memory state as of the cursor (None: the consumer's initial state)."""
         ...
 
-    def consume(self, conn: sa.Connection, rows: Sequence[tuple[int, Post]]) -> bytes | None:
-        """Write the output for `rows` (pk, post) through `conn`; return the new state or None."""
+    def consume(
+        self, conn: sa.Connection, rows: Sequence[tuple[int, Post]]
+    ) -> bytes | Unchanged | None:
+        """Write the output for `rows` (pk, post) through `conn`; return the new state, None, or
+        UNCHANGED to keep the stored state as it is."""
         ...
 
 

@@ -25,6 +25,7 @@ from typing import Protocol
 import sqlalchemy as sa
 
 from stadspuls.consumers import Consumer, Consumers, Start
+from stadspuls.detect.registry import BUILTIN as BUILTIN_DETECTORS
 from stadspuls.enrich.dedup import Deduplicator
 from stadspuls.enrich.door import Door, start_door
 from stadspuls.enrich.worker import DoorProcess
@@ -296,18 +297,31 @@ class Pipeline:
                 delay = min(delay * 2, 30.0)
 
 
-# The consumers every process runs, upstream first. A factory gets the engine and the keyed
-# pseudonym of a handle (for `@mention` queries).
-ConsumerFactory = Callable[[sa.Engine, Pseudonymise | None], Consumer]
+# The consumers every process runs, upstream first. A factory gets the engine, the keyed
+# pseudonym of a handle (for `@mention` queries) and the settings.
+ConsumerFactory = Callable[[sa.Engine, Pseudonymise | None, Settings], Consumer]
 
 
-def _linker(engine: sa.Engine, pseudonymise: Pseudonymise | None) -> Consumer:
+def _linker(engine: sa.Engine, pseudonymise: Pseudonymise | None, _: Settings) -> Consumer:
     from stadspuls.monitors import MonitorLinker
 
     return MonitorLinker(engine, pseudonymise=pseudonymise)
 
 
-CONSUMERS: tuple[ConsumerFactory, ...] = (_linker,)
+def _detector(name: str) -> ConsumerFactory:
+    def factory(engine: sa.Engine, _: Pseudonymise | None, settings: Settings) -> Consumer:
+        from stadspuls.detect.consumer import DetectorConsumer
+
+        return DetectorConsumer(engine, name, cooldown=settings.alerts.cooldown)
+
+    return factory
+
+
+# Every built-in detector, each with its own cursor behind the linker's.
+CONSUMERS: tuple[ConsumerFactory, ...] = (
+    _linker,
+    *(_detector(name) for name in BUILTIN_DETECTORS),
+)
 
 
 @dataclass
@@ -342,7 +356,7 @@ def build_consumers(
     return Consumers(
         engine,
         [
-            factory(engine, pseudonymise)
+            factory(engine, pseudonymise, settings)
             for factory in (CONSUMERS if consumers is None else consumers)
         ],
         chunk=settings.consumer_chunk,

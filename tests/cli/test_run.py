@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from stadspuls.detect.registry import BUILTIN
 from stadspuls.monitors import create
 from stadspuls.records import Monitor
 from stadspuls.store.database import open_store
@@ -128,11 +129,11 @@ def test_replay_shows_progress_says_when_it_finished_and_keeps_serving(tmp_path:
             while "replay finished" not in err.read_text() and time.monotonic() < deadline:
                 assert server.poll() is None, err.read_text()
                 time.sleep(0.1)
-            # The linker follows the writer from its own cursor: it is done a moment later.
+            # The consumers follow the writer from their own cursors: done a moment later.
             while time.monotonic() < deadline:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as r:
                     health = json.load(r)
-                if health["consumers"][0]["lag"] == 0:
+                if all(c["lag"] == 0 for c in health["consumers"]):
                     break
                 time.sleep(0.1)
         finally:
@@ -151,7 +152,9 @@ def test_replay_shows_progress_says_when_it_finished_and_keeps_serving(tmp_path:
     assert [(s["source"], s["state"]) for s in health["streams"]] == [
         (stream_name(recording, "replay"), "stopped")
     ]
-    assert [(c["name"], c["last_pk"], c["lag"]) for c in health["consumers"]] == [("linker", 40, 0)]
+    consumers = [(c["name"], c["last_pk"], c["lag"]) for c in health["consumers"]]
+    names = ["linker", *(f"detector:{name}" for name in BUILTIN)]
+    assert consumers == sorted((name, 40, 0) for name in names)
     assert monitor_post_page(engine, watch.id or 0)[0] == 40
     engine.dispose()
 

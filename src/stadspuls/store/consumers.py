@@ -6,6 +6,7 @@ change only in the transaction that writes the consumer's output (see stadspuls.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -85,14 +86,34 @@ def ensure_cursor(engine: sa.Engine, name: str, *, beginning: bool) -> tuple[int
     return found
 
 
-def advance(conn: sa.Connection, name: str, *, expected: int, to: int, state: bytes | None) -> None:
-    """Move the cursor from `expected` to `to` with the consumer's new state, inside the
-    transaction of its output. If another process moved it meanwhile, raise CursorMoved (the
-    caller rolls back, so the output of this chunk is not written twice)."""
+class Unchanged(enum.Enum):
+    """What a consumer returns when its stored state stays as it is (a detector checkpoints its
+    state now and then, not with every chunk)."""
+
+    STATE = "unchanged"
+
+
+UNCHANGED = Unchanged.STATE
+
+
+def advance(
+    conn: sa.Connection,
+    name: str,
+    *,
+    expected: int,
+    to: int,
+    state: bytes | Unchanged | None,
+) -> None:
+    """Move the cursor from `expected` to `to` with the consumer's new state (unless UNCHANGED),
+    inside the transaction of its output. If another process moved it meanwhile, raise
+    CursorMoved (the caller rolls back, so the output of this chunk is not written twice)."""
+    values: dict[str, object] = {"last_pk": to, "updated_us": to_us(utcnow())}
+    if state is not UNCHANGED:
+        values["state"] = state
     updated = conn.execute(
         consumers.update()
         .where(consumers.c.name == name, consumers.c.last_pk == expected)
-        .values(last_pk=to, state=state, updated_us=to_us(utcnow()))
+        .values(**values)
     )
     if updated.rowcount != 1:
         raise CursorMoved(f"consumer {name}: its cursor moved past {expected} in another process")
