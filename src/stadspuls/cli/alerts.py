@@ -20,9 +20,23 @@ from stadspuls.store import outbox
 from stadspuls.store.monitors import find_monitor, get_monitor
 
 
-@click.group("alerts")
+class _AlertsGroup(click.Group):
+    """`backtest` is imported when it runs: it pulls in the door and its models."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), "backtest"})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name == "backtest" and cmd_name not in self.commands:
+            from stadspuls.cli.backtest import backtest_command
+
+            self.add_command(backtest_command)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group("alerts", cls=_AlertsGroup)
 def alerts_group() -> None:
-    """Alerts raised by the detectors: list, show, ack, resolve, rules, deliver."""
+    """Alerts raised by the detectors: list, show, ack, resolve, rules, deliver, backtest."""
 
 
 def _monitor(engine: sa.Engine, name_or_id: str) -> Monitor:

@@ -14,7 +14,10 @@ from urllib.parse import urlsplit
 import click
 import sqlalchemy as sa
 import uvicorn
+from fastapi import FastAPI
 
+from stadspuls.alerts.delivery import check_channels, run_delivery
+from stadspuls.alerts.webhook import ChannelError
 from stadspuls.cli.common import (
     common_options,
     configure_logging,
@@ -29,6 +32,7 @@ from stadspuls.sources.status import StatusRow, StreamStatus
 from stadspuls.store.retention import apply_retention
 from stadspuls.store.status import save_status
 from stadspuls.web.app import create_app
+from stadspuls.web.routes.alerts import stop_streams
 from stadspuls.web.server import uvicorn_config
 
 log = logging.getLogger(__name__)
@@ -308,6 +312,12 @@ def run_command(
     )
 
 
+async def _end_streams_on_exit(server: uvicorn.Server, app: FastAPI) -> None:
+    while not server.should_exit:
+        await asyncio.sleep(0.1)
+    stop_streams(app)
+
+
 async def _serve(
     settings: Settings,
     *,
@@ -317,6 +327,10 @@ async def _serve(
     fmt: str | None,
     progress_s: float = 10.0,
 ) -> None:
+    try:
+        check_channels(settings)
+    except ChannelError as error:
+        raise click.ClickException(str(error)) from error
     engine = engine_for(settings)
     collector = Collector()
     if replay:
@@ -342,6 +356,11 @@ async def _serve(
         err=True,
     )
     retention = asyncio.create_task(_retention_loop(engine, settings))
+    # Alerts leave through the outbox (webhooks, e-mail); the live streams end when the server
+    # begins to shut down, or uvicorn would wait for those clients to go.
+    stop_delivery = asyncio.Event()
+    delivery = asyncio.create_task(run_delivery(engine, settings, stop_delivery))
+    ending = asyncio.create_task(_end_streams_on_exit(server, app))
     pseudonymise = pseudonym_function(settings)
     if not collector.sources:
         # Nothing collected here: the consumers still catch up, and follow another collector.
@@ -351,6 +370,9 @@ async def _serve(
             await server.serve()
         finally:
             retention.cancel()
+            ending.cancel()
+            stop_delivery.set()
+            await delivery
             await asyncio.to_thread(consumers.stop)
         return
     assembly = await asyncio.to_thread(assemble, settings, engine, pseudonymise=pseudonymise)
@@ -377,6 +399,9 @@ async def _serve(
         collector.stop()
         await asyncio.to_thread(functools.partial(status.flush, everything=True))
         await asyncio.to_thread(assembly.close)
+        ending.cancel()
+        stop_delivery.set()
+        await delivery
         click.echo(
             f"stored {pipeline.stats.inserted} new posts "
             f"({pipeline.stats.already_stored} already stored, {pipeline.stats.deleted} deleted)",
