@@ -228,3 +228,94 @@ def test_run_stores_each_streams_state_for_sources_list(tmp_path: Path) -> None:
     # one warning per failing feed, not one per retry
     warnings = [line for line in err.read_text().splitlines() if " WARNING " in line]
     assert len(warnings) == 4, warnings
+
+
+IMPORT = ("--purpose", "test", "--basis", "public-task", "--retention-days", "30")
+
+
+def _wait_for_health(port: int, server: subprocess.Popen[bytes], err: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert server.poll() is None, err.read_text()
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError(err.read_text())
+
+
+def test_a_burst_in_a_replay_reaches_the_live_alert_stream(tmp_path: Path) -> None:
+    """End to end through `stadspuls run`: replayed posts are stored, linked, seen by the burst
+    detector, folded into an alert and sent on /api/alerts/stream to a client connected before."""
+    start = datetime(2024, 11, 23, 14, 0, tzinfo=UTC)
+    # An hour of everyday posts (the detectors' history), then 40 about a fire in two minutes.
+    rows = ["id,text,created_at,author\n"] + [
+        f"q{i},Rustige middag op de markt {i},{(start + i * timedelta(minutes=2)).isoformat()},"
+        f"buurt{i % 5}\n"
+        for i in range(30)
+    ]
+    fire = start + timedelta(hours=1)
+    rows += [
+        f"r{i},Rook en brand bij de loods in de Kerkstraat ({i}),"
+        f"{(fire + i * timedelta(seconds=3)).isoformat()},getuige{i % 9}\n"
+        for i in range(40)
+    ]
+    recording = tmp_path / "recording.csv"
+    recording.write_text("".join(rows))
+    port = _free_port()
+    env = {
+        **os.environ,
+        "STADSPULS_KEY_FILE": str(tmp_path / "key"),
+        "STADSPULS_ENRICHERS": "[]",
+        "STADSPULS_DOOR_PROCESS": "false",
+    }
+    engine = open_store(f"sqlite:///{tmp_path / 's.db'}")
+    watch, _ = create(
+        engine,
+        Monitor(
+            name="brand",
+            query="kerkstraat",
+            owner="team",
+            purpose="fire watch",
+            legal_basis="public-task",
+            retention_days=30,
+        ),
+    )
+    command = [sys.executable, "-m", "stadspuls.cli", "run", "--port", str(port)]
+    command += ["--db", f"sqlite:///{tmp_path / 's.db'}", "--no-collect"]
+    err = tmp_path / "err.log"
+    events: list[dict[str, object]] = []
+    with err.open("wb") as log:
+        server = subprocess.Popen(command, env=env, stderr=log, stdout=subprocess.DEVNULL)
+        try:
+            _wait_for_health(port, server, err)
+            stream = urllib.request.urlopen(
+                f"http://127.0.0.1:{port}/api/alerts/stream", timeout=30
+            )
+            # Another process stores the posts; this server's consumers follow the store.
+            ingest = [sys.executable, "-m", "stadspuls.cli", "ingest", str(recording), "--quiet"]
+            ingest += ["--db", f"sqlite:///{tmp_path / 's.db'}", *IMPORT]
+            subprocess.run(ingest, env=env, check=True, capture_output=True, timeout=120)
+            kind = None
+            deadline = time.monotonic() + 60
+            for raw in stream:
+                if time.monotonic() > deadline:
+                    break
+                line = raw.decode().strip()
+                if line.startswith("event:"):
+                    kind = line.partition(":")[2].strip()
+                elif line.startswith("data:") and kind == "opened":
+                    events.append(json.loads(line.partition(":")[2]))
+                    break
+            stream.close()
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    assert events, err.read_text()
+    alert = events[0]["alert"]
+    assert isinstance(alert, dict)
+    assert alert["monitor_id"] == watch.id
+    assert alert["detector"] in {"burst", "story"}
+    assert alert["observed"] > alert["expected"]
+    engine.dispose()
