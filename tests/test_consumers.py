@@ -40,6 +40,7 @@ from stadspuls.settings import Settings
 from stadspuls.store import alerts as alerts_store
 from stadspuls.store import consumers as cursors
 from stadspuls.store import monitors as store
+from stadspuls.store.consumers import Unchanged
 from stadspuls.store.database import open_store
 from stadspuls.store.search import iter_posts
 from stadspuls.web.app import create_app
@@ -167,7 +168,9 @@ class FailsOnce:
     def load(self, state: bytes | None) -> None:
         self.inner.load(state)
 
-    def consume(self, conn: sa.Connection, rows: Sequence[tuple[int, Post]]) -> bytes | None:
+    def consume(
+        self, conn: sa.Connection, rows: Sequence[tuple[int, Post]]
+    ) -> bytes | Unchanged | None:
         state = self.inner.consume(conn, rows)
         if self.left:
             self.left -= 1
