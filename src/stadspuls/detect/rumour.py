@@ -17,9 +17,8 @@ from stadspuls.detect.base import Detector, Rule
 from stadspuls.detect.clustering import StoryClusterer, StoryState
 from stadspuls.detect.content_terms import post_terms
 from stadspuls.detect.cues import has_cue
-from stadspuls.detect.story import author_threshold, representative, severity
+from stadspuls.detect.story import author_threshold, story_signal
 from stadspuls.records import Post, Signal
-from stadspuls.store.rows import from_us
 
 WINDOW = timedelta(hours=1)
 # Fewer authors than a new story needs: a rumour must be countered while it is small.
@@ -67,22 +66,16 @@ class RumourDetector(Detector):
         if story.recent_counts.get(post.author_key or post.source) != 1:
             return None
         terms = story.top_terms()
-        return Signal(
-            monitor_id=monitor_id,
-            detector=self.name,
-            key=story.key,
-            at=post.created_at,
-            started_at=from_us(story.recent_since_us()),
-            observed=float(recent),
-            expected=float(threshold),
-            severity=severity(recent, threshold),
+        return story_signal(
+            self.name,
+            monitor_id,
+            story,
+            post,
+            threshold=threshold,
             summary=(
                 f"Possible rumour: {recent} authors in 1 h, rumour evidence "
                 f"{rumourness:.2f}, {story.posts} posts: {', '.join(terms[:3])}"
             ),
-            top_terms=terms,
-            top_places=story.top_places(3),
-            post_ids=representative(story, post),
             details={"rumour_evidence": round(rumourness, 3), "posts": float(story.posts)},
         )
 

@@ -29,6 +29,35 @@ NEW_FOR = timedelta(hours=24)
 _NEW_FOR_US = int(NEW_FOR.total_seconds() * 1_000_000)
 
 
+def story_signal(
+    detector: str,
+    monitor_id: int,
+    story: StoryState,
+    post: Post,
+    *,
+    threshold: int,
+    summary: str,
+    details: dict[str, float | str],
+) -> Signal:
+    """The signal of a story that grew past `threshold` recent authors with `post`."""
+    recent = story.recent_authors()
+    return Signal(
+        monitor_id=monitor_id,
+        detector=detector,
+        key=story.key,
+        at=post.created_at,
+        started_at=from_us(story.recent_since_us()),
+        observed=float(recent),
+        expected=float(threshold),
+        severity=severity(recent, threshold),
+        summary=summary,
+        top_terms=story.top_terms(),
+        top_places=story.top_places(3),
+        post_ids=representative(story, post),
+        details=details,
+    )
+
+
 def author_threshold(base: int, rule: Rule) -> int:
     """`base` scaled by the rule's sensitivity (higher sensitivity, fewer authors); never < 2."""
     sensitivity = rule.sensitivity if rule.sensitivity > 0 else 1.0
@@ -76,22 +105,16 @@ class StoryDetector(Detector):
         if story.recent_counts.get(author) != 1:  # not a new author in the window: no growth
             return None
         terms = story.top_terms()
-        return Signal(
-            monitor_id=monitor_id,
-            detector=self.name,
-            key=story.key,
-            at=post.created_at,
-            started_at=from_us(story.recent_since_us()),
-            observed=float(recent),
-            expected=float(threshold),
-            severity=severity(recent, threshold),
+        return story_signal(
+            self.name,
+            monitor_id,
+            story,
+            post,
+            threshold=threshold,
             summary=(
                 f"New story: {recent} authors in {WINDOW.total_seconds() / 3600:g} h "
                 f"(threshold {threshold}), {story.posts} posts: {', '.join(terms[:3])}"
             ),
-            top_terms=terms,
-            top_places=story.top_places(3),
-            post_ids=representative(story, post),
             details={"posts": float(story.posts), "authors_total": float(len(story.authors))},
         )
 
