@@ -30,7 +30,7 @@ from fastapi.testclient import TestClient
 
 from stadspuls import monitors, pipeline
 from stadspuls.cli.main import main
-from stadspuls.consumers import Consumer, Consumers, Driver
+from stadspuls.consumers import Consumer, Consumers, Driver, SharedReads
 from stadspuls.detect.consumer import DetectorConsumer
 from stadspuls.enrich.door import build_door
 from stadspuls.pipeline import Pipeline
@@ -568,3 +568,39 @@ def test_ingest_waits_for_its_consumers_and_names_the_one_that_keeps_failing(
     ]
     assert health["consumers"][0]["last_error"].startswith("ValueError")
     engine.dispose()
+
+
+def test_consumers_behind_one_upstream_share_one_read_of_a_chunk(
+    settings: Settings, engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _store(settings, engine, _batches(30, 30))
+    calls: list[tuple[int, int | None]] = []
+    real = cursors.posts_after
+
+    def counted(
+        conn: sa.Connection, after: int, limit: int, *, upto_pk: int | None = None
+    ) -> list[tuple[int, Post]]:
+        calls.append((after, upto_pk))
+        time.sleep(0.05)  # a read in flight while the other consumers ask for the same chunk
+        return real(conn, after, limit, upto_pk=upto_pk)
+
+    monkeypatch.setattr(cursors, "posts_after", counted)
+    reads = SharedReads()
+    results: list[list[tuple[int, Post]]] = []
+
+    def read() -> None:
+        with engine.connect() as conn:
+            results.append(reads.read(conn, 0, 100, 30))
+
+    threads = [threading.Thread(target=read) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert calls == [(0, 30)]
+    assert len(results) == 5
+    assert all(rows is results[0] for rows in results)
+    assert [pk for pk, _ in results[0]] == list(range(1, 31))
+    with engine.connect() as conn:
+        assert reads.read(conn, 10, 100, 30) == results[0][10:]  # another range: read anew
+    assert calls == [(0, 30), (10, 30)]

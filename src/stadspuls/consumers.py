@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Literal, Protocol
 
@@ -53,6 +54,56 @@ class Consumer(Protocol):
         ...
 
 
+class _Read:
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.rows: list[tuple[int, Post]] | None = None
+
+
+class SharedReads:
+    """One read of a chunk for every consumer behind the same upstream.
+
+    The detectors all follow the linker and are woken by the same commit of it, so they ask for
+    the same range of posts: the first asks the database, the others get the same decoded posts
+    (frozen records). Only ranges bounded by an upstream cursor are shared: they hold committed
+    posts and no new one can appear in them. A post deleted after the read may still reach a
+    consumer that gets the chunk a moment later, as it would have had it read a moment earlier.
+    """
+
+    def __init__(self, size: int = 8) -> None:
+        self.size = size
+        self._lock = threading.Lock()
+        self._reads: OrderedDict[tuple[int, int, int], _Read] = OrderedDict()
+
+    def read(
+        self, conn: sa.Connection, after: int, limit: int, upto: int
+    ) -> list[tuple[int, Post]]:
+        key = (after, limit, upto)
+        with self._lock:
+            found = self._reads.get(key)
+            if found is None:
+                found = self._reads[key] = _Read()
+                owner = True
+                while len(self._reads) > self.size:
+                    self._reads.popitem(last=False)
+            else:
+                owner = False
+        if not owner:
+            found.done.wait()
+            if found.rows is not None:
+                return found.rows
+            return store.posts_after(conn, after, limit, upto_pk=upto)  # the first read failed
+        try:
+            found.rows = store.posts_after(conn, after, limit, upto_pk=upto)
+        except BaseException:
+            with self._lock:
+                self._reads.pop(key, None)
+            raise
+        finally:
+            found.done.set()
+        return found.rows
+
+
 class Driver:
     """Runs one consumer: chunks of posts after its cursor, one transaction per chunk."""
 
@@ -65,9 +116,11 @@ class Driver:
         start: Start = "now",
         backoff_s: float = 0.1,
         max_backoff_s: float = 30.0,
+        reads: SharedReads | None = None,
     ) -> None:
         self.engine = engine
         self.consumer = consumer
+        self.reads = reads
         self.name = consumer.name
         self.chunk = chunk
         self.start = start
@@ -110,7 +163,10 @@ class Driver:
                 if upto <= self.last_pk:
                     self.idle_at = began
                     return 0
-            rows = store.posts_after(conn, self.last_pk, self.chunk, upto_pk=upto)
+            if upto is not None and self.reads is not None:
+                rows = self.reads.read(conn, self.last_pk, self.chunk, upto)
+            else:
+                rows = store.posts_after(conn, self.last_pk, self.chunk, upto_pk=upto)
             if not rows:
                 self.idle_at = began
                 return 0
@@ -179,9 +235,10 @@ class Consumers:
         self.engine = engine
         self.poll_s = poll_s
         ordered = _upstream_first(consumers)
+        reads = SharedReads()
         self.drivers = [
             Driver(engine, c, chunk=chunk, start=start, backoff_s=backoff_s,
-                   max_backoff_s=max_backoff_s)
+                   max_backoff_s=max_backoff_s, reads=reads)
             for c in ordered
         ]  # fmt: skip
         self._wakes = {d.name: threading.Event() for d in self.drivers}

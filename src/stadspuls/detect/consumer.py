@@ -32,7 +32,7 @@ from stadspuls.store import consumers as cursors
 from stadspuls.store.alert_rules import load_rules
 from stadspuls.store.alerts import record_signals
 from stadspuls.store.consumers import UNCHANGED, Unchanged
-from stadspuls.store.monitors import links_for
+from stadspuls.store.monitors import links_for, monitors_version
 from stadspuls.store.stories import save_stories
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,6 @@ class DetectorConsumer:
         cooldown: timedelta = COOLDOWN,
         checkpoint_s: float = 30.0,
         checkpoint_posts: int = 50_000,
-        rules_ttl_s: float = 1.0,
     ) -> None:
         self.engine = engine
         self.detector_name = detector
@@ -64,10 +63,9 @@ class DetectorConsumer:
         self.cooldown = cooldown
         self.checkpoint_s = checkpoint_s
         self.checkpoint_posts = checkpoint_posts
-        self.rules_ttl_s = rules_ttl_s
         self.detector: Detector = build(detector)
         self._rules: dict[int, Rule] = {}
-        self._rules_at = -float("inf")
+        self._rules_version: tuple[int, int] | None = None
         self._since_checkpoint = 0
         self._checkpoint_at = time.monotonic()
         self._checkpointed = False  # whether a checkpoint is stored (the first chunk writes one)
@@ -77,7 +75,7 @@ class DetectorConsumer:
 
     def load(self, state: bytes | None) -> None:
         self.detector = build(self.detector_name)
-        self._rules_at = -float("inf")
+        self._rules_version = None
         checkpoint = None if state is None else msgspec.msgpack.decode(state, type=Checkpoint)
         self._checkpointed = checkpoint is not None
         if checkpoint is not None:
@@ -134,12 +132,12 @@ class DetectorConsumer:
         return signals
 
     def _current_rules(self, conn: sa.Connection) -> dict[int, Rule]:
-        now = time.monotonic()
-        if now - self._rules_at >= self.rules_ttl_s:
+        version = monitors_version(conn)  # a rule change updates its monitor too
+        if version != self._rules_version:
             fresh = load_rules(conn).get(self.detector_name, {})
             for gone in self._rules.keys() - fresh.keys():
                 self.detector.forget(gone)  # deleted, deactivated or switched off
-            self._rules, self._rules_at = fresh, now
+            self._rules, self._rules_version = fresh, version
         return self._rules
 
     def _replay(self, conn: sa.Connection, after: int, upto: int) -> int:

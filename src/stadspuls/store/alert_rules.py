@@ -14,7 +14,8 @@ import sqlalchemy as sa
 
 from stadspuls.alerts.rules import AlertRule, check_rule, default_rule
 from stadspuls.detect.base import Rule
-from stadspuls.records import DETECTORS
+from stadspuls.records import DETECTORS, utcnow
+from stadspuls.store.rows import to_us
 from stadspuls.store.schema import alert_rules, monitors
 
 _params_decode = msgspec.json.Decoder(dict[str, float | str | list[str]]).decode
@@ -105,4 +106,10 @@ def set_rule(
                     monitor_id=rule.monitor_id, detector=rule.detector, **values
                 )
             )
+        # A rule is part of its monitor: the detectors reload their rules when a monitor changes.
+        conn.execute(
+            monitors.update()
+            .where(monitors.c.id == rule.monitor_id)
+            .values(updated_us=to_us(utcnow()))
+        )
     return rule

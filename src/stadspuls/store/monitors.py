@@ -128,11 +128,15 @@ def list_monitors(engine: sa.Engine, *, active_only: bool = False) -> list[Monit
         return [_row_to_monitor(row._mapping) for row in conn.execute(query)]
 
 
-def monitors_version(engine: sa.Engine) -> tuple[int, int]:
-    """Changes when a monitor is added, edited or removed: (count, newest update)."""
+def monitors_version(bind: sa.Engine | sa.Connection) -> tuple[int, int]:
+    """Changes when a monitor (or one of its alert rules) is added, edited or removed:
+    (count, newest update)."""
     query = sa.select(sa.func.count(), sa.func.coalesce(sa.func.max(monitors.c.updated_us), 0))
-    with engine.connect() as conn:
-        count, newest = conn.execute(query).one()
+    if isinstance(bind, sa.Connection):
+        count, newest = bind.execute(query).one()
+    else:
+        with bind.connect() as conn:
+            count, newest = conn.execute(query).one()
     return int(count), int(newest)
 
 
