@@ -285,61 +285,16 @@ class BurstDetector(Detector):
             index = m % LONG
             state.long_sum -= slots[index]
             slots[index] = 0
-        self._fold_short(state, short, damping)
-        self._fold_long(state, long, damping)
+        (state.level, state.fast), state.folded = _fold(
+            (state.level, state.fast), (self._alpha, self._fast), state.folded, short, damping
+        )
+        (state.long_level,), state.long_folded = _fold(
+            (state.long_level,), (self._long,), state.long_folded, long, damping
+        )
         state.minute = minute
         hour = minute // 60
         if hour > state.hour:
             self._close_hours(state, hour)
-
-    def _fold_short(
-        self, state: MonitorState, leaving: tuple[list[int], int], damping: float
-    ) -> None:
-        counts, empty = leaving
-        zeros = 0
-        for count in counts:
-            if not count:
-                zeros += 1
-                continue
-            if zeros:
-                state.level = _decay(state.level, state.folded, zeros, self._alpha, damping)
-                state.fast = _decay(state.fast, state.folded, zeros, self._fast, damping)
-                state.folded += zeros
-                zeros = 0
-            running = 1 / (PRIOR_MINUTES + state.folded + 1)
-            state.level += max(self._alpha, running) * damping * (count - state.level)
-            state.fast += max(self._fast, running) * damping * (count - state.fast)
-            state.folded += 1
-        zeros += empty
-        if zeros:
-            state.level = _decay(state.level, state.folded, zeros, self._alpha, damping)
-            state.fast = _decay(state.fast, state.folded, zeros, self._fast, damping)
-            state.folded += zeros
-
-    def _fold_long(
-        self, state: MonitorState, leaving: tuple[list[int], int], damping: float
-    ) -> None:
-        counts, empty = leaving
-        zeros = 0
-        for count in counts:
-            if not count:
-                zeros += 1
-                continue
-            if zeros:
-                state.long_level = _decay(
-                    state.long_level, state.long_folded, zeros, self._long, damping
-                )
-                state.long_folded += zeros
-                zeros = 0
-            running = 1 / (PRIOR_MINUTES + state.long_folded + 1)
-            state.long_level += max(self._long, running) * damping * (count - state.long_level)
-            state.long_folded += 1
-        zeros += empty
-        if zeros:
-            state.long_level = _decay(
-                state.long_level, state.long_folded, zeros, self._long, damping
-            )
-            state.long_folded += zeros
 
     def _close_hours(self, state: MonitorState, hour: int) -> None:
         # The monitor's first hour was seen only from its first post on.
@@ -384,6 +339,41 @@ class BurstDetector(Detector):
     def restore(self, data: bytes) -> None:
         state = msgspec.msgpack.decode(data, type=_Snapshot)
         self.first_seen, self.monitors = state.first_seen, state.monitors
+
+
+def _fold(
+    levels: tuple[float, ...],
+    alphas: tuple[float, ...],
+    folded: int,
+    leaving: tuple[list[int], int],
+    damping: float,
+) -> tuple[tuple[float, ...], int]:
+    """`levels` (each with its `alphas`) after the minutes leaving a window: a count each, then
+    `leaving[1]` empty minutes; runs of empty minutes are decayed in one step. Returns the new
+    levels and the number of minutes folded so far."""
+    counts, empty = leaving
+    values = list(levels)
+    zeros = 0
+    for count in counts:
+        if not count:
+            zeros += 1
+            continue
+        if zeros:
+            values = [
+                _decay(v, folded, zeros, a, damping) for v, a in zip(values, alphas, strict=True)
+            ]
+            folded += zeros
+            zeros = 0
+        running = 1 / (PRIOR_MINUTES + folded + 1)
+        values = [
+            v + max(a, running) * damping * (count - v) for v, a in zip(values, alphas, strict=True)
+        ]
+        folded += 1
+    zeros += empty
+    if zeros:
+        values = [_decay(v, folded, zeros, a, damping) for v, a in zip(values, alphas, strict=True)]
+        folded += zeros
+    return tuple(values), folded
 
 
 def _decay(level: float, folded: int, minutes: int, alpha: float, damping: float) -> float:
