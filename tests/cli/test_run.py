@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from stadspuls.detect.registry import BUILTIN
 from stadspuls.monitors import create
@@ -89,6 +90,28 @@ def test_the_retention_job_in_run_says_what_it_deleted(
     assert [total for _, total, _ in retention_history(engine)] == [3]
 
 
+def _light_env(tmp_path: Path) -> dict[str, str]:
+    """A `stadspuls` subprocess with a key of its own and the core door in-process (fast)."""
+    return {
+        **os.environ,
+        "STADSPULS_KEY_FILE": str(tmp_path / "key"),
+        "STADSPULS_ENRICHERS": "[]",
+        "STADSPULS_DOOR_PROCESS": "false",
+    }
+
+
+def _fire_watch(engine: sa.Engine) -> Monitor:
+    fire = Monitor(
+        name="brand",
+        query="kerkstraat",
+        owner="team",
+        purpose="fire watch",
+        legal_basis="public-task",
+        retention_days=30,
+    )
+    return create(engine, fire)[0]
+
+
 def test_replay_shows_progress_says_when_it_finished_and_keeps_serving(tmp_path: Path) -> None:
     from stadspuls.sources.files import stream_name
 
@@ -101,22 +124,9 @@ def test_replay_shows_progress_says_when_it_finished_and_keeps_serving(tmp_path:
     recording = tmp_path / "recording.csv"
     recording.write_text("".join(rows))
     port = _free_port()
-    env = {
-        **os.environ,
-        "STADSPULS_KEY_FILE": str(tmp_path / "key"),
-        "STADSPULS_ENRICHERS": "[]",
-        "STADSPULS_DOOR_PROCESS": "false",
-    }
+    env = _light_env(tmp_path)
     engine = open_store(f"sqlite:///{tmp_path / 's.db'}")
-    fire = Monitor(
-        name="brand",
-        query="kerkstraat",
-        owner="team",
-        purpose="fire watch",
-        legal_basis="public-task",
-        retention_days=30,
-    )
-    watch, _ = create(engine, fire)
+    watch = _fire_watch(engine)
     # 40 posts 3 s apart at speed 60: about two seconds of replay.
     command = [sys.executable, "-m", "stadspuls.cli", "run", "--port", str(port)]
     command += ["--db", f"sqlite:///{tmp_path / 's.db'}", "--replay", str(recording)]
@@ -177,10 +187,7 @@ def test_run_stores_each_streams_state_for_sources_list(tmp_path: Path) -> None:
     port = _free_port()
     db = f"sqlite:///{tmp_path / 's.db'}"
     env = {
-        **os.environ,
-        "STADSPULS_KEY_FILE": str(tmp_path / "key"),
-        "STADSPULS_ENRICHERS": "[]",
-        "STADSPULS_DOOR_PROCESS": "false",
+        **_light_env(tmp_path),
         "STADSPULS_BLUESKY__ENABLED": "false",
         "STADSPULS_MASTODON": "[]",
         "STADSPULS_FEEDS": json.dumps(
@@ -245,9 +252,12 @@ def _wait_for_health(port: int, server: subprocess.Popen[bytes], err: Path) -> N
     raise AssertionError(err.read_text())
 
 
-def test_a_burst_in_a_replay_reaches_the_live_alert_stream(tmp_path: Path) -> None:
-    """End to end through `stadspuls run`: replayed posts are stored, linked, seen by the burst
-    detector, folded into an alert and sent on /api/alerts/stream to a client connected before."""
+def test_a_burst_stored_by_ingest_reaches_a_running_servers_live_alert_stream(
+    tmp_path: Path,
+) -> None:
+    """End to end: posts that `stadspuls ingest` stores are linked and seen by the detectors of
+    a running `stadspuls run --no-collect`, folded into an alert and sent on /api/alerts/stream
+    to a client connected before."""
     start = datetime(2024, 11, 23, 14, 0, tzinfo=UTC)
     # An hour of everyday posts (the detectors' history), then 40 about a fire in two minutes.
     rows = ["id,text,created_at,author\n"] + [
@@ -264,24 +274,9 @@ def test_a_burst_in_a_replay_reaches_the_live_alert_stream(tmp_path: Path) -> No
     recording = tmp_path / "recording.csv"
     recording.write_text("".join(rows))
     port = _free_port()
-    env = {
-        **os.environ,
-        "STADSPULS_KEY_FILE": str(tmp_path / "key"),
-        "STADSPULS_ENRICHERS": "[]",
-        "STADSPULS_DOOR_PROCESS": "false",
-    }
+    env = _light_env(tmp_path)
     engine = open_store(f"sqlite:///{tmp_path / 's.db'}")
-    watch, _ = create(
-        engine,
-        Monitor(
-            name="brand",
-            query="kerkstraat",
-            owner="team",
-            purpose="fire watch",
-            legal_basis="public-task",
-            retention_days=30,
-        ),
-    )
+    watch = _fire_watch(engine)
     command = [sys.executable, "-m", "stadspuls.cli", "run", "--port", str(port)]
     command += ["--db", f"sqlite:///{tmp_path / 's.db'}", "--no-collect"]
     err = tmp_path / "err.log"
