@@ -12,6 +12,10 @@ from stadspuls.settings import Settings
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
+# The options every file import needs (purpose, legal basis, retention), for tests of `ingest`.
+IMPORT = ("--purpose", "test", "--basis", "public-task", "--retention-days", "30")
+
+
 def make_post(n: int, text: str | None = None, **fields: Any) -> Post:
     values: dict[str, Any] = {
         "id": f"test:{n}",

@@ -44,7 +44,7 @@ from stadspuls.store.consumers import Unchanged
 from stadspuls.store.database import open_store
 from stadspuls.store.search import iter_posts
 from stadspuls.web.app import create_app
-from tests.factories import T0, make_post
+from tests.factories import IMPORT, T0, make_post
 
 TEXTS = [
     "Uitslaande brand in een loods in Lochem",
@@ -436,7 +436,6 @@ def test_the_linkers_watermark_moves_into_the_consumers_table(db_url: str) -> No
 # kill -9 of a real `stadspuls ingest` --------------------------------------------------------
 
 POSTS = 1200
-IMPORT = ("--purpose", "test", "--basis", "public-task", "--retention-days", "30")
 
 
 def _env(tmp_path: Path, db_url: str) -> dict[str, str]:

@@ -8,9 +8,9 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from stadspuls.cli.main import main
+from tests.factories import IMPORT
 
 # An import needs a purpose, a legal basis and a retention period.
-IMPORT = ("--purpose", "test", "--basis", "public-task", "--retention-days", "30")
 
 
 def _env(tmp_path: Path) -> dict[str, str]:

@@ -21,6 +21,7 @@ from stadspuls.monitors import create
 from stadspuls.records import Monitor
 from stadspuls.store.database import open_store
 from stadspuls.store.monitors import monitor_post_page
+from tests.factories import IMPORT
 
 
 def _free_port() -> int:
@@ -235,9 +236,6 @@ def test_run_stores_each_streams_state_for_sources_list(tmp_path: Path) -> None:
     # one warning per failing feed, not one per retry
     warnings = [line for line in err.read_text().splitlines() if " WARNING " in line]
     assert len(warnings) == 4, warnings
-
-
-IMPORT = ("--purpose", "test", "--basis", "public-task", "--retention-days", "30")
 
 
 def _wait_for_health(port: int, server: subprocess.Popen[bytes], err: Path) -> None:

@@ -19,9 +19,9 @@ import pytest
 from click.testing import CliRunner
 
 from stadspuls.cli.main import main
+from tests.factories import IMPORT
 
 # An import needs a purpose, a legal basis and a retention period.
-IMPORT = ("--purpose", "test", "--basis", "public-task", "--retention-days", "30")
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "sources"
 INPUTS = (

@@ -28,9 +28,9 @@ from stadspuls.sources.p2000_csv import local_to_utc
 from stadspuls.sources.rss import parse_feed
 from stadspuls.store.database import open_store
 from stadspuls.store.posts import list_posts
+from tests.factories import IMPORT
 
 # An import needs a purpose, a legal basis and a retention period.
-IMPORT = ("--purpose", "test", "--basis", "public-task", "--retention-days", "30")
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "sources"
 LOG = FIXTURES / "p2000_log.csv"
