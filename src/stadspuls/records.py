@@ -178,6 +178,58 @@ class Story(msgspec.Struct, frozen=True, kw_only=True):
     post_ids: tuple[str, ...] = ()  # the stored ids of its posts (capped)
 
 
+# Roles, lowest first: each has every permission of the ones before it. Re-identification
+# (turning a handle into its pseudonym) is a separate permission a user holds or not.
+ROLES = ("viewer", "analyst", "admin")
+# What each permission allows; `stadspuls.access.roles` maps roles onto them.
+PERMISSIONS = {
+    "aggregates": "counts, charts and maps over at least 5 distinct authors (viewer and up)",
+    "posts": "post texts, monitors and alerts (analyst and up)",
+    "admin": "users, settings and the audit log (admin)",
+    "reidentify": "turn a handle into its pseudonym, with a reason (a separate grant)",
+}
+
+
+class Actor(msgspec.Struct, frozen=True, kw_only=True):
+    """Who is acting: every read of stored data and every change names one."""
+
+    user_id: int | None  # None for the system and for the command line without a user
+    username: str
+    role: str  # one of ROLES
+    reidentify: bool = False
+    via: str = "session"  # "session" | "token" | "cli" | "system"
+
+
+class User(msgspec.Struct, frozen=True, kw_only=True):
+    id: int | None = None
+    username: str
+    display_name: str = ""
+    role: str = "viewer"  # one of ROLES
+    reidentify: bool = False
+    active: bool = True
+    totp: bool = False  # whether a second factor is set up
+    oidc_subject: str | None = None  # "issuer|sub" for users who log in through OIDC
+    created_at: datetime | None = None
+    last_login_at: datetime | None = None
+
+
+class AuditEntry(msgspec.Struct, frozen=True, kw_only=True):
+    """One row of the append-only audit log: a view of post texts, a re-identification, or a
+    change an admin made (users, monitors, settings)."""
+
+    id: int | None = None
+    at: datetime
+    actor: str  # username ("system" for the system)
+    user_id: int | None = None
+    role: str
+    action: str  # "posts.view", "posts.export", "reidentify", "link.open", "user.add", ...
+    monitor_id: int | None = None
+    query: str | None = None
+    posts: int = 0  # how many posts (texts) the action showed
+    reason: str | None = None
+    details: dict[str, str | int | float | bool | None] | None = None
+
+
 def utc(dt: datetime) -> datetime:
     """Return `dt` as a UTC-aware datetime; a naive datetime is taken to be UTC already."""
     if dt.tzinfo is None:

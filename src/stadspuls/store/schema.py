@@ -309,3 +309,125 @@ story_posts = sa.Table(
     ),
     sa.Index("ix_story_posts_post_pk", "post_pk"),
 )
+
+# Accounts. A user logs in with a password (argon2 hash) and an optional TOTP second factor, or
+# through OIDC (`oidc_subject`). Users are disabled, never deleted: the audit log names them.
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", BigIntPK, primary_key=True, autoincrement=True),
+    sa.Column("username", sa.String(200), nullable=False, unique=True),
+    sa.Column("display_name", sa.String(200), nullable=False, server_default=""),
+    sa.Column("role", sa.String(16), nullable=False),  # one of records.ROLES
+    sa.Column("reidentify", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("password_hash", sa.Text),  # argon2id; null for OIDC-only users
+    sa.Column("totp_secret", sa.Text),  # sealed (stadspuls.sealed) base32 secret; null: no TOTP
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("oidc_subject", sa.String(400), unique=True),
+    sa.Column("created_us", sa.BigInteger, nullable=False),
+    sa.Column("updated_us", sa.BigInteger, nullable=False),
+    sa.Column("last_login_us", sa.BigInteger),
+)
+
+# Logged-in browser sessions. The cookie holds a random token; only its SHA-256 is stored, so a
+# copy of the database opens no session. `pending_totp`: the password was right, the second
+# factor is still to come (such a session grants nothing).
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column(
+        "user_id", sa.BigInteger, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("csrf", sa.String(64), nullable=False),
+    sa.Column("pending_totp", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_us", sa.BigInteger, nullable=False),
+    sa.Column("seen_us", sa.BigInteger, nullable=False),
+    sa.Column("expires_us", sa.BigInteger, nullable=False),
+    sa.Index("ix_sessions_user_id", "user_id"),
+)
+
+# Personal API tokens ("Authorization: Bearer sp_…"); only the SHA-256 of a token is stored.
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("id", BigIntPK, primary_key=True, autoincrement=True),
+    sa.Column(
+        "user_id", sa.BigInteger, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_us", sa.BigInteger, nullable=False),
+    sa.Column("last_used_us", sa.BigInteger),
+    sa.Column("expires_us", sa.BigInteger),
+    sa.Column("revoked_us", sa.BigInteger),
+)
+
+# Failed logins per key ("user:<name>", "ip:<address>") for rate limiting, kept in the store so
+# that every worker process sees the same count.
+login_attempts = sa.Table(
+    "login_attempts",
+    metadata,
+    sa.Column("key", sa.String(300), primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("first_us", sa.BigInteger, nullable=False),
+    sa.Column("locked_until_us", sa.BigInteger),
+)
+
+# The append-only audit log (the migration adds triggers that refuse UPDATE and DELETE). No
+# foreign keys: an entry outlives the user, monitor or post it names.
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", BigIntPK, primary_key=True, autoincrement=True),
+    sa.Column("at_us", sa.BigInteger, nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("user_id", sa.BigInteger),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("monitor_id", sa.BigInteger),
+    sa.Column("query", sa.Text),
+    sa.Column("posts", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("reason", sa.Text),
+    sa.Column("details", sa.Text),  # JSON object
+    sa.Index("ix_audit_log_at_us", "at_us"),
+    sa.Index("ix_audit_log_actor_at", "actor", "at_us"),
+)
+
+# Pre-aggregated counts per monitor and hour, kept by the rollup consumer behind the linker, so
+# that no page counts over posts. `authors`: distinct author pseudonyms in that hour.
+monitor_buckets = sa.Table(
+    "monitor_buckets",
+    metadata,
+    sa.Column(
+        "monitor_id",
+        sa.BigInteger,
+        sa.ForeignKey("monitors.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("start_us", sa.BigInteger, primary_key=True),  # the hour's start (UTC)
+    sa.Column("posts", sa.BigInteger, nullable=False),
+    sa.Column("authors", sa.BigInteger, nullable=False),
+    sa.Column("negative", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("neutral", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("positive", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("last_us", sa.BigInteger, nullable=False),  # the newest post's created_us
+)
+
+# Pre-aggregated facets per monitor and UTC day: kind "tag" (hashtag), "place" (CBS municipality
+# code), "type" (incident type), "lang", "source"; `authors` distinct within that day and value.
+monitor_facets = sa.Table(
+    "monitor_facets",
+    metadata,
+    sa.Column(
+        "monitor_id",
+        sa.BigInteger,
+        sa.ForeignKey("monitors.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("day_us", sa.BigInteger, primary_key=True),
+    sa.Column("kind", sa.String(16), primary_key=True),
+    sa.Column("value", sa.String(200), primary_key=True),
+    sa.Column("posts", sa.BigInteger, nullable=False),
+    sa.Column("authors", sa.BigInteger, nullable=False),
+)

@@ -1,0 +1,1 @@
+"""Who may do what: accounts, roles, sessions, API tokens and the second factor."""

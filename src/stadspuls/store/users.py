@@ -1,0 +1,206 @@
+"""Accounts, browser sessions and personal API tokens.
+
+Tokens and session cookies are random secrets handed to the client once; the store keeps only
+their SHA-256, so reading the database opens no account.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+
+import sqlalchemy as sa
+
+from stadspuls.records import ROLES, Actor, User
+from stadspuls.store.rows import from_us
+from stadspuls.store.schema import api_tokens, sessions, users
+
+TOKEN_PREFIX = "sp_"  # noqa: S105 (a prefix that marks our tokens in logs and scanners)
+
+
+class UserExists(ValueError):
+    pass
+
+
+def now_us() -> int:
+    return time.time_ns() // 1000
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _row_to_user(row: sa.RowMapping) -> User:
+    return User(
+        id=row["id"],
+        username=row["username"],
+        display_name=row["display_name"],
+        role=row["role"],
+        reidentify=bool(row["reidentify"]),
+        active=bool(row["active"]),
+        totp=row["totp_secret"] is not None,
+        oidc_subject=row["oidc_subject"],
+        created_at=from_us(row["created_us"]),
+        last_login_at=None if row["last_login_us"] is None else from_us(row["last_login_us"]),
+    )
+
+
+def create_user(engine: sa.Engine, user: User, *, password_hash: str | None) -> User:
+    """Insert `user` (its `id` is ignored) with an already hashed password (or None)."""
+    if user.role not in ROLES:
+        raise ValueError(f"unknown role {user.role!r}: one of {', '.join(ROLES)}")
+    now = now_us()
+    try:
+        with engine.begin() as conn:
+            new_id = conn.execute(
+                users.insert().values(
+                    username=user.username,
+                    display_name=user.display_name,
+                    role=user.role,
+                    reidentify=user.reidentify,
+                    password_hash=password_hash,
+                    active=user.active,
+                    oidc_subject=user.oidc_subject,
+                    created_us=now,
+                    updated_us=now,
+                )
+            ).inserted_primary_key[0]  # type: ignore[index]
+    except sa.exc.IntegrityError as error:
+        raise UserExists(f"a user {user.username!r} exists already") from error
+    found = get_user(engine, int(new_id))
+    assert found is not None
+    return found
+
+
+def get_user(engine: sa.Engine, user_id: int) -> User | None:
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(users).where(users.c.id == user_id)).mappings().first()
+    return None if row is None else _row_to_user(row)
+
+
+def find_user(engine: sa.Engine, username: str) -> User | None:
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(users).where(users.c.username == username)).mappings().first()
+    return None if row is None else _row_to_user(row)
+
+
+def list_users(engine: sa.Engine) -> list[User]:
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(users).order_by(users.c.username)).mappings().all()
+    return [_row_to_user(row) for row in rows]
+
+
+def actor_of(user: User, via: str) -> Actor:
+    return Actor(
+        user_id=user.id, username=user.username, role=user.role, reidentify=user.reidentify, via=via
+    )
+
+
+def create_token(
+    engine: sa.Engine, user_id: int, name: str, *, expires_us: int | None = None
+) -> str:
+    """A new personal API token for the user; the secret is returned once and never stored."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with engine.begin() as conn:
+        conn.execute(
+            api_tokens.insert().values(
+                user_id=user_id,
+                name=name,
+                token_hash=digest(token),
+                created_us=now_us(),
+                expires_us=expires_us,
+            )
+        )
+    return token
+
+
+def actor_for_token(engine: sa.Engine, token: str) -> Actor | None:
+    """The actor a bearer token stands for: None when unknown, revoked, expired or disabled."""
+    now = now_us()
+    query = (
+        sa.select(users, api_tokens.c.id.label("token_id"))
+        .join(api_tokens, api_tokens.c.user_id == users.c.id)
+        .where(
+            api_tokens.c.token_hash == digest(token),
+            api_tokens.c.revoked_us.is_(None),
+            sa.or_(api_tokens.c.expires_us.is_(None), api_tokens.c.expires_us > now),
+            users.c.active.is_(True),
+        )
+    )
+    with engine.begin() as conn:
+        row = conn.execute(query).mappings().first()
+        if row is None:
+            return None
+        # Last use to the minute: enough to spot a stale token, not a write per request.
+        conn.execute(
+            api_tokens.update()
+            .where(
+                api_tokens.c.id == row["token_id"],
+                sa.or_(
+                    api_tokens.c.last_used_us.is_(None),
+                    api_tokens.c.last_used_us < now - 60_000_000,
+                ),
+            )
+            .values(last_used_us=now)
+        )
+    return actor_of(_row_to_user(row), "token")
+
+
+def create_session(
+    engine: sa.Engine, user_id: int, *, ttl_s: int, pending_totp: bool = False
+) -> tuple[str, str]:
+    """A new session for the user: (cookie token, CSRF token)."""
+    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    now = now_us()
+    with engine.begin() as conn:
+        conn.execute(
+            sessions.insert().values(
+                token_hash=digest(token),
+                user_id=user_id,
+                csrf=csrf,
+                pending_totp=pending_totp,
+                created_us=now,
+                seen_us=now,
+                expires_us=now + ttl_s * 1_000_000,
+            )
+        )
+    return token, csrf
+
+
+class SessionInfo:
+    """A live session: who, its CSRF token, and whether the second factor is still due."""
+
+    __slots__ = ("actor", "csrf", "pending_totp", "user_id")
+
+    def __init__(self, actor: Actor, csrf: str, pending_totp: bool, user_id: int) -> None:
+        self.actor, self.csrf, self.pending_totp, self.user_id = actor, csrf, pending_totp, user_id
+
+
+def session_for(engine: sa.Engine, token: str) -> SessionInfo | None:
+    """The live session of a cookie token: None when unknown, expired or the user disabled."""
+    now = now_us()
+    query = (
+        sa.select(users, sessions.c.csrf, sessions.c.pending_totp, sessions.c.seen_us)
+        .join(sessions, sessions.c.user_id == users.c.id)
+        .where(
+            sessions.c.token_hash == digest(token),
+            sessions.c.expires_us > now,
+            users.c.active.is_(True),
+        )
+    )
+    with engine.begin() as conn:
+        row = conn.execute(query).mappings().first()
+        if row is None:
+            return None
+        if row["seen_us"] < now - 60_000_000:
+            conn.execute(
+                sessions.update().where(sessions.c.token_hash == digest(token)).values(seen_us=now)
+            )
+    user = _row_to_user(row)
+    return SessionInfo(actor_of(user, "session"), row["csrf"], bool(row["pending_totp"]), row["id"])
+
+
+def delete_session(engine: sa.Engine, token: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(sessions.delete().where(sessions.c.token_hash == digest(token)))
