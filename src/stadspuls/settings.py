@@ -118,6 +118,42 @@ class AlertSettings(BaseModel):
         return self
 
 
+class OidcSettings(BaseModel):
+    """Log in through an OpenID Connect provider (the government's single sign-on)."""
+
+    # The provider's issuer; its /.well-known/openid-configuration is read at start-up.
+    issuer: str = Field(pattern=r"^https?://")
+    client_id: str
+    client_secret: str
+    # The label of the login button, e.g. "Inloggen met het Rijksportaal".
+    label: str = "Single sign-on"
+    scopes: list[str] = Field(default_factory=lambda: ["openid", "profile", "email"])
+    # The claim that names the user; a new user logging in is created with `default_role`
+    # unless the claim `role_claim` holds one of the roles.
+    username_claim: str = "preferred_username"
+    role_claim: str | None = None
+    default_role: Literal["viewer", "analyst", "admin"] = "viewer"
+
+
+class WebSettings(BaseModel):
+    """The dashboard: sessions, cookies and the map."""
+
+    # A session lasts a shift: after this long without use, log in again.
+    session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
+    # Secure cookies: None follows the request (https → Secure); set true behind a TLS proxy.
+    secure_cookies: bool | None = None
+    # Failed logins: after `login_max_failures` within `login_window_minutes` for one user or
+    # address, further attempts are refused for `login_lock_minutes`.
+    login_max_failures: int = Field(default=5, ge=1, le=1000)
+    login_window_minutes: float = Field(default=15.0, gt=0)
+    login_lock_minutes: float = Field(default=15.0, gt=0)
+    # A tile server for the map's background where internet is available (an {z}/{x}/{y} URL);
+    # without it the map draws the municipalities shipped with the package and needs nothing.
+    tile_url: str | None = Field(default=None, pattern=r"^https?://")
+    tile_attribution: str | None = None
+    oidc: OidcSettings | None = None
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="STADSPULS_",
@@ -182,6 +218,8 @@ class Settings(BaseSettings):
     webhooks: list[WebhookSettings] = Field(default_factory=list)
     smtp: SmtpSettings | None = None
     alerts: AlertSettings = Field(default_factory=AlertSettings)
+    # The dashboard and its accounts.
+    web: WebSettings = Field(default_factory=WebSettings)
 
     @property
     def seal_key_path(self) -> Path:
