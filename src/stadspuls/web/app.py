@@ -16,6 +16,7 @@ from stadspuls import __version__
 from stadspuls.enrich.pseudonymise import Pseudonymiser, load_or_create_key
 from stadspuls.monitors import MonitorError
 from stadspuls.query.parser import QuerySyntaxError
+from stadspuls.service.reads import ReadService
 from stadspuls.settings import Settings
 from stadspuls.store.database import open_store
 from stadspuls.store.search import SearchTimeout
@@ -57,6 +58,7 @@ def create_app(
     app.state.engine = engine if engine is not None else open_store(settings.db_url)
     app.state.collector = collector
     app.state.pseudonymise = Pseudonymiser(load_or_create_key(settings.key_file)).pseudonym
+    app.state.reads = ReadService(app.state.engine, settings, pseudonymise=app.state.pseudonymise)
     app.include_router(health.router)
     app.include_router(posts.router, prefix="/api")
     app.include_router(stats.router, prefix="/api")
