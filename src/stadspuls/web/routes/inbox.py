@@ -1,0 +1,130 @@
+"""The alerts inbox (`/alerts`) and an alert's page (`/alerts/{id}`), for analysts and up.
+
+The pages are rendered on the server; `static/live/inbox.js` keeps them live: it listens to
+`/api/alerts/stream` and fetches a changed alert's row from `/alerts/{id}/row`, so a row looks
+the same whether it came with the page or arrived later. Acknowledge, resolve and false alarm
+post to the JSON API with the session's CSRF token.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from stadspuls.records import Actor, Alert
+from stadspuls.service.errors import NotFound
+from stadspuls.service.reads import ReadService
+from stadspuls.web.params import AlertId
+from stadspuls.web.routes.pagegate import page_actor
+from stadspuls.web.routes.timefmt import when
+from stadspuls.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+# The inbox's tabs and the alert states each shows.
+TABS: dict[str, tuple[str, ...]] = {
+    "open": ("open",),
+    "acknowledged": ("acknowledged",),
+    "resolved": ("resolved", "false_alarm"),
+}
+PAGE = 100  # alerts per tab; older ones stay in the API and the CLI
+
+
+def _tab_of(alert: Alert) -> str:
+    return next(tab for tab, states in TABS.items() if alert.state in states)
+
+
+@router.get("/alerts")
+def inbox(
+    request: Request, tab: Annotated[str, Query(pattern="^(open|acknowledged|resolved)$")] = "open"
+) -> Response:
+    actor = page_actor(request, "posts")
+    if isinstance(actor, Response):
+        return actor
+    reads = request.app.state.reads
+    counts = _counts(reads, actor)
+    alerts = _tab_alerts(reads, actor, tab)
+    names = monitor_names(reads, actor)
+    return render(
+        request,
+        "live/inbox.html",
+        {"tab": tab, "tabs": tuple(TABS), "counts": counts, "alerts": alerts, "names": names}
+        | _helpers(),
+    )
+
+
+@router.get("/alerts/{alert_id}/row")
+def alert_row(request: Request, alert_id: AlertId) -> Response:
+    """One alert as a row of the inbox (what the live script inserts); its tab in a header."""
+    actor = page_actor(request, "posts")
+    if isinstance(actor, Response):
+        return actor
+    reads = request.app.state.reads
+    try:
+        alert, _events, _deliveries = reads.alert_history(actor, alert_id)
+    except NotFound:
+        return Response(status_code=404)
+    response = render(
+        request,
+        "live/_alert_row.html",
+        {"alert": alert, "names": monitor_names(reads, actor)} | _helpers(),
+    )
+    response.headers["X-Alert-Tab"] = _tab_of(alert)
+    counts = _counts(reads, actor)
+    response.headers["X-Alert-Counts"] = ",".join(f"{t}={n}" for t, n in counts.items())
+    return response
+
+
+@router.get("/alerts/{alert_id}")
+def alert_page(request: Request, alert_id: AlertId) -> Response:
+    """The alert with its evidence: numbers, the monitor's volume around it, representative
+    posts (an audited view of post texts) and its history."""
+    actor = page_actor(request, "posts")
+    if isinstance(actor, Response):
+        return actor
+    try:
+        view = request.app.state.reads.alert(actor, alert_id)
+    except NotFound:
+        return render(request, "live/not_found.html", {"alert_id": alert_id}, status=404)
+    chart = {
+        "x": [int(p.start.timestamp()) for p in view.series.points],
+        "posts": [p.posts for p in view.series.points],
+        "expected": [p.expected for p in view.series.points],
+        "low": [p.low for p in view.series.points],
+        "high": [p.high for p in view.series.points],
+        "started": int(view.alert.started_at.timestamp()),
+    }
+    return render(
+        request,
+        "live/alert.html",
+        {"view": view, "alert": view.alert, "chart": chart, "tab": _tab_of(view.alert)}
+        | _helpers(),
+    )
+
+
+def _counts(reads: ReadService, actor: Actor) -> dict[str, int]:
+    return {
+        tab: sum(reads.alerts(actor, state=state, limit=1)[0] for state in states)
+        for tab, states in TABS.items()
+    }
+
+
+def _tab_alerts(reads: ReadService, actor: Actor, tab: str) -> list[Alert]:
+    """The tab's newest alerts; the resolved tab merges resolved ones and false alarms."""
+    found = [a for state in TABS[tab] for a in reads.alerts(actor, state=state, limit=PAGE)[1]]
+    found.sort(key=lambda a: (a.opened_at, a.id or 0), reverse=True)
+    return found[:PAGE]
+
+
+def monitor_names(reads: ReadService, actor: Actor) -> dict[int, str]:
+    return {m.id: m.name for m, _posts in reads.monitors(actor) if m.id is not None}
+
+
+def _helpers() -> dict[str, object]:
+    return {"when": when, "severity_icon": SEVERITY_ICONS}
+
+
+# Severity is said three ways (colour, shape, word), so no one needs to tell colours apart.
+SEVERITY_ICONS = {"high": "▲", "medium": "◆", "low": "●"}

@@ -1,0 +1,113 @@
+"""The alerts inbox and an alert's row, as pages: who may see them, what a row says, and how an
+alert moves between the tabs when it is acknowledged and resolved."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from stadspuls.settings import Settings
+from stadspuls.store import alerts as store
+from stadspuls.store.database import open_store
+from stadspuls.web.app import create_app
+from tests.alerts.factories import add_monitor, signal
+from tests.support.accounts import bearer
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> sa.Engine:
+    return open_store(f"sqlite:///{tmp_path / 'pages.db'}")
+
+
+@pytest.fixture
+def client(settings: Settings, engine: sa.Engine) -> TestClient:
+    return TestClient(create_app(settings, engine=engine), follow_redirects=False)
+
+
+def _alerts(engine: sa.Engine) -> tuple[int, int, int]:
+    """Three alerts: a high burst on "stratumseind", a low story and a medium one on "markt"."""
+    first = add_monitor(engine)
+    second = add_monitor(engine, "markt")
+    with engine.begin() as conn:
+        ids = store.record_signals(
+            conn,
+            [
+                signal(first, 0, severity="high", summary="brand bij de kroeg"),
+                signal(second, 1, detector="story", severity="low", summary="verhaal"),
+                signal(second, 2, detector="negative", severity="medium", summary="boos"),
+            ],
+        )
+    assert len(set(ids)) == 3
+    return ids[0], ids[1], ids[2]
+
+
+def test_anonymous_readers_go_to_the_login_page_and_viewers_may_not_see_alerts(
+    client: TestClient, engine: sa.Engine
+) -> None:
+    page = client.get("/alerts?tab=open")
+    assert page.status_code == 303
+    assert page.headers["location"] == "/login?next=%2Falerts%3Ftab%3Dopen"
+    viewer = client.get("/alerts", headers=bearer(engine, "viewer"))
+    assert viewer.status_code == 403
+    assert "Geen toegang" in viewer.text
+    assert client.get("/alerts/1/row", headers=bearer(engine, "viewer")).status_code == 403
+
+
+def test_the_inbox_shows_each_open_alert_with_severity_monitor_and_numbers(
+    client: TestClient, engine: sa.Engine
+) -> None:
+    burst, _story, _negative = _alerts(engine)
+    page = client.get("/alerts", headers=bearer(engine, "analyst"))
+    assert page.status_code == 200
+    html = page.text
+    assert html.count('<article class="alert') == 3
+    row = html[html.index(f'id="alert-{burst}"') :]
+    row = row[: row.index("</article>")]
+    # Severity as colour (class), shape and word; the monitor; the detector; the numbers.
+    assert "sev-high" in row
+    assert "▲" in row
+    assert "Hoog" in row
+    assert "stratumseind" in row
+    assert "Piek in volume" in row
+    assert "brand bij de kroeg" in row
+    assert "<strong>12</strong> waargenomen" in row
+    assert "verwacht 1.5" in row
+    assert "vechtpartij" in row
+    assert "Eindhoven" in row
+    assert 'data-action="ack"' in row
+    assert 'data-count="open">3<' in html
+    english = client.get("/alerts?lang=en", headers=bearer(engine, "analyst"))
+    assert "Volume burst" in english.text
+    assert "Acknowledge" in english.text
+
+
+def test_an_alert_moves_to_its_tab_when_acknowledged_and_resolved(
+    client: TestClient, engine: sa.Engine
+) -> None:
+    burst, story, negative = _alerts(engine)
+    analyst = bearer(engine, "analyst", name="anna")
+    store.acknowledge(engine, burst, "anna", "ik kijk")
+    store.resolve(engine, story, "anna", "niets aan de hand", false_alarm=True)
+
+    def ids(tab: str) -> set[int]:
+        html = client.get(f"/alerts?tab={tab}", headers=analyst).text
+        return {i for i in (burst, story, negative) if f'id="alert-{i}"' in html}
+
+    assert ids("open") == {negative}
+    assert ids("acknowledged") == {burst}
+    assert ids("resolved") == {story}
+    resolved = client.get("/alerts?tab=resolved", headers=analyst).text
+    assert "Vals alarm" in resolved
+    assert 'aria-current="page"' in resolved
+
+    row = client.get(f"/alerts/{burst}/row", headers=analyst)
+    assert row.status_code == 200
+    assert row.headers["X-Alert-Tab"] == "acknowledged"
+    assert row.headers["X-Alert-Counts"] == "open=1,acknowledged=1,resolved=1"
+    assert "bevestigd door anna" in row.text
+    assert 'data-action="ack"' not in row.text
+    assert 'data-action="resolve"' in row.text
+    assert client.get("/alerts/999/row", headers=analyst).status_code == 404
