@@ -20,7 +20,7 @@ from stadspuls.service.reads import ReadService
 from stadspuls.settings import Settings
 from stadspuls.store.database import open_store
 from stadspuls.store.search import SearchTimeout
-from stadspuls.web.routes import alerts, health, inbox, map_page, monitors, posts, stats
+from stadspuls.web.routes import alerts, health, inbox, map_page, monitors, posts, session, stats
 from stadspuls.web.templating import STATIC_DIR
 
 
@@ -65,6 +65,7 @@ def create_app(
     app.include_router(stats.router, prefix="/api")
     app.include_router(monitors.router, prefix="/api")
     app.include_router(alerts.router, prefix="/api")
+    app.include_router(session.router)
     # `/alerts/ID` is also the link e-mails and webhooks carry.
     app.include_router(inbox.router)
     app.include_router(map_page.router)
