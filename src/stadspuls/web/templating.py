@@ -10,7 +10,9 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from stadspuls.access.roles import allows
 from stadspuls.web.auth import identify
+from stadspuls.web.formatting import FILTERS
 from stadspuls.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, catalogue
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -24,6 +26,8 @@ environment = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+environment.filters.update(FILTERS)
+environment.globals["allows"] = allows
 
 
 def language(request: Request) -> str:

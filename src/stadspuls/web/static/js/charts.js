@@ -1,0 +1,82 @@
+/* The monitor page's charts (uPlot): volume with the seasonal band, and sentiment. The numbers
+   come from the page itself (#chart-data), the colours from the CSS theme, so the charts follow
+   the dark/light toggle. Without JavaScript the table under the charts holds the same numbers. */
+(function () {
+  "use strict";
+  var source = document.getElementById("chart-data");
+  if (!source || typeof uPlot === "undefined") return;
+  var data = JSON.parse(source.textContent);
+  var charts = [];
+
+  function css(name) {
+    return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+  }
+
+  function axes() {
+    var text = css("--muted"), grid = css("--border");
+    var axis = { stroke: text, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid } };
+    return [axis, Object.assign({}, axis, { size: 50 })];
+  }
+
+  function size(el) {
+    return { width: Math.max(el.clientWidth, 200), height: Math.max(el.clientHeight, 220) };
+  }
+
+  function volume(el) {
+    var band = css("--band"), line = css("--line"), muted = css("--muted");
+    var opts = Object.assign(size(el), {
+      tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1e3), "Europe/Amsterdam"); },
+      series: [
+        {},
+        { label: el.dataset.labelHigh, stroke: "transparent", fill: band, points: { show: false } },
+        { label: el.dataset.labelLow, stroke: "transparent", points: { show: false } },
+        { label: el.dataset.labelExpected, stroke: muted, dash: [4, 4], width: 1, points: { show: false } },
+        { label: el.dataset.labelPosts, stroke: line, width: 2, spanGaps: false },
+      ],
+      bands: [{ series: [1, 2], fill: band }],
+      axes: axes(),
+      legend: { show: true },
+      scales: { y: { range: function (u, min, max) { return [0, Math.max(max, 1) * 1.1]; } } },
+    });
+    // The band is drawn between high and low; the series fill of "high" is cleared by `bands`.
+    opts.series[1].fill = undefined;
+    return new uPlot(opts, [data.x, data.high, data.low, data.expected, data.posts], el);
+  }
+
+  function sentiment(el) {
+    var opts = Object.assign(size(el), {
+      tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1e3), "Europe/Amsterdam"); },
+      series: [
+        {},
+        { label: el.dataset.labelNegative, stroke: css("--negative"), width: 2 },
+        { label: el.dataset.labelNeutral, stroke: css("--neutral"), width: 2, dash: [6, 3] },
+        { label: el.dataset.labelPositive, stroke: css("--positive"), width: 2, dash: [2, 2] },
+      ],
+      axes: axes(),
+      scales: { y: { range: function (u, min, max) { return [0, Math.max(max, 1) * 1.1]; } } },
+    });
+    return new uPlot(opts, [data.x, data.negative, data.neutral, data.positive], el);
+  }
+
+  function draw() {
+    charts.forEach(function (c) { c.destroy(); });
+    charts = [];
+    document.querySelectorAll(".chart[data-kind]").forEach(function (el) {
+      el.textContent = "";
+      charts.push(el.dataset.kind === "volume" ? volume(el) : sentiment(el));
+    });
+  }
+
+  draw();
+  document.addEventListener("stadspuls:theme", draw);
+  var pending;
+  window.addEventListener("resize", function () {
+    clearTimeout(pending);
+    pending = setTimeout(function () {
+      charts.forEach(function (c) {
+        var s = size(c.root.parentNode);
+        c.setSize({ width: s.width, height: 220 });
+      });
+    }, 150);
+  });
+})();
