@@ -74,7 +74,7 @@ def test_the_inbox_shows_each_open_alert_with_severity_monitor_and_numbers(
     assert "Piek in volume" in row
     assert "brand bij de kroeg" in row
     assert "<strong>12</strong> waargenomen" in row
-    assert "verwacht 1.5" in row
+    assert "verwacht 1,5" in row  # Dutch decimal comma
     assert "vechtpartij" in row
     assert "Eindhoven" in row
     assert 'data-action="ack"' in row

@@ -20,8 +20,8 @@ from stadspuls.service.reads import ReadService
 from stadspuls.settings import Settings
 from stadspuls.store.database import open_store
 from stadspuls.store.search import SearchTimeout
+from stadspuls.web.assets import static_files
 from stadspuls.web.routes import alerts, health, inbox, map_page, monitors, posts, session, stats
-from stadspuls.web.templating import STATIC_DIR
 
 
 def swagger_ui_dir() -> Path:
@@ -69,7 +69,7 @@ def create_app(
     # `/alerts/ID` is also the link e-mails and webhooks carry.
     app.include_router(inbox.router)
     app.include_router(map_page.router)
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/static", static_files(), name="static")
 
     @app.exception_handler(QuerySyntaxError)
     async def _query_error(_request: Request, error: QuerySyntaxError) -> JSONResponse:

@@ -2,23 +2,26 @@
 
 The pages are rendered on the server; `static/live/inbox.js` keeps them live: it listens to
 `/api/alerts/stream` and fetches a changed alert's row from `/alerts/{id}/row`, so a row looks
-the same whether it came with the page or arrived later. Acknowledge, resolve and false alarm
-post to the JSON API with the session's CSRF token.
+the same whether it came with the page or arrived later. Acknowledge, resolve, false alarm and
+a note post to `/alerts/{id}/{action}` with the session's CSRF token in the X-CSRF-Token header.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import Path as FastPath
 from fastapi.responses import Response
+from pydantic import BaseModel, Field
 
 from stadspuls.records import Actor, Alert
 from stadspuls.service.errors import NotFound
 from stadspuls.service.reads import ReadService
+from stadspuls.store.alerts import MAX_NOTE, AlertStateError
+from stadspuls.web.auth import require
 from stadspuls.web.params import AlertId
 from stadspuls.web.routes.pagegate import page_actor
-from stadspuls.web.routes.timefmt import when
 from stadspuls.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -122,8 +125,40 @@ def monitor_names(reads: ReadService, actor: Actor) -> dict[int, str]:
     return {m.id: m.name for m, _posts in reads.monitors(actor) if m.id is not None}
 
 
+class ActionIn(BaseModel):
+    note: str | None = Field(default=None, max_length=MAX_NOTE)
+
+
+@router.post("/alerts/{alert_id}/{action}", status_code=204)
+def act(
+    request: Request,
+    alert_id: AlertId,
+    action: Annotated[str, FastPath(pattern="^(ack|resolve|false_alarm|note)$")],
+    body: ActionIn,
+    actor: Annotated[Actor, Depends(require("posts"))],
+) -> Response:
+    """The operator's action on an alert, as the signed-in user; 409 when its state does not
+    allow it (acknowledged already: it says by whom)."""
+    reads: ReadService = request.app.state.reads
+    note = (body.note or "").strip() or None
+    try:
+        if action == "ack":
+            reads.acknowledge(actor, alert_id, note)
+        elif action == "note":
+            if note is None:
+                raise HTTPException(422, "a note needs text")
+            reads.add_note(actor, alert_id, note)
+        else:
+            reads.resolve(actor, alert_id, note, false_alarm=action == "false_alarm")
+    except NotFound as error:
+        raise HTTPException(404, str(error)) from error
+    except AlertStateError as error:
+        raise HTTPException(409, str(error)) from error
+    return Response(status_code=204)
+
+
 def _helpers() -> dict[str, object]:
-    return {"when": when, "severity_icon": SEVERITY_ICONS}
+    return {"severity_icon": SEVERITY_ICONS, "nav": "alerts"}
 
 
 # Severity is said three ways (colour, shape, word), so no one needs to tell colours apart.

@@ -133,6 +133,7 @@ def map_page(
             "min_authors": MIN_AUTHORS,
             # Analysts follow a municipality to the monitor's feed; viewers to its numbers.
             "link_to_feed": analyst and monitor is not None,
+            "nav": "map",
         },
     )
 

@@ -6,24 +6,24 @@
   var page = document.querySelector("[data-inbox], [data-alert-page]");
   if (!page) return;
   var csrf = page.getAttribute("data-csrf") || "";
-  var user = page.getAttribute("data-user") || "";
   var baseTitle = document.title;
   var unseen = 0;
 
-  // --- acting on an alert: the JSON API, with the session's CSRF token -----------------------
+  // --- acting on an alert: as the signed-in user, with the session's CSRF token ---------------
   function act(id, action, note) {
-    var path = action === "ack" ? "ack" : "resolve";
-    var body = { by: user, note: note || null };
-    if (action === "false_alarm") body.false_alarm = true;
-    return fetch("/api/alerts/" + id + "/" + path, {
+    return fetch("/alerts/" + id + "/" + action, {
       method: "POST",
       credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
-      body: JSON.stringify(body),
+      body: JSON.stringify({ note: note || null }),
     }).then(function (response) {
-      if (response.ok) return response.json();
+      if (response.ok) return;
       return response.json().then(
-        function (error) { throw new Error(String(error.detail || response.status)); },
+        function (error) {
+          var detail = error.detail;
+          if (Array.isArray(detail)) detail = detail.map(function (d) { return d.msg; }).join("; ");
+          throw new Error(String(detail || response.status));
+        },
         function () { throw new Error(String(response.status)); }
       );
     });
@@ -198,55 +198,11 @@
         beep();
       });
     });
-    ["updated", "acknowledged", "resolved", "false_alarm"].forEach(function (kind) {
+    ["updated", "acknowledged", "resolved", "false_alarm", "note"].forEach(function (kind) {
       stream.addEventListener(kind, function (event) {
         refreshRow(JSON.parse(event.data).alert_id, false);
       });
     });
     window.addEventListener("beforeunload", function () { stream.close(); });
-  }
-
-  // --- the alert's chart (uPlot, vendored) -------------------------------------------------------
-  var chartBox = page.querySelector("[data-chart]");
-  var chartData = page.querySelector("[data-chart-data]");
-  if (chartBox && chartData && window.uPlot) {
-    var d = JSON.parse(chartData.textContent);
-    var label = function (key) {
-      var node = page.querySelector(key);
-      return node ? node.textContent : "";
-    };
-    var styles = getComputedStyle(document.documentElement);
-    var ink = styles.getPropertyValue("--live-ink").trim() || "#1b2a3a";
-    var accent = styles.getPropertyValue("--live-accent").trim() || "#b3261e";
-    var started = d.started;
-    var options = {
-      width: chartBox.clientWidth || 800,
-      height: 260,
-      series: [
-        {},
-        { label: label("[data-msg-posts]"), stroke: accent, width: 2, fill: "rgba(179,38,30,0.08)" },
-        { label: label("[data-msg-expected]"), stroke: ink, dash: [6, 4], width: 1.5 },
-      ],
-      axes: [{ stroke: ink }, { stroke: ink }],
-      hooks: {
-        draw: [function (u) {
-          // The alert's start as a vertical line.
-          var x = u.valToPos(started, "x", true);
-          var ctx = u.ctx;
-          ctx.save();
-          ctx.strokeStyle = accent;
-          ctx.setLineDash([2, 3]);
-          ctx.beginPath();
-          ctx.moveTo(x, u.bbox.top);
-          ctx.lineTo(x, u.bbox.top + u.bbox.height);
-          ctx.stroke();
-          ctx.restore();
-        }],
-      },
-    };
-    var plot = new window.uPlot(options, [d.x, d.posts, d.expected], chartBox);
-    window.addEventListener("resize", function () {
-      plot.setSize({ width: chartBox.clientWidth, height: 260 });
-    });
   }
 })();
