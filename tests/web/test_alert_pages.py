@@ -9,10 +9,13 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from stadspuls.records import User
 from stadspuls.settings import Settings
 from stadspuls.store import alerts as store
+from stadspuls.store import users
 from stadspuls.store.database import open_store
 from stadspuls.web.app import create_app
+from stadspuls.web.auth import CSRF_HEADER, SESSION_COOKIE
 from tests.alerts.factories import add_monitor, signal
 from tests.support.accounts import bearer
 
@@ -111,3 +114,45 @@ def test_an_alert_moves_to_its_tab_when_acknowledged_and_resolved(
     assert 'data-action="ack"' not in row.text
     assert 'data-action="resolve"' in row.text
     assert client.get("/alerts/999/row", headers=analyst).status_code == 404
+
+
+def test_actions_act_as_the_signed_in_user_and_need_the_sessions_csrf_token(
+    client: TestClient, engine: sa.Engine
+) -> None:
+    burst, story, _negative = _alerts(engine)
+    user = users.create_user(engine, User(username="bram", role="analyst"), password_hash=None)
+    assert user.id is not None
+    cookie, csrf = users.create_session(engine, user.id, ttl_s=3600)
+    client.cookies.set(SESSION_COOKIE, cookie)
+    assert client.post(f"/alerts/{burst}/ack", json={"note": "kijk"}).status_code == 403
+    viewer = bearer(engine, "viewer")
+    assert client.post(f"/alerts/{burst}/ack", json={}, headers=viewer).status_code == 403
+    headers = {CSRF_HEADER: csrf}
+    assert (
+        client.post(f"/alerts/{burst}/ack", json={"note": "ik kijk"}, headers=headers).status_code
+        == 204
+    )
+    again = client.post(f"/alerts/{burst}/ack", json={}, headers=headers)
+    assert again.status_code == 409
+    assert "bram" in again.json()["detail"]
+    assert (
+        client.post(f"/alerts/{burst}/note", json={"note": "  "}, headers=headers).status_code
+        == 422
+    )
+    assert (
+        client.post(
+            f"/alerts/{burst}/note", json={"note": "politie ter plaatse"}, headers=headers
+        ).status_code
+        == 204
+    )
+    assert client.post(f"/alerts/{story}/false_alarm", json={}, headers=headers).status_code == 204
+    assert client.post("/alerts/999/resolve", json={}, headers=headers).status_code == 404
+    acknowledged = store.get_alert(engine, burst)
+    assert acknowledged is not None
+    assert (acknowledged.state, acknowledged.acknowledged_by) == ("acknowledged", "bram")
+    assert acknowledged.note == "politie ter plaatse"
+    closed = store.get_alert(engine, story)
+    assert closed is not None
+    assert (closed.state, closed.closed_by) == ("false_alarm", "bram")
+    kinds = [e.kind for e in store.alert_events_of(engine, burst)]
+    assert kinds == ["opened", "acknowledged", "note"]
