@@ -20,7 +20,16 @@ from stadspuls.service.reads import ReadService
 from stadspuls.settings import Settings
 from stadspuls.store.database import open_store
 from stadspuls.store.search import SearchTimeout
-from stadspuls.web.routes import alerts, health, monitors, posts, session, stats
+from stadspuls.web.routes import (
+    account,
+    admin_users,
+    alerts,
+    health,
+    monitors,
+    posts,
+    session,
+    stats,
+)
 
 
 def swagger_ui_dir() -> Path:
@@ -66,6 +75,8 @@ def create_app(
     app.include_router(alerts.router, prefix="/api")
     app.include_router(alerts.page_router)
     app.include_router(session.router)
+    app.include_router(account.router)
+    app.include_router(admin_users.router)
 
     @app.exception_handler(QuerySyntaxError)
     async def _query_error(_request: Request, error: QuerySyntaxError) -> JSONResponse:
