@@ -21,9 +21,29 @@ class AccountError(ValueError):
     """A change that cannot be made; the message says why."""
 
 
+class BadUsername(AccountError):
+    pass
+
+
+class NameTaken(AccountError):
+    pass
+
+
+class PasswordRejected(AccountError):
+    pass
+
+
+class NoSuchUser(AccountError):
+    pass
+
+
+class LastAdmin(AccountError):
+    pass
+
+
 def check_username(username: str) -> str:
     if not _USERNAME.match(username):
-        raise AccountError(
+        raise BadUsername(
             "a user name has 1 to 200 letters, digits or . _ @ + - (no spaces): "
             f"{username!r} does not"
         )
@@ -69,7 +89,7 @@ def add_user(
     try:
         password_hash = None if password is None else passwords.hash_password(password)
     except passwords.WeakPassword as error:
-        raise AccountError(str(error)) from error
+        raise PasswordRejected(str(error)) from error
     try:
         user = store.create_user(
             engine,
@@ -83,7 +103,7 @@ def add_user(
             password_hash=password_hash,
         )
     except store.UserExists as error:
-        raise AccountError(str(error)) from error
+        raise NameTaken(str(error)) from error
     with engine.begin() as conn:
         _audit(
             conn,
@@ -103,7 +123,7 @@ def _user(engine: sa.Engine, username_or_id: str | int) -> User:
     else:
         found = store.find_user(engine, username_or_id)
     if found is None or found.id is None:
-        raise AccountError(f"no user {username_or_id!r}")
+        raise NoSuchUser(f"no user {username_or_id!r}")
     return found
 
 
@@ -117,7 +137,7 @@ def set_password(
     try:
         new_hash = passwords.hash_password(password)
     except passwords.WeakPassword as error:
-        raise AccountError(str(error)) from error
+        raise PasswordRejected(str(error)) from error
     with engine.begin() as conn:
         store.set_password_hash(conn, user.id, new_hash)
         store.end_sessions(conn, user.id, keep=keep_session)
@@ -166,7 +186,7 @@ def _keep_an_admin(
         return
     others = [u for u in store.list_users(engine) if u.role == "admin" and u.active]
     if all(u.id == user.id for u in others):
-        raise AccountError(f"{user.username} is the last active admin")
+        raise LastAdmin(f"{user.username} is the last active admin")
 
 
 def enable_totp(engine: sa.Engine, actor: Actor, user_id: int, sealed_secret: str) -> None:

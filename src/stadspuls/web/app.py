@@ -21,7 +21,18 @@ from stadspuls.settings import Settings
 from stadspuls.store.database import open_store
 from stadspuls.store.search import SearchTimeout
 from stadspuls.web.assets import static_files
-from stadspuls.web.routes import alerts, health, inbox, map_page, monitors, posts, session, stats
+from stadspuls.web.routes import (
+    account,
+    admin_users,
+    alerts,
+    health,
+    inbox,
+    map_page,
+    monitors,
+    posts,
+    session,
+    stats,
+)
 
 
 def swagger_ui_dir() -> Path:
@@ -66,6 +77,8 @@ def create_app(
     app.include_router(monitors.router, prefix="/api")
     app.include_router(alerts.router, prefix="/api")
     app.include_router(session.router)
+    app.include_router(account.router)
+    app.include_router(admin_users.router)
     # `/alerts/ID` is also the link e-mails and webhooks carry.
     app.include_router(inbox.router)
     app.include_router(map_page.router)

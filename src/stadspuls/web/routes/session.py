@@ -25,6 +25,7 @@ from stadspuls.sealed import SealError
 from stadspuls.settings import Settings
 from stadspuls.store import users as store
 from stadspuls.web.auth import CSRF_HEADER, SESSION_COOKIE, check_csrf, identify
+from stadspuls.web.routes.pages import form_fields
 from stadspuls.web.templating import render
 
 router = APIRouter(tags=["session"], include_in_schema=False)
@@ -73,12 +74,6 @@ def safe_next(value: str | None) -> str:
     return value
 
 
-def login_redirect(request: Request) -> RedirectResponse:
-    """Send an anonymous reader of a page to the login page, and back here afterwards."""
-    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return RedirectResponse(f"/login?next={quote(here, safe='')}", status_code=303)
-
-
 def set_session_cookie(request: Request, response: Response, token: str, ttl_s: int) -> None:
     response.set_cookie(
         SESSION_COOKIE,
@@ -116,11 +111,6 @@ def _limiter(request: Request) -> RateLimiter:
 
 def _address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
-
-
-async def _form(request: Request) -> dict[str, str]:
-    form = await request.form()
-    return {key: value for key, value in form.items() if isinstance(value, str)}
 
 
 def _login_page(
@@ -189,7 +179,7 @@ def login_form(request: Request, next: str | None = None) -> Response:
 
 @router.post("/login")
 async def login(request: Request) -> Response:
-    form = await _form(request)
+    form = await form_fields(request)
     next_path = safe_next(form.get("next"))
     username = form.get("username", "").strip()
     password = form.get("password", "")
@@ -269,7 +259,7 @@ def totp_form(request: Request, next: str | None = None) -> Response:
 
 @router.post("/login/totp")
 async def totp_login(request: Request) -> Response:
-    form = await _form(request)
+    form = await form_fields(request)
     next_path = safe_next(form.get("next"))
     pending = _pending(request)
     if pending is None:
@@ -306,7 +296,7 @@ async def totp_login(request: Request) -> Response:
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
-    form = await _form(request)
+    form = await form_fields(request)
     identity = identify(request)
     token = request.cookies.get(SESSION_COOKIE)
     if identity is not None and identity.session is not None:
