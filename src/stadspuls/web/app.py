@@ -26,6 +26,7 @@ from stadspuls.web.routes import (
     alerts,
     health,
     monitors,
+    oidc_login,
     posts,
     session,
     stats,
@@ -77,6 +78,7 @@ def create_app(
     app.include_router(session.router)
     app.include_router(account.router)
     app.include_router(admin_users.router)
+    app.include_router(oidc_login.router)
 
     @app.exception_handler(QuerySyntaxError)
     async def _query_error(_request: Request, error: QuerySyntaxError) -> JSONResponse:
