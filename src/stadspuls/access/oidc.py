@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import time
 from typing import Any, NamedTuple
 
 import httpx
@@ -201,7 +200,3 @@ def _known_role(value: object) -> str | None:
         named = [ROLES.index(v) for v in value if isinstance(v, str) and v in ROLES]
         return ROLES[max(named)] if named else None
     return None
-
-
-def now() -> float:
-    return time.time()
