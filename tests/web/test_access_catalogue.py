@@ -9,7 +9,7 @@ from babel.messages.pofile import read_po
 from jinja2.ext import babel_extract
 
 from stadspuls.web import i18n
-from stadspuls.web.routes import account, admin_users, session
+from stadspuls.web.routes import account, admin_users, oidc_login, session
 from stadspuls.web.templating import TEMPLATE_DIR
 
 TEMPLATES = ("login.html", "login_totp.html", "account.html", "admin_users.html")
@@ -54,7 +54,7 @@ def test_every_message_has_a_dutch_translation() -> None:
     used: set[str] = set()
     for name in (*TEMPLATES, MACROS):
         used |= _template_messages(name)
-    for module in (session, account, admin_users):
+    for module in (session, account, admin_users, oidc_login):
         assert module.__file__ is not None
         used |= _module_messages(Path(module.__file__))
     assert len(used) > 100

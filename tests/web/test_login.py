@@ -4,8 +4,11 @@ from http.cookies import SimpleCookie
 
 import httpx2 as httpx
 import sqlalchemy as sa
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
+from stadspuls.access import accounts
+from stadspuls.access.roles import SYSTEM
 from stadspuls.settings import Settings
 from stadspuls.store import users as store
 from stadspuls.web.app import create_app
@@ -157,3 +160,27 @@ def test_first_run_hint_on_the_login_page(settings: Settings, engine: sa.Engine)
     assert "stadspuls user add NAME --role admin" in client.get("/login").text
     add_user(engine, "anna", "admin")
     assert "stadspuls user add NAME --role admin" not in client.get("/login").text
+
+
+def test_login_replaces_a_hash_with_stale_parameters(settings: Settings, engine: sa.Engine) -> None:
+    user = add_user(engine, "anna")
+    assert user.id is not None
+    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    with engine.begin() as conn:
+        store.set_password_hash(conn, user.id, cheap.hash(PASSWORD))
+    assert login(_client(settings, engine), "anna").status_code == 303
+    found = store.credentials(engine, "anna")
+    assert found is not None
+    assert found[1] is not None
+    assert found[1].startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    assert login(_client(settings, engine), "anna").status_code == 303
+
+
+def test_a_disabled_users_session_stops_working(settings: Settings, engine: sa.Engine) -> None:
+    add_user(engine, "anna")
+    client = _client(settings, engine)
+    login(client, "anna")
+    assert client.get("/account").status_code == 200
+    accounts.set_active(engine, SYSTEM, "anna", False)
+    assert client.get("/account", follow_redirects=False).status_code == 303
+    assert login(_client(settings, engine), "anna").status_code == 401

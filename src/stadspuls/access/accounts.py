@@ -4,6 +4,7 @@ that the `stadspuls user` commands, the account page and the users admin page al
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 import sqlalchemy as sa
@@ -237,3 +238,48 @@ def first_run_hint(engine: sa.Engine) -> str | None:
         "    stadspuls user add NAME --role admin\n"
         "(it asks for a password of at least 12 characters), then log in at /login."
     )
+
+
+# Changes made because an OIDC provider said so are audited under this name.
+OIDC_ACTOR = Actor(user_id=None, username="oidc", role="admin", via="system")
+
+
+def user_for_oidc(
+    engine: sa.Engine,
+    subject: str,
+    username: str,
+    *,
+    display_name: str,
+    role: str | None,
+    default_role: str,
+) -> User:
+    """The user the provider vouched for: found by subject; else an account an admin added
+    for single sign-on only (no password, same name), now tied to the subject; else a new
+    one. A password account of the same name is never taken over: the login is refused."""
+    found = store.find_user_by_subject(engine, subject)
+    if found is None:
+        same_name = store.credentials(engine, username)
+        if same_name is not None:
+            user, password_hash = same_name
+            if password_hash is not None or user.oidc_subject is not None or user.id is None:
+                raise NameTaken(f"a user {username!r} exists already and is not single sign-on")
+            with engine.begin() as conn:
+                store.link_subject(conn, user.id, subject)
+                _audit(conn, OIDC_ACTOR, "user.link", user, subject=subject)
+            found = _user(engine, user.id)
+        else:
+            return add_user(
+                engine,
+                OIDC_ACTOR,
+                check_username(username),
+                role or default_role,
+                password=None,
+                display_name=display_name,
+                oidc_subject=subject,
+            )
+    if role is not None and role != found.role and found.active and found.id is not None:
+        # The provider's role claim is the source of truth for its users (but the last
+        # active admin stays one: nobody could manage users otherwise).
+        with contextlib.suppress(LastAdmin):
+            found = set_role(engine, OIDC_ACTOR, found.id, role)
+    return found

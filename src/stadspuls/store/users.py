@@ -342,3 +342,13 @@ def revoke_token(conn: sa.Connection, user_id: int, token_id: int) -> bool:
         .values(revoked_us=now_us())
     )
     return result.rowcount == 1
+
+
+def link_subject(conn: sa.Connection, user_id: int, subject: str) -> bool:
+    """Tie a user without an OIDC subject to `subject` (their first single sign-on)."""
+    result = conn.execute(
+        users.update()
+        .where(users.c.id == user_id, users.c.oidc_subject.is_(None))
+        .values(oidc_subject=subject, updated_us=now_us())
+    )
+    return result.rowcount == 1

@@ -29,6 +29,7 @@ from stadspuls.web.routes import (
     inbox,
     map_page,
     monitors,
+    oidc_login,
     posts,
     session,
     stats,
@@ -79,6 +80,7 @@ def create_app(
     app.include_router(session.router)
     app.include_router(account.router)
     app.include_router(admin_users.router)
+    app.include_router(oidc_login.router)
     # `/alerts/ID` is also the link e-mails and webhooks carry.
     app.include_router(inbox.router)
     app.include_router(map_page.router)

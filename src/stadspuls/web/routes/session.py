@@ -113,7 +113,7 @@ def _address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _login_page(
+def login_page(
     request: Request,
     *,
     next_path: str,
@@ -158,7 +158,7 @@ def _locked(request: Request, seconds: int, next_path: str, username: str, page:
     headers = {"Retry-After": str(seconds)}
     if page == "totp":
         return _totp_page(request, next_path, 429, LOCKED, {"minutes": minutes}, headers)
-    return _login_page(
+    return login_page(
         request,
         next_path=next_path,
         status=429,
@@ -174,7 +174,7 @@ def login_form(request: Request, next: str | None = None) -> Response:
     identity = identify(request)
     if identity is not None and identity.session is not None:
         return RedirectResponse(safe_next(next), status_code=303)
-    return _login_page(request, next_path=safe_next(next))
+    return login_page(request, next_path=safe_next(next))
 
 
 @router.post("/login")
@@ -185,7 +185,7 @@ async def login(request: Request) -> Response:
     password = form.get("password", "")
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not cookie or not hmac.compare_digest(cookie, form.get("csrf", "")):
-        return _login_page(
+        return login_page(
             request, next_path=next_path, status=403, error=EXPIRED_FORM, username=username
         )
     limiter = _limiter(request)
@@ -202,7 +202,7 @@ async def login(request: Request) -> Response:
     if found is None or not verified.ok or not found[0].active:
         if locked := limiter.failed(keys):
             return _locked(request, locked, next_path, username, "login")
-        return _login_page(request, next_path=next_path, status=401, error=WRONG, username=username)
+        return login_page(request, next_path=next_path, status=401, error=WRONG, username=username)
     user = found[0]
     assert user.id is not None
     limiter.succeeded(username)
