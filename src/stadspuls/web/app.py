@@ -29,6 +29,7 @@ from stadspuls.web.routes import (
     account,
     admin_users,
     alerts,
+    dashboard,
     governance,
     health,
     inbox,
@@ -83,6 +84,7 @@ def create_app(
     app.include_router(monitors.router, prefix="/api")
     app.include_router(alerts.router, prefix="/api")
     app.include_router(governance.router, prefix="/api")
+    app.include_router(dashboard.router, prefix="/api")
     app.include_router(session.router)
     app.include_router(account.router)
     app.include_router(admin_users.router)
