@@ -20,6 +20,8 @@ from stadspuls.service.reads import ReadService
 from stadspuls.settings import Settings
 from stadspuls.store.database import open_store
 from stadspuls.store.search import SearchTimeout
+from stadspuls.web import pages
+from stadspuls.web.assets import static_files
 from stadspuls.web.routes import alerts, health, monitors, posts, stats
 
 
@@ -43,6 +45,7 @@ def create_app(
         redoc_url=None,
     )
     app.mount("/static/swagger", StaticFiles(directory=swagger_ui_dir()), name="swagger")
+    app.mount("/static", static_files(), name="static")
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:
@@ -65,6 +68,7 @@ def create_app(
     app.include_router(monitors.router, prefix="/api")
     app.include_router(alerts.router, prefix="/api")
     app.include_router(alerts.page_router)
+    pages.install(app)
 
     @app.exception_handler(QuerySyntaxError)
     async def _query_error(_request: Request, error: QuerySyntaxError) -> JSONResponse:
