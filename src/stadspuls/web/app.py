@@ -22,7 +22,7 @@ from stadspuls.store.database import open_store
 from stadspuls.store.search import SearchTimeout
 from stadspuls.web import pages
 from stadspuls.web.assets import static_files
-from stadspuls.web.routes import alerts, health, monitors, posts, stats
+from stadspuls.web.routes import alerts, dashboard, health, monitors, posts, stats
 
 
 def swagger_ui_dir() -> Path:
@@ -67,6 +67,7 @@ def create_app(
     app.include_router(stats.router, prefix="/api")
     app.include_router(monitors.router, prefix="/api")
     app.include_router(alerts.router, prefix="/api")
+    app.include_router(dashboard.router, prefix="/api")
     app.include_router(alerts.page_router)
     pages.install(app)
 
