@@ -24,6 +24,7 @@ from stadspuls.store.alerts import AlertStateError
 from stadspuls.store.database import open_store
 from stadspuls.store.monitors import MonitorExists
 from stadspuls.store.search import SearchTimeout
+from stadspuls.web import pages
 from stadspuls.web.assets import static_files
 from stadspuls.web.routes import (
     account,
@@ -62,6 +63,7 @@ def create_app(
         redoc_url=None,
     )
     app.mount("/static/swagger", StaticFiles(directory=swagger_ui_dir()), name="swagger")
+    app.mount("/static", static_files(), name="static")
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:
@@ -92,7 +94,7 @@ def create_app(
     # `/alerts/ID` is also the link e-mails and webhooks carry.
     app.include_router(inbox.router)
     app.include_router(map_page.router)
-    app.mount("/static", static_files(), name="static")
+    pages.install(app)
     _answer_errors(app)
     return app
 

@@ -1,0 +1,15 @@
+"""The dashboard's pages: server-rendered HTML over the read service (`app.state.reads`), one
+module per page or close group. `install(app)` adds their routers and the handlers that turn a
+missing login into a redirect and a missing permission into a friendly 403 page."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from stadspuls.web.pages import governance, guard, monitors_admin, search
+
+
+def install(app: FastAPI) -> None:
+    guard.install(app)
+    for module in (monitors_admin, search, governance):
+        app.include_router(module.router)
