@@ -20,11 +20,12 @@ from stadspuls.service.errors import NotFound
 from stadspuls.service.reads import ReadService
 from stadspuls.store.alerts import MAX_NOTE, AlertStateError
 from stadspuls.web.auth import require
+from stadspuls.web.pages.guard import page
 from stadspuls.web.params import AlertId
-from stadspuls.web.routes.pagegate import page_actor
 from stadspuls.web.templating import render
 
 router = APIRouter(include_in_schema=False)
+Analyst = Annotated[Actor, Depends(page("posts"))]
 
 # The inbox's tabs and the alert states each shows.
 TABS: dict[str, tuple[str, ...]] = {
@@ -41,12 +42,11 @@ def _tab_of(alert: Alert) -> str:
 
 @router.get("/alerts")
 def inbox(
-    request: Request, tab: Annotated[str, Query(pattern="^(open|acknowledged|resolved)$")] = "open"
+    request: Request,
+    actor: Analyst,
+    tab: Annotated[str, Query(pattern="^(open|acknowledged|resolved)$")] = "open",
 ) -> Response:
-    actor = page_actor(request, "posts")
-    if isinstance(actor, Response):
-        return actor
-    reads = request.app.state.reads
+    reads: ReadService = request.app.state.reads
     counts = _counts(reads, actor)
     alerts = _tab_alerts(reads, actor, tab)
     names = monitor_names(reads, actor)
@@ -59,12 +59,9 @@ def inbox(
 
 
 @router.get("/alerts/{alert_id}/row")
-def alert_row(request: Request, alert_id: AlertId) -> Response:
+def alert_row(request: Request, alert_id: AlertId, actor: Analyst) -> Response:
     """One alert as a row of the inbox (what the live script inserts); its tab in a header."""
-    actor = page_actor(request, "posts")
-    if isinstance(actor, Response):
-        return actor
-    reads = request.app.state.reads
+    reads: ReadService = request.app.state.reads
     try:
         alert, _events, _deliveries = reads.alert_history(actor, alert_id)
     except NotFound:
@@ -81,12 +78,9 @@ def alert_row(request: Request, alert_id: AlertId) -> Response:
 
 
 @router.get("/alerts/{alert_id}")
-def alert_page(request: Request, alert_id: AlertId) -> Response:
+def alert_page(request: Request, alert_id: AlertId, actor: Analyst) -> Response:
     """The alert with its evidence: numbers, the monitor's volume around it, representative
     posts (an audited view of post texts) and its history."""
-    actor = page_actor(request, "posts")
-    if isinstance(actor, Response):
-        return actor
     try:
         view = request.app.state.reads.alert(actor, alert_id)
     except NotFound:

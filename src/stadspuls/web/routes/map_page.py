@@ -12,16 +12,17 @@ from functools import cache
 from typing import Annotated
 
 import msgspec
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from stadspuls.access.roles import MIN_AUTHORS, allows
-from stadspuls.records import utcnow
+from stadspuls.records import Actor, utcnow
 from stadspuls.service.errors import NotFound
+from stadspuls.service.reads import ReadService
 from stadspuls.service.views import PlaceCount
+from stadspuls.web.pages.guard import page
 from stadspuls.web.params import INT64_MAX
 from stadspuls.web.routes.inbox import monitor_names
-from stadspuls.web.routes.pagegate import page_actor
 from stadspuls.web.templating import STATIC_DIR, render
 
 router = APIRouter(include_in_schema=False)
@@ -84,14 +85,12 @@ def class_of(value: float, breaks: tuple[float, ...]) -> int:
 @router.get("/map")
 def map_page(
     request: Request,
+    actor: Annotated[Actor, Depends(page("aggregates"))],
     monitor: Annotated[int | None, Query(ge=1, le=INT64_MAX)] = None,
     range_: Annotated[str, Query(alias="range", pattern="^(1h|24h|7d|30d|90d)$")] = "24h",
     metric: Annotated[str, Query(pattern="^(volume|negative)$")] = "volume",
 ) -> Response:
-    actor = page_actor(request, "aggregates")
-    if isinstance(actor, Response):
-        return actor
-    reads = request.app.state.reads
+    reads: ReadService = request.app.state.reads
     until = utcnow()
     try:
         view = reads.map_view(actor, monitor_id=monitor, since=until - RANGES[range_], until=until)
