@@ -3,17 +3,20 @@ alert moves between the tabs when it is acknowledged and resolved."""
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from stadspuls.records import User
+from stadspuls.records import Post, User
 from stadspuls.settings import Settings
 from stadspuls.store import alerts as store
-from stadspuls.store import users
+from stadspuls.store import audit, users
 from stadspuls.store.database import open_store
+from stadspuls.store.writer import Batch, PostWriter
 from stadspuls.web.app import create_app
 from stadspuls.web.auth import CSRF_HEADER, SESSION_COOKIE
 from tests.alerts.factories import add_monitor, signal
@@ -156,3 +159,49 @@ def test_actions_act_as_the_signed_in_user_and_need_the_sessions_csrf_token(
     assert (closed.state, closed.closed_by) == ("false_alarm", "bram")
     kinds = [e.kind for e in store.alert_events_of(engine, burst)]
     assert kinds == ["opened", "acknowledged", "note"]
+
+
+def test_the_alert_page_shows_its_evidence_and_the_view_of_post_texts_is_audited(
+    client: TestClient, engine: sa.Engine
+) -> None:
+    monitor = add_monitor(engine)
+    at = datetime.now(UTC) - timedelta(hours=1)
+    posts = [
+        Post(
+            id=f"test:{n}",
+            source="test",
+            native_id=str(n),
+            created_at=at + timedelta(seconds=n),
+            text=f"vechtpartij bij de kroeg {n}",
+            author_key=f"author{n}",
+            lang="nl",
+        )
+        for n in range(3)
+    ]
+    writer = PostWriter(engine)
+    writer.write(Batch(posts=posts))
+    writer.close()
+    with engine.begin() as conn:
+        (alert_id,) = set(
+            store.record_signals(
+                conn, [signal(monitor, at=at, post_ids=tuple(p.id for p in posts))]
+            )
+        )
+    analyst = bearer(engine, "analyst", name="anna")
+    page = client.get(f"/alerts/{alert_id}", headers=analyst)
+    assert page.status_code == 200
+    html = page.text
+    assert "Piek in volume: <a" in html
+    assert "12 posts in 10 min" in html
+    for post in posts:
+        assert post.text in html
+    assert 'id="chart-data"' in html
+    chart = html.split('id="chart-data">')[1].split("</script>")[0]
+    assert set(json.loads(chart)) >= {"x", "posts", "expected", "low", "high"}
+    assert "Geopend" in html  # the history
+    _total, viewed = audit.list_entries(engine, actions=["posts.view"])
+    assert [(e.actor, e.posts, e.monitor_id) for e in viewed] == [("anna", 3, monitor)]
+    assert client.get(f"/alerts/{alert_id}", headers=bearer(engine, "viewer")).status_code == 403
+    missing = client.get("/alerts/999", headers=analyst)
+    assert missing.status_code == 404
+    assert "Melding 999 bestaat niet." in missing.text
