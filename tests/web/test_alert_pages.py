@@ -19,6 +19,7 @@ from stadspuls.store.database import open_store
 from stadspuls.store.writer import Batch, PostWriter
 from stadspuls.web.app import create_app
 from stadspuls.web.auth import CSRF_HEADER, SESSION_COOKIE
+from stadspuls.web.routes.inbox import history
 from tests.alerts.factories import add_monitor, signal
 from tests.support.accounts import bearer
 
@@ -205,3 +206,23 @@ def test_the_alert_page_shows_its_evidence_and_the_view_of_post_texts_is_audited
     missing = client.get("/alerts/999", headers=analyst)
     assert missing.status_code == 404
     assert "Melding 999 bestaat niet." in missing.text
+
+
+def test_the_history_folds_a_surges_updates_into_one_line() -> None:
+    at = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
+    events: list[tuple[str, datetime, str | None]] = [("opened", at, None)]
+    events += [("updated", at + timedelta(minutes=m), None) for m in range(1, 36)]
+    events += [("acknowledged", at + timedelta(hours=1), "anna")]
+    events += [("note", at + timedelta(hours=2), "anna"), ("note", at + timedelta(hours=3), "bram")]
+    steps = history(events)
+    assert [(s.kind, s.times, s.actor) for s in steps] == [
+        ("note", 1, "bram"),
+        ("note", 1, "anna"),
+        ("acknowledged", 1, "anna"),
+        ("updated", 35, None),
+        ("opened", 1, None),
+    ]
+    assert (steps[3].first, steps[3].last) == (
+        at + timedelta(minutes=1),
+        at + timedelta(minutes=35),
+    )

@@ -20,6 +20,7 @@ from stadspuls.store import monitors as monitor_store
 from stadspuls.store.database import open_store
 from stadspuls.store.writer import Batch, PostWriter
 from stadspuls.web.app import create_app
+from stadspuls.web.routes.map_page import class_of, volume_breaks
 from tests.support.accounts import bearer
 
 LOCHEM = Place(code="GM0262", name="Lochem", municipality="Lochem", lat=52.16, lon=6.41)
@@ -123,3 +124,12 @@ def test_an_analyst_sees_every_municipality_and_follows_it_to_the_feed(
     assert client.get("/map").status_code == 303
     assert client.get("/map?monitor=999", headers=bearer(engine, "analyst")).status_code == 404
     assert client.get("/map?range=1y", headers=bearer(engine, "analyst")).status_code == 422
+
+
+def test_volume_classes_follow_the_quantiles_of_skewed_counts() -> None:
+    counts = [1, 1, 2, 2, 3, 4, 6, 9, 40, 400]
+    breaks = volume_breaks(counts)
+    assert breaks == (1, 2, 4, 9, 400)
+    assert [class_of(c, breaks) for c in (1, 3, 5, 40, 400)] == [1, 3, 4, 5, 5]
+    assert volume_breaks([7, 7, 7]) == (7,)  # one class: the map page draws it darkest
+    assert volume_breaks([]) == ()

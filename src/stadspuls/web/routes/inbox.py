@@ -8,7 +8,9 @@ a note post to `/alerts/{id}/{action}` with the session's CSRF token in the X-CS
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Annotated, NamedTuple
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi import Path as FastPath
@@ -96,9 +98,36 @@ def alert_page(request: Request, alert_id: AlertId, actor: Analyst) -> Response:
     return render(
         request,
         "live/alert.html",
-        {"view": view, "alert": view.alert, "chart": chart, "tab": _tab_of(view.alert)}
+        {
+            "view": view,
+            "alert": view.alert,
+            "chart": chart,
+            "tab": _tab_of(view.alert),
+            "history": history(view.events),
+        }
         | _helpers(),
     )
+
+
+class Step(NamedTuple):
+    """Events of one kind in a row, newest first (a surge updates its alert with every post)."""
+
+    kind: str
+    first: datetime
+    last: datetime
+    actor: str | None
+    times: int
+
+
+def history(events: Sequence[tuple[str, datetime, str | None]]) -> list[Step]:
+    """The alert's events, newest first, with consecutive ones of a kind and actor folded."""
+    steps: list[Step] = []
+    for kind, at, actor in reversed(events):
+        if steps and (steps[-1].kind, steps[-1].actor) == (kind, actor):
+            steps[-1] = steps[-1]._replace(first=at, times=steps[-1].times + 1)
+        else:
+            steps.append(Step(kind, at, at, actor, 1))
+    return steps
 
 
 def _counts(reads: ReadService, actor: Actor) -> dict[str, int]:

@@ -103,13 +103,16 @@ def map_page(
     else:
         breaks = volume_breaks([p.posts for p in places.values() if p.posts])
         lows = tuple(bound + 1 for bound in (0, *breaks[:-1]))
-    legend = list(zip(range(1, len(breaks) + 1), lows, breaks, strict=True))
+    # Fewer classes than colours (few municipalities with posts) take the darker end, so that
+    # a single burning town stands out instead of getting the palest shade.
+    offset = CLASSES - len(breaks)
+    legend = list(zip(range(offset + 1, CLASSES + 1), lows, breaks, strict=True))
     drawn = []
     for shape in shapes().municipalities:
         place = places.get(shape.code)
         value = _value(place, metric)
         kind = "none" if place is None else "withheld" if place.posts is None else "counted"
-        number = class_of(value, breaks) if value is not None and kind == "counted" else 0
+        number = offset + class_of(value, breaks) if value is not None and kind == "counted" else 0
         drawn.append({"shape": shape, "place": place, "kind": kind, "cls": number, "value": value})
     analyst = allows(actor, "posts")
     return render(
