@@ -61,7 +61,7 @@ def test_change_password_needs_the_old_one_and_the_csrf_token(
     assert client.post("/account/password", data=form).status_code == 403
     wrong = client.post("/account/password", data={**form, "current": "nope", "csrf": csrf})
     assert wrong.status_code == 400
-    assert "Je huidige wachtwoord klopt niet." in wrong.text
+    assert "Uw huidige wachtwoord klopt niet." in wrong.text
     short = client.post(
         "/account/password", data={**form, "new": "short", "repeat": "short", "csrf": csrf}
     )

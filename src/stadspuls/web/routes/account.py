@@ -99,6 +99,7 @@ def _page(
         "min_length": passwords.MIN_LENGTH,
         "setup": None,
         "new_token": None,
+        "nav": "account",
     }
     context.update(extra)
     return render(request, "account.html", context, status=status)

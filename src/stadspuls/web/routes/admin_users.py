@@ -74,6 +74,7 @@ def _page(
         "min_length": passwords.MIN_LENGTH,
         "oidc": request.app.state.settings.web.oidc is not None,
         "forbidden": False,
+        "nav": "users",
     }
     return render(request, "admin_users.html", context, status=status)
 
