@@ -3,6 +3,7 @@ alert rules. All need "posts": an alert's summary, terms and evidence come from 
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -104,6 +105,18 @@ class AlertReads(ServiceBase):
             store.alert_events_of(self.engine, alert_id),
             outbox.deliveries_of(self.engine, alert_id),
         )
+
+    def last_event_id(self, actor: Actor) -> int:
+        """Where a live stream started now begins."""
+        check(actor, "posts")
+        return store.last_event_id(self.engine)
+
+    def events_after(
+        self, actor: Actor, event_id: int, limit: int = 500, also: Collection[int] = ()
+    ) -> list[store.AlertEvent]:
+        """Alert events after `event_id` (and those in `also`), oldest first: the live stream."""
+        check(actor, "posts")
+        return store.events_after(self.engine, event_id, limit, also=also)
 
     def acknowledge(self, actor: Actor, alert_id: int, note: str | None = None) -> Alert:
         """open -> acknowledged by the actor; `AlertStateError` (naming who) otherwise."""

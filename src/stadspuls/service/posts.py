@@ -60,6 +60,31 @@ class PostReads(Reidentification):
         """Stored posts newest first: all, a monitor's, or those matching `query` (within the
         monitor's, with both). `place` is a CBS municipality code. `QuerySyntaxError` with its
         column, `SearchTimeout` past the server's search time limit."""
+        total, found = self.post_records(
+            actor, query=query, monitor_id=monitor_id, since=since, until=until,
+            sources=sources, lang=lang, place=place, limit=limit, offset=offset, reason=reason,
+        )  # fmt: skip
+        return PostsPage(
+            total=total, limit=limit, offset=offset, posts=tuple(post_view(p) for p in found)
+        )
+
+    def post_records(
+        self,
+        actor: Actor,
+        *,
+        query: str | None = None,
+        monitor_id: int | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        sources: Sequence[str] | None = None,
+        lang: str | None = None,
+        place: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+        reason: str | None = None,
+    ) -> tuple[int, list[Post]]:
+        """`posts` as the stored records (total, page), for the API's full post schema; the
+        same rules and the same audit row. Their `url` stays sealed."""
         check(actor, "posts")
         text = query if query and query.strip() else None
         with self.engine.begin() as conn:
@@ -100,9 +125,7 @@ class PostReads(Reidentification):
             self.audit(
                 conn, actor, "posts.view", monitor_id=monitor_id, query=text, posts=len(found)
             )
-        return PostsPage(
-            total=total, limit=limit, offset=offset, posts=tuple(post_view(p) for p in found)
-        )
+        return total, found
 
     def _search(
         self,
@@ -134,13 +157,17 @@ class PostReads(Reidentification):
         return total, found
 
     def post(self, actor: Actor, post_id: str) -> PostView:
+        return post_view(self.post_record(actor, post_id))
+
+    def post_record(self, actor: Actor, post_id: str) -> Post:
+        """One stored post (its `url` sealed), audited as `post` is."""
         check(actor, "posts")
         with self.engine.begin() as conn:
             found = store.get_post(conn, post_id)
             if found is None:
                 raise NotFound(f"no post {post_id!r}")
             self.audit(conn, actor, "posts.view", posts=1, details={"post": post_id})
-        return post_view(found)
+        return found
 
     def open_link(self, actor: Actor, post_id: str, reason: str | None) -> str:
         """The original's URL, unsealed: an analyst's stated reason is written to the audit log
