@@ -9,7 +9,7 @@ import pytest
 
 from tests.web.pages.conftest import Dashboard
 
-PAGES = ["/search?q=brand", "/monitors", "/monitors/new", "/governance"]
+PAGES = ["/", "/monitors/{id}", "/search?q=brand", "/monitors", "/monitors/new", "/governance"]
 
 
 @pytest.mark.parametrize("path", PAGES)

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from stadspuls.web.pages import governance, guard, monitors_admin, search
+from stadspuls.web.pages import governance, guard, monitor, monitors_admin, overview, search
 
 
 def install(app: FastAPI) -> None:
     guard.install(app)
-    for module in (monitors_admin, search, governance):
+    # monitors_admin before monitor: `/monitors/new` must not be read as a monitor id.
+    for module in (overview, monitors_admin, monitor, search, governance):
         app.include_router(module.router)

@@ -60,21 +60,19 @@ def governance(
     admin = allows(actor, "admin")
     audit = None
     retention = None
-    filters = {
-        k: v
-        for k, v in {
-            "actor": who.strip(),
-            "action": action.strip(),
-            "since": since.isoformat() if since else "",
-            "until": until.isoformat() if until else "",
-        }.items()
-        if v
+    start, end = _day(since), _day(until, end=True)
+    # The CSV export (`/api/audit.csv`) takes the same filters under its own names.
+    export = {
+        "user": who.strip(),
+        "action": action.strip(),
+        "since": start.isoformat() if start else "",
+        "until": end.isoformat() if end else "",
     }
     if admin:
         total, entries = service.audit_log(
             actor,
-            since=_day(since),
-            until=_day(until, end=True),
+            since=start,
+            until=end,
             actor_name=who.strip() or None,
             actions=[action.strip()] if action.strip() else None,
             limit=AUDIT_PAGE,
@@ -91,7 +89,7 @@ def governance(
         "retention": retention,
         "filters": {"who": who, "action": action, "since": since, "until": until},
         "actions": AUDIT_ACTIONS,
-        "export_query": urlencode(filters),
+        "export_query": urlencode({k: v for k, v in export.items() if v}),
         "page_query": urlencode(
             {"who": who, "action": action, "since": since or "", "until": until or ""}
         ),

@@ -12,10 +12,23 @@
     return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
   }
 
+  // Times on the axis in the reader's language and in Amsterdam time, 24-hour clock.
+  var lang = document.documentElement.lang || "nl";
+  var span = data.x.length ? data.x[data.x.length - 1] - data.x[0] : 0;
+  var labels = new Intl.DateTimeFormat(lang, span > 2 * 86400
+    ? { day: "numeric", month: "short", timeZone: "Europe/Amsterdam" }
+    : { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: "Europe/Amsterdam" });
+
   function axes() {
     var text = css("--muted"), grid = css("--border");
-    var axis = { stroke: text, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid } };
-    return [axis, Object.assign({}, axis, { size: 50 })];
+    var x = {
+      stroke: text, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid },
+      values: function (u, splits) {
+        return splits.map(function (ts) { return labels.format(new Date(ts * 1e3)); });
+      },
+    };
+    var y = { stroke: text, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, size: 50 };
+    return [x, y];
   }
 
   function size(el) {
@@ -31,11 +44,11 @@
         { label: el.dataset.labelHigh, stroke: "transparent", fill: band, points: { show: false } },
         { label: el.dataset.labelLow, stroke: "transparent", points: { show: false } },
         { label: el.dataset.labelExpected, stroke: muted, dash: [4, 4], width: 1, points: { show: false } },
-        { label: el.dataset.labelPosts, stroke: line, width: 2, spanGaps: false },
+        { label: el.dataset.labelPosts, stroke: line, width: 2, spanGaps: false, points: { show: false } },
       ],
       bands: [{ series: [1, 2], fill: band }],
       axes: axes(),
-      legend: { show: true },
+      legend: { show: false },
       scales: { y: { range: function (u, min, max) { return [0, Math.max(max, 1) * 1.1]; } } },
     });
     // The band is drawn between high and low; the series fill of "high" is cleared by `bands`.
@@ -48,11 +61,12 @@
       tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1e3), "Europe/Amsterdam"); },
       series: [
         {},
-        { label: el.dataset.labelNegative, stroke: css("--negative"), width: 2 },
-        { label: el.dataset.labelNeutral, stroke: css("--neutral"), width: 2, dash: [6, 3] },
-        { label: el.dataset.labelPositive, stroke: css("--positive"), width: 2, dash: [2, 2] },
+        { label: el.dataset.labelNegative, stroke: css("--negative"), width: 2, points: { show: false } },
+        { label: el.dataset.labelNeutral, stroke: css("--neutral"), width: 2, dash: [6, 3], points: { show: false } },
+        { label: el.dataset.labelPositive, stroke: css("--positive"), width: 2, dash: [2, 2], points: { show: false } },
       ],
       axes: axes(),
+      legend: { show: false },
       scales: { y: { range: function (u, min, max) { return [0, Math.max(max, 1) * 1.1]; } } },
     });
     return new uPlot(opts, [data.x, data.negative, data.neutral, data.positive], el);
