@@ -72,21 +72,16 @@ def _shot(page: Page, artifacts: Path, name: str) -> None:
 
 @pytest.fixture(scope="module")
 def monitor_id(dashboard: Dashboard) -> int:
-    dashboard.cli(
-        "monitor",
-        "add",
-        MONITOR,
-        "kerkstraat",
-        "--purpose",
-        "brandweer en webcare",
-        "--basis",
-        "public-task",
-        "--retention-days",
-        "30",
-    )
+    """The monitor the analyst's walk creates through the form (made here when run alone)."""
     engine = open_store(dashboard.db)
     try:
         found = find_monitor(engine, MONITOR)
+        if found is None:
+            dashboard.cli(
+                "monitor", "add", MONITOR, "kerkstraat", "--purpose", "brandweer en webcare",
+                "--basis", "public-task", "--retention-days", "30",
+            )  # fmt: skip
+            found = find_monitor(engine, MONITOR)
     finally:
         engine.dispose()
     assert found is not None
@@ -94,18 +89,49 @@ def monitor_id(dashboard: Dashboard) -> int:
     return found.id
 
 
-def test_an_alert_arrives_live_in_the_open_inbox_and_is_acknowledged(
-    dashboard: Dashboard, browser: Browser, artifacts: Path, monitor_id: int, tmp_path: Path
+def _create_monitor(page: Page, dashboard: Dashboard, artifacts: Path) -> int:
+    """Through the monitors admin form: an invalid query first (the error at its column)."""
+    page.goto(dashboard.url + "/monitors/new")
+    page.fill("#name", MONITOR)
+    page.fill("#query", "kerkstraat AND (")
+    page.fill("#purpose", "Brandweer en webcare: incidenten in de binnenstad")
+    page.select_option("#legal_basis", "public-task")
+    page.fill("#retention_days", "30")
+    page.click("form button[type=submit].button:not(.danger)")
+    error = page.wait_for_selector("#query-error")
+    assert error is not None
+    message = error.inner_text()
+    column = re.search(r"Kolom (\d+):", message)
+    assert column, message
+    caret = page.inner_text("#query-error .caret")
+    assert len(caret) == int(column.group(1))  # the caret stands under that column
+    assert caret.endswith("^")
+    _shot(page, artifacts, "02-monitor-query-error")
+    page.fill("#query", "kerkstraat")
+    page.click("form button[type=submit].button:not(.danger)")
+    page.wait_for_url(re.compile(r".*/monitors/\d+$"))
+    return int(page.url.rsplit("/", 1)[1])
+
+
+def test_an_analyst_creates_a_monitor_and_sees_posts_and_an_alert_arrive_live(
+    dashboard: Dashboard, browser: Browser, artifacts: Path, tmp_path: Path
 ) -> None:
     dashboard.add_user("anna", "analyst")
     context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="nl-NL")
     page = context.new_page()
-    page.goto(dashboard.url + "/alerts")
+    page.goto(dashboard.url + "/")
     _shot(page, artifacts, "01-login")
-    _log_in(page, dashboard, "anna", "/alerts")
+    _log_in(page, dashboard, "anna", "/")
+    monitor = _create_monitor(page, dashboard, artifacts)
+    feed = context.new_page()  # the monitor page, open in a second tab
+    feed.goto(f"{dashboard.url}/monitors/{monitor}")
+    assert POST_TEXT not in feed.inner_text("#feed")
+
+    page.goto(dashboard.url + "/alerts")
     page.wait_for_selector('[data-live-status][data-state="live"]')
     assert page.is_visible("[data-empty]")
     page.evaluate("window.__sameDocument = true")
+    feed.evaluate("window.__sameDocument = true")
 
     dashboard.ingest(_recording(tmp_path / "recording.csv"))
 
@@ -118,7 +144,15 @@ def test_an_alert_arrives_live_in_the_open_inbox_and_is_acknowledged(
     assert MONITOR in row.inner_text()
     open_count = int(page.inner_text('[data-count="open"]'))
     assert open_count >= 1
-    _shot(page, artifacts, "02-alerts-inbox-live")
+    _shot(page, artifacts, "04-alerts-inbox-live")
+
+    # The monitor's feed refreshes itself (every 15 s) in the other tab.
+    feed.wait_for_selector(f"#feed :text('{POST_TEXT}')", timeout=40_000)
+    assert feed.evaluate("window.__sameDocument") is True
+    _shot(feed, artifacts, "03-monitor")
+    feed.goto(dashboard.url + "/")
+    assert MONITOR in feed.inner_text("main")
+    _shot(feed, artifacts, "00-overview")
 
     alert_id = int(row.get_attribute("data-id") or 0)
     row.query_selector('[data-action="ack"]').click()  # type: ignore[union-attr]
@@ -131,16 +165,19 @@ def test_an_alert_arrives_live_in_the_open_inbox_and_is_acknowledged(
     page.goto(f"{dashboard.url}/alerts/{alert_id}")
     page.wait_for_selector(".chart canvas")
     assert POST_TEXT in page.inner_text("ol.posts")
-    history = page.inner_text("ol.history")
-    assert "Bevestigd · anna" in history
-    _shot(page, artifacts, "03-alert-detail")
+    assert "Bevestigd · anna" in page.inner_text("ol.history")
+    _shot(page, artifacts, "05-alert-detail")
 
-    page.goto(f"{dashboard.url}/map?monitor={monitor_id}&range=24h")
+    page.goto(f"{dashboard.url}/map?monitor={monitor}&range=24h")
     assert page.locator("svg.map-svg path[data-code]").count() >= 342
     eindhoven = page.locator('svg.map-svg path[data-code="GM0772"]')
     assert eindhoven.get_attribute("class") not in {"c0", "hatched"}
     assert "Gemeentegrenzen: CBS/PDOK, CC BY 4.0" in page.inner_text("main")
-    _shot(page, artifacts, "04-map")
+    _shot(page, artifacts, "06-map")
+    # Clicking a municipality filters the monitor's feed by it.
+    page.click('svg.map-svg a[data-code="GM0772"]')
+    page.wait_for_url(re.compile(rf".*/monitors/{monitor}\?place=GM0772.*"))
+    assert POST_TEXT in page.inner_text("#feed")
     context.close()
 
 
@@ -153,7 +190,7 @@ def test_a_viewer_sees_no_post_text_and_the_api_refuses_them(
     context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="nl-NL")
     page = context.new_page()
     _log_in(page, dashboard, "victor", f"/map?monitor={monitor_id}")
-    _shot(page, artifacts, "05-map-viewer")
+    _shot(page, artifacts, "07-map-viewer")
     for path in ("/", f"/map?monitor={monitor_id}", "/alerts", f"/monitors/{monitor_id}"):
         response = page.goto(dashboard.url + path)
         assert response is not None
