@@ -119,6 +119,8 @@ def test_an_analyst_creates_a_monitor_and_sees_posts_and_an_alert_arrive_live(
     dashboard.add_user("anna", "analyst")
     context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="nl-NL")
     page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(dashboard.url + "/")
     _shot(page, artifacts, "01-login")
     _log_in(page, dashboard, "anna", "/")
@@ -130,6 +132,13 @@ def test_an_analyst_creates_a_monitor_and_sees_posts_and_an_alert_arrive_live(
     page.goto(dashboard.url + "/alerts")
     page.wait_for_selector('[data-live-status][data-state="live"]')
     assert page.is_visible("[data-empty]")
+    # The sound cue is off until switched on, and stays on for this browser.
+    assert page.get_attribute("[data-sound]", "aria-pressed") == "false"
+    page.click("[data-sound]")
+    page.reload()
+    page.wait_for_selector('[data-live-status][data-state="live"]')
+    assert page.get_attribute("[data-sound]", "aria-pressed") == "true"
+    assert page.inner_text("[data-sound]").strip() == "Geluid aan"
     page.evaluate("window.__sameDocument = true")
     feed.evaluate("window.__sameDocument = true")
 
@@ -174,10 +183,12 @@ def test_an_analyst_creates_a_monitor_and_sees_posts_and_an_alert_arrive_live(
     assert eindhoven.get_attribute("class") not in {"c0", "hatched"}
     assert "Gemeentegrenzen: CBS/PDOK, CC BY 4.0" in page.inner_text("main")
     _shot(page, artifacts, "06-map")
-    # Clicking a municipality filters the monitor's feed by it.
-    page.click('svg.map-svg a[data-code="GM0772"]')
+    # A municipality (a link: by keyboard too) leads to the monitor's feed filtered by it.
+    page.focus('svg.map-svg a[data-code="GM0772"]')
+    page.keyboard.press("Enter")
     page.wait_for_url(re.compile(rf".*/monitors/{monitor}\?place=GM0772.*"))
     assert POST_TEXT in page.inner_text("#feed")
+    assert errors == []
     context.close()
 
 
