@@ -58,9 +58,9 @@ def test_list_show_ack_and_resolve(tmp_path: Path) -> None:
     assert "acknowledged already by agent12" in twice.output
     noted = runner.invoke(main, ["alerts", "note", "1", "district informed", *db], env=agent7)
     assert noted.output.strip() == "note added to alert 1"
-    shown = runner.invoke(main, ["alerts", "show", "1", *db], env=env).output
-    assert "note by agent7" in shown
-    assert "note:      district informed" in shown
+    history = runner.invoke(main, ["alerts", "show", "1", *db], env=env).output
+    assert "note by agent7" in history
+    assert "note:      district informed" in history
     resolved = runner.invoke(main, ["alerts", "resolve", "2", "--false-alarm", *db], env=agent7)
     assert resolved.output.strip() == "alert 2 false alarm by agent7"
     missing = runner.invoke(main, ["alerts", "resolve", "99", "--by", "agent 7", *db])
