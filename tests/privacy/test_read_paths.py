@@ -17,6 +17,7 @@ from stadspuls.store.posts import count_all, get_post
 from stadspuls.store.search import search_posts
 from stadspuls.web.app import create_app
 from tests.factories import T0, make_post, stored_id
+from tests.support.accounts import bearer
 
 POSTS = [
     make_post(1, "Brandweer.nl meldt: .@veiligheidsregio_ijsselland ter plaatse", source="twitter"),
@@ -65,7 +66,7 @@ def test_a_deletion_with_the_platform_id_removes_the_post(
 
 def test_the_api_returns_no_link_to_the_original(settings: Settings, engine: sa.Engine) -> None:
     _stored(settings, engine)
-    client = TestClient(create_app(settings, engine=engine))
+    client = TestClient(create_app(settings, engine=engine), headers=bearer(engine))
     post = client.get(f"/api/posts/{stored_id(settings, 'test:4')}").json()
     assert post["url"] is None
     assert (post["link_count"], post["media_count"]) == (1, 0)

@@ -17,6 +17,7 @@ from stadspuls.store.search import SearchTimeout, count_posts, iter_posts, searc
 from stadspuls.web.app import create_app
 from tests.factories import make_post
 from tests.query.corpus import store
+from tests.support.accounts import bearer
 
 WORDS = [f"w{i}" for i in range(8)]
 # Every post holds every word 120 times, always in the order w0 w1 ... w7: each phrase below
@@ -72,7 +73,7 @@ def test_slow_near_searches_are_cancelled_too(archive: sa.Engine) -> None:
 
 def test_the_api_answers_503_with_a_clear_message(archive: sa.Engine, settings: Settings) -> None:
     settings.search_timeout_s = 0.25  # room for the cheap search on a busy machine
-    client = TestClient(create_app(settings, engine=archive))
+    client = TestClient(create_app(settings, engine=archive), headers=bearer(archive))
     slow = client.get("/api/posts", params={"q": SLOW})
     assert slow.status_code == 503
     assert slow.json()["detail"].startswith("the search took too long (over 0.25 s)")

@@ -19,6 +19,7 @@ from stadspuls.store.database import open_store
 from stadspuls.web.app import create_app
 from stadspuls.web.routes.alerts import stop_streams
 from tests.alerts.factories import add_monitor, signal
+from tests.support.accounts import bearer
 from tests.support.http import serve
 
 
@@ -27,8 +28,10 @@ def _record(engine: sa.Engine, *signals: Any) -> list[int]:
         return store.record_signals(conn, list(signals))
 
 
-def test_list_show_acknowledge_and_resolve(settings: Settings, engine: sa.Engine) -> None:
-    client = TestClient(create_app(settings, engine=engine))
+def test_list_show_acknowledge_resolve_and_note(settings: Settings, engine: sa.Engine) -> None:
+    app = create_app(settings, engine=engine)
+    client = TestClient(app, headers=bearer(engine, "analyst", name="agent12"))
+    colleague = TestClient(app, headers=bearer(engine, "analyst", name="agent7"))
     monitor = add_monitor(engine)
     other = add_monitor(engine, "other")
     _record(engine, signal(monitor, 0), signal(monitor, 1), signal(other, 2))
@@ -49,20 +52,28 @@ def test_list_show_acknowledge_and_resolve(settings: Settings, engine: sa.Engine
     assert detail["events"][0]["alert"]["triggers"] == 1
     assert detail["deliveries"] == []
 
-    ack = client.post(f"/api/alerts/{alert['id']}/ack", json={"by": "agent 12", "note": "seen"})
+    # Who acts is the token's user; an old client's `by` is accepted and ignored.
+    ack = client.post(f"/api/alerts/{alert['id']}/ack", json={"by": "someone", "note": "seen"})
     assert ack.status_code == 200, ack.text
-    assert (ack.json()["state"], ack.json()["acknowledged_by"]) == ("acknowledged", "agent 12")
-    again = client.post(f"/api/alerts/{alert['id']}/ack", json={"by": "agent 7"})
+    assert (ack.json()["state"], ack.json()["acknowledged_by"]) == ("acknowledged", "agent12")
+    again = colleague.post(f"/api/alerts/{alert['id']}/ack")
     assert again.status_code == 409
-    assert "agent 12" in again.json()["detail"]
-    done = client.post(
-        f"/api/alerts/{alert['id']}/resolve",
-        json={"by": "agent 7", "note": "nothing there", "false_alarm": True},
+    assert "agent12" in again.json()["detail"]
+    noted = colleague.post(f"/api/alerts/{alert['id']}/note", json={"note": "called the district"})
+    assert noted.status_code == 200, noted.text
+    assert noted.json()["events"][-1]["kind"] == "note"
+    assert noted.json()["events"][-1]["actor"] == "agent7"
+    assert noted.json()["events"][-1]["alert"]["note"] == "called the district"
+    assert noted.json()["state"] == "acknowledged"
+    assert client.post(f"/api/alerts/{alert['id']}/note", json={"note": " "}).status_code == 422
+    done = colleague.post(
+        f"/api/alerts/{alert['id']}/resolve", json={"note": "nothing there", "false_alarm": True}
     )
     assert (done.json()["state"], done.json()["note"]) == ("false_alarm", "nothing there")
-    assert client.post(f"/api/alerts/{alert['id']}/ack", json={"by": "x"}).status_code == 409
-    assert client.post("/api/alerts/999/ack", json={"by": "x"}).status_code == 404
-    assert client.post(f"/api/alerts/{alert['id']}/ack", json={"by": ""}).status_code == 422
+    assert done.json()["closed_by"] == "agent7"
+    assert client.post(f"/api/alerts/{alert['id']}/ack", json={}).status_code == 409
+    assert client.post("/api/alerts/999/ack").status_code == 404
+    assert client.post("/api/alerts/999/note", json={"note": "x"}).status_code == 404
     assert client.get("/api/alerts/999").status_code == 404
     assert client.get("/api/alerts", params={"state": "false_alarm"}).json()["total"] == 1
     assert client.get("/api/alerts", params={"state": "nonsense"}).status_code == 422
@@ -72,7 +83,10 @@ def test_list_show_acknowledge_and_resolve(settings: Settings, engine: sa.Engine
 
 def test_rules_read_defaults_and_write(settings: Settings, engine: sa.Engine) -> None:
     hooks = [WebhookSettings(name="politie", url="http://127.0.0.1:9/", secret_env="X")]
-    client = TestClient(create_app(settings.model_copy(update={"webhooks": hooks}), engine=engine))
+    client = TestClient(
+        create_app(settings.model_copy(update={"webhooks": hooks}), engine=engine),
+        headers=bearer(engine),
+    )
     monitor = add_monitor(engine)
     rules = client.get(f"/api/monitors/{monitor}/rules").json()
     assert [(r["detector"], r["enabled"], r["channels"]) for r in rules] == [
@@ -137,7 +151,7 @@ def test_the_live_stream_sends_new_events_and_resumes(
     async def scenario() -> tuple[list[dict[str, Any]], list[dict[str, Any]], float]:
         async with (
             serve(app) as url,
-            httpx.AsyncClient(base_url=url, timeout=10) as client,
+            httpx.AsyncClient(base_url=url, timeout=10, headers=bearer(engine)) as client,
             client.stream("GET", "/api/alerts/stream") as response,
         ):
             assert response.headers["content-type"].startswith("text/event-stream")
@@ -175,7 +189,7 @@ def test_an_event_committed_late_still_reaches_the_stream(settings: Settings, pg
     async def scenario() -> list[dict[str, Any]]:
         async with (
             serve(app) as url,
-            httpx.AsyncClient(base_url=url, timeout=10) as client,
+            httpx.AsyncClient(base_url=url, timeout=10, headers=bearer(engine)) as client,
             client.stream("GET", "/api/alerts/stream") as response,
         ):
             await asyncio.sleep(0.3)
@@ -201,7 +215,7 @@ def test_streams_end_when_the_server_stops_them(settings: Settings, engine: sa.E
     async def scenario() -> float:
         async with (
             serve(app) as url,
-            httpx.AsyncClient(base_url=url, timeout=10) as client,
+            httpx.AsyncClient(base_url=url, timeout=10, headers=bearer(engine)) as client,
             client.stream("GET", "/api/alerts/stream") as response,
         ):
             await asyncio.sleep(0.3)

@@ -8,13 +8,14 @@ from stadspuls.pipeline import Pipeline
 from stadspuls.settings import Settings
 from stadspuls.web.app import create_app
 from tests.factories import make_post, stored_id
+from tests.support.accounts import bearer
 
 
 def _client(settings: Settings, engine: sa.Engine) -> TestClient:
     pipeline = Pipeline(engine, build_door(settings))
     pipeline.process([make_post(n, source="bluesky" if n < 3 else "rss") for n in range(5)])
     pipeline.close()
-    return TestClient(create_app(settings, engine=engine))
+    return TestClient(create_app(settings, engine=engine), headers=bearer(engine))
 
 
 def test_health_reports_database_and_counts(settings: Settings, engine: sa.Engine) -> None:

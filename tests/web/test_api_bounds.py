@@ -10,6 +10,7 @@ from stadspuls.settings import Settings
 from stadspuls.web.app import create_app
 from tests.factories import make_post
 from tests.query.corpus import store
+from tests.support.accounts import bearer
 
 MONITOR = {
     "name": "lochem",
@@ -26,7 +27,9 @@ def client(settings: Settings, engine: sa.Engine) -> TestClient:
         engine,
         [make_post(n, f"Dijk bij Lochem {n}", author=None, author_key=key) for n in range(3)],
     )
-    client = TestClient(create_app(settings, engine=engine), raise_server_exceptions=False)
+    client = TestClient(
+        create_app(settings, engine=engine), raise_server_exceptions=False, headers=bearer(engine)
+    )
     assert client.post("/api/monitors", json=MONITOR).status_code == 201
     return client
 

@@ -8,6 +8,7 @@ from stadspuls.pipeline import Pipeline
 from stadspuls.settings import Settings
 from stadspuls.web.app import create_app
 from tests.factories import make_post
+from tests.support.accounts import bearer
 
 TEXTS = ["Brand in een loods in Lochem", "Rustig op Stratumseind", "Dijk bij Lochem houdt het"]
 BODY = {
@@ -23,7 +24,7 @@ def _client(settings: Settings, engine: sa.Engine) -> TestClient:
     pipeline = Pipeline(engine, build_door(settings))
     pipeline.process([make_post(n, TEXTS[n % 3]) for n in range(9)])
     pipeline.close()
-    return TestClient(create_app(settings, engine=engine))
+    return TestClient(create_app(settings, engine=engine), headers=bearer(engine))
 
 
 def test_monitor_crud_posts_and_stats(settings: Settings, engine: sa.Engine) -> None:

@@ -18,6 +18,7 @@ from stadspuls.settings import Settings
 from stadspuls.store.database import open_store
 from stadspuls.web.app import create_app
 from stadspuls.web.server import MAX_REQUEST_HEAD, uvicorn_config
+from tests.support.accounts import bearer
 
 
 def _free_port() -> int:
@@ -26,11 +27,18 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _get(port: int, path: str, **headers: str) -> tuple[int, str]:
+class Served:
+    """The server's port and an analyst's credentials."""
+
+    def __init__(self, port: int, headers: dict[str, str]) -> None:
+        self.port, self.headers = port, headers
+
+
+def _get(served: Served, path: str, **headers: str) -> tuple[int, str]:
     """http.client: httpx refuses URLs over 64 KB before sending them."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    connection = http.client.HTTPConnection("127.0.0.1", served.port, timeout=10)
     try:
-        connection.request("GET", path, headers=headers)
+        connection.request("GET", path, headers={**served.headers, **headers})
         response = connection.getresponse()
         return response.status, response.read().decode()
     finally:
@@ -38,7 +46,7 @@ def _get(port: int, path: str, **headers: str) -> tuple[int, str]:
 
 
 @pytest.fixture
-def port(settings: Settings) -> Iterator[int]:
+def port(settings: Settings) -> Iterator[Served]:
     engine = open_store(settings.db_url)
     port = _free_port()
     app = create_app(settings, engine=engine)
@@ -49,13 +57,13 @@ def port(settings: Settings) -> Iterator[int]:
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.02)
     assert server.started
-    yield port
+    yield Served(port, bearer(engine))
     server.should_exit = True
     thread.join(timeout=10)
     engine.dispose()
 
 
-def test_the_issue_s_25000_word_phrase_gets_a_query_error(port: int) -> None:
+def test_the_issue_s_25000_word_phrase_gets_a_query_error(port: Served) -> None:
     """~150 KB in the request line: it reaches the app, which says what is wrong with it."""
     phrase = '"' + " ".join(f"w{i}" for i in range(25_000)) + '"'
     status, text = _get(port, "/api/posts?" + urlencode({"q": phrase}))
@@ -66,7 +74,7 @@ def test_the_issue_s_25000_word_phrase_gets_a_query_error(port: int) -> None:
     }
 
 
-def test_a_request_line_past_the_limit_is_answered_414(port: int) -> None:
+def test_a_request_line_past_the_limit_is_answered_414(port: Served) -> None:
     # h11 bounds the head it buffers while incomplete: past MAX_REQUEST_HEAD plus one read.
     status, text = _get(port, "/api/posts?q=" + "w+" * 500_000)
     assert status == 414
@@ -75,14 +83,14 @@ def test_a_request_line_past_the_limit_is_answered_414(port: int) -> None:
     assert _get(port, "/api/posts")[0] == 200
 
 
-def test_headers_past_the_limit_are_answered_431(port: int) -> None:
+def test_headers_past_the_limit_are_answered_431(port: Served) -> None:
     filler = {f"x-filler-{n}": "x" * 50_000 for n in range(20)}
     status, text = _get(port, "/api/posts", **filler)
     assert status == 431
     assert "headers longer than" in text
 
 
-def test_the_longest_query_the_language_accepts_reaches_the_app(port: int) -> None:
+def test_the_longest_query_the_language_accepts_reaches_the_app(port: Served) -> None:
     # 10,000 characters of 4-byte UTF-8, percent-encoded: 120 KB in the request line.
     status, text = _get(port, "/api/posts?" + urlencode({"q": "𝐀" * 10_000}))
     assert status == 422

@@ -31,6 +31,7 @@ __all__ = [
     "AlertNotFound",
     "AlertStateError",
     "acknowledge",
+    "add_note",
     "alert_events_of",
     "check_signal",
     "events_after",
@@ -385,6 +386,19 @@ def resolve(
         closed_at=utcnow(),
         note=note if note is not None else current.note,
     )
+
+
+def add_note(engine: sa.Engine, alert_id: int, by: str, note: str) -> Alert:
+    """Add a note to an alert in any state: an event "note" whose alert carries the note (so
+    the event list keeps every note), and the alert's `note` becomes the latest one."""
+    _check_actor(by, note)
+    if not note.strip():
+        raise ValueError("a note needs some text")
+    with engine.begin() as conn:
+        alert = msgspec.structs.replace(_require(conn, alert_id), note=note)
+        conn.execute(alerts.update().where(alerts.c.id == alert_id).values(note=note))
+        _insert_event(conn, alert, "note", to_us(utcnow()), actor=by)
+    return alert
 
 
 def get_alert(engine: sa.Engine, alert_id: int) -> Alert | None:

@@ -9,6 +9,8 @@ is raised as `StoreError`, whose message is one line for the user.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -161,3 +163,14 @@ def open_store(url: str, *, migrate: bool = True, read_only: bool = False) -> sa
         engine.dispose()
         raise
     return engine
+
+
+@contextmanager
+def connected(bind: sa.Engine | sa.Connection) -> Iterator[sa.Connection]:
+    """A connection of `bind`: a new one for an engine (closed after), or the caller's own
+    (left open), so that a read can share the transaction of the audit row that records it."""
+    if isinstance(bind, sa.Connection):
+        yield bind
+        return
+    with bind.connect() as conn:
+        yield conn

@@ -9,6 +9,8 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from stadspuls.records import Monitor, Post, utcnow
+from stadspuls.store.database import connected
+from stadspuls.store.posts import post_filters
 from stadspuls.store.rows import COLUMNS, from_us, row_to_post, to_us
 from stadspuls.store.schema import (
     alert_deliveries,
@@ -113,8 +115,8 @@ def delete_monitor(engine: sa.Engine, monitor_id: int) -> bool:
         return bool(conn.execute(monitors.delete().where(monitors.c.id == monitor_id)).rowcount)
 
 
-def get_monitor(engine: sa.Engine, monitor_id: int) -> Monitor | None:
-    with engine.connect() as conn:
+def get_monitor(bind: sa.Engine | sa.Connection, monitor_id: int) -> Monitor | None:
+    with connected(bind) as conn:
         row = conn.execute(sa.select(monitors).where(monitors.c.id == monitor_id)).first()
     return None if row is None else _row_to_monitor(row._mapping)
 
@@ -200,16 +202,20 @@ def links_for(conn: sa.Connection, pks: Sequence[int]) -> dict[int, list[int]]:
 
 
 def monitor_post_page(
-    engine: sa.Engine,
+    bind: sa.Engine | sa.Connection,
     monitor_id: int,
     *,
     since: datetime | None = None,
     until: datetime | None = None,
+    sources: Sequence[str] | None = None,
+    lang: str | None = None,
+    place: str | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[int, list[Post]]:
     """(total, page of posts newest first) matched by a monitor."""
     clauses = [monitor_posts.c.monitor_id == monitor_id]
+    narrowed = post_filters(sources=sources, lang=lang, place=place)
     if since is not None:
         clauses.append(monitor_posts.c.created_us >= to_us(since))
     if until is not None:
@@ -217,13 +223,19 @@ def monitor_post_page(
     page = (
         sa.select(*[posts.c[name] for name in COLUMNS])
         .select_from(monitor_posts.join(posts, posts.c.pk == monitor_posts.c.post_pk))
-        .where(*clauses)
+        .where(*clauses, *narrowed)
         .order_by(monitor_posts.c.created_us.desc(), monitor_posts.c.post_pk.desc())
         .limit(limit)
         .offset(offset)
     )
     total = sa.select(sa.func.count()).select_from(monitor_posts).where(*clauses)
-    with engine.connect() as conn:
+    if narrowed:
+        total = (
+            sa.select(sa.func.count())
+            .select_from(monitor_posts.join(posts, posts.c.pk == monitor_posts.c.post_pk))
+            .where(*clauses, *narrowed)
+        )
+    with connected(bind) as conn:
         found = [row_to_post(row._mapping) for row in conn.execute(page)]
         return int(conn.execute(total).scalar_one()), found
 
@@ -254,3 +266,12 @@ def link_counts(engine: sa.Engine) -> dict[int, int]:
     )
     with engine.connect() as conn:
         return {int(m): int(n) for m, n in conn.execute(query)}
+
+
+def holdings(bind: sa.Engine | sa.Connection) -> dict[int, tuple[int, datetime]]:
+    """Per monitor: how many posts it holds now and the oldest one's time (the register)."""
+    query = sa.select(
+        monitor_posts.c.monitor_id, sa.func.count(), sa.func.min(monitor_posts.c.created_us)
+    ).group_by(monitor_posts.c.monitor_id)
+    with connected(bind) as conn:
+        return {int(m): (int(n), from_us(int(oldest))) for m, n, oldest in conn.execute(query)}

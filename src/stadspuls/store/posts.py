@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
 
 from stadspuls.records import Post
+from stadspuls.store.database import connected
 from stadspuls.store.rows import COLUMNS, from_us, row_to_post, to_us
 from stadspuls.store.schema import cursors, posts, source_counters
+
+PLACE_CODE = re.compile(r"GM[0-9]{4}")
 
 
 def post_filters(
@@ -18,7 +22,9 @@ def post_filters(
     until: datetime | None = None,
     sources: Sequence[str] | None = None,
     lang: str | None = None,
+    place: str | None = None,
 ) -> list[sa.ColumnElement[bool]]:
+    """WHERE clauses for the common filters; `place` is a CBS municipality code ("GM0363")."""
     clauses: list[sa.ColumnElement[bool]] = []
     if since is not None:
         clauses.append(posts.c.created_us >= to_us(since))
@@ -28,49 +34,68 @@ def post_filters(
         clauses.append(posts.c.source.in_(list(sources)))
     if lang:
         clauses.append(posts.c.lang == lang)
+    if place:
+        if not PLACE_CODE.fullmatch(place):
+            raise ValueError(f"not a CBS municipality code: {place!r} (e.g. GM0363)")
+        # `places` holds the encoded Place records; their code is a fixed-format field.
+        clauses.append(posts.c.places.contains(f'"code":"{place}"', autoescape=True))
     return clauses
 
 
 def list_posts(
-    engine: sa.Engine,
+    bind: sa.Engine | sa.Connection,
     *,
     since: datetime | None = None,
     until: datetime | None = None,
     sources: Sequence[str] | None = None,
     lang: str | None = None,
+    place: str | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> list[Post]:
     """Stored posts, newest first, without a text query."""
     query = (
         sa.select(*[posts.c[name] for name in COLUMNS])
-        .where(*post_filters(since=since, until=until, sources=sources, lang=lang))
+        .where(*post_filters(since=since, until=until, sources=sources, lang=lang, place=place))
         .order_by(posts.c.created_us.desc(), posts.c.pk.desc())
         .limit(limit)
         .offset(offset)
     )
-    with engine.connect() as conn:
+    with connected(bind) as conn:
         return [row_to_post(row._mapping) for row in conn.execute(query)]
 
 
-def get_post(engine: sa.Engine, post_id: str) -> Post | None:
+def get_post(bind: sa.Engine | sa.Connection, post_id: str) -> Post | None:
     query = sa.select(*[posts.c[name] for name in COLUMNS]).where(posts.c.id == post_id)
-    with engine.connect() as conn:
+    with connected(bind) as conn:
         row = conn.execute(query).first()
     return None if row is None else row_to_post(row._mapping)
 
 
+def posts_by_ids(bind: sa.Engine | sa.Connection, ids: Sequence[str]) -> list[Post]:
+    """The stored posts among `ids`, in the order of `ids` (ids no longer stored are left out)."""
+    if not ids:
+        return []
+    query = sa.select(*[posts.c[name] for name in COLUMNS]).where(posts.c.id.in_(list(ids)))
+    with connected(bind) as conn:
+        found = {row.id: row_to_post(row._mapping) for row in conn.execute(query)}
+    return [found[i] for i in dict.fromkeys(ids) if i in found]
+
+
 def count_all(
-    engine: sa.Engine,
+    bind: sa.Engine | sa.Connection,
     *,
     since: datetime | None = None,
     until: datetime | None = None,
     sources: Sequence[str] | None = None,
     lang: str | None = None,
+    place: str | None = None,
 ) -> int:
     query = sa.select(sa.func.count()).select_from(posts)
-    query = query.where(*post_filters(since=since, until=until, sources=sources, lang=lang))
-    with engine.connect() as conn:
+    query = query.where(
+        *post_filters(since=since, until=until, sources=sources, lang=lang, place=place)
+    )
+    with connected(bind) as conn:
         return int(conn.execute(query).scalar_one())
 
 

@@ -30,6 +30,7 @@ from stadspuls.query.matcher import CompiledQuery, compile_query
 from stadspuls.query.parser import Pseudonymise
 from stadspuls.query.translate import Dialect, Translation, translate
 from stadspuls.records import Place, Post
+from stadspuls.store.database import connected
 from stadspuls.store.posts import post_filters
 from stadspuls.store.rows import COLUMNS, row_to_post
 from stadspuls.store.schema import posts
@@ -78,15 +79,16 @@ class _Deadline:
 
 @contextmanager
 def _connect(
-    engine: sa.Engine, timeout: float | None
+    bind: sa.Engine | sa.Connection, timeout: float | None
 ) -> Iterator[tuple[sa.Connection, _Deadline | None]]:
-    """A connection whose statements are cancelled at the deadline; `SearchTimeout` then."""
+    """A connection whose statements are cancelled at the deadline; `SearchTimeout` then.
+    A caller's connection (`bind`) is used as it is and left open."""
     if timeout is None:
-        with engine.connect() as conn:
+        with connected(bind) as conn:
             yield conn, None
         return
     deadline = _Deadline(timeout)
-    with engine.connect() as conn:
+    with connected(bind) as conn:
         raw = conn.connection.driver_connection
         sqlite = raw if isinstance(raw, sqlite3.Connection) else None
         if sqlite is not None:
@@ -118,10 +120,10 @@ def _checked(rows: Iterable[sa.RowMapping], deadline: _Deadline | None) -> Itera
 
 
 def _prepare(
-    engine: sa.Engine, query: str | Query, pseudonymise: Pseudonymise | None
+    bind: sa.Engine | sa.Connection, query: str | Query, pseudonymise: Pseudonymise | None
 ) -> tuple[CompiledQuery, Translation]:
     compiled = compile_query(query, pseudonymise=pseudonymise)
-    dialect: Dialect = "sqlite" if engine.dialect.name == "sqlite" else "postgresql"
+    dialect: Dialect = "sqlite" if bind.dialect.name == "sqlite" else "postgresql"
     return compiled, translate(compiled.query, dialect)
 
 
@@ -132,8 +134,9 @@ def _where(
     until: datetime | None,
     sources: Sequence[str] | None,
     lang: str | None,
+    place: str | None = None,
 ) -> list[sa.ColumnElement[bool]]:
-    clauses = post_filters(since=since, until=until, sources=sources, lang=lang)
+    clauses = post_filters(since=since, until=until, sources=sources, lang=lang, place=place)
     if translation.where is not None:
         clauses.insert(0, translation.where)
     return clauses
@@ -225,13 +228,14 @@ def _matchable(row: sa.RowMapping) -> Post:
 
 
 def search_posts(
-    engine: sa.Engine,
+    bind: sa.Engine | sa.Connection,
     query: str | Query,
     *,
     since: datetime | None = None,
     until: datetime | None = None,
     sources: Sequence[str] | None = None,
     lang: str | None = None,
+    place: str | None = None,
     limit: int = 50,
     offset: int = 0,
     pseudonymise: Pseudonymise | None = None,
@@ -246,9 +250,9 @@ def search_posts(
     """
     if limit <= 0:
         return []
-    compiled, translation = _prepare(engine, query, pseudonymise)
-    where = _where(translation, since=since, until=until, sources=sources, lang=lang)
-    with _connect(engine, timeout) as (conn, deadline):
+    compiled, translation = _prepare(bind, query, pseudonymise)
+    where = _where(translation, since=since, until=until, sources=sources, lang=lang, place=place)
+    with _connect(bind, timeout) as (conn, deadline):
         if translation.exact:
             rows = _rows(conn, translation, where, limit=limit, offset=offset)
             return [row_to_post(row) for row in _checked(rows, deadline)]
@@ -284,21 +288,22 @@ def iter_posts(
 
 
 def count_posts(
-    engine: sa.Engine,
+    bind: sa.Engine | sa.Connection,
     query: str | Query,
     *,
     since: datetime | None = None,
     until: datetime | None = None,
     sources: Sequence[str] | None = None,
     lang: str | None = None,
+    place: str | None = None,
     pseudonymise: Pseudonymise | None = None,
     timeout: float | None = None,
 ) -> int:
     """How many stored posts `search_posts` would find without a limit (`SearchTimeout` when
     `timeout` seconds pass first)."""
-    compiled, translation = _prepare(engine, query, pseudonymise)
-    where = _where(translation, since=since, until=until, sources=sources, lang=lang)
-    with _connect(engine, timeout) as (conn, deadline):
+    compiled, translation = _prepare(bind, query, pseudonymise)
+    where = _where(translation, since=since, until=until, sources=sources, lang=lang, place=place)
+    with _connect(bind, timeout) as (conn, deadline):
         if translation.exact:
             counted = sa.select(sa.func.count()).select_from(posts).where(*where)
             return int(conn.execute(counted).scalar_one())

@@ -13,14 +13,18 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from stadspuls import __version__
+from stadspuls.alerts.rules import RuleError
 from stadspuls.enrich.pseudonymise import Pseudonymiser, load_or_create_key
 from stadspuls.monitors import MonitorError
 from stadspuls.query.parser import QuerySyntaxError
+from stadspuls.service.errors import Forbidden, NotFound, ReasonRequired
 from stadspuls.service.reads import ReadService
 from stadspuls.settings import Settings
+from stadspuls.store.alerts import AlertStateError
 from stadspuls.store.database import open_store
+from stadspuls.store.monitors import MonitorExists
 from stadspuls.store.search import SearchTimeout
-from stadspuls.web.routes import alerts, dashboard, health, monitors, posts, stats
+from stadspuls.web.routes import alerts, dashboard, governance, health, monitors, posts, stats
 
 
 def swagger_ui_dir() -> Path:
@@ -64,20 +68,38 @@ def create_app(
     app.include_router(stats.router, prefix="/api")
     app.include_router(monitors.router, prefix="/api")
     app.include_router(alerts.router, prefix="/api")
+    app.include_router(governance.router, prefix="/api")
     app.include_router(dashboard.router, prefix="/api")
     app.include_router(alerts.page_router)
+    _answer_errors(app)
+    return app
 
+
+# What the read service and the store refuse, as the status code a client can act on: the one
+# place that maps them, so every route answers alike.
+_STATUS: tuple[tuple[type[Exception], int], ...] = (
+    (Forbidden, 403),  # the role lacks the permission (or re-identify is not granted)
+    (NotFound, 404),
+    (MonitorExists, 409),
+    (AlertStateError, 409),  # acknowledged already (it says by whom), closed already
+    (ReasonRequired, 422),
+    (MonitorError, 422),
+    (RuleError, 422),
+    # 503, not 422: the same query may finish on a quieter server or a narrower range.
+    (SearchTimeout, 503),
+)
+
+
+def _answer_errors(app: FastAPI) -> None:
     @app.exception_handler(QuerySyntaxError)
     async def _query_error(_request: Request, error: QuerySyntaxError) -> JSONResponse:
         return JSONResponse({"detail": str(error), "column": error.column}, status_code=422)
 
-    @app.exception_handler(MonitorError)
-    async def _monitor_error(_request: Request, error: MonitorError) -> JSONResponse:
-        return JSONResponse({"detail": str(error), "column": None}, status_code=422)
+    for kind, status in _STATUS:
 
-    @app.exception_handler(SearchTimeout)
-    async def _search_timeout(_request: Request, error: SearchTimeout) -> JSONResponse:
-        # 503, not 422: the same query may finish on a quieter server or a narrower range.
-        return JSONResponse({"detail": str(error), "column": None}, status_code=503)
+        async def _answer(
+            _request: Request, error: Exception, status: int = status
+        ) -> JSONResponse:
+            return JSONResponse({"detail": str(error), "column": None}, status_code=status)
 
-    return app
+        app.add_exception_handler(kind, _answer)

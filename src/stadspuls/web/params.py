@@ -87,3 +87,21 @@ EventId = Annotated[
         description="Resume after this event id (as the Last-Event-ID header does)",
     ),
 ]
+Place = Annotated[
+    str | None,
+    Query(
+        pattern=r"^GM[0-9]{4}$",
+        description="Only posts about this municipality (CBS code, e.g. GM0363)",
+    ),
+]
+Reason = Annotated[
+    str | None,
+    Query(
+        max_length=1000,
+        pattern=NO_NUL,
+        description=(
+            "Why (for the audit log): needed with the re-identify permission when the query"
+            " holds `@handle`"
+        ),
+    ),
+]

@@ -20,8 +20,9 @@ class PlaceOut(BaseModel):
 
 
 _SEALED = (
-    " The store keeps them sealed (encrypted under a key outside the database): the API returns"
-    " no link to the original until the role-gated, audited read path exists."
+    " The store keeps them sealed (encrypted under a key outside the database); the link to the"
+    " original is opened only through the role-gated, audited POST /api/posts/{id}/link, with a"
+    " reason."
 )
 
 
@@ -80,6 +81,16 @@ class PostOut(BaseModel):
                 PlaceOut(**{f: getattr(p, f) for f in PlaceOut.model_fields}) for p in post.places
             ],
         )
+
+
+class LinkIn(BaseModel):
+    reason: Annotated[str, StringConstraints(max_length=1000, pattern=r"^[^\x00]*$")] = Field(
+        description="Why the original is opened; written to the audit log (422 when empty)."
+    )
+
+
+class LinkOut(BaseModel):
+    url: str
 
 
 class PostPage(BaseModel):
@@ -151,7 +162,7 @@ Places = list[Annotated[str, StringConstraints(max_length=200, pattern=NO_NUL)]]
 class MonitorCreate(BaseModel):
     name: Name
     query: Text = Field(examples=["(stratumseind OR #stratumseind) lang:nl"])
-    owner: Name = "analyst"
+    owner: Name | None = Field(default=None, description="Who answers for it; you, if left out.")
     purpose: Text = Field(description="Why this is watched (doelbinding).")
     legal_basis: LegalBasis
     retention_days: Days = 90
@@ -231,8 +242,7 @@ class QueryErrorOut(BaseModel):
     column: int | None = None
 
 
-# Alerts (issue 8). `by` names the operator as the client says it: accounts and roles come with
-# issue 9, which will take it from the signed-in user instead.
+# Alerts (issue 8). Who acts is the signed-in user (issue 9); an old client's `by` is ignored.
 AlertState = Literal["open", "acknowledged", "resolved", "false_alarm"]
 DetectorName = Literal["burst", "negative", "story", "rumour", "p2000"]
 Note = Annotated[str, StringConstraints(max_length=10_000, pattern=NO_NUL)]
@@ -334,8 +344,16 @@ class AlertDetail(AlertOut):
 
 
 class AcknowledgeIn(BaseModel):
-    by: Name = Field(description="Who acknowledges (until accounts exist: as the client says).")
+    by: Name | None = Field(
+        default=None,
+        deprecated=True,
+        description="Ignored: the signed-in user (or the API token's user) is who acts.",
+    )
     note: Note | None = None
+
+
+class NoteIn(BaseModel):
+    note: Annotated[str, StringConstraints(max_length=10_000, pattern=r"^[^\x00]*\S[^\x00]*$")]
 
 
 class ResolveIn(AcknowledgeIn):

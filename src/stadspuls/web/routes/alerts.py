@@ -1,7 +1,6 @@
-"""Alerts: list, inspect, acknowledge and resolve them; each monitor's alert rules; and the live
-stream of alert events (server-sent events, resumable with Last-Event-ID).
-
-`by` is taken from the request body for now: accounts and roles come with issue 9.
+"""Alerts: list, inspect, acknowledge, resolve and annotate them; each monitor's alert rules;
+and the live stream of alert events (server-sent events, resumable with Last-Event-ID). All need
+the permission "posts"; who acts is the signed-in user (an old client's `by` is ignored).
 """
 
 from __future__ import annotations
@@ -13,17 +12,16 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 import msgspec
-import sqlalchemy as sa
-from fastapi import APIRouter, FastAPI, Header, HTTPException, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, Request
 from fastapi.responses import RedirectResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
-from stadspuls.alerts.rules import AlertRule, RuleError, check_rule
+from stadspuls.alerts.rules import AlertRule
 from stadspuls.alerts.stream import EventCursor
+from stadspuls.records import Actor
 from stadspuls.store import alerts as store
-from stadspuls.store import outbox
-from stadspuls.store.monitors import get_monitor
 from stadspuls.store.rows import from_us
+from stadspuls.web.auth import require
 from stadspuls.web.params import (
     INT64_MAX,
     AlertId,
@@ -35,6 +33,7 @@ from stadspuls.web.params import (
     MonitorId,
     Offset,
 )
+from stadspuls.web.routes import reads
 from stadspuls.web.schemas import (
     AcknowledgeIn,
     AlertDetail,
@@ -42,12 +41,14 @@ from stadspuls.web.schemas import (
     AlertOut,
     AlertPage,
     DeliveryOut,
+    NoteIn,
     ResolveIn,
     RuleIn,
     RuleOut,
 )
 
 router = APIRouter(tags=["alerts"])
+Analyst = Annotated[Actor, Depends(require("posts"))]
 # `/alerts/ID` is the link e-mails and webhooks carry; until the dashboard has an alert page it
 # leads to the alert in the API.
 page_router = APIRouter(include_in_schema=False)
@@ -56,11 +57,6 @@ page_router = APIRouter(include_in_schema=False)
 MAX_POLL_S = 0.25
 STREAM_BATCH = 500
 RECONNECT_MS = 2000
-
-
-def _engine(request: Request) -> sa.Engine:
-    engine: sa.Engine = request.app.state.engine
-    return engine
 
 
 def stop_streams(app: FastAPI) -> None:
@@ -91,23 +87,24 @@ def _event_data(event: store.AlertEvent) -> str:
 @router.get("/alerts/stream", response_class=EventSourceResponse, include_in_schema=False)
 async def alert_stream(
     request: Request,
+    actor: Analyst,
     last_event_id: Annotated[int | None, Header(alias="Last-Event-ID", ge=0, le=INT64_MAX)] = None,
     after: EventId = None,
 ) -> AsyncIterator[ServerSentEvent]:
     """Every alert event after `Last-Event-ID` (or `after`; without either: from now on), one
     SSE event each: `id` the event id, `event` its kind, `data` JSON with the alert. Not in the
     OpenAPI schema: a stream does not end, which a schema-driven client cannot call."""
-    engine = _engine(request)
+    service = reads(request)
     poll = min(MAX_POLL_S, request.app.state.settings.alerts.poll_s)
     stopping = _stopping(request.app)
     start = last_event_id if last_event_id is not None else after
     if start is None:
-        start = await asyncio.to_thread(store.last_event_id, engine)
+        start = await asyncio.to_thread(service.last_event_id, actor)
     cursor = EventCursor(start)
     yield ServerSentEvent(comment="stadspuls alert events", retry=RECONNECT_MS)
     while not stopping.is_set() and not await request.is_disconnected():
         read = await asyncio.to_thread(
-            store.events_after, engine, cursor.last, STREAM_BATCH, also=set(cursor.missing)
+            service.events_after, actor, cursor.last, STREAM_BATCH, set(cursor.missing)
         )
         for event in cursor.fresh(read):
             yield ServerSentEvent(raw_data=_event_data(event), event=event.kind, id=str(event.id))
@@ -118,6 +115,7 @@ async def alert_stream(
 @router.get("/alerts", response_model=AlertPage)
 def list_alerts(
     request: Request,
+    actor: Analyst,
     state: AlertStateFilter = None,
     monitor: MonitorFilter = None,
     since: AlertsSince = None,
@@ -125,8 +123,8 @@ def list_alerts(
     offset: Offset = 0,
 ) -> AlertPage:
     """Alerts, newest first."""
-    total, found = store.list_alerts(
-        _engine(request), state=state, monitor_id=monitor, since=since, limit=limit, offset=offset
+    total, found = reads(request).alerts(
+        actor, state=state, monitor_id=monitor, since=since, limit=limit, offset=offset
     )
     return AlertPage(
         total=total, limit=limit, offset=offset, alerts=[AlertOut.from_alert(a) for a in found]
@@ -138,13 +136,11 @@ def alert_page(alert_id: AlertId) -> RedirectResponse:
     return RedirectResponse(f"/api/alerts/{alert_id}", status_code=307)
 
 
-def _detail(engine: sa.Engine, alert_id: int) -> AlertDetail:
-    alert = store.get_alert(engine, alert_id)
-    if alert is None:
-        raise HTTPException(404, f"no alert {alert_id}")
+def _detail(request: Request, actor: Actor, alert_id: int) -> AlertDetail:
+    alert, history, sent = reads(request).alert_history(actor, alert_id)
     events = [
         AlertEventOut(id=e.id, kind=e.kind, at=e.at, actor=e.actor, alert=json.loads(e.payload))
-        for e in store.alert_events_of(engine, alert_id)
+        for e in history
     ]
     deliveries = [
         DeliveryOut(
@@ -157,7 +153,7 @@ def _detail(engine: sa.Engine, alert_id: int) -> AlertDetail:
             delivered_at=from_us(int(str(d["delivered_us"]))) if d["delivered_us"] else None,
             last_error=None if d["last_error"] is None else str(d["last_error"]),
         )
-        for d in outbox.deliveries_of(engine, alert_id)
+        for d in sent
     ]
     return AlertDetail(
         **AlertOut.from_alert(alert).model_dump(), events=events, deliveries=deliveries
@@ -165,40 +161,39 @@ def _detail(engine: sa.Engine, alert_id: int) -> AlertDetail:
 
 
 @router.get("/alerts/{alert_id}", response_model=AlertDetail)
-def get_alert(request: Request, alert_id: AlertId) -> AlertDetail:
-    """One alert with its events (opened, updated, acknowledged, …) and deliveries."""
-    return _detail(_engine(request), alert_id)
-
-
-def _lifecycle_errors(error: Exception) -> HTTPException:
-    if isinstance(error, store.AlertNotFound):
-        return HTTPException(404, str(error))
-    if isinstance(error, store.AlertStateError):
-        return HTTPException(409, str(error))
-    return HTTPException(422, str(error))
+def get_alert(request: Request, actor: Analyst, alert_id: AlertId) -> AlertDetail:
+    """One alert with its events (opened, updated, acknowledged, note, …) and deliveries."""
+    return _detail(request, actor, alert_id)
 
 
 @router.post("/alerts/{alert_id}/ack", response_model=AlertDetail)
-def acknowledge(request: Request, alert_id: AlertId, body: AcknowledgeIn) -> AlertDetail:
-    """open -> acknowledged; 409 when it is not open (acknowledged already: it says by whom)."""
-    try:
-        store.acknowledge(_engine(request), alert_id, body.by, body.note)
-    except (LookupError, ValueError) as error:
-        raise _lifecycle_errors(error) from error
-    return _detail(_engine(request), alert_id)
+def acknowledge(
+    request: Request, actor: Analyst, alert_id: AlertId, body: AcknowledgeIn | None = None
+) -> AlertDetail:
+    """open -> acknowledged by you; 409 when it is not open (acknowledged already: it says by
+    whom)."""
+    reads(request).acknowledge(actor, alert_id, body.note if body else None)
+    return _detail(request, actor, alert_id)
 
 
 @router.post("/alerts/{alert_id}/resolve", response_model=AlertDetail)
-def resolve(request: Request, alert_id: AlertId, body: ResolveIn) -> AlertDetail:
+def resolve(
+    request: Request, actor: Analyst, alert_id: AlertId, body: ResolveIn | None = None
+) -> AlertDetail:
     """open or acknowledged -> resolved (or false_alarm); 409 when it is closed already."""
-    try:
-        store.resolve(_engine(request), alert_id, body.by, body.note, body.false_alarm)
-    except (LookupError, ValueError) as error:
-        raise _lifecycle_errors(error) from error
-    return _detail(_engine(request), alert_id)
+    body = body or ResolveIn()
+    reads(request).resolve(actor, alert_id, body.note, body.false_alarm)
+    return _detail(request, actor, alert_id)
 
 
-def _rules_out(engine: sa.Engine, monitor_id: int) -> list[RuleOut]:
+@router.post("/alerts/{alert_id}/note", response_model=AlertDetail)
+def add_note(request: Request, actor: Analyst, alert_id: AlertId, body: NoteIn) -> AlertDetail:
+    """Add a note to an alert in any state (an event "note"; the alert's note becomes it)."""
+    reads(request).add_note(actor, alert_id, body.note)
+    return _detail(request, actor, alert_id)
+
+
+def _rules_out(rules: list[AlertRule]) -> list[RuleOut]:
     return [
         RuleOut(
             monitor_id=r.monitor_id,
@@ -209,25 +204,21 @@ def _rules_out(engine: sa.Engine, monitor_id: int) -> list[RuleOut]:
             channels=list(r.channels),
             params=dict(r.params),
         )
-        for r in store.get_rules(engine, monitor_id)
+        for r in rules
     ]
 
 
 @router.get("/monitors/{monitor_id}/rules", response_model=list[RuleOut])
-def get_rules(request: Request, monitor_id: MonitorId) -> list[RuleOut]:
+def get_rules(request: Request, actor: Analyst, monitor_id: MonitorId) -> list[RuleOut]:
     """The monitor's rule for every detector (the default where none was set)."""
-    if get_monitor(_engine(request), monitor_id) is None:
-        raise HTTPException(404, f"no monitor {monitor_id}")
-    return _rules_out(_engine(request), monitor_id)
+    return _rules_out(reads(request).rules(actor, monitor_id))
 
 
 @router.put("/monitors/{monitor_id}/rules", response_model=list[RuleOut])
-def put_rules(request: Request, monitor_id: MonitorId, body: list[RuleIn]) -> list[RuleOut]:
+def put_rules(
+    request: Request, actor: Analyst, monitor_id: MonitorId, body: list[RuleIn]
+) -> list[RuleOut]:
     """Set the rules of the detectors named in the body (others keep theirs); answers all."""
-    engine = _engine(request)
-    if get_monitor(engine, monitor_id) is None:
-        raise HTTPException(404, f"no monitor {monitor_id}")
-    settings = request.app.state.settings
     rules = [
         AlertRule(
             monitor_id=monitor_id,
@@ -240,14 +231,4 @@ def put_rules(request: Request, monitor_id: MonitorId, body: list[RuleIn]) -> li
         )
         for rule in body
     ]
-    webhooks = {hook.name for hook in settings.webhooks}
-    try:
-        for rule in rules:  # all checked before any is stored
-            check_rule(rule, webhooks=webhooks, smtp=settings.smtp is not None)
-        for rule in rules:
-            store.set_rule(engine, rule, webhooks=webhooks, smtp=settings.smtp is not None)
-    except RuleError as error:
-        raise HTTPException(422, str(error)) from error
-    except LookupError as error:
-        raise HTTPException(404, str(error)) from error
-    return _rules_out(engine, monitor_id)
+    return _rules_out(reads(request).set_rules(actor, monitor_id, rules))

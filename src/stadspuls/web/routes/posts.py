@@ -1,31 +1,34 @@
+"""Post texts (permission "posts"): listing, search, one post, and the original's link."""
+
 from __future__ import annotations
 
-import time
 from typing import Annotated
 
-import sqlalchemy as sa
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 
-from stadspuls.query.parser import MAX_QUERY_CHARS, parse
-from stadspuls.settings import Settings
-from stadspuls.store.posts import count_all, get_post, list_posts
-from stadspuls.store.search import SearchTimeout, count_posts, search_posts
-from stadspuls.web.params import Lang, Limit, Offset, Since, Sources, Until
-from stadspuls.web.schemas import NO_NUL, PostOut, PostPage
+from stadspuls.query.parser import MAX_QUERY_CHARS
+from stadspuls.records import Actor
+from stadspuls.web.auth import require
+from stadspuls.web.params import Lang, Limit, Offset, Place, Reason, Since, Sources, Until
+from stadspuls.web.routes import reads
+from stadspuls.web.schemas import NO_NUL, LinkIn, LinkOut, PostOut, PostPage
 
 router = APIRouter(tags=["posts"])
+PostId = Annotated[str, Path(max_length=200, pattern=NO_NUL)]
 
 
 @router.get("/posts", response_model=PostPage)
 def get_posts(
     request: Request,
+    actor: Annotated[Actor, Depends(require("posts"))],
     q: Annotated[
         str | None,
         Query(
             pattern=NO_NUL,
             description=(
                 "Monitor query, e.g. (brand OR rook) AND lochem lang:nl; at most "
-                f"{MAX_QUERY_CHARS:,} characters (see the query language for its other limits)"
+                f"{MAX_QUERY_CHARS:,} characters (see the query language for its other limits)."
+                " `@handle` terms need the re-identify permission and a `reason`."
             ),
         ),
     ] = None,
@@ -33,37 +36,21 @@ def get_posts(
     until: Until = None,
     source: Sources = None,
     lang: Lang = None,
+    place: Place = None,
+    monitor: Annotated[
+        int | None, Query(ge=1, le=2**63 - 1, description="Only posts this monitor matched")
+    ] = None,
+    reason: Reason = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> PostPage:
     """Stored posts, newest first; with `q`, those matching a monitor query (422 with the
     column of a syntax error or of a query over the size limits; 503 when the search runs
-    past the server's time limit)."""
-    engine: sa.Engine = request.app.state.engine
-    if q and q.strip():
-        settings: Settings = request.app.state.settings
-        pseudonymise = request.app.state.pseudonymise
-        query = parse(q, pseudonymise=pseudonymise)
-        deadline = time.monotonic() + settings.search_timeout_s
-        filters = {"since": since, "until": until, "sources": source, "lang": lang}
-        found = search_posts(
-            engine,
-            query,
-            limit=limit,
-            offset=offset,
-            timeout=settings.search_timeout_s,
-            **filters,  # type: ignore[arg-type]
-        )
-        left = max(deadline - time.monotonic(), 0.001)  # one time limit for page and count
-        try:
-            total = count_posts(engine, query, timeout=left, **filters)  # type: ignore[arg-type]
-        except SearchTimeout as error:
-            raise SearchTimeout(settings.search_timeout_s) from error
-    else:
-        found = list_posts(
-            engine, since=since, until=until, sources=source, lang=lang, limit=limit, offset=offset
-        )
-        total = count_all(engine, since=since, until=until, sources=source, lang=lang)
+    past the server's time limit). Every call is written to the audit log."""
+    total, found = reads(request).post_records(
+        actor, query=q, monitor_id=monitor, since=since, until=until, sources=source,
+        lang=lang, place=place, limit=limit, offset=offset, reason=reason,
+    )  # fmt: skip
     return PostPage(
         total=total, limit=limit, offset=offset, posts=[PostOut.from_post(p) for p in found]
     )
@@ -71,9 +58,18 @@ def get_posts(
 
 @router.get("/posts/{post_id:path}", response_model=PostOut)
 def get_one_post(
-    request: Request, post_id: Annotated[str, Path(max_length=200, pattern=NO_NUL)]
+    request: Request, actor: Annotated[Actor, Depends(require("posts"))], post_id: PostId
 ) -> PostOut:
-    post = get_post(request.app.state.engine, post_id)
-    if post is None:
-        raise HTTPException(404, f"no post {post_id!r}")
-    return PostOut.from_post(post)
+    return PostOut.from_post(reads(request).post_record(actor, post_id))
+
+
+@router.post("/posts/{post_id:path}/link", response_model=LinkOut)
+def open_link(
+    request: Request,
+    actor: Annotated[Actor, Depends(require("posts"))],
+    post_id: PostId,
+    body: LinkIn,
+) -> LinkOut:
+    """The link to the original post, unsealed (it names or leads to the author): the reason
+    is written to the audit log. 404 for a post without one."""
+    return LinkOut(url=reads(request).open_link(actor, post_id, body.reason))
