@@ -36,12 +36,14 @@ from stadspuls.enrich.door import build_door
 from stadspuls.pipeline import Pipeline
 from stadspuls.query.matcher import compile_query
 from stadspuls.records import Monitor, Post
+from stadspuls.rollups import RollupConsumer
 from stadspuls.settings import Settings
 from stadspuls.store import alerts as alerts_store
 from stadspuls.store import consumers as cursors
 from stadspuls.store import monitors as store
 from stadspuls.store.consumers import Unchanged
 from stadspuls.store.database import open_store
+from stadspuls.store.schema import monitor_buckets, monitor_facets
 from stadspuls.store.search import iter_posts
 from stadspuls.web.app import create_app
 from tests.factories import IMPORT, T0, make_post
@@ -112,6 +114,17 @@ def _alerts(engine: sa.Engine) -> Output:
     return sorted(out)
 
 
+def _cells(engine: sa.Engine) -> Output:
+    """The rollup's cells, by monitor name."""
+    names = {m.id: m.name for m in store.list_monitors(engine)}
+    out: Output = []
+    with engine.connect() as conn:
+        for table in (monitor_buckets, monitor_facets):
+            for row in conn.execute(sa.select(table)):
+                out.append((table.name, names[row[0]], *(str(v) for v in row[1:])))
+    return sorted(out)
+
+
 def _detector_kind(name: str) -> Kind:
     return Kind(
         f"detector:{name}",
@@ -124,6 +137,9 @@ def _detector_kind(name: str) -> Kind:
 
 KINDS = [
     Kind("linker", _monitors, monitors.MonitorLinker, _links),
+    Kind(
+        "rollup", _monitors, RollupConsumer, _cells, lambda engine: [monitors.MonitorLinker(engine)]
+    ),
     # The detectors whose anomaly the test stream holds: a burst at a cold start, and stories.
     _detector_kind("burst"),
     _detector_kind("story"),

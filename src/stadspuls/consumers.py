@@ -187,15 +187,16 @@ class Driver:
             log.info("%s", error)
             self._try_reload()
             return 0.0
-        self.consecutive_failures += 1
+        tries = self.consecutive_failures + 1
         self.last_error = f"{type(error).__name__}: {error}"
-        log.error(
-            "consumer %s failed (try %d)", self.name, self.consecutive_failures, exc_info=error
-        )
+        log.error("consumer %s failed (try %d)", self.name, tries, exc_info=error)
         try:
             store.record_failure(self.engine, self.name, self.last_error)
         except sa.exc.SQLAlchemyError:
             log.exception("could not record the failure of consumer %s", self.name)
+        # Counted only once recorded: `drain` gives up on this count, and whoever reports the
+        # statuses then must find every failure in the store.
+        self.consecutive_failures = tries
         self._try_reload()
         return min(self.backoff_s * 2.0 ** (self.consecutive_failures - 1), self.max_backoff_s)
 
@@ -294,7 +295,8 @@ class Consumers:
 
     def drain(self, *, give_up_after: int = 5, interval_s: float = 0.02) -> bool:
         """Wait until every consumer has consumed the posts stored now. False when one has
-        failed `give_up_after` times in a row first (its cursor stays where it is)."""
+        failed `give_up_after` times in a row (its cursor stays where it is), once the others
+        have caught up."""
         began = time.monotonic()
         with self.engine.connect() as conn:
             target = store.max_pk(conn)
@@ -310,8 +312,15 @@ class Consumers:
                     done_at[d.name] = time.monotonic()
             if len(done_at) == len(self.drivers):
                 return True
-            if any(d.consecutive_failures >= give_up_after for d in self.drivers):
-                return False
+            # Given up on: failed too often, or behind one that did. The others are waited for,
+            # so that what is reported then is how far each got, not a moment of its catching up.
+            failing = {d.name for d in self.drivers if d.consecutive_failures >= give_up_after}
+            if failing:
+                for d in self.drivers:
+                    if d.consumer.upstream in failing:
+                        failing.add(d.name)
+                if all(d.name in done_at or d.name in failing for d in self.drivers):
+                    return False
             time.sleep(interval_s)
 
     def statuses(self) -> list[ConsumerStatus]:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 import msgspec
 import sqlalchemy as sa
 
+from stadspuls import rollups
 from stadspuls.query.matcher import MonitorMatcher, compile_query
 from stadspuls.query.parser import Pseudonymise, QuerySyntaxError, parse
 from stadspuls.records import LEGAL_BASES, Monitor, Post
@@ -95,7 +96,9 @@ def create(
 ) -> tuple[Monitor, int]:
     validate(monitor, pseudonymise)
     saved = store.insert_monitor(engine, monitor)
-    return saved, backfill(engine, saved, pseudonymise=pseudonymise, progress=progress)
+    matched = backfill(engine, saved, pseudonymise=pseudonymise, progress=progress)
+    rollups.rebuild(engine, saved.id)
+    return saved, matched
 
 
 def edit(
@@ -115,7 +118,9 @@ def edit(
     if effective_query(before) == effective_query(saved):
         return saved, None
     store.unlink_all(engine, monitor.id)
-    return saved, backfill(engine, saved, pseudonymise=pseudonymise, progress=progress)
+    matched = backfill(engine, saved, pseudonymise=pseudonymise, progress=progress)
+    rollups.rebuild(engine, monitor.id)
+    return saved, matched
 
 
 class MonitorLinker:

@@ -308,6 +308,12 @@ def _linker(engine: sa.Engine, pseudonymise: Pseudonymise | None, _: Settings) -
     return MonitorLinker(engine, pseudonymise=pseudonymise)
 
 
+def _rollup(engine: sa.Engine, _: Pseudonymise | None, __: Settings) -> Consumer:
+    from stadspuls.rollups import RollupConsumer
+
+    return RollupConsumer(engine)
+
+
 def _detector(name: str) -> ConsumerFactory:
     def factory(engine: sa.Engine, _: Pseudonymise | None, settings: Settings) -> Consumer:
         from stadspuls.detect.consumer import DetectorConsumer
@@ -317,9 +323,11 @@ def _detector(name: str) -> ConsumerFactory:
     return factory
 
 
-# Every built-in detector, each with its own cursor behind the linker's.
+# The monitors' pre-aggregated counts and every built-in detector, each with its own cursor
+# behind the linker's.
 CONSUMERS: tuple[ConsumerFactory, ...] = (
     _linker,
+    _rollup,
     *(_detector(name) for name in BUILTIN_DETECTORS),
 )
 

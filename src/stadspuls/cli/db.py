@@ -50,3 +50,37 @@ def consumers(settings: Settings) -> None:
         click.echo("no consumer has run yet")
     for status in statuses:
         click.echo(describe(status))
+
+
+@db_group.command("rollups")
+@click.option(
+    "--rebuild",
+    is_flag=True,
+    required=True,
+    help="Recount the pre-aggregated counts from the stored posts (the only action so far).",
+)
+@click.option("--monitor", "name", metavar="NAME", help="Only this monitor (default: all).")
+@common_options
+def rollups_command(rebuild: bool, name: str | None, settings: Settings) -> None:
+    """The monitors' pre-aggregated counts per hour and day (what the dashboard shows):
+    `--rebuild` recounts them from the stored posts. Posts deleted since stay out of the recount."""
+    import time
+
+    from stadspuls import rollups
+    from stadspuls.store import monitors as monitor_store
+    from stadspuls.store.database import open_store
+
+    engine = open_store(settings.db_url)
+    monitor_id = None
+    if name is not None:
+        found = monitor_store.find_monitor(engine, name)
+        if found is None:
+            raise click.ClickException(f"no monitor named {name!r}")
+        monitor_id = found.id
+    started = time.perf_counter()
+    counted = rollups.rebuild(engine, monitor_id)
+    which = f"monitor {name}" if name is not None else "every monitor"
+    click.echo(
+        f"rebuilt the rollups of {which}: {counted} linked posts counted "
+        f"in {time.perf_counter() - started:.1f} s"
+    )

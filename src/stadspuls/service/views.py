@@ -49,6 +49,8 @@ class Facets(msgspec.Struct, frozen=True, kw_only=True):
     langs: tuple[Count, ...] = ()
     sources: tuple[Count, ...] = ()
     suppressed: int = 0  # values withheld from this actor
+    # `terms` are counted in the newest posts of the range, at most 2,000: how many were read.
+    terms_sample: int = 0
 
 
 class MonitorSummary(msgspec.Struct, frozen=True, kw_only=True):

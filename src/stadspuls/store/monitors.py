@@ -17,6 +17,8 @@ from stadspuls.store.schema import (
     alert_events,
     alert_rules,
     alerts,
+    monitor_buckets,
+    monitor_facets,
     monitor_posts,
     monitors,
     posts,
@@ -93,7 +95,8 @@ def update_monitor(engine: sa.Engine, monitor: Monitor) -> Monitor:
 
 
 def delete_monitor(engine: sa.Engine, monitor_id: int) -> bool:
-    """Remove a monitor with its links, alert rules, alerts (events, deliveries) and stories.
+    """Remove a monitor with its links, rollups, alert rules, alerts (events, deliveries) and
+    stories.
     Explicitly, child tables first: SQLite enforces the cascades only where a connection has
     switched foreign keys on, and a file may be opened by other tools too."""
     of_alerts = sa.select(alerts.c.id).where(alerts.c.monitor_id == monitor_id)
@@ -107,6 +110,8 @@ def delete_monitor(engine: sa.Engine, monitor_id: int) -> bool:
         conn.execute(story_posts.delete().where(story_posts.c.story_id.in_(of_stories)))
         conn.execute(stories.delete().where(stories.c.monitor_id == monitor_id))
         conn.execute(monitor_posts.delete().where(monitor_posts.c.monitor_id == monitor_id))
+        conn.execute(monitor_buckets.delete().where(monitor_buckets.c.monitor_id == monitor_id))
+        conn.execute(monitor_facets.delete().where(monitor_facets.c.monitor_id == monitor_id))
         return bool(conn.execute(monitors.delete().where(monitors.c.id == monitor_id)).rowcount)
 
 

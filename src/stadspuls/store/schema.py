@@ -415,7 +415,8 @@ monitor_buckets = sa.Table(
 )
 
 # Pre-aggregated facets per monitor and UTC day: kind "tag" (hashtag), "place" (CBS municipality
-# code), "type" (incident type), "lang", "source"; `authors` distinct within that day and value.
+# code), "type" (incident type), "lang", "source"; `authors` distinct within that day and value;
+# `negative`: of those posts, how many with a negative sentiment (the map's negative share).
 monitor_facets = sa.Table(
     "monitor_facets",
     metadata,
@@ -430,4 +431,5 @@ monitor_facets = sa.Table(
     sa.Column("value", sa.String(200), primary_key=True),
     sa.Column("posts", sa.BigInteger, nullable=False),
     sa.Column("authors", sa.BigInteger, nullable=False),
+    sa.Column("negative", sa.BigInteger, nullable=False, server_default="0"),
 )

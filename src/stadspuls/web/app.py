@@ -24,7 +24,7 @@ from stadspuls.store.alerts import AlertStateError
 from stadspuls.store.database import open_store
 from stadspuls.store.monitors import MonitorExists
 from stadspuls.store.search import SearchTimeout
-from stadspuls.web.routes import alerts, governance, health, monitors, posts, stats
+from stadspuls.web.routes import alerts, dashboard, governance, health, monitors, posts, stats
 
 
 def swagger_ui_dir() -> Path:
@@ -69,6 +69,7 @@ def create_app(
     app.include_router(monitors.router, prefix="/api")
     app.include_router(alerts.router, prefix="/api")
     app.include_router(governance.router, prefix="/api")
+    app.include_router(dashboard.router, prefix="/api")
     app.include_router(alerts.page_router)
     _answer_errors(app)
     return app

@@ -139,6 +139,7 @@ def upgrade() -> None:
         sa.Column("value", sa.String(200), nullable=False),
         sa.Column("posts", sa.BigInteger, nullable=False),
         sa.Column("authors", sa.BigInteger, nullable=False),
+        sa.Column("negative", sa.BigInteger, nullable=False, server_default="0"),
         _fk("monitor_facets", "monitor_id", "monitors.id"),
         sa.PrimaryKeyConstraint("monitor_id", "day_us", "kind", "value", name="pk_monitor_facets"),
     )
