@@ -39,6 +39,10 @@ COMMANDS: dict[str, Entry] = {
         "Retention of posts (runs hourly inside `stadspuls run`).",
     ),
     "sources": Entry("stadspuls.cli.sources:sources_group", "Configured sources."),
+    "user": Entry(
+        "stadspuls.cli.users:user_group",
+        "Accounts of the dashboard and the API: add, list, disable, roles, tokens.",
+    ),
     "db": Entry("stadspuls.cli.db:db_group", "Database schema management."),
     "eval": Entry("stadspuls.cli.eval:eval_command", "Evaluate TASK on a labelled CSV file."),
     "train": Entry("stadspuls.cli.train:train_command", "Train TASK's model from the shared data."),

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 import uvicorn
 from fastapi import FastAPI
 
+from stadspuls.access.accounts import first_run_hint
 from stadspuls.alerts.delivery import check_channels, run_delivery
 from stadspuls.alerts.webhook import ChannelError
 from stadspuls.cli.common import (
@@ -332,6 +333,8 @@ async def _serve(
     except ChannelError as error:
         raise click.ClickException(str(error)) from error
     engine = engine_for(settings)
+    if hint := first_run_hint(engine):
+        click.echo(hint, err=True)
     collector = Collector()
     if replay:
         collector.sources = [Tracked(s) for s in replay_sources(replay, speed, fmt)]

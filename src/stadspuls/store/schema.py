@@ -322,6 +322,8 @@ users = sa.Table(
     sa.Column("reidentify", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("password_hash", sa.Text),  # argon2id; null for OIDC-only users
     sa.Column("totp_secret", sa.Text),  # sealed (stadspuls.sealed) base32 secret; null: no TOTP
+    # The time step of the last accepted TOTP code: a code is good once (RFC 6238, 5.2).
+    sa.Column("totp_last_step", sa.BigInteger),
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("oidc_subject", sa.String(400), unique=True),
     sa.Column("created_us", sa.BigInteger, nullable=False),

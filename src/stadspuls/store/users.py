@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
+from typing import NamedTuple
 
 import sqlalchemy as sa
 
@@ -204,3 +205,150 @@ def session_for(engine: sa.Engine, token: str) -> SessionInfo | None:
 def delete_session(engine: sa.Engine, token: str) -> None:
     with engine.begin() as conn:
         conn.execute(sessions.delete().where(sessions.c.token_hash == digest(token)))
+
+
+# --- Changes to accounts. They take the caller's connection, so that a change and the audit
+# row that records it commit together.
+
+
+def count_users(engine: sa.Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(users)).scalar_one())
+
+
+def credentials(engine: sa.Engine, username: str) -> tuple[User, str | None] | None:
+    """The user named `username` and their password hash (None for OIDC-only users)."""
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(users).where(users.c.username == username)).mappings().first()
+    return None if row is None else (_row_to_user(row), row["password_hash"])
+
+
+def find_user_by_subject(engine: sa.Engine, subject: str) -> User | None:
+    with engine.connect() as conn:
+        query = sa.select(users).where(users.c.oidc_subject == subject)
+        row = conn.execute(query).mappings().first()
+    return None if row is None else _row_to_user(row)
+
+
+def _update(conn: sa.Connection, user_id: int, **values: object) -> bool:
+    result = conn.execute(
+        users.update().where(users.c.id == user_id).values(updated_us=now_us(), **values)
+    )
+    return result.rowcount == 1
+
+
+def set_password_hash(conn: sa.Connection, user_id: int, password_hash: str | None) -> bool:
+    return _update(conn, user_id, password_hash=password_hash)
+
+
+def set_role(conn: sa.Connection, user_id: int, role: str) -> bool:
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}: one of {', '.join(ROLES)}")
+    return _update(conn, user_id, role=role)
+
+
+def set_reidentify(conn: sa.Connection, user_id: int, granted: bool) -> bool:
+    return _update(conn, user_id, reidentify=granted)
+
+
+def set_active(conn: sa.Connection, user_id: int, active: bool) -> bool:
+    """Enable or disable; disabling also ends the user's sessions (tokens stop by the join)."""
+    if not active:
+        conn.execute(sessions.delete().where(sessions.c.user_id == user_id))
+    return _update(conn, user_id, active=active)
+
+
+def end_sessions(conn: sa.Connection, user_id: int, *, keep: str | None = None) -> None:
+    """End the user's sessions, except the one whose cookie token is `keep`."""
+    query = sessions.delete().where(sessions.c.user_id == user_id)
+    if keep is not None:
+        query = query.where(sessions.c.token_hash != digest(keep))
+    conn.execute(query)
+
+
+def mark_login(engine: sa.Engine, user_id: int) -> None:
+    with engine.begin() as conn:
+        conn.execute(users.update().where(users.c.id == user_id).values(last_login_us=now_us()))
+
+
+# --- The second factor.
+
+
+def set_totp(conn: sa.Connection, user_id: int, sealed_secret: str | None) -> bool:
+    """Switch TOTP on with a sealed secret, or off with None; either forgets the last step."""
+    return _update(conn, user_id, totp_secret=sealed_secret, totp_last_step=None)
+
+
+def totp_secret(engine: sa.Engine, user_id: int) -> str | None:
+    """The user's sealed TOTP secret, or None without TOTP."""
+    with engine.connect() as conn:
+        query = sa.select(users.c.totp_secret).where(users.c.id == user_id)
+        found: str | None = conn.execute(query).scalar_one_or_none()
+    return found
+
+
+def accept_totp_step(engine: sa.Engine, user_id: int, step: int) -> bool:
+    """Record `step` as used; False when it (or a later one) was used already. One UPDATE,
+    so two requests with the same code cannot both win."""
+    with engine.begin() as conn:
+        result = conn.execute(
+            users.update()
+            .where(
+                users.c.id == user_id,
+                sa.or_(users.c.totp_last_step.is_(None), users.c.totp_last_step < step),
+            )
+            .values(totp_last_step=step)
+        )
+    return result.rowcount == 1
+
+
+# --- Personal API tokens.
+
+
+class TokenInfo(NamedTuple):
+    id: int
+    name: str
+    created_us: int
+    last_used_us: int | None
+    expires_us: int | None
+
+
+def list_tokens(engine: sa.Engine, user_id: int) -> list[TokenInfo]:
+    """The user's tokens that are not revoked, newest first."""
+    query = (
+        sa.select(
+            api_tokens.c.id,
+            api_tokens.c.name,
+            api_tokens.c.created_us,
+            api_tokens.c.last_used_us,
+            api_tokens.c.expires_us,
+        )
+        .where(api_tokens.c.user_id == user_id, api_tokens.c.revoked_us.is_(None))
+        .order_by(api_tokens.c.created_us.desc(), api_tokens.c.id.desc())
+    )
+    with engine.connect() as conn:
+        return [TokenInfo(*row) for row in conn.execute(query)]
+
+
+def revoke_token(conn: sa.Connection, user_id: int, token_id: int) -> bool:
+    """Revoke the user's token `token_id`; False when there is no such live token."""
+    result = conn.execute(
+        api_tokens.update()
+        .where(
+            api_tokens.c.id == token_id,
+            api_tokens.c.user_id == user_id,
+            api_tokens.c.revoked_us.is_(None),
+        )
+        .values(revoked_us=now_us())
+    )
+    return result.rowcount == 1
+
+
+def link_subject(conn: sa.Connection, user_id: int, subject: str) -> bool:
+    """Tie a user without an OIDC subject to `subject` (their first single sign-on)."""
+    result = conn.execute(
+        users.update()
+        .where(users.c.id == user_id, users.c.oidc_subject.is_(None))
+        .values(oidc_subject=subject, updated_us=now_us())
+    )
+    return result.rowcount == 1

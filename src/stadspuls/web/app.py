@@ -26,7 +26,19 @@ from stadspuls.store.monitors import MonitorExists
 from stadspuls.store.search import SearchTimeout
 from stadspuls.web import pages
 from stadspuls.web.assets import static_files
-from stadspuls.web.routes import alerts, dashboard, governance, health, monitors, posts, stats
+from stadspuls.web.routes import (
+    account,
+    admin_users,
+    alerts,
+    dashboard,
+    governance,
+    health,
+    monitors,
+    oidc_login,
+    posts,
+    session,
+    stats,
+)
 
 
 def swagger_ui_dir() -> Path:
@@ -74,6 +86,10 @@ def create_app(
     app.include_router(dashboard.router, prefix="/api")
     app.include_router(governance.router, prefix="/api")
     app.include_router(alerts.page_router)
+    app.include_router(session.router)
+    app.include_router(account.router)
+    app.include_router(admin_users.router)
+    app.include_router(oidc_login.router)
     pages.install(app)
     _answer_errors(app)
     return app

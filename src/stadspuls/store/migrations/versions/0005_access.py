@@ -51,6 +51,7 @@ def upgrade() -> None:
         sa.Column("reidentify", sa.Boolean, nullable=False, server_default=sa.false()),
         sa.Column("password_hash", sa.Text),
         sa.Column("totp_secret", sa.Text),
+        sa.Column("totp_last_step", sa.BigInteger),
         sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
         sa.Column("oidc_subject", sa.String(400)),
         sa.Column("created_us", sa.BigInteger, nullable=False),
