@@ -62,7 +62,7 @@ def _shift(moment: datetime, index: int, total: int, now: datetime) -> datetime:
     """Spread the rows over the last DAYS days in file order, keeping their time of day."""
     day = (now - timedelta(days=DAYS - 1)).date() + timedelta(days=index * DAYS // total)
     moved = datetime.combine(day, moment.timetz()).replace(tzinfo=UTC)
-    return min(moved, now - timedelta(minutes=5))
+    return moved if moved < now else moved - timedelta(days=1)
 
 
 def demo_posts(now: datetime) -> list[Post]:

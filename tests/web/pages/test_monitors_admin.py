@@ -4,8 +4,9 @@ required, the query's error at its column, CSRF on every form, and delete."""
 from __future__ import annotations
 
 from stadspuls.enrich.incident import LABELS
-from stadspuls.records import LEGAL_BASES
+from stadspuls.records import DETECTORS, LEGAL_BASES
 from stadspuls.store import audit
+from stadspuls.store.alert_rules import get_rules
 from stadspuls.store.monitors import find_monitor, get_monitor
 from stadspuls.web.pages.catalogue import INCIDENT_LABELS, LEGAL_BASIS_LABELS
 from tests.web.pages.conftest import Dashboard
@@ -126,3 +127,48 @@ def test_edit_changes_the_monitor_and_delete_removes_it(dashboard: Dashboard) ->
     assert gone.headers["location"] == "/monitors"
     assert get_monitor(dashboard.engine, dashboard.monitor_id) is None
     assert client.get(f"/monitors/{dashboard.monitor_id}/edit").status_code == 404
+
+
+def test_alert_rules_are_set_per_detector_on_the_edit_page(dashboard: Dashboard) -> None:
+    client, csrf = dashboard.session("analyst")
+    edit = client.get(f"/monitors/{dashboard.monitor_id}/edit")
+    assert f'action="/monitors/{dashboard.monitor_id}/rules"' in edit.text
+    assert edit.text.count('-sensitivity"') == len(DETECTORS)
+    form: dict[str, str] = {"csrf": csrf}
+    for detector in DETECTORS:
+        form |= {
+            f"{detector}-enabled": "1",
+            f"{detector}-sensitivity": "1",
+            f"{detector}-channels": "live",
+        }
+    del form["rumour-enabled"]
+    form |= {"burst-sensitivity": "2,5", "burst-quiet": "23:00-07:00"}
+    saved = client.post(
+        f"/monitors/{dashboard.monitor_id}/rules", data=form, follow_redirects=False
+    )
+    assert saved.status_code == 303
+    rules = {r.detector: r for r in get_rules(dashboard.engine, dashboard.monitor_id)}
+    assert rules["burst"].sensitivity == 2.5
+    assert rules["burst"].quiet_hours == "23:00-07:00"
+    assert not rules["rumour"].enabled
+    assert (
+        client.get(saved.headers["location"]).text.count("De meldingsregels zijn opgeslagen.") == 1
+    )
+
+
+def test_a_refused_rule_keeps_what_was_typed(dashboard: Dashboard) -> None:
+    client, csrf = dashboard.session("analyst")
+    form = {"csrf": csrf, "burst-enabled": "1", "burst-sensitivity": "40", "burst-quiet": "laat"}
+    refused = client.post(f"/monitors/{dashboard.monitor_id}/rules", data=form)
+    assert refused.status_code == 422
+    assert "De meldingsregels zijn niet opgeslagen." in refused.text
+    assert 'name="burst-sensitivity" size="4"' in refused.text
+    assert 'value="40"' in refused.text
+    before = {r.detector: r for r in get_rules(dashboard.engine, dashboard.monitor_id)}
+    assert before["burst"].sensitivity == 1.0
+    assert (
+        client.post(
+            f"/monitors/{dashboard.monitor_id}/rules", data=form | {"csrf": "x"}
+        ).status_code
+        == 403
+    )

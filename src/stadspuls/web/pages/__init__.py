@@ -6,11 +6,19 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from stadspuls.web.pages import governance, guard, monitor, monitors_admin, overview, search
+from stadspuls.web.pages import (
+    governance,
+    guard,
+    monitor,
+    monitor_rules,
+    monitors_admin,
+    overview,
+    search,
+)
 
 
 def install(app: FastAPI) -> None:
     guard.install(app)
     # monitors_admin before monitor: `/monitors/new` must not be read as a monitor id.
-    for module in (overview, monitors_admin, monitor, search, governance):
+    for module in (overview, monitors_admin, monitor_rules, monitor, search, governance):
         app.include_router(module.router)

@@ -20,6 +20,7 @@ from stadspuls.store.monitors import MonitorExists
 from stadspuls.web.auth import check_csrf, identify
 from stadspuls.web.pages.catalogue import LEGAL_BASIS_LABELS
 from stadspuls.web.pages.guard import PageNotFound, page, reads
+from stadspuls.web.pages.monitor_rules import rules_context
 from stadspuls.web.pages.syntax import QueryProblem, problem_at
 from stadspuls.web.templating import render
 
@@ -76,13 +77,18 @@ def _check(form: MonitorForm) -> int:
 
 
 def _show(
-    request: Request, form: MonitorForm, monitor_id: int | None, status: int = 200
+    request: Request,
+    form: MonitorForm,
+    monitor_id: int | None,
+    status: int = 200,
+    rules: dict[str, object] | None = None,
 ) -> HTMLResponse:
     context = {
         "nav": "monitors",
         "form": form,
         "monitor_id": monitor_id,
         "legal_bases": LEGAL_BASIS_LABELS,
+        **(rules or {}),
     }
     return render(request, "pages/monitor_form.html", context, status=status)
 
@@ -100,8 +106,9 @@ def _submit(
     check_csrf(identity, csrf)
     days = _check(form)
     monitor_id = before.id if before else None
+    rules = None if monitor_id is None else rules_context(service, actor, monitor_id)
     if form.errors:
-        return _show(request, form, monitor_id, status=422)
+        return _show(request, form, monitor_id, status=422, rules=rules)
     monitor = Monitor(
         id=monitor_id,
         name=form.name.strip(),
@@ -134,7 +141,7 @@ def _submit(
         form.message = str(error)
     else:
         return RedirectResponse(f"/monitors/{saved.id}", status_code=303)
-    return _show(request, form, monitor_id, status=422)
+    return _show(request, form, monitor_id, status=422, rules=rules)
 
 
 FormText = Annotated[str, Form(max_length=4000)]
@@ -195,7 +202,8 @@ def edit_monitor(
     actor: Annotated[Actor, Depends(page("posts"))],
     service: Annotated[ReadService, Depends(reads)],
 ) -> HTMLResponse:
-    return _show(request, _from_monitor(_existing(service, actor, monitor_id)), monitor_id)
+    form = _from_monitor(_existing(service, actor, monitor_id))
+    return _show(request, form, monitor_id, rules=rules_context(service, actor, monitor_id))
 
 
 @router.post("/monitors/{monitor_id}/edit", response_class=HTMLResponse)
