@@ -24,6 +24,7 @@ from collections.abc import Iterable, Sequence
 import msgspec
 import sqlalchemy as sa
 
+from stadspuls.consumers import Start
 from stadspuls.records import Post
 from stadspuls.store import rollups as store
 from stadspuls.store.monitors import links_for
@@ -191,16 +192,20 @@ class RollupConsumer:
 
     name = NAME
     upstream: str | None = "linker"
+    # Every stored post is counted, also where the consumers start at the newest post (an
+    # upgrade that adds the rollup to a filled store counts the archive in the background).
+    start: Start = "beginning"
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
 
     def load(self, state: bytes | None) -> None:
         if state is None:
-            # First start (or an upgrade that added this consumer): count what the cursor
-            # already passed; the chunks after it are counted as they come.
-            log.info("building the monitors' rollups from their links")
-            rebuild(self.engine)
+            # No chunk was ever committed: the cursor is at its start, and cells left from
+            # before (a removed cursor) would be counted twice.
+            with self.engine.begin() as conn:
+                store.lock_cursor(conn, NAME)
+                store.clear(conn, None)
 
     def consume(self, conn: sa.Connection, rows: Sequence[tuple[int, Post]]) -> bytes:
         store.lock_cursor(conn, NAME)
