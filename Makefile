@@ -18,13 +18,15 @@ $(STAMP): pyproject.toml
 run: install
 	$(BIN)/stadspuls run $(ARGS)
 
-# The whole suite, on SQLite and on a real PostgreSQL that scripts/test-services.sh starts.
+# The whole suite, on SQLite and on a real PostgreSQL that scripts/test-services.sh starts, and
+# the end-to-end tests in Debian's chromium (installed when missing).
 test: install
+	bash scripts/install-chromium.sh
 	bash scripts/test-services.sh start
 	. var/test-services.env && $(BIN)/python -m pytest $(ARGS); rc=$$?; \
 	  bash scripts/test-services.sh stop; exit $$rc
 
-# SQLite only, no servers.
+# SQLite only, no servers, no browser install.
 test-fast: install
 	$(BIN)/python -m pytest -m 'not postgres' $(ARGS)
 

@@ -33,6 +33,8 @@ from stadspuls.web.routes import (
     dashboard,
     governance,
     health,
+    inbox,
+    map_page,
     monitors,
     oidc_login,
     posts,
@@ -83,13 +85,15 @@ def create_app(
     app.include_router(stats.router, prefix="/api")
     app.include_router(monitors.router, prefix="/api")
     app.include_router(alerts.router, prefix="/api")
-    app.include_router(dashboard.router, prefix="/api")
     app.include_router(governance.router, prefix="/api")
-    app.include_router(alerts.page_router)
+    app.include_router(dashboard.router, prefix="/api")
     app.include_router(session.router)
     app.include_router(account.router)
     app.include_router(admin_users.router)
     app.include_router(oidc_login.router)
+    # `/alerts/ID` is also the link e-mails and webhooks carry.
+    app.include_router(inbox.router)
+    app.include_router(map_page.router)
     pages.install(app)
     _answer_errors(app)
     return app

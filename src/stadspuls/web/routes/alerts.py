@@ -13,7 +13,6 @@ from typing import Annotated
 
 import msgspec
 from fastapi import APIRouter, Depends, FastAPI, Header, Request
-from fastapi.responses import RedirectResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from stadspuls.alerts.rules import AlertRule
@@ -49,9 +48,6 @@ from stadspuls.web.schemas import (
 
 router = APIRouter(tags=["alerts"])
 Analyst = Annotated[Actor, Depends(require("posts"))]
-# `/alerts/ID` is the link e-mails and webhooks carry; until the dashboard has an alert page it
-# leads to the alert in the API.
-page_router = APIRouter(include_in_schema=False)
 # The live stream looks for new events this often at most (a post's alert reaches a client
 # within about a second end to end; see bench/alerts.py).
 MAX_POLL_S = 0.25
@@ -129,11 +125,6 @@ def list_alerts(
     return AlertPage(
         total=total, limit=limit, offset=offset, alerts=[AlertOut.from_alert(a) for a in found]
     )
-
-
-@page_router.get("/alerts/{alert_id}")
-def alert_page(alert_id: AlertId) -> RedirectResponse:
-    return RedirectResponse(f"/api/alerts/{alert_id}", status_code=307)
 
 
 def _detail(request: Request, actor: Actor, alert_id: int) -> AlertDetail:
