@@ -215,6 +215,8 @@ def shoot(settings: Settings, ids: dict[str, int], out: Path) -> list[Path]:
         ("monitors", "c.devries", "/monitors"),
         ("monitor-new", "c.devries", "/monitors/new?query=brand+haven"),
         ("governance", "c.devries", "/governance"),
+        ("alerts", "c.devries", "/alerts"),
+        ("map", "c.devries", f"/map?monitor={fire}"),
         ("overview-viewer", "j.bakker", "/"),
     ]
     server, base = serve(settings)
