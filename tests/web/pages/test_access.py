@@ -81,3 +81,8 @@ def test_a_refresh_after_the_session_ended_sends_the_page_to_the_login(
     assert fragment.status_code == 401
     wanted = f"/monitors/{dashboard.monitor_id}?range=7d"
     assert fragment.headers["HX-Redirect"] == f"/login?next={quote(wanted, safe='')}"
+
+
+def test_the_language_switch_keeps_the_page_and_its_query(dashboard: Dashboard) -> None:
+    page = dashboard.client.get("/search?q=brand", headers=dashboard.headers("analyst"))
+    assert 'href="/search?q=brand&amp;lang=en" hreflang="en"' in page.text
