@@ -140,8 +140,10 @@ def _submit(
         form.errors["reason"] = "required"
     except Forbidden:
         form.errors["reason"] = "grant"
-    except (MonitorError, MonitorExists) as error:
-        form.message = str(error)
+    except MonitorExists:
+        form.errors["name"] = "exists"
+    except MonitorError as error:
+        form.message = str(error)  # what the pre-checks above do not catch, in English
     else:
         return RedirectResponse(f"/monitors/{saved.id}", status_code=303)
     return _show(request, form, monitor_id, status=422, rules=rules)
