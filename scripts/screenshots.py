@@ -214,7 +214,10 @@ def shoot(settings: Settings, ids: dict[str, int], out: Path) -> list[Path]:
         ("search-error", "c.devries", "/search?q=brand+AND+(rook+OR"),
         ("monitors", "c.devries", "/monitors"),
         ("monitor-new", "c.devries", "/monitors/new?query=brand+haven"),
+        ("monitor-edit", "c.devries", f"/monitors/{fire}/edit"),
         ("governance", "c.devries", "/governance"),
+        ("alerts", "c.devries", "/alerts"),
+        ("map", "c.devries", f"/map?monitor={fire}"),
         ("overview-viewer", "j.bakker", "/"),
     ]
     server, base = serve(settings)

@@ -3,7 +3,7 @@ the permission gets a friendly 403 page, not a JSON error."""
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 
@@ -65,3 +65,24 @@ def test_static_files_are_served_from_the_package(dashboard: Dashboard) -> None:
     assert css.status_code == 200
     assert "--accent" in css.text
     assert css.headers["cache-control"] == "no-cache"
+
+
+def test_a_refresh_after_the_session_ended_sends_the_page_to_the_login(
+    dashboard: Dashboard,
+) -> None:
+    fragment = dashboard.client.get(
+        f"/monitors/{dashboard.monitor_id}/feed",
+        headers={
+            "HX-Request": "true",
+            "HX-Current-URL": f"http://testserver/monitors/{dashboard.monitor_id}?range=7d",
+        },
+        follow_redirects=False,
+    )
+    assert fragment.status_code == 401
+    wanted = f"/monitors/{dashboard.monitor_id}?range=7d"
+    assert fragment.headers["HX-Redirect"] == f"/login?next={quote(wanted, safe='')}"
+
+
+def test_the_language_switch_keeps_the_page_and_its_query(dashboard: Dashboard) -> None:
+    page = dashboard.client.get("/search?q=brand", headers=dashboard.headers("analyst"))
+    assert 'href="/search?q=brand&amp;lang=en" hreflang="en"' in page.text

@@ -172,3 +172,11 @@ def test_a_refused_rule_keeps_what_was_typed(dashboard: Dashboard) -> None:
         ).status_code
         == 403
     )
+
+
+def test_a_name_in_use_is_marked_at_the_name(dashboard: Dashboard) -> None:
+    client, csrf = dashboard.session("analyst")
+    taken = client.post("/monitors/new", data={**VALID, "name": "Brand Eindhoven", "csrf": csrf})
+    assert taken.status_code == 422
+    assert "Er bestaat al een monitor met deze naam; kies een andere naam." in taken.text
+    assert 'aria-describedby="name-error"' in taken.text

@@ -5,7 +5,7 @@ login page and back afterwards (303 to `/login?next=…`), a role without the pe
 from __future__ import annotations
 
 from collections.abc import Callable
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
@@ -57,6 +57,15 @@ def reads(request: Request) -> ReadService:
 def install(app: FastAPI) -> None:
     async def login(request: Request, error: Exception) -> Response:
         assert isinstance(error, LoginRequired)
+        if request.headers.get("HX-Request") == "true":
+            # A refresh after the session ended: the whole page goes to the login form, not
+            # the login form into the refreshed fragment.
+            came_from = urlsplit(request.headers.get("HX-Current-URL", ""))
+            back = came_from.path or "/"
+            if came_from.query:
+                back += f"?{came_from.query}"
+            target = f"/login?next={quote(back, safe='')}"
+            return Response(status_code=401, headers={"HX-Redirect": target})
         return RedirectResponse(f"/login?next={quote(error.target, safe='')}", status_code=303)
 
     async def forbidden(request: Request, error: Exception) -> Response:

@@ -71,8 +71,6 @@ def _check(form: MonitorForm) -> int:
         days = 0
     if not 1 <= days <= 3650:
         form.errors["retention_days"] = "range"
-    if "@" in form.query and not form.reason.strip():
-        form.errors["reason"] = "required"
     return days
 
 
@@ -105,6 +103,11 @@ def _submit(
     assert identity is not None  # the page dependency let only a logged-in user through
     check_csrf(identity, csrf)
     days = _check(form)
+    # A changed query that names a handle re-identifies: the service asks for the reason too,
+    # this only says so beside the other missing fields.
+    renamed = before is None or form.query.strip() != before.query
+    if renamed and "@" in form.query and not form.reason.strip():
+        form.errors["reason"] = "required"
     monitor_id = before.id if before else None
     rules = None if monitor_id is None else rules_context(service, actor, monitor_id)
     if form.errors:
@@ -137,8 +140,10 @@ def _submit(
         form.errors["reason"] = "required"
     except Forbidden:
         form.errors["reason"] = "grant"
-    except (MonitorError, MonitorExists) as error:
-        form.message = str(error)
+    except MonitorExists:
+        form.errors["name"] = "exists"
+    except MonitorError as error:
+        form.message = str(error)  # what the pre-checks above do not catch, in English
     else:
         return RedirectResponse(f"/monitors/{saved.id}", status_code=303)
     return _show(request, form, monitor_id, status=422, rules=rules)

@@ -31,8 +31,10 @@
     return [x, y];
   }
 
+  // A third as high as wide, between 220 and 380 px: readable on a laptop and on a wall.
   function size(el) {
-    return { width: Math.max(el.clientWidth, 200), height: Math.max(el.clientHeight, 220) };
+    var width = Math.max(el.clientWidth, 200);
+    return { width: width, height: Math.round(Math.min(380, Math.max(220, width / 3))) };
   }
 
   function volume(el) {
@@ -88,8 +90,7 @@
     clearTimeout(pending);
     pending = setTimeout(function () {
       charts.forEach(function (c) {
-        var s = size(c.root.parentNode);
-        c.setSize({ width: s.width, height: 220 });
+        c.setSize(size(c.root.parentNode));
       });
     }, 150);
   });
