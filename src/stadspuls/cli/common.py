@@ -155,11 +155,10 @@ def service_for(
     if existing and not read_only:
         engine_for(settings, read_only=True).dispose()
     patient = settings.model_copy(update={"search_timeout_s": 3600.0})
-    return ReadService(
-        engine_for(settings, read_only=read_only),
-        patient,
-        pseudonymise=pseudonym_function(settings),
-    )
+    engine = engine_for(settings, read_only=read_only)
+    # Closed with the command (a PostgreSQL connection left to the garbage collector warns).
+    click.get_current_context().call_on_close(engine.dispose)
+    return ReadService(engine, patient, pseudonymise=pseudonym_function(settings))
 
 
 @contextlib.contextmanager
