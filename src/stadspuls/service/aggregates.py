@@ -11,7 +11,6 @@ whole UTC day: a range that starts mid-day counts that whole day's hashtags and 
 from __future__ import annotations
 
 import functools
-import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
@@ -111,7 +110,12 @@ def series_from(
             floor.open or all(_visible_history(floor, spans.get(p)) for p in past)
         ):
             values = [spans[p].posts if p in spans else 0 for p in past]
-            expected, low, high = float(statistics.median(values)), min(values), max(values)
+            values.sort()
+            middle = len(values) // 2
+            median = (
+                values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
+            )
+            expected, low, high = float(median), values[0], values[-1]
         points.append(
             Point(
                 start=from_us(start),
@@ -203,11 +207,19 @@ class AggregateReads(ServiceBase):
             firsts = store.first_buckets(conn, ids)
             newest = store.newest_buckets(conn, ids)
             alerts = store.open_alerts(conn, ids)
+            # The last 24 hours of every monitor whose bounds leave the floor undecided are
+            # counted exactly in one query.
+            days = {m: _total(rows[m], start) for m in ids}
+            probe = Floor(actor)
+            exact = store.distinct_authors_each(
+                conn, [m for m, day in days.items() if probe.undecided(day)], start, end
+            )
             for monitor in active:
                 assert monitor.id is not None
                 summaries.append(
-                    self._summary(conn, actor, monitor, rows[monitor.id], firsts, newest,
-                                  alerts.get(monitor.id, {}), start, end)
+                    self._summary(actor, monitor, rows[monitor.id], firsts, newest,
+                                  alerts.get(monitor.id, {}), start, end, days[monitor.id],
+                                  exact.get(monitor.id))
                 )  # fmt: skip
         summaries.sort(key=lambda s: (-s.attention, s.monitor.name))
         return Overview(
@@ -216,10 +228,11 @@ class AggregateReads(ServiceBase):
             open_alerts=sum(s.open_alerts for s in summaries),
         )
 
+    @staticmethod
     def _summary(
-        self, conn: sa.Connection, actor: Actor, monitor: Monitor, rows: list[store.BucketRow],
-        firsts: dict[int, int], newest: dict[int, store.BucketRow], severities: dict[str, int],
-        start: int, end: int,
+        actor: Actor, monitor: Monitor, rows: list[store.BucketRow], firsts: dict[int, int],
+        newest: dict[int, store.BucketRow], severities: dict[str, int], start: int, end: int,
+        day: Span, authors: int | None,
     ) -> MonitorSummary:  # fmt: skip
         assert monitor.id is not None
         floor = Floor(actor)
@@ -227,11 +240,7 @@ class AggregateReads(ServiceBase):
             rows, start_us=start, until_us=end, width=HOUR_US, first_us=firsts.get(monitor.id),
             floor=floor, exact=None,
         )  # fmt: skip
-        day = Span()
-        for row in rows:
-            if row.start_us >= start:
-                day.add(row.posts, row.authors, row.negative, row.neutral, row.positive)
-        shown = floor.shows(day, functools.partial(self._exact(conn, [monitor.id]), start, end))
+        shown = floor.shows(day, _known(authors))
         posts = day.posts if shown else None
         expected = high = None
         if all(p.expected is not None for p in spark.points):
@@ -418,6 +427,15 @@ def _exact_facets(
         for value in values_of_row(row) & wanted:
             authors[value].add(row.author_key)
     return {value: len(authors[value]) for value in wanted}
+
+
+def _total(rows: Iterable[store.BucketRow], since_us: int) -> Span:
+    """The cells of `rows` from `since_us` on, as one span."""
+    span = Span()
+    for row in rows:
+        if row.start_us >= since_us:
+            span.add(row.posts, row.authors, row.negative, row.neutral, row.positive)
+    return span
 
 
 def _known(authors: int | None) -> Callable[[], int] | None:

@@ -160,6 +160,24 @@ def distinct_authors(
     return int(conn.execute(query).scalar_one())
 
 
+def distinct_authors_each(
+    conn: sa.Connection, monitor_ids: Sequence[int], since_us: int, until_us: int
+) -> dict[int, int]:
+    """`distinct_authors` of several monitors at once, each on its own."""
+    if not monitor_ids:
+        return {}
+    mp = monitor_posts.c
+    query = (
+        sa.select(mp.monitor_id, sa.func.count(sa.distinct(posts.c.author_key)))
+        .select_from(monitor_posts.join(posts, posts.c.pk == mp.post_pk))
+        .where(mp.monitor_id.in_(list(monitor_ids)), mp.created_us >= since_us,
+               mp.created_us < until_us)
+        .group_by(mp.monitor_id)
+    )  # fmt: skip
+    found = {int(m): int(n) for m, n in conn.execute(query)}
+    return {m: found.get(m, 0) for m in monitor_ids}
+
+
 def newest_texts(
     conn: sa.Connection, monitor_id: int, since_us: int, until_us: int, limit: int
 ) -> list[tuple[str | None, str]]:
