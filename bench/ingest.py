@@ -23,14 +23,16 @@ from pathlib import Path
 from typing import get_args
 
 import msgspec
+import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from corpus import real_texts
+from stadspuls import monitors
 from stadspuls.enrich.door import build_door, start_door
-from stadspuls.pipeline import assemble
+from stadspuls.pipeline import CONSUMERS, assemble
 from stadspuls.query.text import index_text
-from stadspuls.records import Post, SourceItem
+from stadspuls.records import Monitor, Post, SourceItem
 from stadspuls.settings import BlueskySettings, OptionalEnricher, Settings
 from stadspuls.sources.jetstream import decode_frame, map_event
 from stadspuls.store.consumers import posts_after
@@ -117,17 +119,78 @@ def run_stages(events: list[bytes], url: str, key_file: Path, batch: int) -> dic
     return stages
 
 
+# Monitors for `--monitors`: words frequent in the benchmark's real texts (Dutch and English).
+MONITOR_WORDS = [
+    "politie",
+    "brandweer",
+    "ambulance",
+    "brand",
+    "trein",
+    "weer",
+    "amsterdam",
+    "rotterdam",
+    "utrecht",
+    "den",
+    "haag",
+    "eindhoven",
+    "groningen",
+    "fire",
+    "flood",
+    "police",
+    "earthquake",
+    "storm",
+    "rain",
+    "school",
+    "wind",
+    "water",
+    "help",
+    "mensen",
+    "auto",
+    "straat",
+    "nacht",
+    "dag",
+    "goed",
+    "slecht",
+    "mooi",
+    "leuk",
+    "echt",
+    "vandaag",
+    "morgen",
+    "people",
+    "news",
+]
+
+
+def _monitors(engine: sa.Engine, n: int) -> None:
+    for i in range(n):
+        word = MONITOR_WORDS[i % len(MONITOR_WORDS)]
+        query = (
+            word
+            if i < len(MONITOR_WORDS)
+            else f"{word} OR {MONITOR_WORDS[(i * 7 + 3) % len(MONITOR_WORDS)]}"
+        )
+        monitors.create(
+            engine,
+            Monitor(name=f"bench-{i}", query=query, owner="bench", purpose="benchmark",
+                    legal_basis="public-task", retention_days=30),
+        )  # fmt: skip
+
+
 def run_pipeline(
-    events: list[bytes], url: str, key_file: Path, batch: int, door_process: bool
-) -> tuple[float, float, list[Post]]:
+    events: list[bytes], url: str, key_file: Path, batch: int, door_process: bool,
+    n_monitors: int = 0, rollup: bool = True,
+) -> tuple[float, float, list[Post]]:  # fmt: skip
     """The product path (`stadspuls ingest`): the door in a child process overlapping the writer,
-    the consumers (monitor linker) running beside it from their cursors. Returns the seconds to
-    store everything, the seconds until the consumers had also caught up, and the stored posts."""
+    the consumers (monitor linker, rollup, detectors) running beside it from their cursors.
+    Returns the seconds to store everything, the seconds until the consumers had also caught
+    up, and the stored posts."""
     settings = _settings(url, key_file, door_process)
     engine = open_store(url)
+    _monitors(engine, n_monitors)
     door = start_door(settings)
     door.warm_up()  # throughput, not start-up: the models load before the clock starts
-    assembly = assemble(settings, engine, door=door)
+    consumers = [c for c in CONSUMERS if rollup or c is not CONSUMERS[1]]
+    assembly = assemble(settings, engine, door=door, consumers=consumers)
     assembly.start()
 
     def batches() -> Iterator[tuple[list[SourceItem], None]]:
@@ -186,6 +249,10 @@ def main() -> None:
         default="core",
         help="core: normalise, pseudonymise, language, dedup; full: also places, sentiment, crisis",
     )
+    parser.add_argument("--monitors", type=int, default=0, help="monitors to match (default: none)")
+    parser.add_argument(
+        "--no-rollup", action="store_true", help="run the consumers without the rollup"
+    )
     args = parser.parse_args()
     ENRICHERS[:] = [] if args.door == "core" else list(get_args(OptionalEnricher))
     events = jetstream_events(args.posts)
@@ -195,8 +262,9 @@ def main() -> None:
         stages = run_stages(events, f"sqlite:///{root / 'stages.db'}", key, args.batch)
         single, _, _ = run_pipeline(events, f"sqlite:///{root / 'one.db'}", key, args.batch, False)
         ours, caught_up, posts = run_pipeline(
-            events, f"sqlite:///{root / 'two.db'}", key, args.batch, True
-        )
+            events, f"sqlite:///{root / 'two.db'}", key, args.batch, True, args.monitors,
+            not args.no_rollup,
+        )  # fmt: skip
         bare = run_bare(posts, f"sqlite:///{root / 'bare.db'}", args.batch)
     n = len(posts)
     result = {
@@ -207,6 +275,8 @@ def main() -> None:
         "ratio_to_bare_insert": round(bare / ours, 3),
         "one_process_posts_per_s": round(n / single),
         "consumers_caught_up_posts_per_s": round(n / caught_up),
+        "monitors": args.monitors,
+        "rollup": not args.no_rollup,
         "duplicates_marked": sum(1 for p in posts if p.duplicate_of),
     }
     print(

@@ -248,3 +248,20 @@ def test_per_author_counting_is_exact_within_a_chunk_and_across_chunks() -> None
     (bucket,) = tally.bucket_rows()
     assert (bucket["posts"], bucket["authors"], bucket["negative"]) == (4, 2, 4)
     assert defaultdict(int, {r["kind"]: r["authors"] for r in tally.facet_rows()})["tag"] == 2
+
+
+def test_a_rollup_added_to_a_filled_store_counts_the_archive(
+    settings: Settings, engine: sa.Engine
+) -> None:
+    _setup(engine)
+    with Consumers(engine, [MonitorLinker(engine)], poll_s=0.05) as linker_only:
+        _store(settings, engine, _chunks(_posts(60), 20), linker_only)
+    # Started like `stadspuls run` does: the other consumers at the newest post.
+    group = Consumers(engine, [MonitorLinker(engine), rollups.RollupConsumer(engine)],
+                      poll_s=0.05, start="now")  # fmt: skip
+    with group:
+        assert group.drain()
+        _store(settings, engine, _chunks(_posts(20, 100), 10), group)
+    buckets, facets = _stored_cells(engine)
+    assert sum(cell[2] for cell in buckets) > 60
+    assert (buckets, facets) == _reference(engine)

@@ -123,7 +123,9 @@ class Driver:
         self.reads = reads
         self.name = consumer.name
         self.chunk = chunk
-        self.start = start
+        # A consumer whose output must cover every stored post (the rollup) starts at the
+        # beginning even where the others start at the newest post.
+        self.start: Start = getattr(consumer, "start", None) or start
         self.backoff_s = backoff_s
         self.max_backoff_s = max_backoff_s
         self.last_pk = 0

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Sequence
 import msgspec
 import sqlalchemy as sa
 
+from stadspuls.consumers import Start
 from stadspuls.records import Post
 from stadspuls.store import rollups as store
 from stadspuls.store.monitors import links_for
@@ -110,6 +111,8 @@ class Tally:
     def __init__(self) -> None:
         self.buckets: dict[tuple[int, int], Cell] = {}
         self.facets: dict[tuple[int, int, str, str], Cell] = {}
+        # (monitor, day, author) of what was added: a post counted before matters only there.
+        self.members: set[tuple[int, int, str]] = set()
 
     def add(
         self,
@@ -125,6 +128,8 @@ class Tally:
         if bucket is None:
             bucket = self.buckets[monitor_id, hour] = Cell()
         bucket.add(created_us, author, sentiment)
+        if author is not None:
+            self.members.add((monitor_id, day, author))
         for kind, value in values:
             facet = self.facets.get((monitor_id, day, kind, value))
             if facet is None:
@@ -135,8 +140,10 @@ class Tally:
         """`row` was counted before: its author is not new in the cells it shares with us."""
         if row.author_key is None:
             return
-        hour = row.created_us - row.created_us % HOUR_US
         day = row.created_us - row.created_us % DAY_US
+        if (row.monitor_id, day, row.author_key) not in self.members:
+            return
+        hour = row.created_us - row.created_us % HOUR_US
         bucket = self.buckets.get((row.monitor_id, hour))
         if bucket is not None:
             bucket.known.add(row.author_key)
@@ -191,16 +198,20 @@ class RollupConsumer:
 
     name = NAME
     upstream: str | None = "linker"
+    # Every stored post is counted, also where the consumers start at the newest post (an
+    # upgrade that adds the rollup to a filled store counts the archive in the background).
+    start: Start = "beginning"
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
 
     def load(self, state: bytes | None) -> None:
         if state is None:
-            # First start (or an upgrade that added this consumer): count what the cursor
-            # already passed; the chunks after it are counted as they come.
-            log.info("building the monitors' rollups from their links")
-            rebuild(self.engine)
+            # No chunk was ever committed: the cursor is at its start, and cells left from
+            # before (a removed cursor) would be counted twice.
+            with self.engine.begin() as conn:
+                store.lock_cursor(conn, NAME)
+                store.clear(conn, None)
 
     def consume(self, conn: sa.Connection, rows: Sequence[tuple[int, Post]]) -> bytes:
         store.lock_cursor(conn, NAME)
@@ -220,13 +231,13 @@ class RollupConsumer:
                 authors.add(post.author_key)
         if authors:
             days = [day for _, day, _, _ in tally.facets]
-            for row in store.linked(
+            for row in store.prior(
                 conn,
+                authors=sorted(authors),
                 monitor_ids=sorted({m for m, _ in tally.buckets}),
                 since_us=min(days),
                 until_us=max(days) + DAY_US,
                 below_pk=rows[0][0],
-                authors=sorted(authors),
             ):
                 tally.seen(row)
         store.add(conn, tally.bucket_rows(), tally.facet_rows())

@@ -47,20 +47,22 @@ def test_list_show_ack_and_resolve(tmp_path: Path) -> None:
     assert "opened" in shown.output
     assert "updated" in shown.output
 
-    ack = runner.invoke(
-        main, ["alerts", "ack", "1", "--by", "agent 12", "--note", "unit sent", *db]
-    )
+    # The command line acts as the OS login name; an old script's --by is ignored, saying so.
+    agent12, agent7 = {**env, "LOGNAME": "agent12"}, {**env, "LOGNAME": "agent7"}
+    ack = runner.invoke(main, ["alerts", "ack", "1", "--note", "unit sent", *db], env=agent12)
     assert ack.exit_code == 0, ack.output
-    assert ack.output.strip() == "alert 1 acknowledged by agent 12"
-    twice = runner.invoke(main, ["alerts", "ack", "1", "--by", "agent 7", *db])
+    assert ack.output.strip() == "alert 1 acknowledged by agent12"
+    twice = runner.invoke(main, ["alerts", "ack", "1", "--by", "agent 99", *db], env=agent7)
     assert twice.exit_code == 1
-    assert "acknowledged already by agent 12" in twice.output
-    no_by = runner.invoke(main, ["alerts", "ack", "1", *db])
-    assert no_by.exit_code == 2
-    resolved = runner.invoke(
-        main, ["alerts", "resolve", "2", "--by", "agent 7", "--false-alarm", *db]
-    )
-    assert resolved.output.strip() == "alert 2 false alarm by agent 7"
+    assert "--by is ignored; you act as agent7" in twice.output
+    assert "acknowledged already by agent12" in twice.output
+    noted = runner.invoke(main, ["alerts", "note", "1", "district informed", *db], env=agent7)
+    assert noted.output.strip() == "note added to alert 1"
+    history = runner.invoke(main, ["alerts", "show", "1", *db], env=env).output
+    assert "note by agent7" in history
+    assert "note:      district informed" in history
+    resolved = runner.invoke(main, ["alerts", "resolve", "2", "--false-alarm", *db], env=agent7)
+    assert resolved.output.strip() == "alert 2 false alarm by agent7"
     missing = runner.invoke(main, ["alerts", "resolve", "99", "--by", "agent 7", *db])
     assert missing.exit_code == 1
     assert "no alert 99" in missing.output

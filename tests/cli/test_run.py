@@ -22,6 +22,7 @@ from stadspuls.records import Monitor
 from stadspuls.store.database import open_store
 from stadspuls.store.monitors import monitor_post_page
 from tests.factories import IMPORT
+from tests.support.accounts import bearer
 
 
 def _free_port() -> int:
@@ -284,7 +285,10 @@ def test_a_burst_stored_by_ingest_reaches_a_running_servers_live_alert_stream(
         try:
             _wait_for_health(port, server, err)
             stream = urllib.request.urlopen(
-                f"http://127.0.0.1:{port}/api/alerts/stream", timeout=30
+                urllib.request.Request(
+                    f"http://127.0.0.1:{port}/api/alerts/stream", headers=bearer(engine)
+                ),
+                timeout=30,
             )
             # Another process stores the posts; this server's consumers follow the store.
             ingest = [sys.executable, "-m", "stadspuls.cli", "ingest", str(recording), "--quiet"]

@@ -12,13 +12,14 @@ import pytest
 import sqlalchemy as sa
 
 from stadspuls import rollups
-from stadspuls.records import Actor, Monitor, Place, Post, Signal
+from stadspuls.records import Actor, Monitor, Place, Post, Signal, Story
 from stadspuls.service.errors import Forbidden, NotFound
 from stadspuls.service.reads import ReadService
 from stadspuls.settings import Settings
 from stadspuls.store import alerts as alert_store
 from stadspuls.store import monitors as monitor_store
 from stadspuls.store.database import open_store
+from stadspuls.store.stories import save_stories
 from stadspuls.store.writer import Batch, PostWriter
 
 ANALYST = Actor(user_id=1, username="ana", role="analyst")
@@ -257,3 +258,24 @@ def test_unknown_monitors_and_bad_ranges_are_refused(reads: ReadService) -> None
         reads.series(ANALYST, 1, since=NOW - HOUR, until=NOW, bucket_seconds=60)
     with pytest.raises(ValueError, match="end after"):
         reads.monitor_view(ANALYST, 1, since=NOW, until=NOW - HOUR)
+
+
+def test_stories_of_fewer_than_five_authors_are_withheld_from_a_viewer(
+    engine: sa.Engine, reads: ReadService
+) -> None:
+    posts = Posts(engine)
+    m = posts.monitor("brand")
+    posts.many(m, NOW - 2 * HOUR, 8)
+    posts.store()
+    stories = [
+        Story(monitor_id=m, key=key, first_at=NOW - 2 * HOUR, last_at=NOW - HOUR, posts=8,
+              authors=authors, top_terms=("brand",), post_ids=("test:1", "test:2"))
+        for key, authors in (("small", 3), ("wide", 7))
+    ]  # fmt: skip
+    with engine.begin() as conn:
+        save_stories(conn, stories)
+    seen = reads.monitor_view(VIEWER, m, since=NOW - 24 * HOUR, until=NOW)
+    assert [(s.key, s.post_ids) for s in seen.stories] == [("wide", ())]
+    full = reads.monitor_view(ANALYST, m, since=NOW - 24 * HOUR, until=NOW)
+    assert sorted(s.key for s in full.stories) == ["small", "wide"]
+    assert all(s.post_ids == ("test:1", "test:2") for s in full.stories)

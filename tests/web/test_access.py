@@ -29,6 +29,9 @@ AGGREGATE_ROUTES = {
     ("GET", "/api/monitors/{monitor_id}"),
     ("GET", "/api/governance/models"),
     ("GET", "/api/governance/algoritmeregister"),
+    ("GET", "/api/overview"),
+    ("GET", "/api/monitors/{monitor_id}/view"),
+    ("GET", "/api/map"),
 }
 MONITOR = {
     "name": "brand",
@@ -128,6 +131,10 @@ def test_a_viewer_gets_aggregates_and_never_post_texts(
     models = client.get("/api/governance/models", headers=viewer).json()
     assert {m["name"] for m in models} >= {"Incident type", "Rumour likelihood (PHEME)"}
     assert client.get("/api/governance/algoritmeregister", headers=viewer).status_code == 200
+    for url in ("/api/overview", "/api/map", f"/api/monitors/{monitors.json()[0]['id']}/view"):
+        aggregate = client.get(url, headers=viewer)
+        assert aggregate.status_code == 200, (url, aggregate.text)
+        assert "Brand" not in aggregate.text
 
 
 def test_a_session_change_needs_its_csrf_token(client: TestClient, engine: sa.Engine) -> None:

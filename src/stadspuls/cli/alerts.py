@@ -1,5 +1,6 @@
-"""`stadspuls alerts …`: list, inspect, acknowledge and resolve alerts; set a monitor's alert
-rules; deliver what the outbox holds."""
+"""`stadspuls alerts …`: list, inspect, acknowledge, resolve and annotate alerts; set a monitor's
+alert rules; deliver what the outbox holds. Reads and changes go through the read service, as
+the OS login name (`cli_user`)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,16 @@ import msgspec
 import sqlalchemy as sa
 
 from stadspuls.alerts.rules import AlertRule, RuleError
-from stadspuls.cli.common import common_options, engine_for, reader_for
+from stadspuls.cli.common import (
+    cli_user,
+    common_options,
+    engine_for,
+    reader_for,
+    refusal,
+    service_for,
+)
 from stadspuls.records import ALERT_STATES, DETECTORS, Alert, Monitor
 from stadspuls.settings import Settings
-from stadspuls.store import alerts as store
 from stadspuls.store import outbox
 from stadspuls.store.monitors import find_monitor, get_monitor
 
@@ -70,7 +77,9 @@ def list_command(
         click.echo("no alerts yet (no database)")
         return
     monitor_id = _monitor(engine, monitor_name).id if monitor_name else None
-    total, found = store.list_alerts(engine, state=state, monitor_id=monitor_id, limit=limit)
+    engine.dispose()
+    reads = service_for(settings, read_only=True)
+    total, found = reads.alerts(cli_user(), state=state, monitor_id=monitor_id, limit=limit)
     if as_json:
         for alert in found:
             click.echo(json.dumps(_as_json(alert), ensure_ascii=False))
@@ -100,11 +109,13 @@ def list_command(
 def show_command(alert_id: int, as_json: bool, settings: Settings) -> None:
     """Show alert ALERT_ID with its evidence, events and deliveries."""
     engine = reader_for(settings)
-    alert = None if engine is None else store.get_alert(engine, alert_id)
-    if engine is None or alert is None:
+    if engine is None:
         raise click.ClickException(f"no alert {alert_id}")
-    events = store.alert_events_of(engine, alert_id)
-    deliveries = outbox.deliveries_of(engine, alert_id)
+    engine.dispose()
+    with refusal():
+        alert, events, deliveries = service_for(settings, read_only=True).alert_history(
+            cli_user(), alert_id
+        )
     if as_json:
         value = _as_json(alert)
         value["events"] = [
@@ -146,37 +157,51 @@ def show_command(alert_id: int, as_json: bool, settings: Settings) -> None:
         )
 
 
-def _lifecycle(action: Any, engine: sa.Engine, *args: Any) -> Alert:
-    try:
-        alert: Alert = action(engine, *args)
-    except (LookupError, ValueError) as error:
-        raise click.ClickException(str(error)) from error
-    return alert
+def _ignored_by(by: str | None) -> None:
+    if by is not None:
+        click.echo(f"note: --by is ignored; you act as {cli_user().username}", err=True)
 
 
 @alerts_group.command("ack")
 @click.argument("alert_id", type=click.IntRange(1))
-@click.option("--by", required=True, help="Who acknowledges it.")
+@click.option("--by", hidden=True, help="Ignored (kept for old scripts): you act as yourself.")
 @click.option("--note", help="What is being done.")
 @common_options
-def ack_command(alert_id: int, by: str, note: str | None, settings: Settings) -> None:
+def ack_command(alert_id: int, by: str | None, note: str | None, settings: Settings) -> None:
     """Acknowledge open alert ALERT_ID (an error if it was acknowledged already)."""
-    alert = _lifecycle(store.acknowledge, engine_for(settings), alert_id, by, note)
+    _ignored_by(by)
+    with refusal():
+        alert = service_for(settings).acknowledge(cli_user(), alert_id, note)
     click.echo(f"alert {alert.id} acknowledged by {alert.acknowledged_by}")
 
 
 @alerts_group.command("resolve")
 @click.argument("alert_id", type=click.IntRange(1))
-@click.option("--by", required=True, help="Who resolves it.")
+@click.option("--by", hidden=True, help="Ignored (kept for old scripts): you act as yourself.")
 @click.option("--note", help="What happened.")
 @click.option("--false-alarm", is_flag=True, help="Close it as a false alarm.")
 @common_options
 def resolve_command(
-    alert_id: int, by: str, note: str | None, false_alarm: bool, settings: Settings
+    alert_id: int, by: str | None, note: str | None, false_alarm: bool, settings: Settings
 ) -> None:
     """Resolve alert ALERT_ID (or close it as a false alarm)."""
-    alert = _lifecycle(store.resolve, engine_for(settings), alert_id, by, note, false_alarm)
+    _ignored_by(by)
+    with refusal():
+        alert = service_for(settings).resolve(cli_user(), alert_id, note, false_alarm)
     click.echo(f"alert {alert.id} {alert.state.replace('_', ' ')} by {alert.closed_by}")
+
+
+@alerts_group.command("note")
+@click.argument("alert_id", type=click.IntRange(1))
+@click.argument("text")
+@common_options
+def note_command(alert_id: int, text: str, settings: Settings) -> None:
+    """Add note TEXT to alert ALERT_ID (in any state)."""
+    if not text.strip():
+        raise click.UsageError("the note is empty")
+    with refusal():
+        alert = service_for(settings).add_note(cli_user(), alert_id, text)
+    click.echo(f"note added to alert {alert.id}")
 
 
 @alerts_group.command("rules")
@@ -205,11 +230,12 @@ def rules_command(
     changing = enabled is not None or sensitivity is not None or quiet_hours or channels
     if changing and detector is None:
         raise click.UsageError("say which rule to change with --detector")
-    engine = engine_for(settings, read_only=not changing)
-    monitor = _monitor(engine, monitor_name)
+    reads = service_for(settings, read_only=not changing)
+    actor = cli_user()
+    monitor = _monitor(reads.engine, monitor_name)
     assert monitor.id is not None
     if changing:
-        current = {r.detector: r for r in store.get_rules(engine, monitor.id)}[str(detector)]
+        current = {r.detector: r for r in reads.rules(actor, monitor.id)}[str(detector)]
         changes: dict[str, Any] = {}
         if enabled is not None:
             changes["enabled"] = enabled
@@ -221,16 +247,11 @@ def rules_command(
             changes["channels"] = tuple(dict.fromkeys(channels))
         rule: AlertRule = msgspec.structs.replace(current, **changes)
         try:
-            store.set_rule(
-                engine,
-                rule,
-                webhooks={hook.name for hook in settings.webhooks},
-                smtp=settings.smtp is not None,
-            )
+            reads.set_rules(actor, monitor.id, [rule])
         except RuleError as error:
             raise click.ClickException(str(error)) from error
     click.echo(f"alert rules of monitor {monitor.name!r} (id {monitor.id}):")
-    for rule in store.get_rules(engine, monitor.id):
+    for rule in reads.rules(actor, monitor.id):
         state = "on " if rule.enabled else "off"
         quiet = f", quiet {rule.quiet_hours}" if rule.quiet_hours else ""
         params = f", {json.dumps(rule.params)}" if rule.params else ""

@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import getpass
 import logging
+import os
 import sqlite3
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 import sqlalchemy as sa
 
+from stadspuls.access.roles import cli_actor
+from stadspuls.records import Actor
 from stadspuls.settings import Settings, load_settings
 from stadspuls.store.database import NoStore, StoreError, open_store
+
+if TYPE_CHECKING:
+    from stadspuls.service.reads import ReadService
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -121,3 +129,55 @@ def parse_time(value: str | None) -> datetime | None:
 def configure_logging(verbose: int) -> None:
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def cli_user() -> Actor:
+    """Who runs the command: the OS login name. The command line acts as an admin who may
+    re-identify, because whoever runs it holds the database and its keys anyway; what it
+    reads and changes is audited under that name (via "cli")."""
+    try:
+        name = getpass.getuser()
+    except (KeyError, OSError):  # no login name and no passwd entry (a bare container)
+        name = f"uid-{os.getuid()}"
+    return cli_actor(name, "admin", reidentify=True)
+
+
+def service_for(
+    settings: Settings, *, read_only: bool = False, existing: bool = False
+) -> ReadService:
+    """The read service over the database of `settings`. Searches from the command line may
+    run as long as the settings allow at most (an hour), not the web's few seconds.
+
+    `existing`: a command that reads (and writes only its audit rows) neither creates nor
+    migrates a database: one that is missing or older says so in one line first."""
+    from stadspuls.service.reads import ReadService
+
+    if existing and not read_only:
+        engine_for(settings, read_only=True).dispose()
+    patient = settings.model_copy(update={"search_timeout_s": 3600.0})
+    engine = engine_for(settings, read_only=read_only)
+    # Closed with the command (a PostgreSQL connection left to the garbage collector warns).
+    click.get_current_context().call_on_close(engine.dispose)
+    return ReadService(engine, patient, pseudonymise=pseudonym_function(settings))
+
+
+@contextlib.contextmanager
+def refusal() -> Iterator[None]:
+    """What the read service refuses, as one line for the user."""
+    from stadspuls.monitors import MonitorError
+    from stadspuls.query.parser import QuerySyntaxError
+    from stadspuls.service.errors import Forbidden, NotFound, ReasonRequired
+    from stadspuls.store.alerts import AlertStateError
+    from stadspuls.store.monitors import MonitorExists
+    from stadspuls.store.search import SearchTimeout
+
+    try:
+        yield
+    except QuerySyntaxError as error:
+        raise click.ClickException(f"query error: {error}") from error
+    except ReasonRequired as error:
+        raise click.ClickException(f"{error} (--reason)") from error
+    except (
+        Forbidden, NotFound, MonitorError, MonitorExists, AlertStateError, SearchTimeout
+    ) as error:  # fmt: skip
+        raise click.ClickException(str(error)) from error

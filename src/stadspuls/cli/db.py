@@ -71,14 +71,17 @@ def rollups_command(rebuild: bool, name: str | None, settings: Settings) -> None
     from stadspuls.store.database import open_store
 
     engine = open_store(settings.db_url)
-    monitor_id = None
-    if name is not None:
-        found = monitor_store.find_monitor(engine, name)
-        if found is None:
-            raise click.ClickException(f"no monitor named {name!r}")
-        monitor_id = found.id
-    started = time.perf_counter()
-    counted = rollups.rebuild(engine, monitor_id)
+    try:
+        monitor_id = None
+        if name is not None:
+            found = monitor_store.find_monitor(engine, name)
+            if found is None:
+                raise click.ClickException(f"no monitor named {name!r}")
+            monitor_id = found.id
+        started = time.perf_counter()
+        counted = rollups.rebuild(engine, monitor_id)
+    finally:
+        engine.dispose()
     which = f"monitor {name}" if name is not None else "every monitor"
     click.echo(
         f"rebuilt the rollups of {which}: {counted} linked posts counted "

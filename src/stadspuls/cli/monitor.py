@@ -1,17 +1,16 @@
-"""`stadspuls monitor …`: create, list, inspect, edit and remove monitors."""
+"""`stadspuls monitor …`: create, list, inspect, edit and remove monitors, through the read
+service (changes and shown posts are audited under the OS login name)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 import click
-import sqlalchemy as sa
 from tqdm import tqdm
 
-from stadspuls import monitors
-from stadspuls.cli.common import common_options, engine_for, pseudonym_function
-from stadspuls.query.parser import QuerySyntaxError
+from stadspuls.cli.common import cli_user, common_options, refusal, service_for
 from stadspuls.records import LEGAL_BASES, Monitor, utcnow
+from stadspuls.service.reads import ReadService
 from stadspuls.settings import Settings
 from stadspuls.store import monitors as store
 
@@ -23,12 +22,12 @@ def monitor_group() -> None:
     """Monitors: named queries with a purpose, a legal basis and a retention period."""
 
 
-def _find(settings: Settings, name: str, *, read_only: bool = False) -> tuple[sa.Engine, Monitor]:
-    engine = engine_for(settings, read_only=read_only)
-    found = store.find_monitor(engine, name)
+def _find(settings: Settings, name: str, *, read_only: bool = False) -> tuple[ReadService, Monitor]:
+    service = service_for(settings, read_only=read_only, existing=True)
+    found = store.find_monitor(service.engine, name)
     if found is None:
         raise click.ClickException(f"no monitor named {name!r} (see: stadspuls monitor list)")
-    return engine, found
+    return service, found
 
 
 @monitor_group.command("add")
@@ -38,7 +37,8 @@ def _find(settings: Settings, name: str, *, read_only: bool = False) -> tuple[sa
 @click.option("--basis", required=True, type=BASIS, help="Legal basis of the processing.")
 @click.option("--retention-days", type=click.IntRange(1, 3650), default=90, show_default=True)
 @click.option("--place", "places", multiple=True, help="Only posts about this place (repeatable).")
-@click.option("--owner", default="analyst", show_default=True, help="Who is responsible.")
+@click.option("--owner", help="Who is responsible (default: you, the OS login name).")
+@click.option("--reason", help="Why, when QUERY holds @handle (re-identification; audited).")
 @common_options
 def add_command(
     name: str,
@@ -47,15 +47,16 @@ def add_command(
     basis: str,
     retention_days: int,
     places: tuple[str, ...],
-    owner: str,
+    owner: str | None,
+    reason: str | None,
     settings: Settings,
 ) -> None:
     """Create monitor NAME watching QUERY, and match it against the archive."""
-    engine = engine_for(settings)
+    service = service_for(settings)
     monitor = Monitor(
         name=name,
         query=query,
-        owner=owner,
+        owner=owner or "",
         purpose=purpose,
         legal_basis=basis,
         retention_days=retention_days,
@@ -66,15 +67,8 @@ def add_command(
         def progress(done: int) -> None:
             bar.update(done - bar.n)
 
-        try:
-            saved, matched = monitors.create(
-                engine,
-                monitor,
-                pseudonymise=pseudonym_function(settings),
-                progress=progress,
-            )
-        except (QuerySyntaxError, monitors.MonitorError, store.MonitorExists) as error:
-            raise click.ClickException(str(error)) from error
+        with refusal():
+            saved, matched = service.create_monitor(cli_user(), monitor, reason, progress=progress)
     click.echo(f"monitor {saved.name!r} (id {saved.id}) created; {matched} stored posts match")
 
 
@@ -85,6 +79,7 @@ def add_command(
 @click.option("--basis", type=BASIS)
 @click.option("--retention-days", type=click.IntRange(1, 3650))
 @click.option("--pause/--resume", "paused", default=None, help="Stop or restart live matching.")
+@click.option("--reason", help="Why, when the new query holds @handle (re-identification).")
 @common_options
 def edit_command(
     name: str,
@@ -93,10 +88,12 @@ def edit_command(
     basis: str | None,
     retention_days: int | None,
     paused: bool | None,
+    reason: str | None,
     settings: Settings,
 ) -> None:
     """Change monitor NAME."""
-    engine, found = _find(settings, name)
+    service, found = _find(settings, name)
+    assert found.id is not None
     changes: dict[str, object] = {
         k: v
         for k, v in {
@@ -109,14 +106,8 @@ def edit_command(
     }
     if paused is not None:
         changes["active"] = not paused
-    try:
-        saved, matched = monitors.edit(
-            engine,
-            monitors.replace(found, **changes),
-            pseudonymise=pseudonym_function(settings),
-        )
-    except (QuerySyntaxError, monitors.MonitorError, store.MonitorExists) as error:
-        raise click.ClickException(str(error)) from error
+    with refusal():
+        saved, matched = service.update_monitor(cli_user(), found.id, changes, reason)
     rematched = "" if matched is None else f"; re-matched: {matched} stored posts match"
     click.echo(f"monitor {saved.name!r} saved{rematched}")
 
@@ -125,15 +116,13 @@ def edit_command(
 @common_options
 def list_command(settings: Settings) -> None:
     """List monitors with their number of matched posts."""
-    engine = engine_for(settings, read_only=True)
-    counts = store.link_counts(engine)
-    found = store.list_monitors(engine)
+    found = service_for(settings, read_only=True).monitors(cli_user())
     if not found:
         click.echo("no monitors yet; create one with: stadspuls monitor add NAME QUERY ...")
-    for monitor in found:
+    for monitor, posts in found:
         state = "" if monitor.active else " (paused)"
         click.echo(
-            f"{monitor.name}{state}: {counts.get(monitor.id or 0, 0)} posts,"
+            f"{monitor.name}{state}: {posts} posts,"
             f" {monitor.legal_basis}, keep {monitor.retention_days} d\n    {monitor.query}"
         )
 
@@ -144,10 +133,13 @@ def list_command(settings: Settings) -> None:
 @click.option("--last", type=click.IntRange(0, 100), default=5, show_default=True)
 @common_options
 def show_command(name: str, hours: int, last: int, settings: Settings) -> None:
-    """Show monitor NAME: its purpose, volume per hour and last posts."""
-    engine, found = _find(settings, name, read_only=True)
+    """Show monitor NAME: its purpose, volume per hour and last posts (showing posts writes an
+    audit row: with --last 0 it only reads)."""
+    service, found = _find(settings, name, read_only=last == 0)
     assert found.id is not None
-    total, posts = store.monitor_post_page(engine, found.id, limit=last)
+    actor = cli_user()
+    _, total = service.monitor(actor, found.id)
+    posts = service.posts(actor, monitor_id=found.id, limit=last).posts if last else ()
     click.echo(f"{found.name} (id {found.id}), owner {found.owner}")
     click.echo(f"  query:     {found.query}")
     if found.places:
@@ -156,7 +148,7 @@ def show_command(name: str, hours: int, last: int, settings: Settings) -> None:
     click.echo(f"  basis:     {LEGAL_BASES[found.legal_basis]}")
     click.echo(f"  retention: {found.retention_days} days; {total} posts matched")
     since = utcnow().replace(minute=0, second=0, microsecond=0) - timedelta(hours=hours - 1)
-    volume = dict(store.monitor_volume(engine, found.id, bucket_seconds=3600, since=since))
+    volume = dict(service.volume(actor, bucket_seconds=3600, monitor_id=found.id, since=since))
     peak = max(volume.values(), default=0)
     click.echo(f"\nposts per hour, last {hours} h (UTC):")
     for hour in range(hours):
@@ -176,7 +168,8 @@ def show_command(name: str, hours: int, last: int, settings: Settings) -> None:
 @common_options
 def rm_command(name: str, settings: Settings) -> None:
     """Remove monitor NAME (its posts stay until retention removes them)."""
-    engine, found = _find(settings, name)
+    service, found = _find(settings, name)
     assert found.id is not None
-    store.delete_monitor(engine, found.id)
+    with refusal():
+        service.delete_monitor(cli_user(), found.id)
     click.echo(f"monitor {name!r} removed")

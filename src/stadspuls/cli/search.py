@@ -1,13 +1,20 @@
-"""`stadspuls search QUERY`: stored posts matching a monitor query, newest first."""
+"""`stadspuls search QUERY`: stored posts matching a monitor query, newest first. Read through
+the read service: every search that prints texts is written to the audit log."""
 
 from __future__ import annotations
 
 import click
 
-from stadspuls.cli.common import common_options, engine_for, parse_time, pseudonym_function
-from stadspuls.query.parser import QuerySyntaxError
+from stadspuls.cli.common import (
+    cli_user,
+    common_options,
+    parse_time,
+    refusal,
+    service_for,
+)
+from stadspuls.query.parser import QuerySyntaxError, parse
+from stadspuls.service.reidentify import handles_in
 from stadspuls.settings import Settings
-from stadspuls.store.search import count_posts, search_posts
 
 
 @click.command("search")
@@ -19,6 +26,9 @@ from stadspuls.store.search import count_posts, search_posts
 @click.option("--until", help="Only posts created before (ISO 8601; UTC if no zone).")
 @click.option("--source", "sources", multiple=True, help="Only these sources (repeatable).")
 @click.option("--lang", help="Only posts in this language (ISO 639-1).")
+@click.option(
+    "--reason", help="Why a handle is looked up (needed when QUERY holds @handle; audited)."
+)
 @common_options
 def search_command(
     query: str,
@@ -29,15 +39,22 @@ def search_command(
     until: str | None,
     sources: tuple[str, ...],
     lang: str | None,
+    reason: str | None,
     settings: Settings,
 ) -> None:
     """Print stored posts matching QUERY (all posts when omitted), newest first.
 
     QUERY uses the monitor language: terms, "phrases", prefix*, #hashtags, @mentions,
     AND/OR/NOT, parentheses, NEAR/n, and filters lang:, source:, place:, has:media, has:link.
+    Printing posts writes an audit row, so it needs write access to the database; --count
+    without @handle only reads.
     """
-    engine = engine_for(settings, read_only=True)
-    pseudonym = pseudonym_function(settings)
+    try:
+        handles = handles_in(parse(query))
+    except QuerySyntaxError as error:
+        raise click.ClickException(f"query error: {error}") from error
+    service = service_for(settings, read_only=only_count and not handles, existing=True)
+    actor = cli_user()
     filters = {
         "since": parse_time(since),
         "until": parse_time(until),
@@ -45,22 +62,21 @@ def search_command(
         "lang": lang,
     }
     try:
-        if only_count:
-            click.echo(count_posts(engine, query, pseudonymise=pseudonym, **filters))  # type: ignore[arg-type]
-            return
-        found = search_posts(
-            engine,
-            query,
-            limit=limit,
-            offset=offset,
-            pseudonymise=pseudonym,
-            **filters,  # type: ignore[arg-type]
-        )
-    except QuerySyntaxError as error:
-        raise click.ClickException(f"query error: {error}") from error
+        with refusal():
+            if only_count:
+                click.echo(service.count(actor, query=query, reason=reason, **filters))  # type: ignore[arg-type]
+                return
+            page = service.posts(
+                actor,
+                query=query,
+                limit=limit,
+                offset=offset,
+                reason=reason,
+                **filters,  # type: ignore[arg-type]
+            )
     finally:
-        engine.dispose()
-    for post in found:
+        service.engine.dispose()
+    for post in page.posts:
         when = post.created_at.strftime("%Y-%m-%d %H:%M")
         text = " ".join(post.text.split())
         click.echo(f"{when}  {post.source:<8} {post.id}\n    {text[:300]}")

@@ -53,7 +53,7 @@ TOP = 20  # values shown per facet
 MAX_STORIES = 50
 # The undecided facet values of a viewer's range are counted exactly from at most this many
 # posts; beyond it they are withheld (the floor errs on the side of the people counted).
-EXACT_SCAN_LIMIT = 20_000
+EXACT_SCAN_LIMIT = 5_000
 
 
 @functools.cache
@@ -107,8 +107,8 @@ def series_from(
         past = [start - week * WEEK_US for week in range(1, HISTORY_WEEKS + 1)]
         past = [p for p in past if history is not None and p >= history]
         expected = low = high = None
-        if len(past) >= MIN_HISTORY_WEEKS and all(
-            _visible_history(floor, spans.get(p)) for p in past
+        if len(past) >= MIN_HISTORY_WEEKS and (
+            floor.open or all(_visible_history(floor, spans.get(p)) for p in past)
         ):
             values = [spans[p].posts if p in spans else 0 for p in past]
             expected, low, high = float(statistics.median(values)), min(values), max(values)
@@ -196,7 +196,9 @@ class AggregateReads(ServiceBase):
         summaries: list[MonitorSummary] = []
         with self.engine.connect() as conn:
             rows: dict[int, list[store.BucketRow]] = defaultdict(list)
-            for row in store.buckets(conn, ids, start - HISTORY_WEEKS * WEEK_US, end):
+            hours = range(start, end, HOUR_US)
+            wanted = [h - week * WEEK_US for h in hours for week in range(HISTORY_WEEKS + 1)]
+            for row in store.buckets_at(conn, ids, wanted):
                 rows[row.monitor_id].append(row)
             firsts = store.first_buckets(conn, ids)
             newest = store.newest_buckets(conn, ids)

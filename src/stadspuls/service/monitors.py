@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from stadspuls import monitors
 from stadspuls.access.roles import check
-from stadspuls.monitors import effective_query
+from stadspuls.monitors import Progress, effective_query
 from stadspuls.query.parser import parse
 from stadspuls.records import Actor, Monitor
 from stadspuls.service.errors import NotFound
@@ -39,7 +39,12 @@ class MonitorReads(Reidentification):
         return True
 
     def create_monitor(
-        self, actor: Actor, monitor: Monitor, reason: str | None = None
+        self,
+        actor: Actor,
+        monitor: Monitor,
+        reason: str | None = None,
+        *,
+        progress: Progress | None = None,
     ) -> tuple[Monitor, int]:
         """Save a monitor (its owner: the actor, unless named) and match it against the archive.
         `MonitorError`/`QuerySyntaxError` for one that cannot run, `MonitorExists` for a name
@@ -50,7 +55,10 @@ class MonitorReads(Reidentification):
         monitors.validate(monitor)
         named = self._handles(actor, monitor, reason)
         saved, matched = monitors.create(
-            self.engine, monitor, pseudonymise=self.pseudonymise if named else None
+            self.engine,
+            monitor,
+            pseudonymise=self.pseudonymise if named else None,
+            progress=progress,
         )
         with self.engine.begin() as conn:
             if named:
@@ -78,6 +86,8 @@ class MonitorReads(Reidentification):
         monitor_id: int,
         changes: Mapping[str, object],
         reason: str | None = None,
+        *,
+        progress: Progress | None = None,
     ) -> tuple[Monitor, int | None]:
         """Change the fields in `changes`; a changed query or place list re-matches the archive
         (the number matched is returned, None when nothing was re-matched)."""
@@ -90,7 +100,7 @@ class MonitorReads(Reidentification):
         rematch = effective_query(after) != effective_query(before)
         named = rematch and self._handles(actor, after, reason)
         saved, matched = monitors.edit(
-            self.engine, after, pseudonymise=self.pseudonymise if named else None
+            self.engine, after, pseudonymise=self.pseudonymise if named else None, progress=progress
         )
         with self.engine.begin() as conn:
             if named:

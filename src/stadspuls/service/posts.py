@@ -156,6 +156,33 @@ class PostReads(Reidentification):
             raise SearchTimeout(seconds) from error
         return total, found
 
+    def count(
+        self,
+        actor: Actor,
+        *,
+        query: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        sources: Sequence[str] | None = None,
+        lang: str | None = None,
+        place: str | None = None,
+        reason: str | None = None,
+    ) -> int:
+        """How many stored posts match (all, without a query). Shows no text, so only a
+        re-identification is audited; but a count over any query is no aggregate a viewer may
+        see (it can rest on one author): "posts"."""
+        check(actor, "posts")
+        with self.engine.begin() as conn:
+            if query and query.strip():
+                parsed = self.resolve_query(conn, actor, query, reason)
+                return count_posts(
+                    conn, parsed, since=since, until=until, sources=sources, lang=lang,
+                    place=place, timeout=self.settings.search_timeout_s,
+                )  # fmt: skip
+            return store.count_all(
+                conn, since=since, until=until, sources=sources, lang=lang, place=place
+            )
+
     def post(self, actor: Actor, post_id: str) -> PostView:
         return post_view(self.post_record(actor, post_id))
 

@@ -53,7 +53,21 @@ def buckets(
     query = sa.select(
         b.monitor_id, b.start_us, b.posts, b.authors, b.negative, b.neutral, b.positive, b.last_us
     ).where(b.monitor_id.in_(list(monitor_ids)), b.start_us >= since_us, b.start_us < until_us)
-    return [BucketRow._make(row) for row in conn.execute(query)]
+    return list(map(BucketRow._make, conn.execute(query).all()))
+
+
+def buckets_at(
+    conn: sa.Connection, monitor_ids: Sequence[int], starts: Sequence[int]
+) -> list[BucketRow]:
+    """The hourly cells of the monitors that start at the given hours (index seeks: the
+    overview needs its 24 hours and the same hours of the 4 weeks before, not all between)."""
+    if not monitor_ids or not starts:
+        return []
+    b = monitor_buckets.c
+    query = sa.select(
+        b.monitor_id, b.start_us, b.posts, b.authors, b.negative, b.neutral, b.positive, b.last_us
+    ).where(b.monitor_id.in_(list(monitor_ids)), b.start_us.in_(list(starts)))
+    return list(map(BucketRow._make, conn.execute(query).all()))
 
 
 def facets(
@@ -73,7 +87,7 @@ def facets(
     query = sa.select(
         f.monitor_id, f.day_us, f.kind, f.value, f.posts, f.authors, f.negative
     ).where(*clauses)
-    return [FacetRow._make(row) for row in conn.execute(query)]
+    return list(map(FacetRow._make, conn.execute(query).all()))
 
 
 def first_buckets(conn: sa.Connection, monitor_ids: Sequence[int]) -> dict[int, int]:
@@ -91,28 +105,27 @@ def first_buckets(conn: sa.Connection, monitor_ids: Sequence[int]) -> dict[int, 
 
 
 def newest_buckets(conn: sa.Connection, monitor_ids: Sequence[int]) -> dict[int, BucketRow]:
-    """monitor id -> its newest hourly cell (for the time of its last post)."""
+    """monitor id -> its newest hourly cell (for the time of its last post): per monitor one
+    seek for the newest start and one for its cell."""
     if not monitor_ids:
         return {}
     b = monitor_buckets.c
+    inner = monitor_buckets.alias("inner")
     newest = (
-        sa.select(sa.func.max(b.start_us))
-        .where(b.monitor_id == monitors.c.id)
+        sa.select(sa.func.max(inner.c.start_us))
+        .where(inner.c.monitor_id == monitors.c.id)
+        .correlate(monitors)
         .scalar_subquery()
-        .label("newest")
     )
-    latest = sa.select(monitors.c.id, newest).where(monitors.c.id.in_(list(monitor_ids)))
-    wanted = [(int(m), int(start)) for m, start in conn.execute(latest) if start is not None]
-    out: dict[int, BucketRow] = {}
-    for monitor_id, start in wanted:
-        query = sa.select(
+    query = (
+        sa.select(
             b.monitor_id, b.start_us, b.posts, b.authors, b.negative, b.neutral, b.positive,
             b.last_us,
-        ).where(b.monitor_id == monitor_id, b.start_us == start)  # fmt: skip
-        row = conn.execute(query).first()
-        if row is not None:
-            out[monitor_id] = BucketRow._make(row)
-    return out
+        )
+        .select_from(monitors.join(monitor_buckets, b.monitor_id == monitors.c.id))
+        .where(monitors.c.id.in_(list(monitor_ids)), b.start_us == newest)
+    )  # fmt: skip
+    return {int(row[0]): BucketRow._make(row) for row in conn.execute(query)}
 
 
 def open_alerts(

@@ -31,7 +31,10 @@ SQLITE_PRAGMAS = (
 # Setting the journal mode writes to the file; a read-only connection takes the file as it is.
 _READ_ONLY_PRAGMAS = tuple(p for p in SQLITE_PRAGMAS if "journal_mode" not in p)
 
-READ_ONLY_COMMANDS = "search, monitor list, monitor show, retention log and sources list"
+READ_ONLY_COMMANDS = (
+    "search --count, monitor list, monitor show --last 0, alerts list, alerts show,"
+    " retention log and sources list; showing post texts writes an audit row"
+)
 
 
 class StoreError(RuntimeError):

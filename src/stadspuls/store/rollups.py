@@ -100,6 +100,46 @@ def linked(
         after = (rows[-1].monitor_id, rows[-1].pk)
 
 
+def prior(
+    conn: sa.Connection,
+    *,
+    authors: Sequence[str],
+    monitor_ids: Sequence[int],
+    since_us: int,
+    until_us: int,
+    below_pk: int,
+) -> Iterator[Linked]:
+    """The posts of these authors in [since, until) stored before `below_pk`, as linked to the
+    given monitors: by the posts' author index first, then their links (read the other way
+    round, a busy monitor's whole day would be scanned for a few authors)."""
+    wanted = set(monitor_ids)
+    names = ("pk", "created_us", "author_key", "sentiment", "source", "lang", "incident_type",
+             "hashtags", "places")  # fmt: skip
+    columns = [posts.c[name] for name in names]
+    for start in range(0, len(authors), 500):
+        query = sa.select(*columns).where(
+            posts.c.author_key.in_(list(authors[start : start + 500])),
+            posts.c.created_us >= since_us,
+            posts.c.created_us < until_us,
+            posts.c.pk < below_pk,
+        )
+        found = conn.execute(query).all()
+        if not found:
+            continue
+        links: dict[int, list[int]] = {}
+        pks = [row[0] for row in found]
+        for page in range(0, len(pks), 500):
+            query = sa.select(monitor_posts.c.post_pk, monitor_posts.c.monitor_id).where(
+                monitor_posts.c.post_pk.in_(pks[page : page + 500])
+            )
+            for pk, monitor_id in conn.execute(query):
+                if monitor_id in wanted:
+                    links.setdefault(int(pk), []).append(int(monitor_id))
+        for row in found:
+            for monitor_id in links.get(row[0], ()):
+                yield Linked(monitor_id, *row)
+
+
 def lock_cursor(conn: sa.Connection, name: str) -> int | None:
     """Take the consumer's cursor row as this transaction's first statement and return its
     position (None: it never ran). A rebuild and the consumer's chunk then take turns, and each

@@ -61,7 +61,7 @@ posts = sa.Table(
     sa.Column("meta", sa.Text),  # JSON object of source-specific fields (P2000 service, capcodes)
     sa.Index("ix_posts_created_us", "created_us"),
     sa.Index("ix_posts_source_created_us", "source", "created_us"),
-    sa.Index("ix_posts_author_key", "author_key"),
+    sa.Index("ix_posts_author_created", "author_key", "created_us"),
     sa.Index("ix_posts_import_id", "import_id"),
 )
 

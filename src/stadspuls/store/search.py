@@ -188,8 +188,10 @@ def _rows(
         select = select.order_by(newest.desc(), posts.c.pk.desc())
         if limit is not None:
             select = select.limit(limit).offset(offset)
-        streaming = conn.execution_options(stream_results=True, yield_per=1000)
-        with streaming.execute(select) as result:
+        # Per statement: `Connection.execution_options` would change the caller's connection,
+        # and the statements after this one (the count, the audit row) are not streamed.
+        streaming = {"stream_results": True, "yield_per": 1000}
+        with conn.execute(select, execution_options=streaming) as result:
             yield from result.mappings()
         return
     # SQLAlchemy renders no index hints for SQLite: the statement is assembled around the

@@ -144,9 +144,15 @@ def upgrade() -> None:
         _fk("monitor_facets", "monitor_id", "monitors.id"),
         sa.PrimaryKeyConstraint("monitor_id", "day_us", "kind", "value", name="pk_monitor_facets"),
     )
+    # The rollup looks up the earlier posts of a chunk's authors on the chunk's days: an index
+    # on (author, time) instead of the author alone (which still serves lookups by author).
+    op.drop_index("ix_posts_author_key", table_name="posts")
+    op.create_index("ix_posts_author_created", "posts", ["author_key", "created_us"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_posts_author_created", table_name="posts")
+    op.create_index("ix_posts_author_key", "posts", ["author_key"])
     op.drop_table("monitor_facets")
     op.drop_table("monitor_buckets")
     if op.get_bind().dialect.name != "sqlite":
