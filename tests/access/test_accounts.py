@@ -5,6 +5,8 @@ import sqlalchemy as sa
 from stadspuls.access import accounts
 from stadspuls.access.roles import SYSTEM
 from stadspuls.store import audit
+from stadspuls.store import users as store
+from stadspuls.store.schema import sessions
 
 
 def test_first_run_hint_until_a_user_exists(engine: sa.Engine) -> None:
@@ -42,3 +44,14 @@ def test_changes_are_audited_in_the_same_store(engine: sa.Engine) -> None:
         ),
         ("token.add", "system", {"user": "anna", "user_id": user.id, "token": "script"}),
     ]
+
+
+def test_sessions_that_ran_out_are_removed_as_new_ones_start(engine: sa.Engine) -> None:
+    user = accounts.add_user(engine, SYSTEM, "anna", "viewer", password=None)
+    assert user.id is not None
+    stale, _csrf = store.create_session(engine, user.id, ttl_s=0)
+    assert store.session_for(engine, stale) is None
+    fresh, _csrf = store.create_session(engine, user.id, ttl_s=60)
+    with engine.connect() as conn:
+        hashes = set(conn.execute(sa.select(sessions.c.token_hash)).scalars())
+    assert hashes == {store.digest(fresh)}

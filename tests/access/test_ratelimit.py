@@ -6,6 +6,7 @@ import sqlalchemy as sa
 
 from stadspuls.access.ratelimit import RateLimiter, address_key, user_key
 from stadspuls.settings import WebSettings
+from stadspuls.store.schema import login_attempts
 
 
 class Clock:
@@ -47,3 +48,18 @@ def test_success_clears_the_user_but_not_the_address(engine: sa.Engine) -> None:
     limiter.succeeded("anna")
     assert limiter.failed([user_key("anna")]) == 0
     assert limiter.failed([address_key("192.0.2.1")]) == web.login_lock_minutes * 60
+
+
+def test_counts_that_ran_out_are_forgotten(engine: sa.Engine) -> None:
+    clock = Clock()
+    web = WebSettings(login_max_failures=2, login_window_minutes=1, login_lock_minutes=1)
+    limiter = RateLimiter(engine, web, clock)
+    for n in range(50):
+        limiter.failed([user_key(f"guess{n}")])
+    assert limiter.failed([user_key("locked")]) == 0
+    assert limiter.failed([user_key("locked")]) == 60
+    clock.now += 61
+    limiter.failed([user_key("late")])
+    with engine.connect() as conn:
+        keys = conn.execute(sa.select(login_attempts.c.key)).scalars().all()
+    assert keys == ["user:late"]

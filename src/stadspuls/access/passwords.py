@@ -7,6 +7,7 @@ password: every account gets one chosen by a person, at least `MIN_LENGTH` chara
 
 from __future__ import annotations
 
+import contextlib
 from functools import cache
 from typing import NamedTuple
 
@@ -48,7 +49,10 @@ def hash_password(password: str, hasher: PasswordHasher = _HASHER) -> str:
 
 def verify(stored: str | None, password: str, hasher: PasswordHasher = _HASHER) -> Verified:
     """Whether `password` matches the stored hash (None: no password, e.g. OIDC only)."""
-    if stored is None or len(password) > MAX_LENGTH:
+    if stored is None:
+        burn(password)  # an account without a password answers as slowly as one with
+        return Verified(False)
+    if len(password) > MAX_LENGTH:
         return Verified(False)
     try:
         hasher.verify(stored, password)
@@ -62,7 +66,8 @@ def verify(stored: str | None, password: str, hasher: PasswordHasher = _HASHER) 
 def burn(password: str) -> None:
     """Spend the time a verification takes, for a user who does not exist: the answer to a
     login must not tell by its speed whether the name was right."""
-    verify(_dummy_hash(), password)
+    with contextlib.suppress(VerificationError):
+        _HASHER.verify(_dummy_hash(), password[:MAX_LENGTH])
 
 
 @cache

@@ -44,6 +44,17 @@ def add_failure(
 def _add_failure(
     conn: sa.Connection, key: str, now_us: int, window_us: int, max_failures: int, lock_us: int
 ) -> int | None:
+    # Forget counts that have run out, so that guessing many names cannot grow the table.
+    conn.execute(
+        login_attempts.delete().where(
+            login_attempts.c.key != key,
+            login_attempts.c.first_us < now_us - window_us,
+            sa.or_(
+                login_attempts.c.locked_until_us.is_(None),
+                login_attempts.c.locked_until_us < now_us,
+            ),
+        )
+    )
     row = conn.execute(
         sa.select(login_attempts.c.failures, login_attempts.c.first_us).where(
             login_attempts.c.key == key

@@ -155,6 +155,8 @@ def create_session(
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     now = now_us()
     with engine.begin() as conn:
+        # Sessions that ran out are of no use to anyone: forget them as new ones start.
+        conn.execute(sessions.delete().where(sessions.c.expires_us <= now))
         conn.execute(
             sessions.insert().values(
                 token_hash=digest(token),
