@@ -188,6 +188,12 @@ def test_an_analyst_creates_a_monitor_and_sees_posts_and_an_alert_arrive_live(
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(rf".*/monitors/{monitor}\?place=GM0772.*"))
     assert POST_TEXT in page.inner_text("#feed")
+    # The wall screen of a control room: 1920×1080, dark.
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    page.emulate_media(color_scheme="dark")
+    page.goto(dashboard.url + "/alerts?tab=acknowledged&wall=1")
+    page.wait_for_selector(f"#alert-{alert_id}")
+    _shot(page, artifacts, "08-alerts-wall-dark")
     assert errors == []
     context.close()
 
