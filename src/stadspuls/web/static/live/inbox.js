@@ -101,13 +101,39 @@
   document.addEventListener("keydown", seen);
   document.addEventListener("pointerdown", seen);
 
-  function highlight(row) {
-    row.classList.add("alert-fresh");
-    window.setTimeout(function () { row.classList.remove("alert-fresh"); }, 8000);
+  // A new alert stays highlighted for a while, also when its row is replaced by an update.
+  var FRESH_MS = 15000;
+  var freshUntil = {};
+
+  function highlight(id) {
+    freshUntil[id] = Date.now() + FRESH_MS;
+    window.setTimeout(function () {
+      var row = document.getElementById("alert-" + id);
+      if (row) row.classList.remove("alert-fresh");
+    }, FRESH_MS);
   }
 
-  // Fetch the alert's row and put it where its state belongs; `isNew`: it was just opened.
+  // A surge updates its alert with every post: one fetch at a time per alert, and one more
+  // after it when events came in meanwhile.
+  var inFlight = {};
+
   function refreshRow(id, isNew) {
+    if (isNew) highlight(id);
+    if (inFlight[id]) {
+      inFlight[id].again = true;
+      return inFlight[id].done;
+    }
+    var state = { again: false };
+    state.done = fetchRow(id).then(function () {
+      delete inFlight[id];
+      if (state.again) return refreshRow(id, false);
+    });
+    inFlight[id] = state;
+    return state.done;
+  }
+
+  // Fetch the alert's row and put it where its state belongs.
+  function fetchRow(id) {
     return fetch("/alerts/" + id + "/row", { credentials: "same-origin" }).then(function (response) {
       if (!response.ok) return;
       var rowTab = response.headers.get("X-Alert-Tab");
@@ -125,7 +151,7 @@
           } else {
             list.insertBefore(row, list.firstChild);
           }
-          if (isNew) highlight(row);
+          if ((freshUntil[id] || 0) > Date.now()) row.classList.add("alert-fresh");
         }
         updateEmpty();
       });
