@@ -138,7 +138,7 @@ class OidcSettings(BaseModel):
 class WebSettings(BaseModel):
     """The dashboard: sessions, cookies and the map."""
 
-    # A session lasts a shift: after this long without use, log in again.
+    # A session lasts a shift: this long after logging in (used or not), log in again.
     session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
     # Secure cookies: None follows the request (https → Secure); set true behind a TLS proxy.
     secure_cookies: bool | None = None

@@ -24,12 +24,18 @@ class MonitorReads(Reidentification):
         counts = store.link_counts(self.engine)
         return [(m, counts.get(m.id or 0, 0)) for m in store.list_monitors(self.engine)]
 
+    def monitor_names(self, actor: Actor) -> dict[int, str]:
+        """Every monitor's name by id, without counting anything (for pages that list alerts
+        or places and only need to name their monitors)."""
+        check(actor, "aggregates")
+        return {m.id: m.name for m in store.list_monitors(self.engine) if m.id is not None}
+
     def monitor(self, actor: Actor, monitor_id: int) -> tuple[Monitor, int]:
         check(actor, "aggregates")
         found = store.get_monitor(self.engine, monitor_id)
         if found is None:
             raise NotFound(f"no monitor {monitor_id}")
-        return found, store.link_counts(self.engine).get(monitor_id, 0)
+        return found, store.link_count(self.engine, monitor_id)
 
     def _handles(self, actor: Actor, monitor: Monitor, reason: str | None) -> bool:
         """Whether the monitor's query names handles; if so the actor must be allowed to."""

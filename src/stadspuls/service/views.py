@@ -97,8 +97,10 @@ class MapView(msgspec.Struct, frozen=True, kw_only=True):
     monitor_id: int | None
     since: datetime
     until: datetime
-    places: tuple[PlaceCount, ...]  # only municipalities with posts
-    suppressed: int = 0
+    # Only municipalities with posts that this actor may see. One under the privacy floor is
+    # left out, not shown as withheld: that it has posts at all would rest on too few authors.
+    places: tuple[PlaceCount, ...]
+    suppressed: int = 0  # municipalities left out for this actor
 
 
 class PostView(msgspec.Struct, frozen=True, kw_only=True):

@@ -268,6 +268,13 @@ def link_counts(engine: sa.Engine) -> dict[int, int]:
         return {int(m): int(n) for m, n in conn.execute(query)}
 
 
+def link_count(engine: sa.Engine, monitor_id: int) -> int:
+    """The posts one monitor holds now: a range over its own links, not a count of all."""
+    query = sa.select(sa.func.count()).where(monitor_posts.c.monitor_id == monitor_id)
+    with engine.connect() as conn:
+        return int(conn.execute(query).scalar_one())
+
+
 def holdings(bind: sa.Engine | sa.Connection) -> dict[int, tuple[int, datetime]]:
     """Per monitor: how many posts it holds now and the oldest one's time (the register)."""
     query = sa.select(

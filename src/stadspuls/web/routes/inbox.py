@@ -145,7 +145,7 @@ def _tab_alerts(reads: ReadService, actor: Actor, tab: str) -> list[Alert]:
 
 
 def monitor_names(reads: ReadService, actor: Actor) -> dict[int, str]:
-    return {m.id: m.name for m, _posts in reads.monitors(actor) if m.id is not None}
+    return reads.monitor_names(actor)
 
 
 class ActionIn(BaseModel):
