@@ -10,7 +10,7 @@ import re
 import sqlalchemy as sa
 
 from stadspuls.access import passwords
-from stadspuls.records import ROLES, Actor, AuditEntry, User, utcnow
+from stadspuls.records import ROLES, Actor, User
 from stadspuls.store import audit
 from stadspuls.store import users as store
 
@@ -60,16 +60,8 @@ def check_role(role: str) -> str:
 def _audit(
     conn: sa.Connection, actor: Actor, action: str, user: User, **details: str | bool | None
 ) -> None:
-    audit.record(
-        conn,
-        AuditEntry(
-            at=utcnow(),
-            actor=actor.username,
-            user_id=actor.user_id,
-            role=actor.role,
-            action=action,
-            details={"user": user.username, "user_id": user.id, **details},
-        ),
+    audit.record_action(
+        conn, actor, action, details={"user": user.username, "user_id": user.id, **details}
     )
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 
 from stadspuls.enrich.pseudonymise import load_or_create_key
-from stadspuls.records import Actor, AuditEntry, utcnow
+from stadspuls.records import Actor
 from stadspuls.sealed import Sealer
 from stadspuls.settings import Settings
 from stadspuls.store import audit
@@ -51,18 +51,7 @@ class ServiceBase:
         details: dict[str, str | int | float | bool | None] | None = None,
     ) -> None:
         """Append an audit row through `conn`, in the transaction of the read it records."""
-        audit.record(
-            conn,
-            AuditEntry(
-                at=utcnow(),
-                actor=actor.username,
-                user_id=actor.user_id,
-                role=actor.role,
-                action=action,
-                monitor_id=monitor_id,
-                query=query,
-                posts=posts,
-                reason=reason,
-                details=details,
-            ),
-        )
+        audit.record_action(
+            conn, actor, action, monitor_id=monitor_id, query=query, posts=posts, reason=reason,
+            details=details,
+        )  # fmt: skip

@@ -84,7 +84,8 @@ def _table_metrics(body: str) -> dict[str, str]:
 
 
 def read_card(path: Path) -> ModelEntry:
-    title, sections = _sections(path.read_text(encoding="utf-8"))
+    # Code spans (`name`) are markdown, not what a reader of a register should see.
+    title, sections = _sections(path.read_text(encoding="utf-8").replace("`", ""))
     fields = {
         m["key"].strip(): m["value"].strip()
         for line in sections[""].splitlines()

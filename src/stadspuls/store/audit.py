@@ -12,7 +12,7 @@ from datetime import datetime
 import msgspec
 import sqlalchemy as sa
 
-from stadspuls.records import AuditEntry
+from stadspuls.records import Actor, AuditEntry, utcnow
 from stadspuls.store.rows import from_us, to_us
 from stadspuls.store.schema import audit_log
 
@@ -37,6 +37,35 @@ def record(conn: sa.Connection, entry: AuditEntry) -> int:
         )
     )
     return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+def record_action(
+    conn: sa.Connection,
+    actor: Actor,
+    action: str,
+    *,
+    monitor_id: int | None = None,
+    query: str | None = None,
+    posts: int = 0,
+    reason: str | None = None,
+    details: dict[str, str | int | float | bool | None] | None = None,
+) -> int:
+    """Append what `actor` did now (the audit row of a read or a change in this transaction)."""
+    return record(
+        conn,
+        AuditEntry(
+            at=utcnow(),
+            actor=actor.username,
+            user_id=actor.user_id,
+            role=actor.role,
+            action=action,
+            monitor_id=monitor_id,
+            query=query,
+            posts=posts,
+            reason=reason,
+            details=details,
+        ),
+    )
 
 
 def _row_to_entry(row: sa.RowMapping) -> AuditEntry:

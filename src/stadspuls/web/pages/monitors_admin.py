@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
 
 from stadspuls.monitors import MonitorError
 from stadspuls.query.parser import QuerySyntaxError
@@ -149,7 +150,27 @@ def _submit(
     return _show(request, form, monitor_id, status=422, rules=rules)
 
 
-FormText = Annotated[str, Form(max_length=4000)]
+FormText = Annotated[str, Field(max_length=4000)]
+
+
+class MonitorFields(BaseModel):
+    """The create and edit forms' fields as posted (a checkbox posts only when ticked)."""
+
+    name: FormText = ""
+    query: FormText = ""
+    places: FormText = ""
+    purpose: FormText = ""
+    legal_basis: FormText = ""
+    retention_days: FormText = ""
+    reason: FormText = ""
+    active: FormText = ""
+    csrf: FormText = ""
+
+    def form(self) -> MonitorForm:
+        return MonitorForm(
+            self.name, self.query, self.places, self.purpose, self.legal_basis,
+            self.retention_days, bool(self.active), self.reason,
+        )  # fmt: skip
 
 
 @router.get("/monitors", response_class=HTMLResponse)
@@ -177,20 +198,9 @@ def create_monitor(
     request: Request,
     actor: Annotated[Actor, Depends(page("posts"))],
     service: Annotated[ReadService, Depends(reads)],
-    name: FormText = "",
-    query: FormText = "",
-    places: FormText = "",
-    purpose: FormText = "",
-    legal_basis: FormText = "",
-    retention_days: FormText = "",
-    reason: FormText = "",
-    active: FormText = "",
-    csrf: FormText = "",
+    posted: Annotated[MonitorFields, Form()],
 ) -> Response:
-    form = MonitorForm(
-        name, query, places, purpose, legal_basis, retention_days, bool(active), reason
-    )
-    return _submit(request, actor, service, form, csrf, None)
+    return _submit(request, actor, service, posted.form(), posted.csrf, None)
 
 
 def _existing(service: ReadService, actor: Actor, monitor_id: int) -> Monitor:
@@ -217,21 +227,10 @@ def update_monitor(
     monitor_id: int,
     actor: Annotated[Actor, Depends(page("posts"))],
     service: Annotated[ReadService, Depends(reads)],
-    name: FormText = "",
-    query: FormText = "",
-    places: FormText = "",
-    purpose: FormText = "",
-    legal_basis: FormText = "",
-    retention_days: FormText = "",
-    reason: FormText = "",
-    active: FormText = "",
-    csrf: FormText = "",
+    posted: Annotated[MonitorFields, Form()],
 ) -> Response:
     before = _existing(service, actor, monitor_id)
-    form = MonitorForm(
-        name, query, places, purpose, legal_basis, retention_days, bool(active), reason
-    )
-    return _submit(request, actor, service, form, csrf, before)
+    return _submit(request, actor, service, posted.form(), posted.csrf, before)
 
 
 @router.post("/monitors/{monitor_id}/delete", response_class=HTMLResponse)

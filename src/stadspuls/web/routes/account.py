@@ -130,6 +130,12 @@ async def _posted(request: Request) -> tuple[Identity, dict[str, str]] | Respons
     return identity, form
 
 
+def _current_password_ok(engine: sa.Engine, identity: Identity, form: dict[str, str]) -> bool:
+    """Whether the form's `current` field is the user's password (asked before a change)."""
+    found = store.credentials(engine, identity.actor.username)
+    return found is not None and passwords.verify(found[1], form.get("current", "")).ok
+
+
 def _back(done: str) -> RedirectResponse:
     return RedirectResponse(f"/account?done={done}", status_code=303)
 
@@ -141,8 +147,7 @@ async def change_password(request: Request) -> Response:
         return posted
     identity, form = posted
     engine = _engine(request)
-    found = store.credentials(engine, identity.actor.username)
-    if found is None or not passwords.verify(found[1], form.get("current", "")).ok:
+    if not _current_password_ok(engine, identity, form):
         return _page(request, identity, status=400, error=WRONG_CURRENT, error_field="current")
     new = form.get("new", "")
     if new != form.get("repeat", ""):
@@ -223,8 +228,7 @@ async def totp_remove(request: Request) -> Response:
         return posted
     identity, form = posted
     engine = _engine(request)
-    found = store.credentials(engine, identity.actor.username)
-    if found is None or not passwords.verify(found[1], form.get("current", "")).ok:
+    if not _current_password_ok(engine, identity, form):
         return _page(request, identity, status=400, error=WRONG_CURRENT, error_field="totp-current")
     accounts.reset_totp(engine, identity.actor, _user_id(identity))
     return _back("totp-off")
