@@ -8,7 +8,8 @@ Posts and links are inserted directly (batched executemany on SQLite, COPY on Po
 rolled up with the rollup's own rebuild (timed). Then times the read service's calls that the
 pages make (for the monitor page: the view and, for an analyst, the feed's first page of posts,
 audited as the page does), for an analyst and for a viewer (whose numbers pass the privacy
-floor), and prints p50/p95. The last line is one JSON object: {"overview_p95_ms", "monitor_p95_ms", "p95_ms"}.
+floor), and prints p50/p95. The last line is one JSON object:
+{"overview_p95_ms", "monitor_p95_ms", "p95_ms"}.
 
     python bench/dashboard.py [--db URL] [--rebuild] [--reps 30]
 """

@@ -64,10 +64,10 @@ def test_every_model_card_is_read(reads: ReadService) -> None:
     assert "CC BY 4.0" in rumour.training_data
     assert rumour.metrics["pooled_macro_f1"] == "0.694"
     assert rumour.limitations.startswith("- **Target")
-    language = next(m for name, m in models.items() if name.startswith("language"))
+    language = next(m for name, m in models.items() if name.startswith("Language"))
     assert language.metrics["nl/en tweets (see below) / accuracy"] == "0.995"
     assert language.limitations.startswith("- The stage-1 score")
-    sentiment = next(m for name, m in models.items() if name.startswith("sentiment"))
+    sentiment = next(m for name, m in models.items() if name.startswith("Sentiment"))
     assert "Zegelaar" in sentiment.training_data
     assert sentiment.metrics["3-class, fast / macro-F1"] == "0.660"
     assert sentiment.limitations == NOT_STATED  # its card has no Limits or Notes section

@@ -53,7 +53,8 @@ def _paragraph(body: str) -> str:
     if first.startswith("|"):
         rows = [line.strip("|").split("|") for line in first.splitlines()[2:]]
         return "; ".join(", ".join(c.strip() for c in row if c.strip()) for row in rows)
-    return " ".join(first.split())
+    # Code spans (`name`) are markdown, not what a reader of a register should see.
+    return " ".join(first.replace("`", "").split())
 
 
 def _json_metrics(body: str) -> dict[str, str]:
@@ -84,8 +85,7 @@ def _table_metrics(body: str) -> dict[str, str]:
 
 
 def read_card(path: Path) -> ModelEntry:
-    # Code spans (`name`) are markdown, not what a reader of a register should see.
-    title, sections = _sections(path.read_text(encoding="utf-8").replace("`", ""))
+    title, sections = _sections(path.read_text(encoding="utf-8"))
     fields = {
         m["key"].strip(): m["value"].strip()
         for line in sections[""].splitlines()

@@ -239,7 +239,7 @@ def delete_monitor(
     monitor_id: int,
     actor: Annotated[Actor, Depends(page("posts"))],
     service: Annotated[ReadService, Depends(reads)],
-    csrf: FormText = "",
+    csrf: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
     identity = identify(request)
     assert identity is not None
