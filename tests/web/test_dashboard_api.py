@@ -87,6 +87,9 @@ def test_ranges_and_monitors_are_checked(client: TestClient) -> None:
     )
     naive = {"since": "2026-11-30T10:00:00"}
     assert client.get("/api/map", params=naive, headers=viewer).status_code == 422
+    # A default range that would start before year 1 (found by the API fuzz test).
+    first_day = {"until": "0001-01-01T00:00:00Z"}
+    assert client.get("/api/map", params=first_day, headers=viewer).status_code == 422
     week = {"since": "2026-11-23T10:00:00Z", "until": "2026-12-30T10:00:00Z"}
     daily = client.get(f"/api/monitors/{m}/view", params=week, headers=viewer).json()
     assert daily["series"]["bucket_seconds"] == 86400

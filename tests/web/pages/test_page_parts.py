@@ -64,6 +64,8 @@ def test_time_ranges() -> None:
         time_range(None, "2026-11-30T20:00", "2026-11-30T08:00", now)
     with pytest.raises(RangeError):
         time_range(None, "yesterday", None, now)
+    with pytest.raises(RangeError):  # Amsterdam's midnight of year 1 is in year 0 in UTC
+        time_range(None, "0001-01-01T00:00", None, now)
 
 
 def test_the_caret_sits_on_the_line_of_the_error() -> None:

@@ -48,7 +48,7 @@ def time_range(
         try:
             since = _local(start) if start else now - RANGES[DEFAULT_RANGE]
             until = _local(end) if end else now
-        except ValueError as error:
+        except (ValueError, OverflowError) as error:  # malformed, or beyond what a date holds
             raise RangeError(str(error)) from error
         if until <= since:
             raise RangeError("the end of the range lies before its start")

@@ -36,7 +36,11 @@ def _json(view: Any) -> Response:
 
 def _range(since: datetime | None, until: datetime | None) -> tuple[datetime, datetime]:
     until = until or utcnow()
-    since = since or until - DEFAULT_RANGE
+    if since is None:
+        try:
+            since = until - DEFAULT_RANGE
+        except OverflowError:  # until within a day of year 1: no range ends there
+            raise HTTPException(422, "until is before any time a post can have") from None
     if until <= since:
         raise HTTPException(422, "until must be after since")
     if until - since > MAX_RANGE:
