@@ -310,8 +310,10 @@ def _require(conn: sa.Connection, alert_id: int) -> Alert:
 def _check_actor(by: str, note: str | None) -> None:
     if not by.strip() or len(by) > MAX_ACTOR or "\x00" in by:
         raise ValueError(f"'by' must name who acts, 1 to {MAX_ACTOR} characters")
-    if note is not None and (len(note) > MAX_NOTE or "\x00" in note):
+    if note is not None and len(note) > MAX_NOTE:
         raise ValueError(f"a note holds at most {MAX_NOTE} characters")
+    if note is not None and "\x00" in note:
+        raise ValueError("a note cannot hold a NUL character")
 
 
 def _transition(

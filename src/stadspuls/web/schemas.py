@@ -249,7 +249,7 @@ Note = Annotated[str, StringConstraints(max_length=10_000, pattern=NO_NUL)]
 Channel = Annotated[
     str,
     StringConstraints(
-        max_length=320, pattern=r"^(live|webhook:[A-Za-z0-9_.-]{1,64}|email:\S+@\S+)$"
+        max_length=320, pattern=r"^(live|webhook:[A-Za-z0-9_.-]{1,64}|email:[^\s\x00@]+@[^\s\x00@]+)$"
     ),
 ]
 
@@ -353,7 +353,10 @@ class AcknowledgeIn(BaseModel):
 
 
 class NoteIn(BaseModel):
-    note: Annotated[str, StringConstraints(max_length=10_000, pattern=r"^[^\x00]*\S[^\x00]*$")]
+    # Something besides spaces, and no NUL anywhere (\S alone would accept a lone NUL).
+    note: Annotated[
+        str, StringConstraints(max_length=10_000, pattern=r"^[^\x00]*[^\x00\s][^\x00]*$")
+    ]
 
 
 class ResolveIn(AcknowledgeIn):
