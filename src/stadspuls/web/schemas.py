@@ -249,7 +249,8 @@ Note = Annotated[str, StringConstraints(max_length=10_000, pattern=NO_NUL)]
 Channel = Annotated[
     str,
     StringConstraints(
-        max_length=320, pattern=r"^(live|webhook:[A-Za-z0-9_.-]{1,64}|email:[^\s\x00@]+@[^\s\x00@]+)$"
+        max_length=320,
+        pattern=r"^(live|webhook:[A-Za-z0-9_.-]{1,64}|email:[^\s\x00@]+@[^\s\x00@]+)$",
     ),
 ]
 
