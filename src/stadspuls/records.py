@@ -185,6 +185,7 @@ ROLES = ("viewer", "analyst", "admin")
 PERMISSIONS = {
     "aggregates": "counts, charts and maps over at least 5 distinct authors (viewer and up)",
     "posts": "post texts, monitors and alerts (analyst and up)",
+    "cases": "citizens' questions and tips of one's own departments (analyst and up)",
     "admin": "users, settings and the audit log (admin)",
     "reidentify": "turn a handle into its pseudonym, with a reason (a separate grant)",
 }

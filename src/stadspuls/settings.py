@@ -154,6 +154,79 @@ class WebSettings(BaseModel):
     oidc: OidcSettings | None = None
 
 
+class ImapSettings(BaseModel):
+    """The organisation's mailbox: polled over IMAP, each new message a case (or a further
+    message in one); replies go out through `smtp`."""
+
+    host: str
+    port: int = Field(default=993, ge=1, le=65535)
+    # "ssl" (IMAPS, port 993), "starttls" or "none" (loopback tests only).
+    security: Literal["ssl", "starttls", "none"] = "ssl"
+    user: str
+    password_file: Path
+    folder: str = "INBOX"
+    # Handled messages are moved here (created when missing); None leaves them, flagged \Seen.
+    done_folder: str | None = "Stadspuls"
+    poll_interval_s: float = Field(default=60.0, gt=0)
+    ca_file: Path | None = None
+    # Replies are sent from this address (else `smtp.sender`).
+    reply_from: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$")
+
+
+class MastodonAccountSettings(BaseModel):
+    """The organisation's own Mastodon account: mentions and direct messages become cases
+    (notifications API), replies are posted back as statuses."""
+
+    base_url: str = Field(pattern=r"^https?://")
+    access_token_file: Path
+    poll_interval_s: float = Field(default=60.0, gt=0)
+
+
+class BlueskyAccountSettings(BaseModel):
+    """The organisation's own Bluesky account: mentions and replies become cases
+    (app.bsky.notification.listNotifications), replies are posted back."""
+
+    service: str = Field(default="https://bsky.social", pattern=r"^https?://")
+    handle: str
+    app_password_file: Path
+    poll_interval_s: float = Field(default=60.0, gt=0)
+
+
+class InboxSettings(BaseModel):
+    """Citizens' questions and tips: the public intake, the channels, media and contacts."""
+
+    # Contact details of citizens are sealed under this key, kept apart from the monitoring
+    # keys; beside `key_file` (contact.key) when unset.
+    contact_key_file: Path | None = None
+    # The key of the keyed hash that turns a client address into an abuse-limit key.
+    quota_key_file: Path | None = None
+    # Originals (byte for byte, named by SHA-256) and derived copies live here.
+    media_dir: Path = Path("var/media")
+    max_file_mb: float = Field(default=25.0, gt=0, le=2048)
+    max_files: int = Field(default=10, ge=0, le=100)
+    max_pixels: int = Field(default=50_000_000, ge=1_000_000)
+    # Public intake limits: reports per client address per hour, and per call per minute.
+    reports_per_address_hour: int = Field(default=20, ge=1)
+    reports_per_call_minute: int = Field(default=600, ge=1)
+    # Links to status pages and calls in e-mails and QR codes start here (default
+    # http://HOST:PORT of this server).
+    public_url: str | None = Field(default=None, pattern=r"^https?://")
+    # Said in every out-of-hours reply and on the intake page.
+    emergency_text_nl: str = (
+        "Bij spoed of levensgevaar: bel 112. Geen spoed, wel politie: bel 0900-8844."
+    )
+    emergency_text_en: str = (
+        "In an emergency: call 112. Police, no emergency: call 0900-8844 (+31 343 578 844)."
+    )
+    # The department that takes what no routing rule matched (its slug); created on first run.
+    fallback_department: str = "algemeen"
+    imap: ImapSettings | None = None
+    mastodon: MastodonAccountSettings | None = None
+    bluesky: BlueskyAccountSettings | None = None
+    # How often the outbox looks for replies to send.
+    poll_s: float = Field(default=1.0, gt=0, le=60)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="STADSPULS_",
@@ -220,10 +293,20 @@ class Settings(BaseSettings):
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     # The dashboard and its accounts.
     web: WebSettings = Field(default_factory=WebSettings)
+    # Citizens' questions and tips (docs/inbox.md).
+    inbox: InboxSettings = Field(default_factory=InboxSettings)
 
     @property
     def seal_key_path(self) -> Path:
         return self.seal_key_file or self.key_file.with_name("seal.key")
+
+    @property
+    def contact_key_path(self) -> Path:
+        return self.inbox.contact_key_file or self.key_file.with_name("contact.key")
+
+    @property
+    def quota_key_path(self) -> Path:
+        return self.inbox.quota_key_file or self.key_file.with_name("quota.key")
 
     @field_validator("languages")
     @classmethod

@@ -435,3 +435,255 @@ monitor_facets = sa.Table(
     sa.Column("authors", sa.BigInteger, nullable=False),
     sa.Column("negative", sa.BigInteger, nullable=False, server_default="0"),
 )
+
+# --- The inbox: citizens' questions and tips (stadspuls.cases) -------------------------------
+# Lists and small structures (office hours, a rule's categories, a call's questions, a case's
+# answers) are JSON text: read whole, never queried inside.
+
+departments = sa.Table(
+    "departments",
+    metadata,
+    sa.Column("id", BigIntPK, primary_key=True, autoincrement=True),
+    sa.Column("slug", sa.String(64), nullable=False, unique=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("hours", sa.Text, nullable=False),  # JSON: cases.records.OfficeHours
+    sa.Column("first_response_hours", sa.Float),
+    sa.Column("resolution_hours", sa.Float),
+    sa.Column("retention_days", sa.Integer, nullable=False),
+    sa.Column("auto_reply_template", sa.String(100)),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("created_us", sa.BigInteger, nullable=False),
+    sa.Column("updated_us", sa.BigInteger, nullable=False),
+)
+
+# Who works in which department: they see its cases and the contact details of its citizens.
+department_members = sa.Table(
+    "department_members",
+    metadata,
+    sa.Column(
+        "department_id",
+        sa.BigInteger,
+        sa.ForeignKey("departments.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column(
+        "user_id", sa.BigInteger, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Index("ix_department_members_user_id", "user_id"),
+)
+
+routing_rules = sa.Table(
+    "routing_rules",
+    metadata,
+    sa.Column("id", BigIntPK, primary_key=True, autoincrement=True),
+    sa.Column(
+        "department_id",
+        sa.BigInteger,
+        sa.ForeignKey("departments.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("query", sa.Text),
+    sa.Column("categories", sa.Text, nullable=False, server_default="[]"),  # JSON lists
+    sa.Column("places", sa.Text, nullable=False, server_default="[]"),
+    sa.Column("languages", sa.Text, nullable=False, server_default="[]"),
+    sa.Column("kinds", sa.Text, nullable=False, server_default="[]"),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("created_us", sa.BigInteger, nullable=False),
+    sa.Column("updated_us", sa.BigInteger, nullable=False),
+    sa.Index("ix_routing_rules_position", "position"),
+)
+
+reply_templates = sa.Table(
+    "reply_templates",
+    metadata,
+    sa.Column("id", BigIntPK, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(100), nullable=False, unique=True),
+    sa.Column("language", sa.String(8), nullable=False),
+    sa.Column("subject", sa.String(300), nullable=False, server_default=""),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("department_id", sa.BigInteger, sa.ForeignKey("departments.id", ondelete="CASCADE")),
+    sa.Column("reviewed_by", sa.String(200)),
+    sa.Column("reviewed_us", sa.BigInteger),
+    sa.Column("updated_us", sa.BigInteger, nullable=False),
+)
+
+# Calls for tips ("oproepen"), each with its public page /oproep/<slug>.
+calls = sa.Table(
+    "calls",
+    metadata,
+    sa.Column("id", BigIntPK, primary_key=True, autoincrement=True),
+    sa.Column("slug", sa.String(100), nullable=False, unique=True),
+    sa.Column("title", sa.String(300), nullable=False),
+    sa.Column("description", sa.Text, nullable=False, server_default=""),
+    sa.Column(
+        "department_id",
+        sa.BigInteger,
+        sa.ForeignKey("departments.id", ondelete="RESTRICT"),
+        nullable=False,
+    ),
+    sa.Column("monitor_id", sa.BigInteger, sa.ForeignKey("monitors.id", ondelete="SET NULL")),
+    sa.Column("questions", sa.Text, nullable=False, server_default="[]"),  # JSON
+    sa.Column("starts_us", sa.BigInteger, nullable=False),
+    sa.Column("ends_us", sa.BigInteger),
+    sa.Column("lat", sa.Float),
+    sa.Column("lon", sa.Float),
+    sa.Column("incident_us", sa.BigInteger),
+    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.Column("created_us", sa.BigInteger, nullable=False),
+    sa.Column("closed", sa.Boolean, nullable=False, server_default=sa.false()),
+)
+
+cases = sa.Table(
+    "cases",
+    metadata,
+    sa.Column("id", BigIntPK, primary_key=True, autoincrement=True),
+    sa.Column("reference", sa.String(32), unique=True),  # set right after the insert
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column(
+        "department_id",
+        sa.BigInteger,
+        sa.ForeignKey("departments.id", ondelete="RESTRICT"),
+        nullable=False,
+    ),
+    sa.Column("rule_id", sa.BigInteger, sa.ForeignKey("routing_rules.id", ondelete="SET NULL")),
+    sa.Column("route_explanation", sa.Text, nullable=False, server_default=""),
+    sa.Column("assignee_id", sa.BigInteger, sa.ForeignKey("users.id", ondelete="SET NULL")),
+    sa.Column("call_id", sa.BigInteger, sa.ForeignKey("calls.id", ondelete="SET NULL")),
+    sa.Column("subject", sa.String(300), nullable=False, server_default=""),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("language", sa.String(8)),
+    sa.Column("category", sa.String(64)),
+    sa.Column("lat", sa.Float),
+    sa.Column("lon", sa.Float),
+    sa.Column("address", sa.String(300)),
+    sa.Column("place_code", sa.String(16)),
+    sa.Column("place_name", sa.String(200)),
+    sa.Column("occurred_us", sa.BigInteger),
+    sa.Column("answers", sa.Text, nullable=False, server_default="{}"),  # JSON
+    # SHA-256 of the status page's unguessable token (web reports); the token is shown once.
+    sa.Column("status_token_hash", sa.String(64), unique=True),
+    sa.Column("created_us", sa.BigInteger, nullable=False),
+    sa.Column("updated_us", sa.BigInteger, nullable=False),
+    sa.Column("first_response_us", sa.BigInteger),
+    sa.Column("closed_us", sa.BigInteger),
+    sa.Column("first_response_due_us", sa.BigInteger),
+    sa.Column("resolution_due_us", sa.BigInteger),
+    sa.Index("ix_cases_department_state", "department_id", "state", "updated_us"),
+    sa.Index("ix_cases_state_updated", "state", "updated_us"),
+    sa.Index("ix_cases_call_id", "call_id"),
+    sa.Index("ix_cases_closed_us", "closed_us"),
+)
+
+# Contact details and the reply address of a case, sealed (AES-GCM, `Sealer`) under the inbox's
+# own key with "case:<id>" as associated data; kept apart from the case and from monitoring data.
+case_contacts = sa.Table(
+    "case_contacts",
+    metadata,
+    sa.Column(
+        "case_id", sa.BigInteger, sa.ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("sealed", sa.Text, nullable=False),  # a sealed JSON cases.records.Contact
+)
+
+# The conversation: messages in from the citizen and replies out. A reply is its own outbox
+# row: `delivery` "queued" until its channel took it ("sent"), retried with back-off, or
+# "failed"; "status_page" for a web report without an e-mail address.
+case_messages = sa.Table(
+    "case_messages",
+    metadata,
+    sa.Column("id", BigIntPK, primary_key=True, autoincrement=True),
+    sa.Column(
+        "case_id", sa.BigInteger, sa.ForeignKey("cases.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("direction", sa.String(3), nullable=False),  # "in" | "out"
+    sa.Column("channel", sa.String(16), nullable=False),
+    # The channel's own id (Message-ID, notification or status id, post URI, web submission id):
+    # receiving the same message twice is a no-op.
+    sa.Column("external_id", sa.String(500)),
+    sa.Column("at_us", sa.BigInteger, nullable=False),
+    sa.Column("subject", sa.String(300), nullable=False, server_default=""),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("author", sa.String(200), nullable=False, server_default=""),
+    sa.Column("template", sa.String(100)),
+    sa.Column("delivery", sa.String(16)),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_us", sa.BigInteger),
+    sa.Column("last_error", sa.Text),
+    sa.Column("sent_us", sa.BigInteger),
+    sa.UniqueConstraint("channel", "external_id", name="uq_case_messages_channel_external"),
+    sa.Index("ix_case_messages_case_id", "case_id", "at_us"),
+    sa.Index("ix_case_messages_delivery", "delivery", "next_attempt_us"),
+)
+
+# A case's history; the migration adds a trigger that refuses UPDATE (rows go only with their
+# case, when its department's retention period has passed).
+case_events = sa.Table(
+    "case_events",
+    metadata,
+    sa.Column("id", BigIntPK, primary_key=True, autoincrement=True),
+    sa.Column(
+        "case_id", sa.BigInteger, sa.ForeignKey("cases.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("at_us", sa.BigInteger, nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("details", sa.Text, nullable=False, server_default="{}"),  # JSON object
+    sa.Index("ix_case_events_case_id", "case_id", "id"),
+)
+
+# Photos and videos of cases. The original is a file in the media vault named by its SHA-256
+# (kept byte for byte); staff see a metadata-stripped copy and a thumbnail.
+media = sa.Table(
+    "media",
+    metadata,
+    sa.Column("id", BigIntPK, primary_key=True, autoincrement=True),
+    sa.Column(
+        "case_id", sa.BigInteger, sa.ForeignKey("cases.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("content_type", sa.String(64), nullable=False),
+    sa.Column("filename", sa.String(300), nullable=False, server_default=""),
+    sa.Column("width", sa.Integer),
+    sa.Column("height", sa.Integer),
+    sa.Column("taken_us", sa.BigInteger),
+    sa.Column("lat", sa.Float),
+    sa.Column("lon", sa.Float),
+    sa.Column("phash", sa.String(16)),
+    sa.Column("c2pa", sa.Text),
+    sa.Column("received_us", sa.BigInteger, nullable=False),
+    sa.Column("group_id", sa.BigInteger),  # the first media row of its near-identical group
+    sa.Index("ix_media_case_id", "case_id"),
+    sa.Index("ix_media_sha256", "sha256"),
+    sa.Index("ix_media_group_id", "group_id"),
+)
+
+# Perceptual hashes of images seen in monitored posts, so that a citizen's photo can be found
+# to have been posted before ("on Bluesky 3 days ago": likely recycled).
+media_seen = sa.Table(
+    "media_seen",
+    metadata,
+    sa.Column("id", BigIntPK, primary_key=True, autoincrement=True),
+    sa.Column(
+        "post_pk", sa.BigInteger, sa.ForeignKey("posts.pk", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("source", sa.String(32), nullable=False),
+    sa.Column("url_hash", sa.String(64), nullable=False),  # SHA-256 of the media URL
+    sa.Column("phash", sa.String(16), nullable=False),
+    sa.Column("seen_us", sa.BigInteger, nullable=False),  # the post's created time
+    sa.UniqueConstraint("post_pk", "url_hash", name="uq_media_seen_post_url"),
+)
+
+# Abuse limits of the public intake: counts per (keyed hash of an address, or a call) and time
+# window. No raw address is stored.
+intake_quota = sa.Table(
+    "intake_quota",
+    metadata,
+    sa.Column("key", sa.String(100), primary_key=True),
+    sa.Column("window_us", sa.BigInteger, primary_key=True),
+    sa.Column("count", sa.Integer, nullable=False),
+)

@@ -14,9 +14,13 @@ from fastapi.staticfiles import StaticFiles
 
 from stadspuls import __version__
 from stadspuls.alerts.rules import RuleError
+from stadspuls.cases.admin import CaseAdmin
+from stadspuls.cases.service import CaseService
 from stadspuls.enrich.pseudonymise import Pseudonymiser, load_or_create_key
+from stadspuls.media.intake import MediaIntake
 from stadspuls.monitors import MonitorError
 from stadspuls.query.parser import QuerySyntaxError
+from stadspuls.sealed import Sealer
 from stadspuls.service.errors import Forbidden, NotFound, ReasonRequired
 from stadspuls.service.reads import ReadService
 from stadspuls.settings import Settings
@@ -80,6 +84,11 @@ def create_app(
     app.state.collector = collector
     app.state.pseudonymise = Pseudonymiser(load_or_create_key(settings.key_file)).pseudonym
     app.state.reads = ReadService(app.state.engine, settings, pseudonymise=app.state.pseudonymise)
+    # The inbox: citizens' contact details are sealed under their own key (docs/inbox.md).
+    contact_sealer = Sealer(load_or_create_key(settings.contact_key_path, "contact"))
+    app.state.cases = CaseService(app.state.engine, settings, sealer=contact_sealer)
+    app.state.case_admin = CaseAdmin(app.state.engine, settings)
+    app.state.media = MediaIntake(settings.inbox)
     app.include_router(health.router)
     app.include_router(posts.router, prefix="/api")
     app.include_router(stats.router, prefix="/api")
