@@ -278,7 +278,9 @@ class Receiving:
                 external_id=message.external_id,
             )  # fmt: skip
             if not contacts.is_empty(message.contact):
-                store.save_contact(conn, case.id, contacts.seal(self.sealer, case.id, message.contact))
+                store.save_contact(
+                    conn, case.id, contacts.seal(self.sealer, case.id, message.contact)
+                )
             if message.media:
                 store_for_case(conn, case.id, message.media)
             auto_reply, opens_at = None, None
@@ -315,8 +317,10 @@ class Receiving:
         """What a reply template's placeholders are filled with for `case`."""
         language = "en" if (case.language or "").startswith("en") else "nl"
         now = self.clock()
-        opens = None if hours.is_open(department.hours, now) else hours.next_opening(
-            department.hours, now
+        opens = (
+            None
+            if hours.is_open(department.hours, now)
+            else hours.next_opening(department.hours, now)
         )
         inbox = self.settings.inbox
         return {
@@ -324,9 +328,9 @@ class Receiving:
             "referentie": case.reference,
             "afdeling": department.name,
             "openingstijden": hours.describe(department.hours, language),
-            "volgende_opening": "" if opens is None else hours.describe_moment(
-                opens, language, department.hours.timezone
-            ),
+            "volgende_opening": ""
+            if opens is None
+            else hours.describe_moment(opens, language, department.hours.timezone),
             "statuslink": "" if token is None else self.status_link(token),
             "noodnummer": inbox.emergency_text_en if language == "en" else inbox.emergency_text_nl,
             "oproep": "" if call is None else call.title,
@@ -349,7 +353,9 @@ class Receiving:
         if template is None and name != OUT_OF_HOURS:
             template = reply_templates.for_reply(conn, OUT_OF_HOURS, case.language, department.id)
         if template is None:
-            log.warning("no out-of-hours template %r: case %s gets no automatic reply", name, case.reference)
+            log.warning(
+                "no out-of-hours template %r: case %s gets no automatic reply", name, case.reference
+            )
             return None
         values = self.template_values(case, department, contact, call=call, token=token)
         try:

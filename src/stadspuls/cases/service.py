@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
-import secrets
 from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 
@@ -29,10 +28,9 @@ from stadspuls.cases.records import (
     CaseMessage,
     Contact,
     Department,
-    InboundMessage,
 )
 from stadspuls.cases.states import CaseStateError
-from stadspuls.cases.views import CaseView, PublicStatus, Receipt
+from stadspuls.cases.views import CaseView, PublicStatus
 from stadspuls.channels.base import OutboundReply
 from stadspuls.records import Actor, utcnow
 from stadspuls.sealed import Sealer
@@ -200,7 +198,11 @@ class CaseService(Receiving):
             return ()
         now = self.clock()
         late = []
-        if case.first_response_at is None and case.first_response_due and case.first_response_due < now:
+        if (
+            case.first_response_at is None
+            and case.first_response_due
+            and case.first_response_due < now
+        ):
             late.append("first_response")
         if case.resolution_due and case.resolution_due < now:
             late.append("resolution")
@@ -238,7 +240,9 @@ class CaseService(Receiving):
             if not member:
                 raise ContactForbidden(actor)
             sealed = store.sealed_contact(conn, case_id)
-            found = Contact() if sealed is None else contacts.open_sealed(self.sealer, case_id, sealed)
+            found = (
+                Contact() if sealed is None else contacts.open_sealed(self.sealer, case_id, sealed)
+            )
             details: store.Details = {"case_id": case_id, "reference": case.reference}
             store.add_event(
                 conn, case_id, at=self.clock(), actor=actor.username, kind="contact.view",
@@ -366,13 +370,17 @@ class CaseService(Receiving):
             department = self._department(conn, case.department_id)
             sealed = store.sealed_contact(conn, case_id) if member else None
             call = self._call(conn, case.call_id)
-        contact = Contact() if sealed is None else contacts.open_sealed(self.sealer, case_id, sealed)
+        contact = (
+            Contact() if sealed is None else contacts.open_sealed(self.sealer, case_id, sealed)
+        )
         values = self.template_values(case, department, contact, call=call, token=None)
         try:
             subject = replies.render(found.subject, values, language=found.language)
             body = replies.render(found.body, values, language=found.language)
         except replies.TemplateError as error:
-            raise CaseInputError(f"the template {found.name!r} cannot be filled: {error}") from error
+            raise CaseInputError(
+                f"the template {found.name!r} cannot be filled: {error}"
+            ) from error
         return subject, body
 
     def reply(
@@ -404,7 +412,9 @@ class CaseService(Receiving):
             except ValueError as error:
                 raise CaseInputError(str(error)) from error
             sealed = store.sealed_contact(conn, case_id)
-            contact = Contact() if sealed is None else contacts.open_sealed(self.sealer, case_id, sealed)
+            contact = (
+                Contact() if sealed is None else contacts.open_sealed(self.sealer, case_id, sealed)
+            )
             message = self._queue_out(
                 conn, case, contact, text=body, subject=subject, template=template,
                 author=actor.username, at=now,
@@ -443,14 +453,18 @@ class CaseService(Receiving):
             for message in claimed:
                 assert message.id is not None
                 if to_us(now) - to_us(message.at) > max_age_us:
-                    error = f"given up: not delivered within {self.settings.alerts.max_age_hours:g} h"
+                    error = (
+                        f"given up: not delivered within {self.settings.alerts.max_age_hours:g} h"
+                    )
                     self._give_up(conn, message, error, attempted=False, now=now)
                     continue
                 case = store.get(conn, message.case_id)
                 assert case is not None
                 sealed = store.sealed_contact(conn, case.id)
                 contact = (
-                    Contact() if sealed is None else contacts.open_sealed(self.sealer, case.id, sealed)
+                    Contact()
+                    if sealed is None
+                    else contacts.open_sealed(self.sealer, case.id, sealed)
                 )
                 subject = message.subject or (
                     f"Re: {case.subject} [{case.reference}]" if case.subject else case.reference
@@ -555,4 +569,3 @@ def states_module_check(state: str) -> None:
         states.check_known(state)
     except ValueError as error:
         raise CaseInputError(str(error)) from error
-

@@ -155,9 +155,7 @@ def _overdue(now_us: int) -> sa.ColumnElement[bool]:
         cases.c.first_response_due_us.is_not(None),
         cases.c.first_response_due_us < now_us,
     )
-    resolution = sa.and_(
-        cases.c.resolution_due_us.is_not(None), cases.c.resolution_due_us < now_us
-    )
+    resolution = sa.and_(cases.c.resolution_due_us.is_not(None), cases.c.resolution_due_us < now_us)
     return sa.and_(cases.c.state != "closed", sa.or_(first, resolution))
 
 
@@ -266,7 +264,9 @@ def add_event(
 
 
 def events_of(conn: sa.Connection, case_id: int) -> list[CaseEvent]:
-    query = sa.select(case_events).where(case_events.c.case_id == case_id).order_by(case_events.c.id)
+    query = (
+        sa.select(case_events).where(case_events.c.case_id == case_id).order_by(case_events.c.id)
+    )
     return [
         CaseEvent(
             id=int(row["id"]),
