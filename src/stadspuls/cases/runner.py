@@ -67,13 +67,10 @@ async def run_inbox(
     (`channels.registry.build_channels`)."""
     service = build_service(engine, settings)
     if channels is None:
-        from stadspuls.channels.registry import build_channels
-
-        channels = build_channels(settings)
+        channels = {}
     tasks = [
         asyncio.create_task(ReplySender(service, channels).run(stop)),
         asyncio.create_task(purge_loop(service, stop, purge_interval_s)),
-        *(asyncio.create_task(poller) for poller in _pollers(service, channels, stop)),
     ]
     try:
         await asyncio.gather(*tasks)
@@ -86,9 +83,3 @@ async def run_inbox(
                 await channel.close()
             except Exception:
                 log.exception("closing the %s channel", channel.name)
-
-
-def _pollers(
-    service: CaseService, channels: Mapping[str, Channel], stop: asyncio.Event
-) -> list[asyncio.Future[None]]:
-    return []

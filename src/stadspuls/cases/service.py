@@ -38,6 +38,7 @@ from stadspuls.service.errors import NotFound
 from stadspuls.settings import Settings
 from stadspuls.store import audit, case_messages, departments, reply_templates, users
 from stadspuls.store import cases as store
+from stadspuls.store import media as media_store
 from stadspuls.store.rows import to_us
 
 __all__ = ["CaseInputError", "CaseService", "CaseStateError", "ContactForbidden"]
@@ -214,7 +215,7 @@ class CaseService(Receiving):
             department = self._department(conn, case.department_id)
             events = store.events_of(conn, case_id)
             messages = case_messages.of_case(conn, case_id)
-            media = store.media_of(conn, case_id)
+            media = media_store.for_case(conn, case_id)
             call = self._call(conn, case.call_id)
         assignee = None
         if case.assignee_id is not None:
@@ -544,7 +545,7 @@ class CaseService(Receiving):
                 if not ids:
                     break
                 hashes = store.delete(conn, ids)
-                unused = sorted(set(hashes) - store.media_in_use(conn, hashes))
+                unused = sorted(set(hashes) - media_store.hashes_in_use(conn, hashes))
                 audit.record_action(
                     conn, SYSTEM, "cases.purge",
                     details={"cases": len(ids), "first": ids[0], "last": ids[-1],
