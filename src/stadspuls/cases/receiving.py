@@ -16,7 +16,7 @@ import logging
 import secrets
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from functools import cached_property
+from functools import cache, cached_property
 
 import msgspec
 import sqlalchemy as sa
@@ -93,6 +93,12 @@ def reply_route(channel: str, contact: Contact) -> tuple[str, str]:
     return channel, "queued"
 
 
+@cache
+def _identifier(languages: tuple[str, ...]) -> LanguageIdentifier:
+    """One per process: its models take seconds to load."""
+    return LanguageIdentifier(languages)
+
+
 class Receiving:
     engine: sa.Engine
     settings: Settings
@@ -103,9 +109,9 @@ class Receiving:
     def admin(self) -> CaseAdmin:
         return CaseAdmin(self.engine, self.settings, clock=self.clock)
 
-    @cached_property
+    @property
     def _languages(self) -> LanguageIdentifier:
-        return LanguageIdentifier(self.settings.languages or ("nl", "en"))
+        return _identifier(tuple(self.settings.languages or ("nl", "en")))
 
     def find_conversation(self, channel: str, external_id: str) -> int | None:
         """The case a channel's message belongs to: one received, or a reply we sent (an
