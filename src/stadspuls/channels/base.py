@@ -24,6 +24,11 @@ class ChannelError(Exception):
         self.retry_after_s = retry_after_s
 
 
+class PayloadError(ValueError):
+    """One item of a channel's answer that cannot be read as a message (counted as malformed,
+    skipped: one bad item never stops a poll)."""
+
+
 class OutboundReply(msgspec.Struct, frozen=True, kw_only=True):
     """One reply to deliver: the case's reference for the subject line or thread, the opened
     contact (the address to answer) and the text. `message_id` is the outbox row (stable across

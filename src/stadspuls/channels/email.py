@@ -128,34 +128,50 @@ class EmailChannel:
 
     def __init__(
         self,
-        imap: ImapSettings,
+        imap: ImapSettings | None,
         smtp: SmtpSettings,
         inbox: InboxSettings,
         *,
         media: MediaIntake | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        self.imap = imap
+        # Without a mailbox the channel only sends: answers to web reports that left an
+        # e-mail address.
+        self.imap_settings = imap
         self.smtp = smtp
         self.media = media
         self.clock = clock
-        self.sender = imap.reply_from or smtp.sender
+        self.sender = (imap.reply_from if imap else None) or smtp.sender
         self.domains = tuple({a.rpartition("@")[2] for a in (self.sender, smtp.sender)})
         # A message carrying the largest report we take, base64-encoded (4/3) with headroom.
         self.max_bytes = int(inbox.max_file_mb * 1024 * 1024 * max(inbox.max_files, 1) * 1.4)
         self.max_files = inbox.max_files
-        self.password = _read_secret(imap.password_file, "imap password_file")
+        self.password = (
+            _read_secret(imap.password_file, "imap password_file") if imap is not None else ""
+        )
         self.smtp_password = (
             _read_secret(smtp.password_file, "smtp password_file")
             if smtp.password_file is not None
             else None
         )
-        self.imap_tls = _tls(imap.ca_file, "imap") if imap.security != "none" else None
+        self.imap_tls = (
+            _tls(imap.ca_file, "imap") if imap is not None and imap.security != "none" else None
+        )
         self.smtp_tls = _tls(smtp.ca_file, "smtp") if smtp.starttls else None
+
+    @property
+    def imap(self) -> ImapSettings:
+        if self.imap_settings is None:
+            raise ChannelError(
+                "no [inbox.imap] mailbox: this e-mail channel only sends", retry=False
+            )
+        return self.imap_settings
 
     # -- in ---------------------------------------------------------------------------------
 
     async def poll(self, cursor: str | None) -> Polled:
+        if self.imap_settings is None:
+            return Polled(messages=(), cursor=cursor)
         validity, fetched, last_uid, more, too_large = await asyncio.to_thread(
             self._fetch, parse_cursor(cursor)
         )
