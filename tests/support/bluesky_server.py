@@ -65,7 +65,7 @@ class BlueskyAccount:
             return JSONResponse({"error": "InternalServerError"}, code, headers=headers)
         return None
 
-    def _tokens(self) -> dict[str, str]:
+    def _tokens(self) -> dict[str, str | bool]:
         self.sessions += 1
         self.access = f"access-{self.sessions}-{self.refreshes}"
         self.refresh = f"refresh-{self.sessions}-{self.refreshes}"
