@@ -11,11 +11,12 @@ from pathlib import Path
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from stadspuls.cases.records import InboundMessage
+from stadspuls.cases.records import AcceptedMedia, InboundMessage
 from stadspuls.cases.runner import build_service, run_inbox
 from stadspuls.cli.main import main
+from stadspuls.media.vault import Vault
 from stadspuls.records import User, utcnow
-from stadspuls.settings import Settings
+from stadspuls.settings import InboxSettings, Settings
 from stadspuls.store import users
 from stadspuls.store.database import open_store
 from stadspuls.store.schema import cases
@@ -100,3 +101,32 @@ def test_cases_commands(tmp_path: Path) -> None:
     purged = runner.invoke(main, ["cases", "purge", "--db", url], env=env)
     assert purged.exit_code == 0, purged.output
     assert "deleted 0 closed cases" in purged.output
+
+
+def test_purge_removes_vault_files_no_case_uses(tmp_path: Path) -> None:
+    settings = Settings(
+        db_url=f"sqlite:///{tmp_path / 's.db'}",
+        key_file=tmp_path / "key",
+        inbox=InboxSettings(media_dir=tmp_path / "media"),
+    )
+    engine = open_store(settings.db_url)
+    user = users.create_user(engine, User(username="ann", role="analyst"), password_hash=None)
+    department(engine, "algemeen", "Algemeen", hours=ALWAYS, members=("ann",))
+    vault = Vault(settings.inbox.media_dir)
+    photo = AcceptedMedia(sha256="c" * 64, size=3, content_type="image/jpeg", received_at=utcnow())
+    original = vault.path_of(photo.sha256)
+    original.parent.mkdir(parents=True)
+    original.write_bytes(b"jpg")
+    service = build_service(engine, settings)
+    case_id = service.receive(
+        InboundMessage(channel="web", external_id="s1", received_at=utcnow(), text="foto",
+                       language="nl", media=(photo,))
+    ).case_id  # fmt: skip
+    service.set_state(users.actor_of(user, "token"), case_id, "closed")
+    assert service.purge() == 0
+    assert original.exists()
+    with engine.begin() as conn:
+        conn.execute(cases.update().values(closed_us=0))
+    assert service.purge() == 1
+    assert not original.exists()
+    engine.dispose()
