@@ -93,7 +93,7 @@ def test_cases_commands(tmp_path: Path) -> None:
     assert shown.exit_code == 0, shown.output
     assert "route:" in shown.output
     assert "routed" in shown.output
-    assert ALICE.email not in shown.output  # contact details are not for the command line
+    assert "alice.jansen@example.nl" not in shown.output  # contact details: not on the CLI
     missing = runner.invoke(main, ["cases", "show", "999", "--db", url], env=env)
     assert missing.exit_code != 0
     assert "no case 999" in missing.output
