@@ -6,6 +6,7 @@ real ones are tested against local servers in tests/channels/)."""
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -15,7 +16,8 @@ import sqlalchemy as sa
 from stadspuls.cases.outbox import ReplySender
 from stadspuls.cases.records import Department
 from stadspuls.channels.base import ChannelError, OutboundReply, Polled
-from stadspuls.store.schema import case_messages
+from stadspuls.sealed import Sealer
+from stadspuls.store.schema import case_contacts, case_messages
 from tests.cases.conftest import ALICE, Inbox
 
 
@@ -190,3 +192,22 @@ def test_a_claimed_reply_is_leased(inbox: Inbox, queued: int) -> None:
     assert inbox.service.due_replies() == []
     inbox.clock.advance(minutes=10)
     assert [r.message_id for r in inbox.service.due_replies()] == [queued]
+
+
+def test_a_contact_sealed_under_another_key_fails_alone(
+    inbox: Inbox, queued: int, desk: Department
+) -> None:
+    later = inbox.service.receive(inbox.message(contact=ALICE)).case_id
+    second = inbox.service.reply(inbox.actor("ann"), later, body="Tweede antwoord.")
+    with inbox.engine.begin() as conn:  # as if the key file had been replaced
+        conn.execute(
+            case_contacts.update()
+            .where(case_contacts.c.case_id == _row(inbox, queued)["case_id"])
+            .values(sealed=Sealer(os.urandom(32)).seal("{}", "case:1"))
+        )
+    email = FakeChannel("email")
+    assert asyncio.run(ReplySender(inbox.service, {"email": email}).send_due()) == {"sent": 1}
+    assert [r.message_id for r in email.sent] == [second.id]
+    row = _row(inbox, queued)
+    assert row["delivery"] == "failed"
+    assert "cannot be opened" in row["last_error"]

@@ -19,7 +19,7 @@ from stadspuls.alerts.delivery import backoff_s
 from stadspuls.cases import contacts
 from stadspuls.cases.records import CaseMessage, Contact
 from stadspuls.channels.base import OutboundReply
-from stadspuls.sealed import Sealer
+from stadspuls.sealed import Sealer, SealError
 from stadspuls.settings import Settings
 from stadspuls.store import case_messages
 from stadspuls.store import cases as store
@@ -63,11 +63,18 @@ class Deliveries:
                 case = store.get(conn, message.case_id)
                 assert case is not None
                 sealed = store.sealed_contact(conn, case.id)
-                contact = (
-                    Contact()
-                    if sealed is None
-                    else contacts.open_sealed(self.sealer, case.id, sealed)
-                )
+                try:
+                    contact = (
+                        Contact()
+                        if sealed is None
+                        else contacts.open_sealed(self.sealer, case.id, sealed)
+                    )
+                except SealError as error:
+                    # Another contact key than the one it was sealed under: no retry helps,
+                    # and the rest of the queue must not wait for it.
+                    self._give_up(conn, message, f"contact cannot be opened: {error}",
+                                  attempted=False, now=now)  # fmt: skip
+                    continue
                 subject = message.subject or (
                     f"Re: {case.subject} [{case.reference}]" if case.subject else case.reference
                 )
