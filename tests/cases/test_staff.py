@@ -155,6 +155,8 @@ def test_a_web_report_is_answered_by_email_or_on_its_status_page(
     ann = inbox.actor("ann")
     anonymous = inbox.service.receive(inbox.message(channel="web"))
     with_address = inbox.service.receive(inbox.message(channel="web", contact=ALICE))
+    assert inbox.service.reply_route(ann, anonymous.case_id) == ("web", "status_page")
+    assert inbox.service.reply_route(ann, with_address.case_id) == ("email", "queued")
     first = inbox.service.reply(ann, anonymous.case_id, body="Bedankt.")
     second = inbox.service.reply(ann, with_address.case_id, body="Bedankt.")
     assert (first.channel, first.delivery) == ("web", "status_page")

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from stadspuls.access.roles import Forbidden, allows, check
 from stadspuls.cases import contacts, hours, replies, states
 from stadspuls.cases.deliveries import Deliveries
-from stadspuls.cases.receiving import Receiving
+from stadspuls.cases.receiving import Receiving, reply_route
 from stadspuls.cases.records import (
     Case,
     CaseEvent,
@@ -385,6 +385,17 @@ class CaseService(Receiving, Deliveries, Retention):
                 f"the template {found.name!r} cannot be filled: {error}"
             ) from error
         return subject, body
+
+    def reply_route(self, actor: Actor, case_id: int) -> tuple[str, str]:
+        """Where a reply to this case would go: (channel, delivery), e.g. ("email", "queued")
+        or ("web", "status_page"), for the reply form to say so; the contact stays sealed."""
+        with self.engine.connect() as conn:
+            case, _ = self._visible_case(conn, actor, case_id)
+            sealed = store.sealed_contact(conn, case_id)
+        contact = (
+            Contact() if sealed is None else contacts.open_sealed(self.sealer, case_id, sealed)
+        )
+        return reply_route(case.channel, contact)
 
     def reply(
         self,
