@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from collections.abc import Mapping, Sequence
 
 import click
@@ -91,6 +92,9 @@ async def run_inbox(
             return None
 
     poller = ChannelPoller(engine, channels, receive, intervals=intervals)
+    # The models are shared by the process: the web app's case service finds them loaded. A
+    # daemon thread, not the loop's executor: a server stopped early must not wait for it.
+    threading.Thread(target=service.warm_up, name="inbox-warm-up", daemon=True).start()
     tasks = [
         asyncio.create_task(ReplySender(service, channels).run(stop)),
         asyncio.create_task(purge_loop(service, stop, purge_interval_s)),
