@@ -167,8 +167,9 @@ def test_content_credentials_are_summarised(engine: sa.Engine) -> None:
         {
             "issuer": "Nederlandse Omroep Stichting",
             "claim_generator": "Leica M11-P",
-            "validation_state": "Valid",
+            "validation_state": "Trusted",
             "valid": True,
+            "trusted": True,
         }
     )
     broken, _ = _item(
