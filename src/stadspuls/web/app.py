@@ -42,6 +42,7 @@ from stadspuls.web.routes import (
     inbox,
     inbox_admin_api,
     map_page,
+    media,
     monitors,
     oidc_login,
     posts,
@@ -108,6 +109,8 @@ def create_app(
     # `/alerts/ID` is also the link e-mails and webhooks carry.
     app.include_router(inbox.router)
     app.include_router(map_page.router)
+    # Citizens' photos for staff: thumbnails, stripped copies, originals (logged), exports.
+    app.include_router(media.router)
     pages.install(app)
     _answer_errors(app)
     return app
