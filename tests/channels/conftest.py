@@ -14,6 +14,17 @@ from tests.support.imap_server import Account, Dovecot, why_not
 
 @pytest.fixture(scope="session")
 def dovecot() -> Iterator[Dovecot]:
+    yield from _dovecot()
+
+
+@pytest.fixture
+def lone_dovecot() -> Iterator[Dovecot]:
+    """A dovecot of its own, for a test that fails a login: dovecot then slows down every later
+    login from the address, which would slow the tests after it."""
+    yield from _dovecot()
+
+
+def _dovecot() -> Iterator[Dovecot]:
     reason = why_not()
     if reason is not None:
         pytest.skip(reason)

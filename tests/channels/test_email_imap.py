@@ -13,7 +13,7 @@ from stadspuls.channels.base import ChannelError, Polled
 from stadspuls.channels.email import EmailChannel
 from stadspuls.settings import ImapSettings, InboxSettings, SmtpSettings
 from tests.support.http import closed_port
-from tests.support.imap_server import Account
+from tests.support.imap_server import Account, Dovecot
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "channels"
 SMTP = SmtpSettings(host="127.0.0.1", port=closed_port(), starttls=False, sender="m@gemeente.test")
@@ -152,10 +152,10 @@ def test_acknowledging_nothing_touches_nothing(mailbox: Account, tmp_path: Path)
     assert [flags for _, flags in mailbox.folder()] == [set()]
 
 
-# Last in the file: dovecot slows down further logins from an address after a failed one.
 def test_a_wrong_password_is_not_retried_and_a_dead_server_is(
-    mailbox: Account, tmp_path: Path
+    lone_dovecot: Dovecot, tmp_path: Path
 ) -> None:
+    mailbox = lone_dovecot.account()
     with pytest.raises(ChannelError, match="login refused") as refused:
         asyncio.run(_channel(mailbox, tmp_path, password="wrong").poll(None))
     assert refused.value.retry is False
