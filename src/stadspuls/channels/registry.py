@@ -4,7 +4,7 @@ one it only sends answers to web reports), Mastodon and Bluesky when their accou
 
 from __future__ import annotations
 
-from stadspuls.channels.base import Channel
+from stadspuls.channels.base import Channel, Conversations
 from stadspuls.channels.bluesky import BlueskyChannel
 from stadspuls.channels.email import EmailChannel
 from stadspuls.channels.mastodon import MastodonChannel
@@ -12,19 +12,28 @@ from stadspuls.media.intake import MediaIntake
 from stadspuls.settings import Settings
 
 
-def build_channels(settings: Settings, *, media: MediaIntake | None = None) -> dict[str, Channel]:
-    """Raises ChannelError (retry=False) for a channel whose secret file cannot be read, and
-    ValueError for a mailbox without an SMTP server to answer through."""
+def build_channels(
+    settings: Settings,
+    *,
+    media: MediaIntake | None = None,
+    conversations: Conversations | None = None,
+) -> dict[str, Channel]:
+    """`media` takes e-mail attachments (else they are named in the text); `conversations`
+    (CaseService.find_conversation) links replies to our replies to their case. Raises
+    ChannelError (retry=False) for a channel whose secret file cannot be read, and ValueError
+    for a mailbox without an SMTP server to answer through."""
     inbox = settings.inbox
     channels: dict[str, Channel] = {}
     if inbox.imap is not None and settings.smtp is None:
         raise ValueError("[inbox.imap] needs an [smtp] server to send the replies through")
     if settings.smtp is not None:
-        channels["email"] = EmailChannel(inbox.imap, settings.smtp, inbox, media=media)
+        channels["email"] = EmailChannel(
+            inbox.imap, settings.smtp, inbox, media=media, conversations=conversations
+        )
     if inbox.mastodon is not None:
-        channels["mastodon"] = MastodonChannel(inbox.mastodon)
+        channels["mastodon"] = MastodonChannel(inbox.mastodon, conversations=conversations)
     if inbox.bluesky is not None:
-        channels["bluesky"] = BlueskyChannel(inbox.bluesky)
+        channels["bluesky"] = BlueskyChannel(inbox.bluesky, conversations=conversations)
     return channels
 
 
