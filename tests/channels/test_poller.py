@@ -240,5 +240,19 @@ def test_the_registry_builds_the_configured_channels(settings: Settings, tmp_pat
     with pytest.raises(ChannelError, match="cannot read access_token_file") as error:
         build_channels(settings.model_copy(update={"inbox": InboxSettings(mastodon=missing)}))
     assert error.value.retry is False
+    # With `report`, the broken one is reported and the others are built.
+    reported: list[str] = []
+    broken = InboxSettings(
+        mastodon=missing,
+        bluesky=BlueskyAccountSettings(handle="gemeente.test", app_password_file=secret),
+    )
+    built = build_channels(
+        settings.model_copy(update={"inbox": broken}),
+        report=lambda name, failure: reported.append(f"{name}: {failure}"),
+    )
+    assert list(built) == ["bluesky"]
+    assert len(reported) == 1
+    assert reported[0].startswith("mastodon: mastodon: cannot read access_token_file")
+    asyncio.run(built["bluesky"].close())
     for channel in channels.values():
         asyncio.run(channel.close())
