@@ -39,6 +39,7 @@ from stadspuls.web.routes import (
     governance,
     health,
     inbox,
+    inbox_admin,
     inbox_admin_api,
     map_page,
     monitors,
@@ -106,6 +107,7 @@ def create_app(
     # `/alerts/ID` is also the link e-mails and webhooks carry.
     app.include_router(inbox.router)
     app.include_router(map_page.router)
+    app.include_router(inbox_admin.router)  # /inbox/settings/... and /calls
     pages.install(app)
     _answer_errors(app)
     return app
