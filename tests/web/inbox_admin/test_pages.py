@@ -11,9 +11,11 @@ from fastapi.testclient import TestClient
 from stadspuls.access.roles import SYSTEM
 from stadspuls.cases.admin import CaseAdmin
 from stadspuls.cases.records import Department
+from stadspuls.cases.replies import PLACEHOLDERS
 from stadspuls.settings import Settings
 from stadspuls.store import audit, users
 from stadspuls.web.app import create_app
+from stadspuls.web.i18n import catalogue
 from tests.support.login import add_user, csrf_of, login
 
 ADMIN_PAGES = ("/inbox/settings", "/inbox/settings/departments/new", "/inbox/settings/rules/new")
@@ -204,3 +206,9 @@ def test_a_call_with_questions_its_link_and_qr_code(settings: Settings, engine: 
     assert call.starts_at.isoformat() == "2026-12-01T07:00:00+00:00"  # 08:00 in Amsterdam
     assert [q.key for q in call.questions] == ["gezien", "waar"]
     assert "Getuigen gezocht" in ana.get("/calls").text
+
+
+def test_every_placeholder_is_explained_in_dutch() -> None:
+    dutch = catalogue("nl")
+    untranslated = [m for m in PLACEHOLDERS.values() if dutch.gettext(m) == m]
+    assert untranslated == []
