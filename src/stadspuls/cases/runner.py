@@ -77,9 +77,15 @@ async def run_inbox(
     intervals = poll_intervals(settings)
     if channels is None:
         media = MediaIntake(settings.inbox)
+
+        def report(name: str, error: ChannelError) -> None:
+            click.echo(f"inbox: the {name} channel is not started: {error}", err=True)
+
         try:
-            channels = build_channels(settings, media=media)
-        except (ChannelError, ValueError) as error:
+            channels = build_channels(
+                settings, media=media, conversations=service.find_conversation, report=report
+            )
+        except ValueError as error:
             click.echo(f"inbox: channels not started: {error}", err=True)
             channels = {}
 
