@@ -250,3 +250,18 @@ def test_html_hidden_behind_a_jpeg_never_reaches_a_copy(intake: MediaIntake) -> 
         assert path is not None
         assert b"<script" not in path.read_bytes()
     assert intake.vault.path_of(taken.sha256).read_bytes().endswith(script)
+
+
+def test_a_large_photo_is_decoded_at_reduced_scale_and_still_checked_whole(
+    intake: MediaIntake,
+) -> None:
+    data = jpeg(scene(12, (4000, 3000)), quality=85)
+    taken = accept(intake, data)
+    assert (taken.width, taken.height) == (4000, 3000)  # the original's size
+    stripped = intake.vault.stripped_of(taken.sha256)
+    assert stripped is not None
+    with Image.open(stripped) as copy:
+        assert copy.size == (1600, 1200)
+    # Draft mode scales the DCT, it does not skip data: a cut file is still found out.
+    refused = _refused(intake, data[: len(data) * 9 // 10], "groot.jpg")
+    assert refused.code == "damaged"

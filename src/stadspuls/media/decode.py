@@ -34,8 +34,9 @@ from stadspuls.media.errors import MediaRejected
 log = logging.getLogger(__name__)
 
 # The stripped copy staff see is at most this many pixels on its long side (the original stays
-# as it came): enough for a screen, and JPEG draft mode then decodes at a reduced scale.
-VIEW_PX = 2048
+# as it came, for download): enough for a screen, and JPEG draft mode then decodes a 12-megapixel
+# photo at half scale (2000 px), which with the resizing was 4x the work at 2048 px.
+VIEW_PX = 1600
 THUMB_PX = 320
 _FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP", "image/gif": "GIF"}
 
@@ -140,7 +141,9 @@ def _image(job: Job) -> Decoded:
         if image.format == "JPEG":
             # Decode at the smallest DCT scale still at least VIEW_PX: every byte of the
             # entropy-coded data is still read, so a truncated file is still found.
-            image.draft("RGB", (VIEW_PX, VIEW_PX))
+            # Pillow takes the scale both sides allow: ask for the copy's own proportions.
+            ratio = VIEW_PX / max(width, height)
+            image.draft("RGB", (max(1, int(width * ratio)), max(1, int(height * ratio))))
         try:
             image.load()
         except MemoryError:
@@ -152,6 +155,11 @@ def _image(job: Job) -> Decoded:
     if orientation in (5, 6, 7, 8):
         width, height = height, width
     pixels.thumbnail((VIEW_PX, VIEW_PX), Image.Resampling.LANCZOS)
+    thumb = pixels.copy()
+    thumb.thumbnail((THUMB_PX, THUMB_PX), Image.Resampling.LANCZOS)
+    # From the thumbnail: phash looks at 32x32 pixels anyway, and the images of monitored posts
+    # (derive=False) are hashed the same way, so the two compare alike.
+    value = str(imagehash.phash(thumb))
     if not job.derive:
         return Decoded(
             width=width,
@@ -159,14 +167,12 @@ def _image(job: Job) -> Decoded:
             taken_at=facts.taken_at,
             lat=facts.lat,
             lon=facts.lon,
-            phash=str(imagehash.phash(pixels)),
+            phash=value,
             c2pa=None,
             stripped_suffix=None,
             had_exif=facts.present,
         )
     suffix = _save_stripped(pixels, job.stripped_path)
-    thumb = pixels.copy()
-    thumb.thumbnail((THUMB_PX, THUMB_PX), Image.Resampling.LANCZOS)
     _flatten(thumb).save(job.thumb_path + ".part", "JPEG", quality=80, optimize=True)
     # Written aside and renamed: the same photo sent again may be served while it is redone.
     os.replace(job.thumb_path + ".part", job.thumb_path)
@@ -176,7 +182,7 @@ def _image(job: Job) -> Decoded:
         taken_at=facts.taken_at,
         lat=facts.lat,
         lon=facts.lon,
-        phash=str(imagehash.phash(pixels)),
+        phash=value,
         c2pa=credentials.summary(Path(job.path), job.content_type),
         stripped_suffix=suffix,
         had_exif=facts.present,
