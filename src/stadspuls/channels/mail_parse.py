@@ -32,6 +32,7 @@ _AUTORESPONDER_HEADERS = ("X-Autoreply", "X-Autorespond", "X-Auto-Reply-From")
 _ATTRIBUTION = re.compile(r"^\s*(op|on)\b.{0,200}\b(schreef|wrote)\b.{0,200}:\s*$", re.IGNORECASE)
 _ORIGINAL = re.compile(r"^\s*-{2,}\s*(original message|oorspronkelijk bericht)", re.IGNORECASE)
 MAX_TEXT = 20_000  # characters kept of a message's text; the rest is cut with a note
+MAX_ID = 500  # the case service's limit for a channel's message id
 
 
 class MailError(ValueError):
@@ -134,12 +135,16 @@ def to_inbound(
     if not text.strip() and not subject and not attachments:
         raise MailError("no text, subject or attachment")
     message_id = _header(mail, "Message-ID")
+    if len(message_id) > MAX_ID or "\x00" in message_id:
+        message_id = ""  # not a real one: the mailbox position identifies the message
+    if not text.strip():
+        text = subject  # a question asked in the subject line alone
     return ParsedMail(
         message=InboundMessage(
             channel=CHANNEL,
             external_id=message_id if message_id else fallback_id,
             received_at=received_at,
-            subject=subject[:500],
+            subject=subject[:300],
             text=text,
             contact=Contact(
                 name=name or None,

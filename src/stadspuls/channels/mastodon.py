@@ -91,9 +91,9 @@ def mention_to_inbound(
     language = status.get("language")
     return InboundMessage(
         channel=CHANNEL,
-        external_id=str(status.get("uri") or status_id),
+        external_id=_external_id(status, status_id, instance_host),
         received_at=received_at,
-        subject=str(status.get("spoiler_text") or "")[:500],
+        subject=str(status.get("spoiler_text") or "")[:300],
         text=text,
         language=language if isinstance(language, str) and len(language) == 2 else None,
         contact=Contact(
@@ -102,6 +102,15 @@ def mention_to_inbound(
             reply_to=status_id,
         ),
     )
+
+
+def _external_id(status: Mapping[str, Any], status_id: str, instance_host: str) -> str:
+    """The status's ActivityPub uri (the same on every server); our server's id when the uri
+    is missing or longer than the case service keeps (500)."""
+    uri = status.get("uri")
+    if isinstance(uri, str) and 0 < len(uri) <= 500:
+        return uri
+    return f"{instance_host}/statuses/{status_id}"[:500]
 
 
 def answers(notification: Mapping[str, Any]) -> str | None:
