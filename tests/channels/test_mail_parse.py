@@ -137,9 +137,12 @@ def test_quotes_are_cut_in_english_and_dutch_and_a_fully_quoted_text_is_kept() -
 
 
 def test_the_message_answered_is_named_for_the_conversation_lookup() -> None:
-    raw = b"From: a@example.nl\nIn-Reply-To: <rewritten.1@relay.example>\nSubject: x\n\nja\n"
-    assert answers(parse(raw)) == "<rewritten.1@relay.example>"
-    assert answers(parse(b"From: a@example.nl\nSubject: x\n\nja\n")) is None
+    raw = (
+        b"From: a@example.nl\nIn-Reply-To: <rewritten.1@relay.example>\n"
+        b"References: <first@example.nl> <rewritten.1@relay.example>\nSubject: x\n\nja\n"
+    )
+    assert answers(parse(raw)) == ["<rewritten.1@relay.example>", "<first@example.nl>"]
+    assert answers(parse(b"From: a@example.nl\nSubject: x\n\nja\n")) == []
 
 
 def test_our_own_reply_coming_back_is_automatic() -> None:

@@ -23,6 +23,7 @@ from stadspuls.sources.markup import html_to_text
 CHANNEL = "email"
 # Our own Message-IDs name the case they belong to: <case-123.msg-456@gemeente.nl>.
 OUR_MESSAGE_ID = re.compile(r"<case-(\d{1,18})\.msg-\d{1,18}@([^>\s]+)>")
+_MESSAGE_IDS = re.compile(r"<[^<>\s]{1,500}>")
 _AUTOMATIC_PRECEDENCE = frozenset({"bulk", "junk", "list", "auto_reply"})
 _DAEMONS = re.compile(r"^(mailer-daemon|postmaster|mail-daemon)@", re.IGNORECASE)
 # Headers auto-responders set besides (or instead of) Auto-Submitted.
@@ -93,11 +94,16 @@ def case_in_reply(mail: EmailMessage, our_domains: Sequence[str]) -> int | None:
     return None
 
 
-def answers(mail: EmailMessage) -> str | None:
-    """The Message-ID this message answers (In-Reply-To), for a case whose reply we sent with
-    an id of another form than ours (a mail server that rewrote it)."""
-    found = re.search(r"<[^<>\s]+>", _header(mail, "In-Reply-To"))
-    return found.group(0) if found else None
+def answers(mail: EmailMessage) -> list[str]:
+    """The Message-IDs this message answers, nearest first: In-Reply-To, then References from
+    the newest back to the citizen's first message (which names the case even when a mail
+    server rewrote our Message-ID)."""
+    found: list[str] = []
+    references = _MESSAGE_IDS.findall(_header(mail, "References"))
+    for message_id in _MESSAGE_IDS.findall(_header(mail, "In-Reply-To")) + references[::-1]:
+        if message_id not in found:
+            found.append(message_id)
+    return found[:20]
 
 
 def to_inbound(
