@@ -22,10 +22,9 @@ import asyncio
 import contextlib
 import imaplib
 import logging
-import re
 import smtplib
 import ssl
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -35,6 +34,7 @@ from pathlib import Path
 import msgspec
 
 from stadspuls.cases.records import AcceptedMedia, InboundMessage
+from stadspuls.channels import imap_protocol as imap_p
 from stadspuls.channels.base import (
     ChannelError,
     Conversations,
@@ -61,24 +61,6 @@ log = logging.getLogger(__name__)
 
 BATCH = 50  # messages fetched per poll; the rest waits for the next (Polled.more)
 TIMEOUT_S = 30.0  # one IMAP command; a server that says nothing this long is down
-_UID = re.compile(rb"UID (\d+)")
-_SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
-
-
-def parse_cursor(cursor: str | None) -> tuple[int, int] | None:
-    if cursor is None:
-        return None
-    validity, _, uid = cursor.partition(":")
-    if not (validity.isdigit() and uid.isdigit()):
-        return None
-    return int(validity), int(uid)
-
-
-def quote_mailbox(name: str) -> str:
-    if not name.isascii() or any(c in name for c in "\r\n\x00"):
-        raise ChannelError(f"imap: folder name {name!r} must be plain ASCII", retry=False)
-    escaped = name.replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{escaped}"'
 
 
 def message_id(reply: OutboundReply, domain: str) -> str:
@@ -182,9 +164,9 @@ class EmailChannel:
         if self.imap_settings is None:
             return Polled(messages=(), cursor=cursor)
         validity, fetched, last_uid, more, too_large = await asyncio.to_thread(
-            self._fetch, parse_cursor(cursor)
+            self._fetch, imap_p.parse_cursor(cursor)
         )
-        messages: list[tuple[InboundMessage, str | None]] = []
+        messages: list[tuple[InboundMessage, list[str]]] = []
         handled: list[str] = []
         malformed = too_large
         skipped = 0
@@ -192,7 +174,7 @@ class EmailChannel:
             where = f"{self.imap.folder} UID {uid}"
             try:
                 mail = parse(raw)
-                reason = automatic(mail)
+                reason = automatic(mail, (self.sender, self.smtp.sender))
                 if reason is not None:
                     log.info("e-mail %s: automatic message (%s), no case", where, reason)
                     skipped += 1
@@ -253,24 +235,27 @@ class EmailChannel:
         self, cursor: tuple[int, int] | None
     ) -> tuple[int, list[tuple[int, bytes]], int, bool, int]:
         with self._session() as client:
-            _ok(client.select(quote_mailbox(self.imap.folder), readonly=True), "select")
-            validity = _number(client, "UIDVALIDITY")
-            uid_next = _number(client, "UIDNEXT", default=0)
+            imap_p.ok(
+                client.select(imap_p.quote_mailbox(self.imap.folder), readonly=True),
+                "select",
+            )
+            validity = imap_p.number(client, "UIDVALIDITY")
+            uid_next = imap_p.number(client, "UIDNEXT", default=0)
             if cursor is not None and cursor[0] == validity:
                 after = cursor[1]
-                found = _uids(client.uid("SEARCH", f"UID {after + 1}:*"))
+                found = imap_p.uids(client.uid("SEARCH", f"UID {after + 1}:*"))
                 # "n:*" always names the last message, even when its UID is below n.
                 uids = sorted(uid for uid in found if uid > after)
             else:
                 after = max(uid_next - 1, 0)
-                uids = sorted(_uids(client.uid("SEARCH", "UNSEEN")))
+                uids = sorted(imap_p.uids(client.uid("SEARCH", "UNSEEN")))
                 # Unread mail that arrived before the first run is taken; the cursor moves to
                 # the newest message so the next poll asks for what is newer.
             batch, more = uids[:BATCH], len(uids) > BATCH
             fetched: list[tuple[int, bytes]] = []
             too_large = 0
             if batch:
-                sizes = _sizes(client.uid("FETCH", _uid_set(batch), "(RFC822.SIZE)"))
+                sizes = imap_p.sizes(client.uid("FETCH", imap_p.uid_set(batch), "(RFC822.SIZE)"))
                 for uid in batch:
                     if sizes.get(uid, 0) > self.max_bytes:
                         log.warning(
@@ -282,7 +267,7 @@ class EmailChannel:
                         )
                         too_large += 1
                         continue
-                    raw = _body(client.uid("FETCH", str(uid), "(BODY.PEEK[])"))
+                    raw = imap_p.body(client.uid("FETCH", str(uid), "(BODY.PEEK[])"))
                     if raw is not None:
                         fetched.append((uid, raw))
             last = batch[-1] if batch else after
@@ -296,8 +281,8 @@ class EmailChannel:
 
     def _tidy(self, handled: tuple[str, ...]) -> None:
         with self._session() as client:
-            _ok(client.select(quote_mailbox(self.imap.folder)), "select")
-            validity = _number(client, "UIDVALIDITY")
+            imap_p.ok(client.select(imap_p.quote_mailbox(self.imap.folder)), "select")
+            validity = imap_p.number(client, "UIDVALIDITY")
             uids = [
                 int(uid)
                 for v, _, uid in (item.partition(":") for item in handled)
@@ -305,18 +290,18 @@ class EmailChannel:
             ]
             if not uids:
                 return
-            uid_set = _uid_set(uids)
-            _ok(client.uid("STORE", uid_set, "+FLAGS.SILENT", r"(\Seen)"), "store")
+            uid_set = imap_p.uid_set(uids)
+            imap_p.ok(client.uid("STORE", uid_set, "+FLAGS.SILENT", r"(\Seen)"), "store")
             if self.imap.done_folder is None:
                 return
-            target = quote_mailbox(self.imap.done_folder)
+            target = imap_p.quote_mailbox(self.imap.done_folder)
             client.create(target)  # "already exists" is an answer, not a failure
             if "MOVE" in client.capabilities:
-                _ok(client.uid("MOVE", uid_set, target), "move")
+                imap_p.ok(client.uid("MOVE", uid_set, target), "move")
             else:
-                _ok(client.uid("COPY", uid_set, target), "copy")
-                _ok(client.uid("STORE", uid_set, "+FLAGS.SILENT", r"(\Deleted)"), "store")
-                _ok(client.expunge(), "expunge")
+                imap_p.ok(client.uid("COPY", uid_set, target), "copy")
+                imap_p.ok(client.uid("STORE", uid_set, "+FLAGS.SILENT", r"(\Deleted)"), "store")
+                imap_p.ok(client.expunge(), "expunge")
 
     def _session(self) -> _Session:
         return _Session(self)
@@ -410,50 +395,6 @@ class _Session:
 def _close(client: imaplib.IMAP4) -> None:
     with contextlib.suppress(OSError, imaplib.IMAP4.error):
         client.logout()
-
-
-def _ok(answer: tuple[str, Sequence[object]], what: str) -> Sequence[object]:
-    status, data = answer
-    if status != "OK":
-        raise imaplib.IMAP4.error(f"{what}: {status} {data!r}")
-    return data
-
-
-def _number(client: imaplib.IMAP4, key: str, default: int | None = None) -> int:
-    _, data = client.response(key)
-    values = [v for v in data if isinstance(v, bytes) and v.strip().isdigit()]
-    if values:
-        return int(values[-1])
-    if default is None:
-        raise imaplib.IMAP4.error(f"the server did not say its {key}")
-    return default
-
-
-def _uids(answer: tuple[str, Sequence[object]]) -> list[int]:
-    data = _ok(answer, "search")
-    return [int(n) for line in data if isinstance(line, bytes) for n in line.split()]
-
-
-def _uid_set(uids: list[int]) -> str:
-    return ",".join(str(uid) for uid in uids)
-
-
-def _sizes(answer: tuple[str, Sequence[object]]) -> dict[int, int]:
-    sizes: dict[int, int] = {}
-    for line in _ok(answer, "fetch"):
-        head = line[0] if isinstance(line, tuple) else line
-        if isinstance(head, bytes):
-            uid, size = _UID.search(head), _SIZE.search(head)
-            if uid and size:
-                sizes[int(uid.group(1))] = int(size.group(1))
-    return sizes
-
-
-def _body(answer: tuple[str, Sequence[object]]) -> bytes | None:
-    for line in _ok(answer, "fetch"):
-        if isinstance(line, tuple) and len(line) == 2 and isinstance(line[1], bytes):
-            return line[1]
-    return None  # expunged by someone else meanwhile
 
 
 def _read_secret(path: Path, what: str) -> str:
