@@ -4,13 +4,14 @@ analysts of a department its templates and calls; forms need their CSRF field.""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from stadspuls.access.roles import SYSTEM
 from stadspuls.cases.admin import CaseAdmin
-from stadspuls.cases.records import Department
+from stadspuls.cases.records import Department, InboundMessage
 from stadspuls.cases.replies import PLACEHOLDERS
 from stadspuls.settings import Settings
 from stadspuls.store import audit, users
@@ -206,6 +207,22 @@ def test_a_call_with_questions_its_link_and_qr_code(settings: Settings, engine: 
     assert call.starts_at.isoformat() == "2026-12-01T07:00:00+00:00"  # 08:00 in Amsterdam
     assert [q.key for q in call.questions] == ["gezien", "waar"]
     assert "Getuigen gezocht" in ana.get("/calls").text
+    assert "Nog geen tips." in page.text
+    receipt = ana.app.state.cases.receive(  # type: ignore[attr-defined]
+        InboundMessage(
+            channel="web",
+            external_id="tip-1",
+            received_at=datetime.now(UTC),
+            kind="tip",
+            text="Ik zag rook uit het tweede raam",
+            call_slug="brand-stationsstraat",
+            answers={"gezien": "rook", "waar": "Zuidzijde"},
+            consent=True,
+        )
+    )
+    with_tip = ana.get(created.headers["location"]).text
+    assert receipt.reference in with_tip
+    assert "Ik zag rook uit het tweede raam" in with_tip
 
 
 def test_every_placeholder_is_explained_in_dutch() -> None:
