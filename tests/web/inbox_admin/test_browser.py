@@ -125,6 +125,15 @@ def test_rules_page_answers_a_test_message(server: Dashboard, chromium: Browser)
     assert "regel 'Afval Eindhoven': zoekvraag 'afval OR vuilnis OR container*'" in decision
     assert "gemeente GM0772" in decision
     _shot(page, "inbox-admin-rules-test")
+    page.goto(server.url + "/inbox/settings")
+    assert "ma–vr 08:30–17:00; feestdagen gesloten" in page.inner_text("table")
+    assert "dag en nacht geopend" in page.inner_text("table")
+    _shot(page, "inbox-admin-departments")
+    page.click("text=Afval en reiniging")
+    assert page.input_value("#day-0") == "08:30-17:00"
+    assert page.is_checked("input[name=members]")
+    _shot(page, "inbox-admin-department-form")
+    page.goto(server.url + "/inbox/settings/rules")
     # The order changes with the arrow buttons, without JavaScript.
     page.click("tr#rule-3 button[aria-label*='omhoog']")
     page.wait_for_url(re.compile(r".*/inbox/settings/rules.*"))
@@ -158,7 +167,7 @@ def test_template_preview_follows_typing(server: Dashboard, chromium: Browser) -
     assert "ma–vr 08:30–17:00; feestdagen gesloten" in preview
     page.fill("#body", "Beste {voornaam},")
     page.wait_for_function("document.querySelector('#preview').innerText.includes('voornaam')")
-    assert "unknown placeholder {voornaam}" in page.inner_text("#preview")
+    assert "onbekend invulveld {voornaam}" in page.inner_text("#preview")
     page.fill("#body", "{aanhef}\n\nWij halen het fietswrak binnen vijf werkdagen weg.")
     page.click("#template-form button[type=submit]")
     page.wait_for_url(re.compile(r".*/inbox/settings/templates\?done=saved"))
