@@ -18,7 +18,7 @@ from stadspuls.cases.records import Department
 from stadspuls.channels.base import ChannelError, OutboundReply, Polled
 from stadspuls.sealed import Sealer
 from stadspuls.store.schema import case_contacts, case_messages
-from tests.cases.conftest import ALICE, Inbox
+from tests.cases.conftest import ALICE, SUNDAY, Inbox
 
 
 class FakeChannel:
@@ -211,3 +211,16 @@ def test_a_contact_sealed_under_another_key_fails_alone(
     row = _row(inbox, queued)
     assert row["delivery"] == "failed"
     assert "cannot be opened" in row["last_error"]
+
+
+def test_the_out_of_hours_reply_goes_out_marked_automatic(inbox: Inbox, desk: Department) -> None:
+    inbox.clock.now = SUNDAY
+    case_id = inbox.service.receive(inbox.message(contact=ALICE, received_at=SUNDAY)).case_id
+    inbox.service.reply(inbox.actor("ann"), case_id, body="Wij kijken er maandag naar.")
+    email = FakeChannel("email")
+    assert asyncio.run(ReplySender(inbox.service, {"email": email}).send_due()) == {"sent": 2}
+    # A person's reply is not automatic: the citizen's auto-responder may answer that one.
+    assert [(r.text.startswith("Wij kijken"), r.auto_reply) for r in email.sent] == [
+        (False, True),
+        (True, False),
+    ]

@@ -88,6 +88,8 @@ class Deliveries:
                         subject=subject,
                         text=message.text,
                         language=case.language or "nl",
+                        # Only the out-of-hours reply is written by "system" (receiving.py).
+                        auto_reply=message.author == "system",
                     )
                 )
         return due
