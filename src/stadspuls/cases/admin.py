@@ -135,8 +135,14 @@ class CaseAdmin:
         with self.engine.begin() as conn:
             if department.id is not None:
                 before = _department(conn, department.id)
-                if not department.active and before.slug == self.settings.inbox.fallback_department:
+                fallback = before.slug == self.settings.inbox.fallback_department
+                if fallback and not department.active:
                     raise AdminError("the fallback department takes what no rule matches: it stays")
+                if fallback and department.slug != before.slug:
+                    # The setting names it by its short name: renamed, it would be made anew.
+                    raise AdminError(
+                        "the fallback department keeps its short name %(slug)r", slug=before.slug
+                    )
             if department.auto_reply_template and (
                 reply_templates.by_name(conn, department.auto_reply_template) is None
             ):
