@@ -22,6 +22,7 @@ from stadspuls.cases.checks import (
     check_template,
     clean_rule,
 )
+from stadspuls.cases.places import gazetteer
 from stadspuls.cases.records import (
     Call,
     Department,
@@ -32,7 +33,7 @@ from stadspuls.cases.records import (
     RouteDecision,
     RoutingRule,
 )
-from stadspuls.cases.routing import Router, place_of_text
+from stadspuls.cases.routing import Router
 from stadspuls.query.matcher import compile_query
 from stadspuls.records import Actor, utcnow
 from stadspuls.service.errors import NotFound
@@ -134,8 +135,14 @@ class CaseAdmin:
         with self.engine.begin() as conn:
             if department.id is not None:
                 before = _department(conn, department.id)
-                if not department.active and before.slug == self.settings.inbox.fallback_department:
+                fallback = before.slug == self.settings.inbox.fallback_department
+                if fallback and not department.active:
                     raise AdminError("the fallback department takes what no rule matches: it stays")
+                if fallback and department.slug != before.slug:
+                    # The setting names it by its short name: renamed, it would be made anew.
+                    raise AdminError(
+                        "the fallback department keeps its short name %(slug)r", slug=before.slug
+                    )
             if department.auto_reply_template and (
                 reply_templates.by_name(conn, department.auto_reply_template) is None
             ):
@@ -237,12 +244,14 @@ class CaseAdmin:
         self, actor: Actor, message: InboundMessage, *, place_code: str | None = None
     ) -> RouteDecision:
         """Which rule would take this message, and why (the rules page's test box). Without
-        `place_code`, the first municipality named in the message stands for its place."""
+        `place_code`, the message's point, address or text gives its place, as in receiving."""
         check(actor, "cases")
         if place_code is None:
-            place_code = place_of_text(
-                f"{message.subject}\n{message.address or ''}\n{message.text}"
+            # Where the message is, as receiving finds it: the point, the address, the text.
+            found = gazetteer().locate(
+                lat=message.lat, lon=message.lon, address=message.address, text=message.text
             )
+            place_code = found.code if found else None
         return self.router().decide(message, language=message.language, place_code=place_code)
 
     # -- templates --------------------------------------------------------------------------

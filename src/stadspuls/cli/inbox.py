@@ -4,38 +4,26 @@ tips. Every change goes through CaseAdmin and is audited under the OS login name
 
 from __future__ import annotations
 
-import contextlib
-import json
 import re
-from collections.abc import Iterator
-from datetime import datetime, time
-from pathlib import Path
-from zoneinfo import ZoneInfo
+from datetime import time
 
 import click
 
 from stadspuls.cases import hours as office_hours
-from stadspuls.cases.admin import CaseAdmin
-from stadspuls.cases.checks import AdminError, AlreadyExists
 from stadspuls.cases.records import (
     CASE_KINDS,
-    QUESTION_KINDS,
-    Call,
-    CallQuestion,
     Department,
     InboundMessage,
     OfficeHours,
     OpeningSpan,
-    ReplyTemplate,
     RoutingRule,
 )
 from stadspuls.cases.routing import place_codes
-from stadspuls.cli.common import cli_user, common_options, engine_for
-from stadspuls.query.parser import QuerySyntaxError
+from stadspuls.cli.common import cli_user, common_options
+from stadspuls.cli.inbox_common import admin_for, department_named, refused
+from stadspuls.cli.inbox_content import call_group, template_group
 from stadspuls.records import utcnow
-from stadspuls.service.errors import Forbidden, NotFound
 from stadspuls.settings import Settings
-from stadspuls.store import monitors as monitor_store
 from stadspuls.store import users as user_store
 
 HOURS = click.FloatRange(0, 8784, min_open=True)
@@ -47,29 +35,6 @@ _SPAN = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
 @click.group("inbox")
 def inbox_group() -> None:
     """The inbox: departments, routing rules, reply templates and calls for tips."""
-
-
-def _admin(settings: Settings) -> CaseAdmin:
-    engine = engine_for(settings)
-    click.get_current_context().call_on_close(engine.dispose)
-    return CaseAdmin(engine, settings)
-
-
-@contextlib.contextmanager
-def _refused() -> Iterator[None]:
-    try:
-        yield
-    except QuerySyntaxError as error:
-        raise click.ClickException(f"query error: {error}") from error
-    except (AdminError, AlreadyExists, Forbidden, NotFound) as error:
-        raise click.ClickException(str(error)) from error
-
-
-def _department(admin: CaseAdmin, slug: str) -> Department:
-    for department in admin.departments(cli_user()):
-        if department.slug == slug:
-            return department
-    raise click.ClickException(f"no department {slug!r} (see: stadspuls inbox department list)")
 
 
 def parse_hours(specs: tuple[str, ...]) -> dict[int, tuple[OpeningSpan, ...]]:
@@ -137,11 +102,11 @@ def department_add(
     settings: Settings,
 ) -> None:
     """Create department SLUG, shown to citizens as NAME."""
-    admin = _admin(settings)
+    admin = admin_for(settings)
     hours = OfficeHours(
         week=parse_hours(hours_specs), always_open=always_open, open_on_holidays=open_on_holidays
     )
-    with _refused():
+    with refused():
         saved = admin.save_department(
             cli_user(),
             Department(
@@ -161,7 +126,7 @@ def department_add(
 @common_options
 def department_list(settings: Settings) -> None:
     """Every department with its office hours, service levels and number of members."""
-    admin = _admin(settings)
+    admin = admin_for(settings)
     admin.ensure_fallback()
     actor = cli_user()
     for d in admin.departments(actor):
@@ -180,8 +145,8 @@ def department_list(settings: Settings) -> None:
 @common_options
 def department_members(slug: str, usernames: tuple[str, ...], settings: Settings) -> None:
     """Show the members of SLUG, or make USERNAMES its members (replacing the list)."""
-    admin = _admin(settings)
-    department = _department(admin, slug)
+    admin = admin_for(settings)
+    department = department_named(admin, slug)
     assert department.id is not None
     if usernames:
         ids = []
@@ -190,7 +155,7 @@ def department_members(slug: str, usernames: tuple[str, ...], settings: Settings
             if user is None or user.id is None:
                 raise click.ClickException(f"no user {username!r} (see: stadspuls user list)")
             ids.append(user.id)
-        with _refused():
+        with refused():
             admin.set_members(cli_user(), department.id, ids)
     names = {u.id: u.username for u in user_store.list_users(admin.engine)}
     for user_id in admin.members(cli_user(), department.id):
@@ -225,14 +190,14 @@ def rule_add(
     settings: Settings,
 ) -> None:
     """Add rule NAME at the end of the order."""
-    admin = _admin(settings)
-    department = _department(admin, slug)
+    admin = admin_for(settings)
+    department = department_named(admin, slug)
     assert department.id is not None
     rule = RoutingRule(
         department_id=department.id, name=name, query=query, categories=categories,
         places=places, languages=languages, kinds=kinds,
     )  # fmt: skip
-    with _refused():
+    with refused():
         saved = admin.save_rule(cli_user(), rule)
     click.echo(f"rule {saved.name!r} (id {saved.id}) at position {saved.position}")
 
@@ -241,7 +206,7 @@ def rule_add(
 @common_options
 def rule_list(settings: Settings) -> None:
     """The rules in the order they are tried."""
-    admin = _admin(settings)
+    admin = admin_for(settings)
     actor = cli_user()
     slugs = {d.id: d.slug for d in admin.departments(actor)}
     for rule in admin.rules(actor):
@@ -276,7 +241,7 @@ def rule_test(
     settings: Settings,
 ) -> None:
     """Which department a message TEXT would go to, and why."""
-    admin = _admin(settings)
+    admin = admin_for(settings)
     place_code = None
     if place:
         codes = place_codes(place)
@@ -287,175 +252,11 @@ def rule_test(
         channel="web", external_id="test", received_at=utcnow(), kind=kind, subject=subject,
         text=text, language=language, category=category,
     )  # fmt: skip
-    with _refused():
+    with refused():
         decision = admin.try_route(cli_user(), message, place_code=place_code)
         department = admin.department(cli_user(), decision.department_id)
     click.echo(f"{department.slug}\t{decision.explanation}")
 
 
-# -- templates ----------------------------------------------------------------------------------
-
-
-@inbox_group.group("template")
-def template_group() -> None:
-    """Reply templates with placeholders; a change is reviewed by someone else before use."""
-
-
-@template_group.command("add")
-@click.argument("name")
-@click.option("--body", help="The text, with placeholders such as {referentie}.")
-@click.option("--body-file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
-@click.option("--subject", default="")
-@click.option("--language", type=click.Choice(["nl", "en"]), default="nl", show_default=True)
-@click.option("--department", "slug", help="Only this department's (default: every department).")
-@common_options
-def template_add(
-    name: str,
-    body: str | None,
-    body_file: Path | None,
-    subject: str,
-    language: str,
-    slug: str | None,
-    settings: Settings,
-) -> None:
-    """Add (or replace the text of) template NAME; it awaits review."""
-    if (body is None) == (body_file is None):
-        raise click.UsageError("give the text with --body or --body-file")
-    text = body if body is not None else body_file.read_text(encoding="utf-8") if body_file else ""
-    admin = _admin(settings)
-    department_id = _department(admin, slug).id if slug else None
-    existing = next((t for t in admin.templates(cli_user()) if t.name == name), None)
-    template = ReplyTemplate(
-        id=existing.id if existing else None, name=name, language=language, subject=subject,
-        body=text, department_id=department_id,
-    )  # fmt: skip
-    with _refused():
-        saved = admin.save_template(cli_user(), template)
-    state = f"reviewed by {saved.reviewed_by}" if saved.reviewed_by else "awaits review"
-    click.echo(f"template {saved.name!r} (id {saved.id}) saved; {state}")
-
-
-@template_group.command("list")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per template.")
-@common_options
-def template_list(as_json: bool, settings: Settings) -> None:
-    """Every template and whether it was reviewed."""
-    admin = _admin(settings)
-    admin.ensure_fallback()
-    for t in admin.templates(cli_user()):
-        if as_json:
-            click.echo(json.dumps({"name": t.name, "language": t.language, "subject": t.subject,
-                                   "body": t.body, "reviewed_by": t.reviewed_by}))  # fmt: skip
-            continue
-        state = f"reviewed by {t.reviewed_by}" if t.reviewed_by else "awaits review"
-        click.echo(f"{t.name}\t{t.language}\t{state}\t{t.subject}")
-
-
-@template_group.command("review")
-@click.argument("name")
-@common_options
-def template_review(name: str, settings: Settings) -> None:
-    """Approve template NAME (as someone other than its last editor)."""
-    admin = _admin(settings)
-    found = next((t for t in admin.templates(cli_user()) if t.name == name), None)
-    if found is None or found.id is None:
-        raise click.ClickException(f"no template {name!r} (see: stadspuls inbox template list)")
-    with _refused():
-        reviewed = admin.review_template(cli_user(), found.id)
-    click.echo(f"template {reviewed.name!r} reviewed by {reviewed.reviewed_by}")
-
-
-# -- calls --------------------------------------------------------------------------------------
-
-
-def _moment(value: str | None, option: str) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError as error:
-        raise click.BadParameter(f"{value!r} is not an ISO 8601 time", param_hint=option) from error
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=ZoneInfo("Europe/Amsterdam"))
-    return moment
-
-
-def parse_question(spec: str) -> CallQuestion:
-    """ "key:kind:label" or "key:choice:label:one|two|three"; a trailing "!" on the key makes
-    it required ("seen!:text:What did you see?")."""
-    parts = spec.split(":", 3)
-    if len(parts) < 3 or parts[1] not in QUESTION_KINDS:
-        raise click.BadParameter(
-            f"{spec!r}: write key:kind:label (kinds: {', '.join(QUESTION_KINDS)})",
-            param_hint="--question",
-        )
-    key, kind, label = parts[0], parts[1], parts[2]
-    choices = tuple(c.strip() for c in parts[3].split("|")) if len(parts) == 4 else ()
-    return CallQuestion(
-        key=key.rstrip("!"), label=label, kind=kind, required=key.endswith("!"), choices=choices
-    )
-
-
-@inbox_group.group("call")
-def call_group() -> None:
-    """Calls for tips, each with its public page /oproep/SLUG."""
-
-
-@call_group.command("add")
-@click.argument("slug")
-@click.argument("title")
-@click.option("--department", "department_slug", required=True)
-@click.option("--description", default="")
-@click.option("--starts", help="ISO 8601 (default: now; without a zone: Dutch local time).")
-@click.option("--ends", help="ISO 8601 (default: open until closed).")
-@click.option("--monitor", "monitor_name", help="Show this monitor's posts beside the tips.")
-@click.option("--incident-at", help="When the incident was (ISO 8601).")
-@click.option("--lat", type=click.FloatRange(-90, 90))
-@click.option("--lon", type=click.FloatRange(-180, 180))
-@click.option("--question", "questions", multiple=True, metavar="KEY:KIND:LABEL[:A|B]",
-              help="A question of the call (repeatable); KEY! makes it required.")  # fmt: skip
-@common_options
-def call_add(
-    slug: str,
-    title: str,
-    department_slug: str,
-    description: str,
-    starts: str | None,
-    ends: str | None,
-    monitor_name: str | None,
-    incident_at: str | None,
-    lat: float | None,
-    lon: float | None,
-    questions: tuple[str, ...],
-    settings: Settings,
-) -> None:
-    """Open call SLUG ("Getuigen gezocht: …") for tips."""
-    admin = _admin(settings)
-    department = _department(admin, department_slug)
-    monitor_id = None
-    if monitor_name:
-        monitor = monitor_store.find_monitor(admin.engine, monitor_name)
-        if monitor is None:
-            raise click.ClickException(f"no monitor named {monitor_name!r}")
-        monitor_id = monitor.id
-    call = Call(
-        slug=slug, title=title, description=description, department_id=department.id or 0,
-        monitor_id=monitor_id, questions=tuple(parse_question(q) for q in questions),
-        starts_at=_moment(starts, "--starts") or utcnow(), ends_at=_moment(ends, "--ends"),
-        incident_at=_moment(incident_at, "--incident-at"), lat=lat, lon=lon,
-    )  # fmt: skip
-    with _refused():
-        saved = admin.save_call(cli_user(), call)
-    base = settings.inbox.public_url or f"http://{settings.host}:{settings.port}"
-    click.echo(f"call {saved.slug!r} (id {saved.id}): {base.rstrip('/')}/oproep/{saved.slug}")
-
-
-@call_group.command("list")
-@common_options
-def call_list(settings: Settings) -> None:
-    """Every call, newest start first, and whether it takes tips now."""
-    admin = _admin(settings)
-    for call in admin.calls(cli_user()):
-        state = "open" if admin.open_call(call.slug) else "not open"
-        ends = call.ends_at.isoformat() if call.ends_at else "-"
-        click.echo(f"{call.slug}\t{state}\t{call.starts_at.isoformat()}\t{ends}\t{call.title}")
+inbox_group.add_command(template_group)
+inbox_group.add_command(call_group)

@@ -112,6 +112,10 @@ def test_the_fallback_department_cannot_be_switched_off(
     fallback = admin_of.ensure_fallback()
     with pytest.raises(AdminError, match="fallback"):
         admin_of.save_department(boss, msgspec.structs.replace(fallback, active=False))
+    with pytest.raises(AdminError, match="keeps its short name 'algemeen'"):
+        admin_of.save_department(boss, msgspec.structs.replace(fallback, slug="overig"))
+    renamed = admin_of.save_department(boss, msgspec.structs.replace(fallback, name="Overig"))
+    assert admin_of.ensure_fallback() == renamed
 
 
 def test_rules_are_checked_saved_moved_and_used_by_try_route(

@@ -8,7 +8,8 @@ import click
 import pytest
 from click.testing import CliRunner, Result
 
-from stadspuls.cli.inbox import parse_hours, parse_question
+from stadspuls.cli.inbox import parse_hours
+from stadspuls.cli.inbox_content import parse_question
 from stadspuls.cli.main import main
 from stadspuls.records import User
 from stadspuls.store import users
