@@ -34,6 +34,8 @@ from stadspuls.web.routes import (
     account,
     admin_users,
     alerts,
+    cases_actions,
+    cases_pages,
     dashboard,
     governance,
     health,
@@ -103,6 +105,9 @@ def create_app(
     # `/alerts/ID` is also the link e-mails and webhooks carry.
     app.include_router(inbox.router)
     app.include_router(map_page.router)
+    # The staff inbox: `/cases` and a case's page, and the forms that change a case.
+    app.include_router(cases_pages.router)
+    app.include_router(cases_actions.router)
     pages.install(app)
     _answer_errors(app)
     return app
