@@ -70,7 +70,7 @@ def case_list(
     before: Annotated[int | None, Query(ge=1)] = None,
 ) -> Response:
     cases, admin = services(request)
-    mine_of = admin.my_departments(actor)
+    mine_of = admin.my_departments(actor)  # every department, for an admin
     names = department_names(admin, actor, mine_of)
     counts = cases.counts(actor, department_id=department)
     found = cases.list_cases(
@@ -89,7 +89,7 @@ def case_list(
         {
             "case": case,
             "department": names.get(case.department_id, f"#{case.department_id}"),
-            "overdue": overdue_of(case, now),
+            "overdue": cases.overdue(case),
             "due": due_of(case),
         }
         for case in found
@@ -157,8 +157,13 @@ def detail(
         else:
             template_error = "This template cannot be used (yet): pick a reviewed one."
     now = cases.clock()
-    names = department_names(admin, actor, [view.department])
-    people = usernames(request, people_in(view.events))
+    history = readable(
+        view.events,
+        departments=department_names(admin, actor, [view.department]),
+        people=usernames(request, people_in(view.events)),
+        rules={r.id: r.name for r in admin.rules(actor) if r.id is not None},
+        calls={view.call.slug: view.call.title} if view.call else {},
+    )
     return render(
         request,
         "cases/detail.html",
@@ -174,7 +179,7 @@ def detail(
             "goes_out": goes_out(case),
             "members": member_names(request, admin, actor, case.department_id),
             "departments": [d for d in all_departments(admin, actor) if d.id != case.department_id],
-            "states": CASE_STATES,
+            "states": settable_states(case),
             "contact": contact,
             "done": done,
             "error": error or template_error,
@@ -182,23 +187,18 @@ def detail(
             "media": media_groups(view.media),
             "due": due_of(case),
             "now": now,
-            "history": readable(view.events, names, people),
+            "history": history,
         },
         status=status,
     )
 
 
-def overdue_of(case: Case, now: datetime) -> tuple[str, ...]:
-    """Which service levels `case` has passed (the list's rows; a case's page has the view's)."""
-    late: list[str] = []
+def settable_states(case: Case) -> list[str]:
+    """The states a person may pick ("new" follows from taking the assignee away); the service
+    still refuses a move its rules do not allow (409)."""
     if case.state == "closed":
-        return ()
-    due = case.first_response_due
-    if case.first_response_at is None and due is not None and due <= now:
-        late.append("first_response")
-    if case.resolution_due is not None and case.resolution_due <= now:
-        late.append("resolution")
-    return tuple(late)
+        return []
+    return [s for s in CASE_STATES if s != "new" and s != case.state]
 
 
 def due_of(case: Case) -> datetime | None:
