@@ -63,22 +63,22 @@ class _Municipality:
 def parse_path(d: str) -> list[Ring]:
     """The rings of an SVG path made of `M x y l dx dy … z` subpaths (what build_map writes)."""
     rings: list[Ring] = []
-    tokens = _NUMBER.findall(d)
+    parts = _NUMBER.findall(d)
     i = 0
     ring: Ring = []
     x = y = 0.0
     relative = False
-    while i < len(tokens):
-        token = tokens[i]
-        if token == "M":
-            x, y = float(tokens[i + 1]), float(tokens[i + 2])
+    while i < len(parts):
+        part = parts[i]
+        if part == "M":
+            x, y = float(parts[i + 1]), float(parts[i + 2])
             ring = [(x, y)]
             relative = False
             i += 3
-        elif token == "l":
+        elif part == "l":
             relative = True
             i += 1
-        elif token == "z":
+        elif part == "z":
             if len(ring) >= 3:
                 rings.append(ring)
             ring = []
@@ -86,7 +86,7 @@ def parse_path(d: str) -> list[Ring]:
         else:
             if not relative:
                 raise ValueError(f"unexpected coordinates in a path at token {i}")
-            x, y = x + float(token), y + float(tokens[i + 1])
+            x, y = x + float(part), y + float(parts[i + 1])
             ring.append((x, y))
             i += 2
     return rings
@@ -168,10 +168,13 @@ class Gazetteer:
         x, y = self.project(lat, lon)
         for m in self._municipalities:
             left, top, right, bottom = m.box
-            if left <= x <= right and top <= y <= bottom:
-                # Even-odd over all rings: a hole (an enclave) belongs to its neighbour.
-                if sum(_inside(x, y, ring) for ring in m.rings) % 2:
-                    return Found(m.code, m.name, "point")
+            # Even-odd over all rings: a hole (an enclave) belongs to its neighbour.
+            if (
+                left <= x <= right
+                and top <= y <= bottom
+                and sum(_inside(x, y, ring) for ring in m.rings) % 2
+            ):
+                return Found(m.code, m.name, "point")
         best = min(
             self._centres.items(),
             key=lambda item: _km(lat, lon, item[1][0], item[1][1]),

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
-import secrets
 from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 
@@ -29,10 +28,9 @@ from stadspuls.cases.records import (
     CaseMessage,
     Contact,
     Department,
-    InboundMessage,
 )
 from stadspuls.cases.states import CaseStateError
-from stadspuls.cases.views import CaseView, PublicStatus, Receipt
+from stadspuls.cases.views import CaseView, PublicStatus
 from stadspuls.channels.base import OutboundReply
 from stadspuls.records import Actor, utcnow
 from stadspuls.sealed import Sealer
@@ -40,6 +38,7 @@ from stadspuls.service.errors import NotFound
 from stadspuls.settings import Settings
 from stadspuls.store import audit, case_messages, departments, reply_templates, users
 from stadspuls.store import cases as store
+from stadspuls.store import media as media_store
 from stadspuls.store.rows import to_us
 
 __all__ = ["CaseInputError", "CaseService", "CaseStateError", "ContactForbidden"]
@@ -200,7 +199,11 @@ class CaseService(Receiving):
             return ()
         now = self.clock()
         late = []
-        if case.first_response_at is None and case.first_response_due and case.first_response_due < now:
+        if (
+            case.first_response_at is None
+            and case.first_response_due
+            and case.first_response_due < now
+        ):
             late.append("first_response")
         if case.resolution_due and case.resolution_due < now:
             late.append("resolution")
@@ -212,7 +215,7 @@ class CaseService(Receiving):
             department = self._department(conn, case.department_id)
             events = store.events_of(conn, case_id)
             messages = case_messages.of_case(conn, case_id)
-            media = store.media_of(conn, case_id)
+            media = media_store.for_case(conn, case_id)
             call = self._call(conn, case.call_id)
         assignee = None
         if case.assignee_id is not None:
@@ -238,7 +241,9 @@ class CaseService(Receiving):
             if not member:
                 raise ContactForbidden(actor)
             sealed = store.sealed_contact(conn, case_id)
-            found = Contact() if sealed is None else contacts.open_sealed(self.sealer, case_id, sealed)
+            found = (
+                Contact() if sealed is None else contacts.open_sealed(self.sealer, case_id, sealed)
+            )
             details: store.Details = {"case_id": case_id, "reference": case.reference}
             store.add_event(
                 conn, case_id, at=self.clock(), actor=actor.username, kind="contact.view",
@@ -366,13 +371,17 @@ class CaseService(Receiving):
             department = self._department(conn, case.department_id)
             sealed = store.sealed_contact(conn, case_id) if member else None
             call = self._call(conn, case.call_id)
-        contact = Contact() if sealed is None else contacts.open_sealed(self.sealer, case_id, sealed)
+        contact = (
+            Contact() if sealed is None else contacts.open_sealed(self.sealer, case_id, sealed)
+        )
         values = self.template_values(case, department, contact, call=call, token=None)
         try:
             subject = replies.render(found.subject, values, language=found.language)
             body = replies.render(found.body, values, language=found.language)
         except replies.TemplateError as error:
-            raise CaseInputError(f"the template {found.name!r} cannot be filled: {error}") from error
+            raise CaseInputError(
+                f"the template {found.name!r} cannot be filled: {error}"
+            ) from error
         return subject, body
 
     def reply(
@@ -404,7 +413,9 @@ class CaseService(Receiving):
             except ValueError as error:
                 raise CaseInputError(str(error)) from error
             sealed = store.sealed_contact(conn, case_id)
-            contact = Contact() if sealed is None else contacts.open_sealed(self.sealer, case_id, sealed)
+            contact = (
+                Contact() if sealed is None else contacts.open_sealed(self.sealer, case_id, sealed)
+            )
             message = self._queue_out(
                 conn, case, contact, text=body, subject=subject, template=template,
                 author=actor.username, at=now,
@@ -443,14 +454,18 @@ class CaseService(Receiving):
             for message in claimed:
                 assert message.id is not None
                 if to_us(now) - to_us(message.at) > max_age_us:
-                    error = f"given up: not delivered within {self.settings.alerts.max_age_hours:g} h"
+                    error = (
+                        f"given up: not delivered within {self.settings.alerts.max_age_hours:g} h"
+                    )
                     self._give_up(conn, message, error, attempted=False, now=now)
                     continue
                 case = store.get(conn, message.case_id)
                 assert case is not None
                 sealed = store.sealed_contact(conn, case.id)
                 contact = (
-                    Contact() if sealed is None else contacts.open_sealed(self.sealer, case.id, sealed)
+                    Contact()
+                    if sealed is None
+                    else contacts.open_sealed(self.sealer, case.id, sealed)
                 )
                 subject = message.subject or (
                     f"Re: {case.subject} [{case.reference}]" if case.subject else case.reference
@@ -530,7 +545,7 @@ class CaseService(Receiving):
                 if not ids:
                     break
                 hashes = store.delete(conn, ids)
-                unused = sorted(set(hashes) - store.media_in_use(conn, hashes))
+                unused = sorted(set(hashes) - media_store.hashes_in_use(conn, hashes))
                 audit.record_action(
                     conn, SYSTEM, "cases.purge",
                     details={"cases": len(ids), "first": ids[0], "last": ids[-1],
@@ -555,4 +570,3 @@ def states_module_check(state: str) -> None:
         states.check_known(state)
     except ValueError as error:
         raise CaseInputError(str(error)) from error
-

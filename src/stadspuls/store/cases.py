@@ -11,7 +11,7 @@ from datetime import datetime
 import msgspec
 import sqlalchemy as sa
 
-from stadspuls.cases.records import Case, CaseEvent, MediaItem
+from stadspuls.cases.records import Case, CaseEvent
 from stadspuls.store.rows import from_us, to_us
 from stadspuls.store.schema import (
     case_contacts,
@@ -155,9 +155,7 @@ def _overdue(now_us: int) -> sa.ColumnElement[bool]:
         cases.c.first_response_due_us.is_not(None),
         cases.c.first_response_due_us < now_us,
     )
-    resolution = sa.and_(
-        cases.c.resolution_due_us.is_not(None), cases.c.resolution_due_us < now_us
-    )
+    resolution = sa.and_(cases.c.resolution_due_us.is_not(None), cases.c.resolution_due_us < now_us)
     return sa.and_(cases.c.state != "closed", sa.or_(first, resolution))
 
 
@@ -266,7 +264,9 @@ def add_event(
 
 
 def events_of(conn: sa.Connection, case_id: int) -> list[CaseEvent]:
-    query = sa.select(case_events).where(case_events.c.case_id == case_id).order_by(case_events.c.id)
+    query = (
+        sa.select(case_events).where(case_events.c.case_id == case_id).order_by(case_events.c.id)
+    )
     return [
         CaseEvent(
             id=int(row["id"]),
@@ -275,31 +275,6 @@ def events_of(conn: sa.Connection, case_id: int) -> list[CaseEvent]:
             actor=row["actor"],
             kind=row["kind"],
             details=_decode_details(row["details"]),
-        )
-        for row in conn.execute(query).mappings()
-    ]
-
-
-def media_of(conn: sa.Connection, case_id: int) -> list[MediaItem]:
-    """A case's photos and videos in the order received (what the media store wrote)."""
-    query = sa.select(media).where(media.c.case_id == case_id).order_by(media.c.id)
-    return [
-        MediaItem(
-            id=int(row["id"]),
-            case_id=int(row["case_id"]),
-            sha256=row["sha256"],
-            size=int(row["size"]),
-            content_type=row["content_type"],
-            filename=row["filename"],
-            width=row["width"],
-            height=row["height"],
-            taken_at=_maybe(row["taken_us"]),
-            lat=row["lat"],
-            lon=row["lon"],
-            phash=row["phash"],
-            c2pa=row["c2pa"],
-            received_at=from_us(row["received_us"]),
-            group_id=row["group_id"],
         )
         for row in conn.execute(query).mappings()
     ]
@@ -339,10 +314,3 @@ def delete(conn: sa.Connection, case_ids: Sequence[int]) -> list[str]:
         conn.execute(table.delete().where(table.c.case_id.in_(ids)))
     conn.execute(cases.delete().where(cases.c.id.in_(ids)))
     return hashes
-
-
-def media_in_use(conn: sa.Connection, hashes: Sequence[str]) -> set[str]:
-    if not hashes:
-        return set()
-    query = sa.select(media.c.sha256).where(media.c.sha256.in_(list(hashes))).distinct()
-    return set(conn.execute(query).scalars())
