@@ -73,6 +73,9 @@ class Refused(Exception):
 
 
 def _start_worker(memory_mb: int) -> None:
+    # numpy's BLAS reserves address space per thread; a worker needs none of its threads.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
     limit = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     signal.signal(signal.SIGALRM, signal.SIG_DFL)
@@ -88,6 +91,8 @@ def decode(job: Job) -> Decoded:
         if job.content_type.startswith("video/"):
             return _video(job)
         return _image(job)
+    except MemoryError:
+        raise Refused("decode", "out of memory") from None
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
 
@@ -278,6 +283,13 @@ class Decoder:
                 self._discard(pool, kill=False)
             except TimeoutError:
                 self._discard(pool, kill=True)
+                raise decode_failed(filename) from None
+            except Refused:
+                raise
+            except Exception:
+                # A failure of ours or of the imaging library, not a verdict on the file: logged
+                # in full, refused as "could not be opened safely".
+                log.exception("decoding %r failed", filename)
                 raise decode_failed(filename) from None
         raise decode_failed(filename)
 
