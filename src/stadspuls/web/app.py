@@ -42,6 +42,7 @@ from stadspuls.web.routes import (
     monitors,
     oidc_login,
     posts,
+    public_site,
     session,
     stats,
 )
@@ -103,6 +104,8 @@ def create_app(
     # `/alerts/ID` is also the link e-mails and webhooks carry.
     app.include_router(inbox.router)
     app.include_router(map_page.router)
+    # The public intake for citizens (/melden, /oproep, /status): no login.
+    public_site.install(app, settings)
     pages.install(app)
     _answer_errors(app)
     return app

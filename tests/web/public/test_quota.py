@@ -24,9 +24,7 @@ class Clock:
 
 
 def quota(engine: sa.Engine, clock: Clock, per_hour: int = 3, per_minute: int = 600) -> IntakeQuota:
-    settings = InboxSettings(
-        reports_per_address_hour=per_hour, reports_per_call_minute=per_minute
-    )
+    settings = InboxSettings(reports_per_address_hour=per_hour, reports_per_call_minute=per_minute)
     return IntakeQuota(engine, settings, KEY, clock=clock)
 
 
