@@ -225,6 +225,14 @@ class InboxSettings(BaseModel):
     bluesky: BlueskyAccountSettings | None = None
     # How often the outbox looks for replies to send.
     poll_s: float = Field(default=1.0, gt=0, le=60)
+    # Media decoding (docs/media.md): worker processes, each under a memory cap and a timeout.
+    decode_workers: int = Field(default=2, ge=1, le=64)
+    decode_memory_mb: int = Field(default=1536, ge=256)
+    decode_timeout_s: float = Field(default=20.0, gt=0, le=600)
+    # Fetch the images of monitored posts to recognise recycled photos: a network and privacy
+    # choice (the platforms' servers see our address), so off until someone decides.
+    fetch_post_media: bool = False
+    fetch_post_media_max_mb: float = Field(default=10.0, gt=0, le=100)
 
 
 class Settings(BaseSettings):

@@ -113,6 +113,7 @@ class ReplyTemplate(msgspec.Struct, frozen=True, kw_only=True):
     reviewed_by: str | None = None
     reviewed_at: datetime | None = None
     updated_at: datetime | None = None
+    updated_by: str | None = None  # the last editor (set by the store): the reviewer is another
 
 
 class CallQuestion(msgspec.Struct, frozen=True, kw_only=True):

@@ -38,6 +38,9 @@ COMMANDS: dict[str, Entry] = {
         "stadspuls.cli.retention:retention_group",
         "Retention of posts (runs hourly inside `stadspuls run`).",
     ),
+    "cases": Entry(
+        "stadspuls.cli.cases:cases_group", "Citizens' questions and tips: list, show, purge."
+    ),
     "sources": Entry("stadspuls.cli.sources:sources_group", "Configured sources."),
     "user": Entry(
         "stadspuls.cli.users:user_group",

@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from stadspuls.access.accounts import first_run_hint
 from stadspuls.alerts.delivery import check_channels, run_delivery
 from stadspuls.alerts.webhook import ChannelError
+from stadspuls.cases.runner import run_inbox
 from stadspuls.cli.common import (
     common_options,
     configure_logging,
@@ -363,6 +364,8 @@ async def _serve(
     # begins to shut down, or uvicorn would wait for those clients to go.
     stop_delivery = asyncio.Event()
     delivery = asyncio.create_task(run_delivery(engine, settings, stop_delivery))
+    # The inbox: channel pollers, the reply sender, the purge of old closed cases.
+    inbox = asyncio.create_task(run_inbox(engine, settings, stop_delivery))
     ending = asyncio.create_task(_end_streams_on_exit(server, app))
     pseudonymise = pseudonym_function(settings)
     if not collector.sources:
@@ -376,6 +379,7 @@ async def _serve(
             ending.cancel()
             stop_delivery.set()
             await delivery
+            await inbox
             await asyncio.to_thread(consumers.stop)
         return
     assembly = await asyncio.to_thread(assemble, settings, engine, pseudonymise=pseudonymise)
@@ -405,6 +409,7 @@ async def _serve(
         ending.cancel()
         stop_delivery.set()
         await delivery
+        await inbox
         click.echo(
             f"stored {pipeline.stats.inserted} new posts "
             f"({pipeline.stats.already_stored} already stored, {pipeline.stats.deleted} deleted)",

@@ -507,6 +507,8 @@ reply_templates = sa.Table(
     sa.Column("reviewed_by", sa.String(200)),
     sa.Column("reviewed_us", sa.BigInteger),
     sa.Column("updated_us", sa.BigInteger, nullable=False),
+    # Who changed it last: the review must be someone else's.
+    sa.Column("updated_by", sa.String(200)),
 )
 
 # Calls for tips ("oproepen"), each with its public page /oproep/<slug>.

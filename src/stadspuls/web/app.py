@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from stadspuls import __version__
 from stadspuls.alerts.rules import RuleError
 from stadspuls.cases.admin import CaseAdmin
-from stadspuls.cases.service import CaseService
+from stadspuls.cases.service import CaseService, CaseStateError
 from stadspuls.enrich.pseudonymise import Pseudonymiser, load_or_create_key
 from stadspuls.media.intake import MediaIntake
 from stadspuls.monitors import MonitorError
@@ -34,6 +34,7 @@ from stadspuls.web.routes import (
     account,
     admin_users,
     alerts,
+    cases_api,
     dashboard,
     governance,
     health,
@@ -97,6 +98,7 @@ def create_app(
     app.include_router(alerts.router, prefix="/api")
     app.include_router(governance.router, prefix="/api")
     app.include_router(dashboard.router, prefix="/api")
+    app.include_router(cases_api.router, prefix="/api")
     app.include_router(session.router)
     app.include_router(account.router)
     app.include_router(admin_users.router)
@@ -118,6 +120,7 @@ _STATUS: tuple[tuple[type[Exception], int], ...] = (
     (NotFound, 404),
     (MonitorExists, 409),
     (AlertStateError, 409),  # acknowledged already (it says by whom), closed already
+    (CaseStateError, 409),  # a case's state does not allow the change (closed, same state)
     (ReasonRequired, 422),
     (MonitorError, 422),
     (RuleError, 422),

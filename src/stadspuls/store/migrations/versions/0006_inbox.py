@@ -99,6 +99,7 @@ def upgrade() -> None:
         sa.Column("reviewed_by", sa.String(200)),
         sa.Column("reviewed_us", sa.BigInteger),
         sa.Column("updated_us", sa.BigInteger, nullable=False),
+        sa.Column("updated_by", sa.String(200)),
         sa.PrimaryKeyConstraint("id", name="pk_reply_templates"),
         _fk("reply_templates", "department_id", "departments.id", "CASCADE"),
         sa.UniqueConstraint("name", name="uq_reply_templates_name"),

@@ -1,0 +1,94 @@
+"""The inbox inside `stadspuls run`: the channels' pollers, the reply sender and the daily purge
+of closed cases past their retention period, until told to stop.
+
+Each part is its own task and survives its own failures (logged, tried again next round); none
+waits for another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping, Sequence
+
+import click
+import sqlalchemy as sa
+
+from stadspuls.cases.outbox import ReplySender
+from stadspuls.cases.service import CaseService
+from stadspuls.channels.base import Channel
+from stadspuls.enrich.pseudonymise import load_or_create_key
+from stadspuls.media.vault import Vault
+from stadspuls.sealed import Sealer
+from stadspuls.settings import Settings
+
+log = logging.getLogger(__name__)
+PURGE_INTERVAL_S = 24 * 3600.0
+
+
+def build_service(engine: sa.Engine, settings: Settings) -> CaseService:
+    """The case service of a worker (the web app builds its own in `create_app`)."""
+    sealer = Sealer(load_or_create_key(settings.contact_key_path, "contact"))
+    vault = Vault(settings.inbox.media_dir)
+
+    def remove_media(hashes: Sequence[str]) -> None:
+        for sha256 in hashes:
+            vault.remove(sha256)
+
+    return CaseService(engine, settings, sealer=sealer, remove_media=remove_media)
+
+
+async def purge_loop(
+    service: CaseService, stop: asyncio.Event, interval_s: float = PURGE_INTERVAL_S
+) -> None:
+    """Purge now, then every `interval_s`; a deletion is never silent (a line on stderr, and
+    an audit row "cases.purge")."""
+    while not stop.is_set():
+        try:
+            purged = await asyncio.to_thread(service.purge)
+            if purged:
+                click.echo(f"inbox retention: deleted {purged} closed cases", err=True)
+        except Exception:
+            log.exception("the inbox retention purge failed; trying again next round")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval_s)
+
+
+async def run_inbox(
+    engine: sa.Engine,
+    settings: Settings,
+    stop: asyncio.Event,
+    *,
+    channels: Mapping[str, Channel] | None = None,
+    purge_interval_s: float = PURGE_INTERVAL_S,
+) -> None:
+    """Until `stop` is set. `channels` None: the configured ones
+    (`channels.registry.build_channels`)."""
+    service = build_service(engine, settings)
+    if channels is None:
+        from stadspuls.channels.registry import build_channels
+
+        channels = build_channels(settings)
+    tasks = [
+        asyncio.create_task(ReplySender(service, channels).run(stop)),
+        asyncio.create_task(purge_loop(service, stop, purge_interval_s)),
+        *(asyncio.create_task(poller) for poller in _pollers(service, channels, stop)),
+    ]
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for channel in channels.values():
+            try:
+                await channel.close()
+            except Exception:
+                log.exception("closing the %s channel", channel.name)
+
+
+def _pollers(
+    service: CaseService, channels: Mapping[str, Channel], stop: asyncio.Event
+) -> list[asyncio.Future[None]]:
+    return []
