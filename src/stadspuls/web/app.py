@@ -47,6 +47,7 @@ from stadspuls.web.routes import (
     monitors,
     oidc_login,
     posts,
+    public_site,
     session,
     stats,
 )
@@ -113,6 +114,8 @@ def create_app(
     # The staff inbox: `/cases` and a case's page, and the forms that change a case.
     app.include_router(cases_pages.router)
     app.include_router(cases_actions.router)
+    # The public intake for citizens (/melden, /oproep, /status): no login.
+    public_site.install(app, settings)
     pages.install(app)
     _answer_errors(app)
     return app
