@@ -44,6 +44,7 @@ from stadspuls.web.routes import (
     inbox,
     inbox_admin_api,
     map_page,
+    media,
     monitors,
     oidc_login,
     posts,
@@ -116,6 +117,8 @@ def create_app(
     app.include_router(cases_actions.router)
     # The public intake for citizens (/melden, /oproep, /status): no login.
     public_site.install(app, settings)
+    # Citizens' photos for staff: thumbnails, stripped copies, originals (logged), exports.
+    app.include_router(media.router)
     pages.install(app)
     _answer_errors(app)
     return app
