@@ -5,10 +5,11 @@ reviewed template. SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import html as markup
+from datetime import timedelta
 
-from stadspuls.cases.records import Contact
-from stadspuls.records import AuditEntry
-from stadspuls.store import audit
+from stadspuls.cases.records import AcceptedMedia, Contact
+from stadspuls.records import Actor, AuditEntry
+from stadspuls.store import audit, users
 from tests.web.cases_pages.conftest import EMAIL, Inbox, csrf_of, later, waste
 
 
@@ -112,3 +113,37 @@ def test_the_reply_names_its_channel_and_limit(inbox: Inbox) -> None:
     page = inbox.client.get(f"/cases/{anonymous.case_id}", headers=inbox.headers("anna")).text
     assert "Verschijnt op de statuspagina" in page
     assert "De burger liet geen contactgegevens achter." in page
+
+
+def test_photos_show_thumbnails_near_identical_groups_and_findings(inbox: Inbox) -> None:
+    taken = inbox.clock() - timedelta(days=3)
+    photos = tuple(
+        AcceptedMedia(
+            sha256=f"{n:064x}", size=2_400_000, content_type="image/jpeg",
+            filename=f"IMG_{n}.jpg", width=4000, height=3000, taken_at=taken,
+            phash="f0f0f0f0f0f0f0f0", received_at=inbox.clock(),
+        )
+        for n in (1, 2)
+    )  # fmt: skip
+    receipt = waste(inbox, media=photos, occurred_at=inbox.clock())
+    anna = inbox.client.get(f"/cases/{receipt.case_id}", headers=inbox.headers("anna"))
+    text = markup.unescape(anna.text)
+    view = inbox.cases.view(_admin_actor(inbox), receipt.case_id)
+    first = min(item.id for item in view.media)
+    assert f'src="/cases/media/{first}/thumb"' in text
+    assert f'href="/cases/media/{first}/original"' in text
+    # One group of two near-identical photos, shown once with its count.
+    assert text.count('class="media-item"') == 1
+    assert "2 bijna gelijke foto's" in text
+    # The capture time three days before the report is a finding, in Dutch words.
+    findings = text[text.index('class="findings"') :]
+    findings = findings[: findings.index("</ul>")]
+    assert "3 dagen" in findings
+    english = inbox.client.get(f"/cases/{receipt.case_id}?lang=en", headers=inbox.headers("anna"))
+    assert "3 days" in markup.unescape(english.text)
+
+
+def _admin_actor(inbox: Inbox) -> Actor:
+    user = users.find_user(inbox.engine, "beheer")
+    assert user is not None
+    return users.actor_of(user, "session")

@@ -28,9 +28,9 @@ from stadspuls.records import Actor
 from stadspuls.service.errors import NotFound
 from stadspuls.store import users
 from stadspuls.web.pages.guard import page
-from stadspuls.web.routes.case_findings import media_groups
+from stadspuls.web.routes.case_findings import with_findings
 from stadspuls.web.routes.case_history import people_in, readable
-from stadspuls.web.templating import render
+from stadspuls.web.templating import language, render
 
 router = APIRouter(include_in_schema=False)
 Staff = Annotated[Actor, Depends(page("cases"))]
@@ -184,7 +184,7 @@ def detail(
             "done": done,
             "error": error or template_error,
             "error_detail": error_detail,
-            "media": media_groups(view.media),
+            "media": with_findings(request.app.state.engine, view, language(request)),
             "due": due_of(case),
             "now": now,
             "history": history,
