@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import time
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -74,13 +75,36 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
         running.stop()
 
 
-def _report(page: Page, server: Dashboard, category: str, text: str) -> str:
+def _photos(folder: Path) -> list[Path]:
+    """Two near-identical JPEGs (the second a smaller copy), taken three days ago by their
+    EXIF: the case page groups them and says the capture time is before the report."""
+    from PIL import Image, ImageDraw
+
+    picture = Image.new("RGB", (1600, 1200), (120, 150, 190))
+    draw = ImageDraw.Draw(picture)
+    draw.rectangle((200, 700, 1400, 1150), fill=(90, 80, 70))
+    draw.ellipse((600, 200, 1000, 600), fill=(240, 200, 60))
+    draw.polygon([(300, 700), (800, 300), (1300, 700)], fill=(160, 40, 30))
+    exif = Image.Exif()
+    taken = datetime.now(UTC).astimezone(ZoneInfo("Europe/Amsterdam")) - timedelta(days=3)
+    exif.get_ifd(0x8769)[0x9003] = taken.strftime("%Y:%m:%d %H:%M:%S")  # DateTimeOriginal
+    first, second = folder / "kerkstraat-1.jpg", folder / "kerkstraat-2.jpg"
+    picture.save(first, "JPEG", quality=90, exif=exif.tobytes())
+    picture.resize((1200, 900)).save(second, "JPEG", quality=85, exif=exif.tobytes())
+    return [first, second]
+
+
+def _report(
+    page: Page, server: Dashboard, category: str, text: str, photos: list[Path] | None = None
+) -> str:
     """A tip through the public form, without an e-mail address; returns the status link."""
     page.goto(server.url + "/melden")
     page.check("#kind-tip")
     page.select_option("#category", category)
     page.fill("#text", text)
     page.fill("#address", "Kerkstraat 12, Eindhoven")
+    if photos:
+        page.set_input_files("#media", [str(path) for path in photos])
     page.check("#consent")
     page.click("form button[type=submit]")
     link = page.wait_for_selector("#status-url")
@@ -104,10 +128,11 @@ def _shot(page: Page, artifacts: Path, name: str) -> None:
 
 
 def test_a_report_is_routed_taken_and_answered_from_a_template(
-    server: Dashboard, browser: Browser, artifacts: Path
+    server: Dashboard, browser: Browser, artifacts: Path, tmp_path: Path
 ) -> None:
     citizen = browser.new_page(viewport={"width": 390, "height": 844})
-    status_url = _report(citizen, server, "afval", "Grofvuil naast de container, al drie dagen.")
+    text = "Grofvuil naast de container, al drie dagen."
+    status_url = _report(citizen, server, "afval", text, _photos(tmp_path))
 
     staff = browser.new_page(viewport={"width": 1366, "height": 900})
     _log_in(staff, server, "/cases")
@@ -119,6 +144,11 @@ def test_a_report_is_routed_taken_and_answered_from_a_template(
     staff.wait_for_url(re.compile(r".*/cases/\d+$"))
     history = staff.inner_text(".history")
     assert "Gerouteerd naar Wijkzaken door regel 'Afval'" in history
+    # The two photos: one group with its count, a thumbnail that loads, a finding in words.
+    media = staff.inner_text("#media-title + .media-list")
+    assert "2 bijna gelijke foto's" in media
+    assert "3 dagen" in media
+    assert staff.eval_on_selector(".media-item img", "img => img.naturalWidth") > 0
 
     # Take it: "me" is the first choice of the assign form.
     staff.select_option("#assignee", "me")

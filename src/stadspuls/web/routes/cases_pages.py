@@ -198,7 +198,8 @@ def settable_states(case: Case) -> list[str]:
     still refuses a move its rules do not allow (409)."""
     if case.state == "closed":
         return []
-    return [s for s in CASE_STATES if s != "new" and s != case.state]
+    unset = {"new", case.state} | ({"assigned"} if case.assignee_id is None else set())
+    return [s for s in CASE_STATES if s not in unset]
 
 
 def due_of(case: Case) -> datetime | None:
