@@ -183,11 +183,17 @@ def test_a_report_is_routed_taken_and_answered_from_a_template(
 def test_a_report_outside_office_hours_shows_the_auto_reply_in_the_history(
     server: Dashboard, browser: Browser, artifacts: Path
 ) -> None:
+    # The duty officer has the list open, at night (dark theme), when the report comes in:
+    # it appears without a reload.
+    staff = browser.new_page(viewport={"width": 1366, "height": 900}, color_scheme="dark")
+    _log_in(staff, server, "/cases")
     citizen = browser.new_page()
     status_url = _report(citizen, server, "verkeer", "Verkeerslicht op de kruising staat op rood.")
-    staff = browser.new_page(viewport={"width": 1366, "height": 900})
-    _log_in(staff, server, "/cases")
-    staff.locator("tr.case-row", has_text="Verkeerslicht").locator("td.ref a").click()
+    row = staff.wait_for_selector("tr.case-row:has-text('Verkeerslicht')", timeout=40_000)
+    assert row is not None
+    assert "Verkeer" in row.inner_text()
+    _shot(staff, artifacts, "inbox-05-cases-list-dark")
+    staff.click("tr.case-row:has-text('Verkeerslicht') td.ref a")
     staff.wait_for_url(re.compile(r".*/cases/\d+$"))
     history = staff.inner_text(".history")
     assert "Gerouteerd naar Verkeer door regel 'Verkeer'" in history
@@ -195,8 +201,12 @@ def test_a_report_outside_office_hours_shows_the_auto_reply_in_the_history(
     # The reply itself is in the conversation, and on the citizen's status page.
     conversation = staff.inner_text(".conversation")
     assert "112" in conversation
-    _shot(staff, artifacts, "inbox-05-case-out-of-hours")
+    _shot(staff, artifacts, "inbox-06-case-out-of-hours-dark")
     citizen.goto(status_url)
     assert "112" in citizen.inner_text("main")
-    citizen.close()
-    staff.close()
+    phone = browser.new_page(viewport={"width": 390, "height": 844})
+    _log_in(phone, server, staff.url.removeprefix(server.url))
+    assert "Automatisch antwoord buiten kantoortijd" in phone.inner_text(".history")
+    _shot(phone, artifacts, "inbox-07-case-phone")
+    for page in (citizen, staff, phone):
+        page.close()

@@ -4,6 +4,11 @@ department's cases. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import html as markup
+from datetime import timedelta
+
+from stadspuls.access.roles import cli_actor
+from stadspuls.cases.records import Call, CallQuestion
 from tests.web.cases_pages.conftest import Inbox, csrf_of, later, row_of, waste
 
 
@@ -115,3 +120,31 @@ def test_the_list_speaks_english_on_request(inbox: Inbox) -> None:
     assert "Web form" in page.text
     assert "Burgermeldingen" not in page.text
     assert receipt.reference in page.text
+
+
+def test_the_tips_of_one_call_with_its_questions_answered(inbox: Inbox) -> None:
+    admin = inbox.client.app.state.case_admin  # type: ignore[attr-defined]
+    call = admin.save_call(
+        cli_actor("beheer"),
+        Call(
+            slug="brand-stationsstraat",
+            title="Getuigen gezocht: brand Stationsstraat",
+            department_id=inbox.wijkzaken,
+            starts_at=inbox.clock() - timedelta(hours=1),
+            questions=(CallQuestion(key="gezien", label="Wat zag u?"),),
+        ),
+    )
+    tip = inbox.report(
+        "call-1", "Ik zag rook uit de kelder komen.", call_slug=call.slug, consent=True,
+        answers={"gezien": "Een man met een jerrycan"},
+    )  # fmt: skip
+    other = waste(inbox, "w-other")
+    headers = inbox.headers("anna")
+    listed = inbox.client.get(f"/cases?call={call.id}", headers=headers).text
+    assert tip.reference in listed
+    assert other.reference not in listed
+    assert "Tips op de oproep “Getuigen gezocht: brand Stationsstraat”" in markup.unescape(listed)
+    page = markup.unescape(inbox.client.get(f"/cases/{tip.case_id}", headers=headers).text)
+    assert "Getuigen gezocht: brand Stationsstraat" in page
+    assert "Wat zag u?" in page
+    assert "Een man met een jerrycan" in page

@@ -38,6 +38,9 @@ Staff = Annotated[Actor, Depends(page("cases"))]
 # The list's tabs: one per state, and every case past a service level whatever its state.
 TABS = (*CASE_STATES, "overdue")
 PAGE = 100  # cases per page; "older" pages on by id
+# How often an open list looks for new cases: a minute's wait is fine for a question, and a
+# burst of tips after an incident is seen well within it.
+REFRESH_S = 20
 
 # Where a reply goes, said the way the person sending it needs to know: and how long it may be
 # (Mastodon's default instance limit; Bluesky counts 300 graphemes).
@@ -67,6 +70,7 @@ def case_list(
     tab: Annotated[str, Query(pattern="^(" + "|".join(TABS) + ")$")] = "new",
     department: Annotated[int | None, Query(ge=1)] = None,
     mine: bool = False,
+    call: Annotated[int | None, Query(ge=1)] = None,
     before: Annotated[int | None, Query(ge=1)] = None,
 ) -> Response:
     cases, admin = services(request)
@@ -78,6 +82,7 @@ def case_list(
         states=None if tab == "overdue" else (tab,),
         department_id=department,
         assignee_id=actor.user_id if mine else None,
+        call_id=call,
         overdue=tab == "overdue",
         limit=PAGE + 1,
         before_id=before,
@@ -108,7 +113,10 @@ def case_list(
             "departments": mine_of,
             "department": department,
             "mine": mine,
+            "call": next((c for c in admin.calls(actor) if c.id == call), None) if call else None,
             "older": found[-1].id if more and found else None,
+            "before": before,
+            "refresh_s": REFRESH_S,
             "now": now,
         },
     )
