@@ -312,7 +312,9 @@ class Receiving:
             auto_reply, opens_at = None, None
             if not hours.is_open(department.hours, now):
                 opens_at = hours.next_opening(department.hours, now)
-                sent = self._auto_reply(conn, case, department, message.contact, call, token)
+                # Without the token: a reply's text is stored, and the token may be kept only
+                # hashed ({statuslink} stays empty; the thank-you page shows the link).
+                sent = self._auto_reply(conn, case, department, message.contact, call)
                 auto_reply = None if sent is None else sent.text
         return Receipt(
             case_id=case.id,
@@ -369,7 +371,6 @@ class Receiving:
         department: Department,
         contact: Contact,
         call: Call | None,
-        token: str | None,
     ) -> CaseMessage | None:
         """Queue the out-of-hours reply: when the department opens, its hours, and what to do
         in an emergency. A missing or broken template is logged and costs the citizen only
@@ -383,7 +384,7 @@ class Receiving:
                 "no out-of-hours template %r: case %s gets no automatic reply", name, case.reference
             )
             return None
-        values = self.template_values(case, department, contact, call=call, token=token)
+        values = self.template_values(case, department, contact, call=call, token=None)
         try:
             subject = replies.render(template.subject, values, language=template.language)
             body = replies.render(template.body, values, language=template.language)
