@@ -42,6 +42,7 @@ from stadspuls.web.routes import (
     governance,
     health,
     inbox,
+    inbox_admin,
     inbox_admin_api,
     map_page,
     media,
@@ -119,6 +120,7 @@ def create_app(
     public_site.install(app, settings)
     # Citizens' photos for staff: thumbnails, stripped copies, originals (logged), exports.
     app.include_router(media.router)
+    app.include_router(inbox_admin.router)  # /inbox/settings/... and /calls
     pages.install(app)
     _answer_errors(app)
     return app
