@@ -313,10 +313,11 @@ def _earlier(conn: sa.Connection, item: MediaItem) -> list[Finding]:
         Finding(
             kind="seen_before",
             severity="warn",
-            nl=f"{earlier.count} keer eerder ontvangen (in {earlier.cases} andere meldingen), "
-            f"eerst op {when_nl(earlier.first_at)}.",
-            en=f"Received {earlier.count} times before (in {earlier.cases} other reports), "
-            f"first on {when_en(earlier.first_at)}.",
+            nl=f"{earlier.count} keer eerder ontvangen (in {earlier.cases} andere "
+            f"melding{'en' if earlier.cases != 1 else ''}), eerst op {when_nl(earlier.first_at)}.",
+            en=f"Received {earlier.count} time{'s' if earlier.count != 1 else ''} before (in "
+            f"{earlier.cases} other report{'s' if earlier.cases != 1 else ''}), first on "
+            f"{when_en(earlier.first_at)}.",
             values={
                 "count": earlier.count,
                 "cases": earlier.cases,
