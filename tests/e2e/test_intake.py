@@ -5,6 +5,7 @@ Screenshots of the form (empty, with an error, filled) and the receipt go to tes
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -73,6 +74,42 @@ def shot(page: Page, artifacts: Path, name: str) -> None:
     page.screenshot(path=str(artifacts / f"{name}.png"), full_page=True)
 
 
+# The shipped map's projection (scripts/build_map.py), to find where Utrecht is drawn.
+WEST, EAST, NORTH = 3.3583782521716445, 7.227388971370642, 53.5539756280043
+UNIT = (EAST - WEST) / 1000
+COS = math.cos(math.radians(52.2))
+UTRECHT = (52.0907, 5.1214)  # Domplein
+
+
+def pick_utrecht_on_the_map(page: Page) -> None:
+    page.get_by_role("button", name="Kies op de kaart").click()
+    page.wait_for_function("document.querySelectorAll('#map-picker path').length > 300")
+    x = (UTRECHT[1] - WEST) / UNIT
+    y = (NORTH - UTRECHT[0]) / (UNIT * COS)
+    where = page.evaluate(
+        """([x, y]) => {
+            const svg = document.querySelector("#map-picker svg");
+            svg.scrollIntoView({block: "center"});
+            const point = svg.createSVGPoint();
+            point.x = x; point.y = y;
+            const screen = point.matrixTransform(svg.getScreenCTM());
+            return [screen.x, screen.y];
+        }""",
+        [x, y],
+    )
+    page.touchscreen.tap(where[0], where[1])
+    assert page.locator("#place").input_value() == "Utrecht"
+    lat, lon = float(page.locator("#lat").input_value()), float(page.locator("#lon").input_value())
+    # One screen pixel is about 0.01° on the whole country's map.
+    assert abs(lat - UTRECHT[0]) < 0.03
+    assert abs(lon - UTRECHT[1]) < 0.03
+    assert "Punt gekozen: Utrecht" in page.locator("#point").inner_text()
+    page.get_by_role("button", name="Inzoomen").click()
+    page.get_by_role("button", name="Inzoomen").click()
+    box = page.locator("#map-picker svg").get_attribute("viewBox") or ""
+    assert float(box.split()[2]) == 250  # a quarter of the country's width, around the point
+
+
 def service(intake: Dashboard) -> CaseService:
     settings = Settings(
         db_url=intake.db,
@@ -104,6 +141,8 @@ def test_a_tip_with_two_photos_on_a_phone(
     assert previews.count() == 2
     assert previews.nth(0).locator("img").count() == 1
     page.get_by_label("Adres of plaats").fill("Stationsplein 1, Utrecht")
+    pick_utrecht_on_the_map(page)
+    shot(page, artifacts, "intake-map")
     page.get_by_label("E-mailadres").fill("melder@example.nl")
     shot(page, artifacts, "intake-filled")
 
@@ -148,5 +187,9 @@ def test_a_tip_with_two_photos_on_a_phone(
         2,
         True,
     )
+    assert case.lat is not None
+    assert case.lon is not None
+    assert abs(case.lat - UTRECHT[0]) < 0.03
+    assert abs(case.lon - UTRECHT[1]) < 0.03
     view = cases.view(cli_actor("e2e"), case.id)
     assert sorted(m.filename for m in view.media) == ["boom-1.jpg", "boom-2.jpg"]
