@@ -181,3 +181,10 @@ def test_outside_office_hours_the_receipt_shows_the_automatic_reply(public: Publ
     assert first_line
     assert first_line in sent.text
     assert "112" in auto.text
+
+
+def test_posts_without_a_submission_id_are_separate_reports(public: Public) -> None:
+    for _ in range(2):
+        sent = public.client.post("/melden", data=fields(public.csrf()), follow_redirects=False)
+        assert sent.status_code == 303
+    assert len(public.stored()) == 2

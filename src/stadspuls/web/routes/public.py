@@ -155,6 +155,10 @@ async def submit(request: Request, call: Call | None) -> Response:
 async def _submit_form(request: Request, call: Call | None, posted: Any) -> Response:
     fields = text_fields(posted)
     form = public_form.read_form(fields, call)
+    if not public_form.SUBMISSION.match(form.submission):
+        # A client that sent no submission id (a script, an old page) still gets one report
+        # per post; only a form's own id makes a second press the same report.
+        form = msgspec.structs.replace(form, submission=secrets.token_urlsafe(18))
     photo_keys = [q.key for q in (call.questions if call else ()) if q.kind == "photo"]
     files = uploads(posted, "media", *(f"q_{key}" for key in photo_keys))
     if not token_ok(request, fields.get("csrf")):
