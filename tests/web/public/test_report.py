@@ -8,8 +8,10 @@ import re
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from stadspuls.cases.records import OfficeHours
 from stadspuls.settings import Settings
 from stadspuls.web.app import create_app
+from tests.support.inbox import department
 from tests.web.public.conftest import ADMIN, Public, jpeg, public_settings, status_link
 
 TEXT = "Er staat al drie dagen een kapotte bank bij de speeltuin aan de Lindelaan."
@@ -165,3 +167,24 @@ def test_a_body_past_the_cap_is_refused_before_it_is_read(
         refused = client.post("/melden", data=data, files=big)
         assert refused.status_code == 413
         assert "Uw melding is te groot" in refused.text
+
+
+def test_outside_office_hours_the_receipt_shows_the_automatic_reply(public: Public) -> None:
+    # The fallback department, made before the first report, with a desk that is never open.
+    department(public.engine, "algemeen", "Algemeen", hours=OfficeHours(week={}))
+    sent = public.client.post("/melden", data=fields(public.csrf()))
+    assert sent.status_code == 200
+    (case,) = public.stored()
+    (auto,) = [m for m in public.cases.view(ADMIN, case.id).messages if m.direction == "out"]
+    assert "Wanneer wij antwoorden" in sent.text
+    first_line = auto.text.split("\n")[0]
+    assert first_line
+    assert first_line in sent.text
+    assert "112" in auto.text
+
+
+def test_posts_without_a_submission_id_are_separate_reports(public: Public) -> None:
+    for _ in range(2):
+        sent = public.client.post("/melden", data=fields(public.csrf()), follow_redirects=False)
+        assert sent.status_code == 303
+    assert len(public.stored()) == 2

@@ -158,7 +158,7 @@
     marker.setAttribute("class", "marker");
     marker.setAttribute("r", "0");
     var picked = null;
-    function apply() { svg.setAttribute("viewBox", [view.x, view.y, view.w, view.h].join(" ")); marker.setAttribute("r", picked ? String(view.w / 120) : "0"); }
+    function apply() { svg.setAttribute("viewBox", [view.x, view.y, view.w, view.h].join(" ")); marker.setAttribute("r", picked ? String(view.w / 60) : "0"); }
     apply();
     picker.appendChild(svg);
     var tools = document.createElement("div");
