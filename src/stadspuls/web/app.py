@@ -35,7 +35,9 @@ from stadspuls.web.routes import (
     account,
     admin_users,
     alerts,
+    cases_actions,
     cases_api,
+    cases_pages,
     dashboard,
     governance,
     health,
@@ -47,6 +49,7 @@ from stadspuls.web.routes import (
     monitors,
     oidc_login,
     posts,
+    public_site,
     session,
     stats,
 )
@@ -110,6 +113,11 @@ def create_app(
     # `/alerts/ID` is also the link e-mails and webhooks carry.
     app.include_router(inbox.router)
     app.include_router(map_page.router)
+    # The staff inbox: `/cases` and a case's page, and the forms that change a case.
+    app.include_router(cases_pages.router)
+    app.include_router(cases_actions.router)
+    # The public intake for citizens (/melden, /oproep, /status): no login.
+    public_site.install(app, settings)
     # Citizens' photos for staff: thumbnails, stripped copies, originals (logged), exports.
     app.include_router(media.router)
     app.include_router(inbox_admin.router)  # /inbox/settings/... and /calls
