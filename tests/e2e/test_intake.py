@@ -130,8 +130,11 @@ def test_a_tip_with_two_photos_on_a_phone(
     page.goto(f"{intake.url}/melden")
     assert page.locator("h1").inner_text() == "Stel een vraag of doe een melding"
     shot(page, artifacts, "intake-empty")
-    # Nothing wider than the screen.
+    # Nothing wider than the screen, down to the narrowest phones.
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.set_viewport_size({"width": 320, "height": 640})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
+    page.set_viewport_size(PHONE["viewport"])  # type: ignore[arg-type]
 
     page.get_by_label("Een tip of melding").check()
     page.get_by_label("Waar gaat het over?").select_option("openbare-ruimte")
