@@ -274,6 +274,11 @@ def main() -> int:
         finally:
             server.stop()
         stored, photos = count(server.db)
+        if run.failures:
+            log = (root / "server.log").read_text(errors="replace").splitlines()
+            kept = Path(tempfile.gettempdir()) / "stadspuls-intake-server.log"
+            kept.write_text("\n".join(log))
+            print(f"the server's log: {kept}", file=sys.stderr)
     for failure in sorted(set(run.failures))[:10]:
         print(f"failed: {failure} ({run.failures.count(failure)}x)", file=sys.stderr)
     result = {

@@ -203,6 +203,7 @@ async def _accept(
 ) -> tuple[list[tuple[str, AcceptedMedia]], list[FieldError]]:
     """Each file through the media intake; every refusal named with its file."""
     media = _media(request)
+    slots: asyncio.Semaphore = request.app.state.intake_slots
     lang = language(request)
     try:
         media.check_count(len(files))
@@ -212,9 +213,10 @@ async def _accept(
     async def one(upload: UploadFile) -> AcceptedMedia | FieldError:
         filename = (upload.filename or "")[:300]
         try:
-            return await media.accept(
-                chunks(upload), filename=filename, declared_type=upload.content_type
-            )
+            async with slots:
+                return await media.accept(
+                    chunks(upload), filename=filename, declared_type=upload.content_type
+                )
         except MediaRejected as rejected:
             return _refusal(rejected, filename, lang)
 
