@@ -16,8 +16,9 @@ import logging
 import secrets
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from functools import cached_property
+from functools import cache, cached_property
 
+import msgspec
 import sqlalchemy as sa
 
 from stadspuls.cases import contacts, hours, replies, states
@@ -62,8 +63,8 @@ def check_message(message: InboundMessage) -> None:
         raise ValueError(f"unknown channel {message.channel!r}")
     if message.kind not in CASE_KINDS:
         raise ValueError(f"unknown kind {message.kind!r}; one of {', '.join(CASE_KINDS)}")
-    if not message.external_id or len(message.external_id) > 500:
-        raise ValueError("a message needs an external id of at most 500 characters")
+    if not message.external_id or len(message.external_id) > 500 or "\x00" in message.external_id:
+        raise ValueError("a message needs an external id of at most 500 characters, without NUL")
     if not message.text.strip() and not message.media:
         raise ValueError("an empty message (no text, no photos)")
     if len(message.text) > MAX_TEXT:
@@ -72,12 +73,30 @@ def check_message(message: InboundMessage) -> None:
         raise ValueError("received_at must carry a time zone")
 
 
+def without_nul(message: InboundMessage) -> InboundMessage:
+    """NUL characters carry nothing a person wrote and PostgreSQL cannot store them in text:
+    they are dropped from what is kept, never the message with them."""
+    fields = ("subject", "text", "address", "category")
+    changes = {
+        name: value.replace("\x00", "")
+        for name in fields
+        if isinstance(value := getattr(message, name), str) and "\x00" in value
+    }
+    return msgspec.structs.replace(message, **changes) if changes else message
+
+
 def reply_route(channel: str, contact: Contact) -> tuple[str, str]:
     """(channel, delivery) of a reply: back where the case came from; a web report by e-mail
     when the citizen gave an address, else on its status page only."""
     if channel == "web":
         return ("email", "queued") if contact.email else ("web", "status_page")
     return channel, "queued"
+
+
+@cache
+def _identifier(languages: tuple[str, ...]) -> LanguageIdentifier:
+    """One per process: its models take seconds to load."""
+    return LanguageIdentifier(languages)
 
 
 class Receiving:
@@ -90,9 +109,9 @@ class Receiving:
     def admin(self) -> CaseAdmin:
         return CaseAdmin(self.engine, self.settings, clock=self.clock)
 
-    @cached_property
+    @property
     def _languages(self) -> LanguageIdentifier:
-        return LanguageIdentifier(self.settings.languages or ("nl", "en"))
+        return _identifier(tuple(self.settings.languages or ("nl", "en")))
 
     def find_conversation(self, channel: str, external_id: str) -> int | None:
         """The case a channel's message belongs to: one received, or a reply we sent (an
@@ -105,6 +124,7 @@ class Receiving:
         channel conversation), route it, store its sealed contact and its media, and queue the
         out-of-hours reply when its department is closed. Idempotent on (channel, external_id).
         Raises ValueError for a call that is closed or unknown."""
+        message = without_nul(message)
         check_message(message)
         known = self.find_conversation(message.channel, message.external_id)
         if known is not None:
@@ -190,11 +210,16 @@ class Receiving:
         language, _score = self._languages.identify([text])[0]
         return language
 
+    @cached_property
+    def _fallback_id(self) -> int:
+        """Created once per process (with the built-in templates), then only read."""
+        fallback = self.admin.ensure_fallback()
+        assert fallback.id is not None
+        return fallback.id
+
     def _decide(
         self, message: InboundMessage, call: Call | None, language: str | None, place: str | None
     ) -> RouteDecision:
-        fallback = self.admin.ensure_fallback()
-        assert fallback.id is not None
         if call is not None:
             return RouteDecision(
                 department_id=call.department_id,
@@ -203,7 +228,7 @@ class Receiving:
             )
         with self.engine.connect() as conn:
             rules = routing_rules.list_all(conn, active_only=True)
-        router = Router(rules, fallback_department_id=fallback.id)
+        router = Router(rules, fallback_department_id=self._fallback_id)
         return router.decide(message, language=language, place_code=place)
 
     def _open(self, message: InboundMessage) -> Receipt:
@@ -222,7 +247,8 @@ class Receiving:
         with self.engine.begin() as conn:
             department = departments.get(conn, decision.department_id)
             if department is None or not department.active:
-                fallback = self.admin.ensure_fallback()
+                fallback = departments.get(conn, self._fallback_id)
+                assert fallback is not None
                 assert fallback.id is not None
                 decision = RouteDecision(
                     department_id=fallback.id,
@@ -286,7 +312,9 @@ class Receiving:
             auto_reply, opens_at = None, None
             if not hours.is_open(department.hours, now):
                 opens_at = hours.next_opening(department.hours, now)
-                sent = self._auto_reply(conn, case, department, message.contact, call, token)
+                # Without the token: a reply's text is stored, and the token may be kept only
+                # hashed ({statuslink} stays empty; the thank-you page shows the link).
+                sent = self._auto_reply(conn, case, department, message.contact, call)
                 auto_reply = None if sent is None else sent.text
         return Receipt(
             case_id=case.id,
@@ -343,7 +371,6 @@ class Receiving:
         department: Department,
         contact: Contact,
         call: Call | None,
-        token: str | None,
     ) -> CaseMessage | None:
         """Queue the out-of-hours reply: when the department opens, its hours, and what to do
         in an emergency. A missing or broken template is logged and costs the citizen only
@@ -357,7 +384,7 @@ class Receiving:
                 "no out-of-hours template %r: case %s gets no automatic reply", name, case.reference
             )
             return None
-        values = self.template_values(case, department, contact, call=call, token=token)
+        values = self.template_values(case, department, contact, call=call, token=None)
         try:
             subject = replies.render(template.subject, values, language=template.language)
             body = replies.render(template.body, values, language=template.language)

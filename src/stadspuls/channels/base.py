@@ -4,7 +4,7 @@ cursor, `send` delivers one reply. The case service and the outbox know channels
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import msgspec
 
@@ -15,9 +15,18 @@ class ChannelError(Exception):
     """A channel could not be reached or refused a request; `retry` says whether trying again
     later may help (a timeout, a 5xx, a dropped connection) or not (bad credentials, a 4xx)."""
 
-    def __init__(self, message: str, *, retry: bool = True) -> None:
+    def __init__(
+        self, message: str, *, retry: bool = True, retry_after_s: float | None = None
+    ) -> None:
         super().__init__(message)
         self.retry = retry
+        # The server said when to come back (a rate limit's reset, a Retry-After header).
+        self.retry_after_s = retry_after_s
+
+
+class PayloadError(ValueError):
+    """One item of a channel's answer that cannot be read as a message (counted as malformed,
+    skipped: one bad item never stops a poll)."""
 
 
 class OutboundReply(msgspec.Struct, frozen=True, kw_only=True):
@@ -33,6 +42,9 @@ class OutboundReply(msgspec.Struct, frozen=True, kw_only=True):
     subject: str
     text: str
     language: str = "nl"
+    # The out-of-hours reply: marked as automatic (e-mail: Auto-Submitted: auto-replied), so
+    # that the citizen's own auto-responder does not answer it and start a mail loop.
+    auto_reply: bool = False
 
 
 class Polled(msgspec.Struct, frozen=True, kw_only=True):
@@ -41,6 +53,12 @@ class Polled(msgspec.Struct, frozen=True, kw_only=True):
     messages: tuple[InboundMessage, ...]
     cursor: str | None
     malformed: int = 0  # items the channel could not read (logged, counted, skipped)
+    skipped: int = 0  # items deliberately not received (auto-replies, bounces, other kinds)
+    # The channel's own ids of what this poll handled, for `Acknowledging.acknowledge` once
+    # the cursor is stored (the e-mail channel moves these messages to its done folder).
+    handled: tuple[str, ...] = ()
+    # More is waiting (a page limit was reached): poll again at once.
+    more: bool = False
 
 
 class Channel(Protocol):
@@ -56,3 +74,11 @@ class Channel(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class Acknowledging(Channel, Protocol):
+    """A channel that tidies up after a poll was received and its cursor stored (moving mail
+    out of the inbox). Never before: a crash in between must leave the message to re-poll."""
+
+    async def acknowledge(self, polled: Polled) -> None: ...

@@ -22,7 +22,7 @@ import resource
 import signal
 import threading
 import warnings
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime
@@ -48,6 +48,8 @@ class Job:
     stripped_path: str  # without suffix: the worker adds .jpg or .png
     max_pixels: int
     timeout_s: float
+    # False: only check and hash (images of monitored posts): no copies, no credentials.
+    derive: bool = True
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,9 @@ class Refused(Exception):
 
 
 def _start_worker(memory_mb: int) -> None:
+    # numpy's BLAS reserves address space per thread; a worker needs none of its threads.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
     limit = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     signal.signal(signal.SIGALRM, signal.SIG_DFL)
@@ -88,6 +93,8 @@ def decode(job: Job) -> Decoded:
         if job.content_type.startswith("video/"):
             return _video(job)
         return _image(job)
+    except MemoryError:
+        raise Refused("decode", "out of memory") from None
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
 
@@ -145,6 +152,18 @@ def _image(job: Job) -> Decoded:
     if orientation in (5, 6, 7, 8):
         width, height = height, width
     pixels.thumbnail((VIEW_PX, VIEW_PX), Image.Resampling.LANCZOS)
+    if not job.derive:
+        return Decoded(
+            width=width,
+            height=height,
+            taken_at=facts.taken_at,
+            lat=facts.lat,
+            lon=facts.lon,
+            phash=str(imagehash.phash(pixels)),
+            c2pa=None,
+            stripped_suffix=None,
+            had_exif=facts.present,
+        )
     suffix = _save_stripped(pixels, job.stripped_path)
     thumb = pixels.copy()
     thumb.thumbnail((THUMB_PX, THUMB_PX), Image.Resampling.LANCZOS)
@@ -264,22 +283,51 @@ class Decoder:
         """Decode in a worker; `Refused` for a bad file, MediaRejected("decode") for a file
         that kills or hangs its worker (twice)."""
         for _attempt in range(2):
-            pool = self._current()
-            try:
-                future = pool.submit(decode, job)
-            except (BrokenProcessPool, RuntimeError):
-                self._discard(pool, kill=False)
+            pool, future = self._submit(job)
+            if future is None:
                 continue
             try:
                 # The worker's own alarm comes first; this is the backstop for a worker that
                 # ignores it (blocked signals in a library).
                 return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout_s + 5)
-            except BrokenProcessPool:
-                self._discard(pool, kill=False)
-            except TimeoutError:
-                self._discard(pool, kill=True)
-                raise decode_failed(filename) from None
+            except Exception as error:
+                self._failed(pool, error, filename)
         raise decode_failed(filename)
+
+    def run_blocking(self, job: Job, *, filename: str = "") -> Decoded:
+        """`run` for a thread without an event loop (the consumer of monitored posts)."""
+        for _attempt in range(2):
+            pool, future = self._submit(job)
+            if future is None:
+                continue
+            try:
+                return future.result(timeout=self.timeout_s + 5)
+            except Exception as error:
+                self._failed(pool, error, filename)
+        raise decode_failed(filename)
+
+    def _submit(self, job: Job) -> tuple[ProcessPoolExecutor, Future[Decoded] | None]:
+        pool = self._current()
+        try:
+            return pool, pool.submit(decode, job)
+        except (BrokenProcessPool, RuntimeError):
+            self._discard(pool, kill=False)
+            return pool, None
+
+    def _failed(self, pool: ProcessPoolExecutor, error: Exception, filename: str) -> None:
+        """Returns to retry (the pool broke); raises otherwise."""
+        if isinstance(error, BrokenProcessPool):
+            self._discard(pool, kill=False)
+            return
+        if isinstance(error, TimeoutError):
+            self._discard(pool, kill=True)
+            raise decode_failed(filename) from None
+        if isinstance(error, Refused):
+            raise error
+        # A failure of ours or of the imaging library, not a verdict on the file: logged in
+        # full, refused as "could not be opened safely".
+        log.error("decoding %r failed", filename, exc_info=error)
+        raise decode_failed(filename) from None
 
     def worker_pids(self) -> list[int]:
         pool = self._pool

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -84,9 +85,16 @@ class PhashIndex:
     def add(self, row_id: int, phash: str) -> None:
         """A row this process just inserted (its transaction may still roll back: a later
         refresh of the window drops it then; callers re-check matches against the database)."""
+        self.add_many([row_id], [phash])
+
+    def add_many(self, row_ids: Sequence[int], phashes: Sequence[str]) -> None:
+        ids = np.fromiter(row_ids, dtype=np.int64, count=len(row_ids))
+        hashes = np.fromiter(
+            (_as_signed(to_int(value)) for value in phashes), dtype=np.int64, count=len(phashes)
+        )
         with self._lock:
-            self._ids = np.append(self._ids, np.int64(row_id))
-            self._hashes = np.append(self._hashes, np.int64(_as_signed(to_int(phash))))
+            self._ids = np.concatenate((self._ids, ids))
+            self._hashes = np.concatenate((self._hashes, hashes))
 
     def forget(self, row_ids: set[int]) -> None:
         with self._lock:

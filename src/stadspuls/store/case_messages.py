@@ -88,12 +88,9 @@ def add(
         if external_id is None:
             raise
         raise DuplicateMessage(f"{channel} message {external_id!r} was received before") from error
-    row = conn.execute(
-        sa.select(case_messages).where(
-            case_messages.c.id == int(result.inserted_primary_key[0])  # type: ignore[index]
-        )
-    ).mappings()
-    return _message(row.one())
+    message_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+    row = conn.execute(sa.select(case_messages).where(case_messages.c.id == message_id))
+    return _message(row.mappings().one())
 
 
 def of_case(conn: sa.Connection, case_id: int) -> list[CaseMessage]:

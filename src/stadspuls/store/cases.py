@@ -11,7 +11,7 @@ from datetime import datetime
 import msgspec
 import sqlalchemy as sa
 
-from stadspuls.cases.records import Case, CaseEvent, MediaItem
+from stadspuls.cases.records import Case, CaseEvent
 from stadspuls.store.rows import from_us, to_us
 from stadspuls.store.schema import (
     case_contacts,
@@ -280,31 +280,6 @@ def events_of(conn: sa.Connection, case_id: int) -> list[CaseEvent]:
     ]
 
 
-def media_of(conn: sa.Connection, case_id: int) -> list[MediaItem]:
-    """A case's photos and videos in the order received (what the media store wrote)."""
-    query = sa.select(media).where(media.c.case_id == case_id).order_by(media.c.id)
-    return [
-        MediaItem(
-            id=int(row["id"]),
-            case_id=int(row["case_id"]),
-            sha256=row["sha256"],
-            size=int(row["size"]),
-            content_type=row["content_type"],
-            filename=row["filename"],
-            width=row["width"],
-            height=row["height"],
-            taken_at=_maybe(row["taken_us"]),
-            lat=row["lat"],
-            lon=row["lon"],
-            phash=row["phash"],
-            c2pa=row["c2pa"],
-            received_at=from_us(row["received_us"]),
-            group_id=row["group_id"],
-        )
-        for row in conn.execute(query).mappings()
-    ]
-
-
 # -- retention ---------------------------------------------------------------------------------
 
 
@@ -317,7 +292,11 @@ def expired(conn: sa.Connection, now_us: int, *, limit: int = 1000) -> list[int]
         .where(
             cases.c.state == "closed",
             cases.c.closed_us.is_not(None),
-            cases.c.closed_us + departments.c.retention_days * day_us <= now_us,
+            # BigInteger: retention_days is an INTEGER column, and days in microseconds are not.
+            cases.c.closed_us
+            + sa.cast(departments.c.retention_days, sa.BigInteger)
+            * sa.literal(day_us, sa.BigInteger)
+            <= now_us,
         )
         .order_by(cases.c.id)
         .limit(limit)
@@ -339,10 +318,3 @@ def delete(conn: sa.Connection, case_ids: Sequence[int]) -> list[str]:
         conn.execute(table.delete().where(table.c.case_id.in_(ids)))
     conn.execute(cases.delete().where(cases.c.id.in_(ids)))
     return hashes
-
-
-def media_in_use(conn: sa.Connection, hashes: Sequence[str]) -> set[str]:
-    if not hashes:
-        return set()
-    query = sa.select(media.c.sha256).where(media.c.sha256.in_(list(hashes))).distinct()
-    return set(conn.execute(query).scalars())

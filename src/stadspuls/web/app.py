@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from stadspuls import __version__
 from stadspuls.alerts.rules import RuleError
 from stadspuls.cases.admin import CaseAdmin
+from stadspuls.cases.checks import AdminError, AlreadyExists
 from stadspuls.cases.service import CaseService, CaseStateError
 from stadspuls.enrich.pseudonymise import Pseudonymiser, load_or_create_key
 from stadspuls.media.intake import MediaIntake
@@ -34,12 +35,17 @@ from stadspuls.web.routes import (
     account,
     admin_users,
     alerts,
+    cases_actions,
     cases_api,
+    cases_pages,
     dashboard,
     governance,
     health,
     inbox,
+    inbox_admin,
+    inbox_admin_api,
     map_page,
+    media,
     monitors,
     oidc_login,
     posts,
@@ -99,6 +105,7 @@ def create_app(
     app.include_router(governance.router, prefix="/api")
     app.include_router(dashboard.router, prefix="/api")
     app.include_router(cases_api.router, prefix="/api")
+    app.include_router(inbox_admin_api.router, prefix="/api")
     app.include_router(session.router)
     app.include_router(account.router)
     app.include_router(admin_users.router)
@@ -106,8 +113,14 @@ def create_app(
     # `/alerts/ID` is also the link e-mails and webhooks carry.
     app.include_router(inbox.router)
     app.include_router(map_page.router)
+    # The staff inbox: `/cases` and a case's page, and the forms that change a case.
+    app.include_router(cases_pages.router)
+    app.include_router(cases_actions.router)
     # The public intake for citizens (/melden, /oproep, /status): no login.
     public_site.install(app, settings)
+    # Citizens' photos for staff: thumbnails, stripped copies, originals (logged), exports.
+    app.include_router(media.router)
+    app.include_router(inbox_admin.router)  # /inbox/settings/... and /calls
     pages.install(app)
     _answer_errors(app)
     return app
@@ -124,6 +137,8 @@ _STATUS: tuple[tuple[type[Exception], int], ...] = (
     (ReasonRequired, 422),
     (MonitorError, 422),
     (RuleError, 422),
+    (AdminError, 422),  # an inbox setting that cannot be right (hours, places, placeholders)
+    (AlreadyExists, 409),  # a department, template or call by that name exists
     # 503, not 422: the same query may finish on a quieter server or a narrower range.
     (SearchTimeout, 503),
 )

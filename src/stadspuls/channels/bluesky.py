@@ -1,0 +1,348 @@
+"""The organisation's own Bluesky account: mentions of it and replies to its posts
+(app.bsky.notification.listNotifications) become messages; replies are posted under them.
+
+Plain httpx against XRPC rather than the `atproto` SDK: four endpoints are used, and the SDK
+brings pydantic models for every lexicon and its own HTTP stack for them.
+
+Sessions. com.atproto.server.createSession with the handle and an app password gives an access
+token (minutes) and a refresh token (weeks); an expired access token is renewed with
+refreshSession, and when that is refused too, a new session is created.
+
+Paging. listNotifications pages from the newest backwards; its `cursor` points at older pages.
+So our cursor is our own: "indexedAt|uri" of the newest notification handled. A poll reads
+pages until it reaches that point and hands over what is newer, oldest first. The first run
+starts from now on.
+
+Replies. An app.bsky.feed.post with `reply` {root, parent} (root: the thread's first post),
+starting with the citizen's @handle as a mention facet (byte offsets in UTF-8, as the
+lexicon wants), at most 300 graphemes per post: a longer text becomes a numbered thread.
+Unlike Mastodon, createRecord takes no idempotency key: a retry after an answer that was lost
+on the way may post twice.
+
+Direct messages (chat.bsky.*) are left out: they need the chat service's own polling of
+conversations (listConvos, getMessages) through the atproto-proxy header; mentions and replies
+are what this channel reads.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from stadspuls.cases.records import Contact, InboundMessage
+from stadspuls.channels.base import ChannelError, OutboundReply, PayloadError, Polled
+from stadspuls.channels.split import TooLong, graphemes, split_text
+from stadspuls.records import utcnow
+from stadspuls.settings import BlueskyAccountSettings
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "bluesky"
+REASONS = frozenset({"mention", "reply"})
+PAGE_LIMIT = 50
+# Pages read to find the cursor again (5,000 notifications); past that the older ones of a
+# long gap are given up, with a warning.
+MAX_PAGES = 100
+POST_LIMIT = 300  # graphemes
+TIMEOUT_S = 30.0
+_EXPIRED = frozenset({"ExpiredToken", "InvalidToken"})
+
+
+def _time(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def position(cursor: str) -> tuple[datetime, str]:
+    when, _, uri = cursor.partition("|")
+    return _time(when), uri
+
+
+def notification_to_inbound(item: Mapping[str, Any], *, received_at: datetime) -> InboundMessage:
+    """One mention or reply notification as the case service's message. Raises PayloadError."""
+    uri, cid = item.get("uri"), item.get("cid")
+    author, record = item.get("author"), item.get("record")
+    if not (isinstance(uri, str) and isinstance(cid, str)):
+        raise PayloadError("notification without uri/cid")
+    if not isinstance(author, Mapping) or not isinstance(record, Mapping):
+        raise PayloadError(f"{uri}: notification without author or record")
+    did, handle, text = author.get("did"), author.get("handle"), record.get("text")
+    if not (isinstance(did, str) and isinstance(handle, str) and isinstance(text, str)):
+        raise PayloadError(f"{uri}: author without did/handle or post without text")
+    reply = record.get("reply")
+    root = reply.get("root") if isinstance(reply, Mapping) else None
+    if not isinstance(root, Mapping):
+        root = {"uri": uri, "cid": cid}  # the mention starts its own thread
+    address = {
+        "uri": uri,
+        "cid": cid,
+        "root_uri": str(root.get("uri")),
+        "root_cid": str(root.get("cid")),
+        "did": did,
+    }
+    images = _images(record.get("embed"))
+    if images:
+        text += f"\n\n[{images} foto('s) op Bluesky, niet opgehaald: {uri}]"
+    langs = record.get("langs")
+    language = langs[0] if isinstance(langs, list) and langs else None
+    name = author.get("displayName") or handle
+    return InboundMessage(
+        channel=CHANNEL,
+        external_id=uri,
+        received_at=received_at,
+        text=_without_own_mention(text, record),
+        language=language[:2] if isinstance(language, str) and len(language) >= 2 else None,
+        contact=Contact(
+            name=str(name),
+            handle=f"@{handle}",
+            reply_to=json.dumps(address, separators=(",", ":"), sort_keys=True),
+        ),
+    )
+
+
+def reply_record(
+    text: str, *, address: Mapping[str, str], handle: str, parent: Mapping[str, str], now: datetime
+) -> dict[str, Any]:
+    """The post answering `address`'s thread under `parent`, mentioning `handle`."""
+    mention = handle if handle.startswith("@") else f"@{handle}"
+    body = f"{mention} {text}"
+    return {
+        "$type": "app.bsky.feed.post",
+        "text": body,
+        "createdAt": now.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "reply": {
+            "root": {"uri": address["root_uri"], "cid": address["root_cid"]},
+            "parent": {"uri": parent["uri"], "cid": parent["cid"]},
+        },
+        "facets": [
+            {
+                "index": {"byteStart": 0, "byteEnd": len(mention.encode())},
+                "features": [{"$type": "app.bsky.richtext.facet#mention", "did": address["did"]}],
+            }
+        ],
+    }
+
+
+class BlueskyChannel:
+    name = CHANNEL
+
+    def __init__(
+        self,
+        account: BlueskyAccountSettings,
+        *,
+        client: httpx.AsyncClient | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.service = account.service.rstrip("/")
+        self.handle = account.handle
+        try:
+            self.password = account.app_password_file.read_text().strip()
+        except OSError as error:
+            raise ChannelError(
+                f"bluesky: cannot read app_password_file {account.app_password_file}: {error}",
+                retry=False,
+            ) from error
+        self.client = client or httpx.AsyncClient(timeout=TIMEOUT_S)
+        self.clock = clock
+        self.access: str | None = None
+        self.refresh: str | None = None
+        self.did: str | None = None
+
+    async def poll(self, cursor: str | None) -> Polled:
+        since = position(cursor) if cursor else None
+        fresh: list[Mapping[str, Any]] = []
+        page_cursor: str | None = None
+        newest: tuple[datetime, str] | None = None
+        malformed = 0
+        for page in range(MAX_PAGES):
+            params = {"limit": str(PAGE_LIMIT if since else 1)}
+            if page_cursor:
+                params["cursor"] = page_cursor
+            body = await self._xrpc("GET", "app.bsky.notification.listNotifications", params=params)
+            items = body.get("notifications")
+            if not isinstance(items, list):
+                raise ChannelError("bluesky: listNotifications without notifications")
+            reached = False
+            for item in items:
+                try:
+                    key = (_time(str(item["indexedAt"])), str(item["uri"]))
+                except (KeyError, TypeError, ValueError):
+                    malformed += 1
+                    continue
+                newest = max(newest, key) if newest else key
+                if since is not None and key <= since:
+                    reached = True
+                    continue
+                fresh.append(item)
+            page_cursor = body.get("cursor") if isinstance(body.get("cursor"), str) else None
+            if since is None or reached or not page_cursor or not items:
+                break
+            if page == MAX_PAGES - 1:
+                log.warning("bluesky: more than %s new notifications; older ones skipped", page)
+        if since is None:
+            # The first run: from the newest notification on.
+            start = newest or (self.clock(), "")
+            return Polled(messages=(), cursor=_cursor(start), malformed=malformed)
+        messages: list[InboundMessage] = []
+        skipped = 0
+        for item in sorted(fresh, key=lambda i: (_time(str(i["indexedAt"])), str(i["uri"]))):
+            if item.get("reason") not in REASONS:
+                skipped += 1  # likes, reposts, follows, quotes
+                continue
+            try:
+                messages.append(notification_to_inbound(item, received_at=self.clock()))
+            except PayloadError as error:
+                log.warning("bluesky notification: %s", error)
+                malformed += 1
+        return Polled(
+            messages=tuple(messages),
+            cursor=_cursor(max(newest, since) if newest else since),
+            malformed=malformed,
+            skipped=skipped,
+        )
+
+    async def send(self, reply: OutboundReply) -> str:
+        try:
+            address = json.loads(reply.contact.reply_to or "")
+            assert isinstance(address, dict)
+            assert all(isinstance(address.get(k), str) for k in ("uri", "cid", "root_uri", "did"))
+        except (ValueError, AssertionError) as error:
+            raise ChannelError(f"case {reply.case_id}: no post to answer", retry=False) from error
+        handle = reply.contact.handle or ""
+        mention = handle if handle.startswith("@") else f"@{handle}"
+        try:
+            parts = split_text(
+                reply.text, limit=POST_LIMIT - graphemes(mention) - 1, count=graphemes
+            )
+        except TooLong as error:
+            raise ChannelError(f"case {reply.case_id}: {error}", retry=False) from error
+        if self.did is None:
+            await self._login()
+        parent: Mapping[str, str] = {"uri": address["uri"], "cid": address["cid"]}
+        first: str | None = None
+        for part in parts:
+            record = reply_record(
+                part, address=address, handle=mention, parent=parent, now=self.clock()
+            )
+            record["langs"] = [reply.language]
+            posted = await self._xrpc(
+                "POST",
+                "com.atproto.repo.createRecord",
+                json={"repo": self.did, "collection": "app.bsky.feed.post", "record": record},
+            )
+            uri, cid = posted.get("uri"), posted.get("cid")
+            if not (isinstance(uri, str) and isinstance(cid, str)):
+                raise ChannelError("bluesky: createRecord answered without uri/cid")
+            first = first or uri
+            parent = {"uri": uri, "cid": cid}
+        assert first is not None
+        return first
+
+    async def _login(self) -> None:
+        body = await self._call(
+            "POST",
+            "com.atproto.server.createSession",
+            json={"identifier": self.handle, "password": self.password},
+            token=None,
+        )
+        self._session(body)
+
+    async def _renew(self) -> None:
+        try:
+            body = await self._call("POST", "com.atproto.server.refreshSession", token=self.refresh)
+        except ChannelError:
+            await self._login()  # the refresh token expired or was revoked
+            return
+        self._session(body)
+
+    def _session(self, body: Mapping[str, Any]) -> None:
+        access, refresh, did = body.get("accessJwt"), body.get("refreshJwt"), body.get("did")
+        if not (isinstance(access, str) and isinstance(refresh, str) and isinstance(did, str)):
+            raise ChannelError("bluesky: a session without tokens or did")
+        self.access, self.refresh, self.did = access, refresh, did
+
+    async def _xrpc(self, method: str, nsid: str, **kwargs: Any) -> dict[str, Any]:
+        if self.access is None:
+            await self._login()
+        try:
+            return await self._call(method, nsid, token=self.access, **kwargs)
+        except _Expired:
+            await self._renew()
+            return await self._call(method, nsid, token=self.access, **kwargs)
+
+    async def _call(
+        self, method: str, nsid: str, *, token: str | None, **kwargs: Any
+    ) -> dict[str, Any]:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        try:
+            response = await self.client.request(
+                method, f"{self.service}/xrpc/{nsid}", headers=headers, **kwargs
+            )
+        except httpx.HTTPError as error:
+            raise ChannelError(f"bluesky {nsid}: {error!r}") from error
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        if not isinstance(body, dict):
+            body = {}
+        if response.status_code == 429:
+            raise ChannelError(f"bluesky {nsid}: rate limited", retry_after_s=self._reset(response))
+        if response.status_code >= 500:
+            raise ChannelError(f"bluesky {nsid}: {response.status_code}")
+        if response.status_code >= 400:
+            code = str(body.get("error", ""))
+            if (
+                code in _EXPIRED
+                and token is not None
+                and nsid != "com.atproto.server.refreshSession"
+            ):
+                raise _Expired(code)
+            raise ChannelError(
+                f"bluesky {nsid}: {response.status_code} {code} {body.get('message', '')}".strip(),
+                retry=False,
+            )
+        return body
+
+    def _reset(self, response: httpx.Response) -> float | None:
+        reset = response.headers.get("ratelimit-reset", "")
+        if reset.isdigit():
+            return max(0.0, int(reset) - self.clock().timestamp())
+        return None
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+
+class _Expired(ChannelError):
+    pass
+
+
+def _cursor(key: tuple[datetime, str]) -> str:
+    when = key[0].isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return f"{when}|{key[1]}"
+
+
+def _images(embed: object) -> int:
+    if not isinstance(embed, Mapping):
+        return 0
+    images = embed.get("images")
+    if isinstance(images, list):
+        return len(images)
+    media = embed.get("media")  # recordWithMedia
+    return _images(media)
+
+
+def _without_own_mention(text: str, record: Mapping[str, Any]) -> str:
+    """The text without the leading @mention of our account (a facet at byte 0)."""
+    for facet in record.get("facets") or ():
+        index = facet.get("index") if isinstance(facet, Mapping) else None
+        if isinstance(index, Mapping) and index.get("byteStart") == 0:
+            end = index.get("byteEnd")
+            if isinstance(end, int):
+                return text.encode()[end:].decode(errors="ignore").strip() or text
+    return text

@@ -1,0 +1,34 @@
+"""A dovecot for the e-mail channel's tests: one per session, a fresh user per test."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.imap_server import Account, Dovecot, why_not
+
+
+@pytest.fixture(scope="session")
+def dovecot() -> Iterator[Dovecot]:
+    reason = why_not()
+    if reason is not None:
+        pytest.skip(reason)
+    # Not under pytest's own temporary folder: that is private to root (0700), and dovecot's
+    # mail processes run as the `dovecot` user.
+    directory = Path(tempfile.mkdtemp(prefix="stadspuls-dovecot-"))
+    server = Dovecot(directory)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+def mailbox(dovecot: Dovecot) -> Account:
+    return dovecot.account()

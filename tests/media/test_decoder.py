@@ -1,0 +1,83 @@
+"""A decoder process that dies or hangs takes one file down, never the intake: the pool is
+rebuilt and the next file goes through."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from stadspuls.media.errors import MediaRejected
+from tests.media.conftest import accept, make_intake
+from tests.media.photos import chunks, jpeg, png, scene
+
+BIG = jpeg(scene(20, (4000, 3000)), quality=95)
+SMALL = jpeg(scene(21, (800, 600)))
+
+
+def test_a_worker_killed_mid_decode_does_not_take_the_intake_down(tmp_path: Path) -> None:
+    intake = make_intake(tmp_path, decode_workers=1)
+    try:
+        accept(intake, SMALL)  # the pool is up
+        killed: list[int] = []
+
+        async def scenario() -> None:
+            task = asyncio.create_task(
+                intake.accept(chunks(BIG), filename="groot.jpg", declared_type=None)
+            )
+            while not task.done() and not killed:
+                await asyncio.sleep(0.002)
+                # The file is in the worker once the tmp folder holds it and sniffing is done.
+                if any(intake.vault.tmp.iterdir()):
+                    for pid in intake.decoder.worker_pids():
+                        os.kill(pid, signal.SIGKILL)
+                        killed.append(pid)
+            # The file that was decoding when its worker died is tried once more, in a new
+            # pool: it was innocent, and is taken.
+            taken = await task
+            assert taken.width == 4000
+
+        asyncio.run(scenario())
+        assert killed
+        assert intake.decoder.rebuilds == 1
+        assert killed[0] not in intake.decoder.worker_pids()
+        assert accept(intake, SMALL).width == 800
+    finally:
+        asyncio.run(intake.close())
+
+
+def test_a_file_that_hangs_its_worker_is_refused_and_the_next_one_taken(tmp_path: Path) -> None:
+    # A timeout shorter than any decode stands in for a file built to make the decoder spin.
+    intake = make_intake(tmp_path, decode_workers=1, decode_timeout_s=0.001)
+    try:
+        started = time.monotonic()
+        with pytest.raises(MediaRejected) as caught:
+            accept(intake, BIG)
+        assert caught.value.code == "decode"
+        assert "veilig" in caught.value.nl
+        assert time.monotonic() - started < 10
+        # Killed by its alarm, once and again on the retry.
+        assert intake.decoder.rebuilds == 2
+        assert not list(intake.vault.originals.rglob("*.*"))
+
+        intake.settings.decode_timeout_s = 20.0
+        assert accept(intake, SMALL).width == 800
+    finally:
+        asyncio.run(intake.close())
+
+
+def test_a_worker_has_a_memory_ceiling(tmp_path: Path) -> None:
+    # With 512 MB of address space (about 150 MB of it the worker's own libraries) a
+    # 40-megapixel photo cannot be decoded: the refusal is clean, not a dead server.
+    intake = make_intake(tmp_path, decode_workers=1, decode_memory_mb=512, decode_timeout_s=3)
+    try:
+        with pytest.raises(MediaRejected) as caught:
+            accept(intake, png(scene(22, (8000, 5000))), "groot.png")
+        assert caught.value.code in ("pixels", "decode")
+        assert accept(intake, SMALL).width == 800
+    finally:
+        asyncio.run(intake.close())
