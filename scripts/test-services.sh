@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Start/stop the servers the test suite needs: a throw-away PostgreSQL on 127.0.0.1.
+# Start/stop the servers the test suite needs: a throw-away PostgreSQL on 127.0.0.1 (and
+# Debian's dovecot installed for the e-mail channel's tests, which start it themselves).
 # Installs PostgreSQL from Debian's packages when no server binaries are present.
 # Writes var/test-services.env with STADSPULS_TEST_PG_URL for the tests.
 set -euo pipefail
@@ -33,8 +34,24 @@ free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+# The e-mail channel's tests (tests/channels) start a dovecot of their own per test session, in
+# a temporary folder; this only installs Debian's dovecot-imapd when it is missing (root and apt
+# needed; without them those tests skip and say why).
+ensure_dovecot() {
+  command -v dovecot >/dev/null && return 0
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+    echo "test-services: dovecot is missing and cannot be installed here; the IMAP tests will skip" >&2
+    return 0
+  fi
+  echo "test-services: installing Debian's dovecot-imapd for the IMAP tests" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  { apt-get update -qq && apt-get install -y -qq --no-install-recommends dovecot-imapd; } >/dev/null \
+    || echo "test-services: apt-get failed; the IMAP tests will skip" >&2
+}
+
 start() {
   local bin
+  ensure_dovecot
   bin=$(pg_bin)
   mkdir -p var
   stop >/dev/null 2>&1 || true

@@ -62,6 +62,7 @@ def test_cases_api(settings: Settings, engine: sa.Engine) -> None:
     listed = client.get("/api/cases", headers=h["ann"]).json()
     assert [c["id"] for c in listed["cases"]] == [case_id]
     assert listed["cases"][0]["reference"].startswith("SP-")
+    assert listed["cases"][0]["overdue"] == []  # just arrived
     assert client.get("/api/cases", headers=h["carl"]).json()["cases"] == []
     assert client.get(url, headers=h["carl"]).status_code == 404
     assert client.get("/api/cases/999999", headers=h["ann"]).status_code == 404

@@ -129,6 +129,9 @@ def test_english_gets_the_english_auto_reply(inbox: Inbox, desk: Department) -> 
     [
         ("Er staat al drie dagen een kapotte fiets tegen ons hek, wie haalt die weg?", "nl"),
         ("There has been a broken bicycle against our fence for three days now.", "en"),
+        # Short: fastText reads it as German; lingua's second opinion says Dutch.
+        ("Er is brand in Utrecht", "nl"),
+        ("Where can I park my car?", "en"),
     ],
 )
 def test_the_language_is_identified(

@@ -9,18 +9,35 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.imap_server import Account, Dovecot, why_not
+from tests.support.imap_server import Account, Dovecot, self_signed, why_not
 
 
 @pytest.fixture(scope="session")
 def dovecot() -> Iterator[Dovecot]:
+    yield from _dovecot()
+
+
+@pytest.fixture
+def lone_dovecot() -> Iterator[Dovecot]:
+    """A dovecot of its own, for a test that fails a login: dovecot then slows down every later
+    login from the address, which would slow the tests after it."""
+    yield from _dovecot()
+
+
+@pytest.fixture(scope="session")
+def tls_dovecot() -> Iterator[Dovecot]:
+    """A dovecot with STARTTLS and IMAPS, its certificate from a CA of its own."""
+    yield from _dovecot(tls=True)
+
+
+def _dovecot(*, tls: bool = False) -> Iterator[Dovecot]:
     reason = why_not()
     if reason is not None:
         pytest.skip(reason)
     # Not under pytest's own temporary folder: that is private to root (0700), and dovecot's
     # mail processes run as the `dovecot` user.
     directory = Path(tempfile.mkdtemp(prefix="stadspuls-dovecot-"))
-    server = Dovecot(directory)
+    server = Dovecot(directory, self_signed(directory) if tls else None)
     try:
         server.start()
         yield server

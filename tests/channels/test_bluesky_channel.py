@@ -255,3 +255,26 @@ def test_a_case_without_a_post_to_answer_is_refused(tmp_path: Path) -> None:
         _run(server, tmp_path, lambda c: c.send(broken))
     assert error.value.retry is False
     assert server.records == []
+
+
+def test_a_reply_to_our_reply_is_linked_to_its_case(tmp_path: Path) -> None:
+    server = BlueskyAccount(_notifications())
+    sent: dict[tuple[str, str], int] = {}
+
+    async def scenario(channel: BlueskyChannel) -> Any:
+        channel.conversations = lambda name, external_id: sent.get((name, external_id))
+        ours = await channel.send(_reply("Waar precies op de brug?"))
+        sent[("bluesky", ours)] = 3
+        answer = copy.deepcopy(_by_uri(MENTION))
+        answer["uri"] = MENTION.replace("3lcmention1a2", "3lcanswer7x7")
+        answer["reason"] = "reply"
+        answer["indexedAt"] = "2026-12-01T08:50:00.000Z"
+        answer["record"]["reply"] = {
+            "root": {"uri": MENTION, "cid": answer["cid"]},
+            "parent": {"uri": ours, "cid": server.records[-1]["cid"]},
+        }
+        server.notifications.append(answer)
+        return await channel.poll("2026-12-01T08:28:00.400Z|x")
+
+    polled = _run(server, tmp_path, scenario)
+    assert [m.in_reply_to_case for m in polled.messages] == [3]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -13,7 +14,7 @@ from stadspuls.channels.base import ChannelError, Polled
 from stadspuls.channels.email import EmailChannel
 from stadspuls.settings import ImapSettings, InboxSettings, SmtpSettings
 from tests.support.http import closed_port
-from tests.support.imap_server import Account
+from tests.support.imap_server import Account, Dovecot
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "channels"
 SMTP = SmtpSettings(host="127.0.0.1", port=closed_port(), starttls=False, sender="m@gemeente.test")
@@ -152,10 +153,10 @@ def test_acknowledging_nothing_touches_nothing(mailbox: Account, tmp_path: Path)
     assert [flags for _, flags in mailbox.folder()] == [set()]
 
 
-# Last in the file: dovecot slows down further logins from an address after a failed one.
 def test_a_wrong_password_is_not_retried_and_a_dead_server_is(
-    mailbox: Account, tmp_path: Path
+    lone_dovecot: Dovecot, tmp_path: Path
 ) -> None:
+    mailbox = lone_dovecot.account()
     with pytest.raises(ChannelError, match="login refused") as refused:
         asyncio.run(_channel(mailbox, tmp_path, password="wrong").poll(None))
     assert refused.value.retry is False
@@ -163,3 +164,26 @@ def test_a_wrong_password_is_not_retried_and_a_dead_server_is(
     with pytest.raises(ChannelError) as down:
         asyncio.run(_channel(dead, tmp_path).poll(None))
     assert down.value.retry is True
+
+
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+def test_tls_checks_the_servers_certificate(
+    tls_dovecot: Dovecot, tmp_path: Path, security: Literal["starttls", "ssl"]
+) -> None:
+    mailbox = tls_dovecot.account()
+    _append(mailbox, "question.eml")
+    assert tls_dovecot.tls is not None
+    secret = tmp_path / "imap.password"
+    secret.write_text(mailbox.password)
+    port = tls_dovecot.ssl_port if security == "ssl" else tls_dovecot.port
+    trusted = ImapSettings(
+        host="127.0.0.1", port=port, security=security, user=mailbox.user,
+        password_file=secret, ca_file=tls_dovecot.tls[0],
+    )  # fmt: skip
+    polled = asyncio.run(EmailChannel(trusted, SMTP, InboxSettings()).poll(None))
+    assert [m.subject for m in polled.messages] == ["Kapotte lantaarnpaal Kerkstraat"]
+    # Without the certificate's CA the connection is refused before the password is sent.
+    untrusted = trusted.model_copy(update={"ca_file": None})
+    with pytest.raises(ChannelError, match="certificate") as refused:
+        asyncio.run(EmailChannel(untrusted, SMTP, InboxSettings()).poll(None))
+    assert refused.value.retry is False

@@ -11,6 +11,7 @@ import pytest
 from stadspuls.channels.mail_parse import (
     MailError,
     ParsedMail,
+    answers,
     automatic,
     parse,
     to_inbound,
@@ -133,3 +134,9 @@ def test_quotes_are_cut_in_english_and_dutch_and_a_fully_quoted_text_is_kept() -
     assert without_quote("Yes.\n\nOn Mon, 1 Dec 2026 Gemeente wrote:\n> hi") == "Yes."
     assert without_quote("Ja\n-----Oorspronkelijk bericht-----\nVan: x") == "Ja"
     assert without_quote("> alleen een citaat") == "> alleen een citaat"
+
+
+def test_the_message_answered_is_named_for_the_conversation_lookup() -> None:
+    raw = b"From: a@example.nl\nIn-Reply-To: <rewritten.1@relay.example>\nSubject: x\n\nja\n"
+    assert answers(parse(raw)) == "<rewritten.1@relay.example>"
+    assert answers(parse(b"From: a@example.nl\nSubject: x\n\nja\n")) is None

@@ -217,3 +217,26 @@ def test_a_deleted_mention_cannot_be_answered(tmp_path: Path) -> None:
         _run(server, tmp_path, lambda channel: channel.send(_reply("Hallo", "999")))
     assert error.value.retry is False
     assert server.posted == []
+
+
+def test_a_mention_answering_our_reply_is_linked_to_its_case(tmp_path: Path) -> None:
+    server = MastodonAccount(_notifications())
+    sent: dict[tuple[str, str], int] = {}
+
+    def conversations(channel: str, external_id: str) -> int | None:
+        return sent.get((channel, external_id))
+
+    async def scenario(channel: MastodonChannel) -> Any:
+        channel.conversations = conversations
+        ours = await channel.send(_reply("Kunt u zeggen waar precies?", "113580000000000401"))
+        sent[("mastodon", ours)] = 5
+        answer = copy.deepcopy(_by_id("401"))
+        answer["id"] = "406"
+        answer["status"]["id"] = "113580000000000406"
+        answer["status"]["uri"] = "https://social.example/users/anna_demo/statuses/406"
+        answer["status"]["in_reply_to_id"] = ours
+        server.add(answer)
+        return await channel.poll("404")
+
+    polled = _run(server, tmp_path, scenario)
+    assert [m.in_reply_to_case for m in polled.messages] == [5]

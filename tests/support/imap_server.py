@@ -5,6 +5,7 @@ user, so its mailbox starts empty."""
 from __future__ import annotations
 
 import imaplib
+import ipaddress
 import os
 import shutil
 import signal
@@ -13,6 +14,7 @@ import subprocess
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 CONFIG = """\
@@ -21,7 +23,7 @@ listen = 127.0.0.1
 base_dir = {dir}/run
 state_dir = {dir}/run
 log_path = {dir}/dovecot.log
-ssl = no
+{ssl}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 # The wrong-password test must not slow down every later login from 127.0.0.1.
@@ -46,7 +48,8 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {ssl_port}
   }}
 }}
 """
@@ -105,10 +108,51 @@ class Account:
             client.logout()
 
 
+def self_signed(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 (its own CA) and its key, as PEM files."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = directory / "imap.crt", directory / "imap.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
 class Dovecot:
-    def __init__(self, directory: Path) -> None:
+    """`tls`: serve STARTTLS on `port` and IMAPS on `ssl_port` with this certificate."""
+
+    def __init__(self, directory: Path, tls: tuple[Path, Path] | None = None) -> None:
         self.dir = directory
         self.port = _free_port()
+        self.ssl_port = _free_port() if tls else 0
+        self.tls = tls
         self.users = directory / "users"
 
     def start(self) -> None:
@@ -121,7 +165,12 @@ class Dovecot:
         self.dir.chmod(0o755)
         shutil.chown(self.dir / "mail", "dovecot", "dovecot")
         conf = self.dir / "dovecot.conf"
-        conf.write_text(CONFIG.format(dir=self.dir, port=self.port))
+        ssl = "ssl = no"
+        if self.tls is not None:
+            ssl = f"ssl = yes\nssl_cert = <{self.tls[0]}\nssl_key = <{self.tls[1]}"
+        conf.write_text(
+            CONFIG.format(dir=self.dir, port=self.port, ssl=ssl, ssl_port=self.ssl_port)
+        )
         # It daemonises: a pipe on its output would be held open by the daemon, so a file.
         with (self.dir / "start.log").open("wb") as out:
             subprocess.run(

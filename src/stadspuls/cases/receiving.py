@@ -17,6 +17,7 @@ import secrets
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import cache, cached_property
+from typing import Any
 
 import msgspec
 import sqlalchemy as sa
@@ -93,10 +94,31 @@ def reply_route(channel: str, contact: Contact) -> tuple[str, str]:
     return channel, "queued"
 
 
+class CaseLanguages(LanguageIdentifier):
+    """The project's identifier (fastText, then lingua for short or unsure texts) with lingua in
+    its low-accuracy mode. The full lingua models take about 12 s to load and hold the GIL all
+    that time: in the web server that would freeze every request at the first short report.
+    The low-accuracy models load in half a second; long texts are fastText's anyway."""
+
+    @cached_property
+    def _lingua(self) -> tuple[Any, dict[Any, str]]:
+        from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
+
+        by_language: dict[Any, str] = {}
+        for code in self.languages:
+            iso = getattr(IsoCode639_1, code.upper(), None)
+            if iso is not None:
+                by_language[Language.from_iso_code_639_1(iso)] = code
+        if len(by_language) < 2:
+            return None, by_language
+        builder = LanguageDetectorBuilder.from_languages(*by_language)
+        return builder.with_low_accuracy_mode().build(), by_language
+
+
 @cache
 def _identifier(languages: tuple[str, ...]) -> LanguageIdentifier:
-    """One per process: its models take seconds to load."""
-    return LanguageIdentifier(languages)
+    """One per process."""
+    return CaseLanguages(languages)
 
 
 class Receiving:
@@ -112,6 +134,12 @@ class Receiving:
     @property
     def _languages(self) -> LanguageIdentifier:
         return _identifier(tuple(self.settings.languages or ("nl", "en")))
+
+    def warm_up(self) -> None:
+        """Load the language models and the municipality shapes now (seconds), not on the
+        first citizen's report: `stadspuls run` calls it in the background at start."""
+        self._languages.warm_up()
+        gazetteer()
 
     def find_conversation(self, channel: str, external_id: str) -> int | None:
         """The case a channel's message belongs to: one received, or a reply we sent (an

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from collections.abc import Mapping, Sequence
 
 import click
@@ -76,9 +77,15 @@ async def run_inbox(
     intervals = poll_intervals(settings)
     if channels is None:
         media = MediaIntake(settings.inbox)
+
+        def report(name: str, error: ChannelError) -> None:
+            click.echo(f"inbox: the {name} channel is not started: {error}", err=True)
+
         try:
-            channels = build_channels(settings, media=media)
-        except (ChannelError, ValueError) as error:
+            channels = build_channels(
+                settings, media=media, conversations=service.find_conversation, report=report
+            )
+        except ValueError as error:
             click.echo(f"inbox: channels not started: {error}", err=True)
             channels = {}
 
@@ -91,6 +98,9 @@ async def run_inbox(
             return None
 
     poller = ChannelPoller(engine, channels, receive, intervals=intervals)
+    # The models are shared by the process: the web app's case service finds them loaded. A
+    # daemon thread, not the loop's executor: a server stopped early must not wait for it.
+    threading.Thread(target=service.warm_up, name="inbox-warm-up", daemon=True).start()
     tasks = [
         asyncio.create_task(ReplySender(service, channels).run(stop)),
         asyncio.create_task(purge_loop(service, stop, purge_interval_s)),

@@ -4,6 +4,8 @@ cursor, `send` delivers one reply. The case service and the outbox know channels
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable, Sequence
 from typing import Protocol, runtime_checkable
 
 import msgspec
@@ -59,6 +61,29 @@ class Polled(msgspec.Struct, frozen=True, kw_only=True):
     handled: tuple[str, ...] = ()
     # More is waiting (a page limit was reached): poll again at once.
     more: bool = False
+
+
+# Which case one of our own sent messages belongs to: (channel, the id `send` returned) -> the
+# case id, or None. The case service's `find_conversation`; a channel given it links a citizen's
+# reply to our reply (a Mastodon status in reply to ours, a Bluesky reply to our post, an
+# e-mail answering our Message-ID) to its case.
+Conversations = Callable[[str, str], "int | None"]
+
+
+async def link_replies(
+    found: Sequence[tuple[InboundMessage, str | None]],
+    conversations: Conversations | None,
+) -> tuple[InboundMessage, ...]:
+    """The messages, each with `in_reply_to_case` set when what it answers is ours."""
+    linked: list[InboundMessage] = []
+    for message, answers in found:
+        if message.in_reply_to_case is None and answers and conversations is not None:
+            # A database read: off the event loop.
+            case = await asyncio.to_thread(conversations, message.channel, answers)
+            if case is not None:
+                message = msgspec.structs.replace(message, in_reply_to_case=case)
+        linked.append(message)
+    return tuple(linked)
 
 
 class Channel(Protocol):

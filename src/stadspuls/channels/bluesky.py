@@ -35,7 +35,14 @@ from typing import Any
 import httpx
 
 from stadspuls.cases.records import Contact, InboundMessage
-from stadspuls.channels.base import ChannelError, OutboundReply, PayloadError, Polled
+from stadspuls.channels.base import (
+    ChannelError,
+    Conversations,
+    OutboundReply,
+    PayloadError,
+    Polled,
+    link_replies,
+)
 from stadspuls.channels.split import TooLong, graphemes, split_text
 from stadspuls.records import utcnow
 from stadspuls.settings import BlueskyAccountSettings
@@ -104,6 +111,15 @@ def notification_to_inbound(item: Mapping[str, Any], *, received_at: datetime) -
     )
 
 
+def answers(item: Mapping[str, Any]) -> str | None:
+    """The uri of the post this one replies to (ours, when it answers our reply)."""
+    record = item.get("record")
+    reply = record.get("reply") if isinstance(record, Mapping) else None
+    parent = reply.get("parent") if isinstance(reply, Mapping) else None
+    uri = parent.get("uri") if isinstance(parent, Mapping) else None
+    return uri if isinstance(uri, str) else None
+
+
 def reply_record(
     text: str, *, address: Mapping[str, str], handle: str, parent: Mapping[str, str], now: datetime
 ) -> dict[str, Any]:
@@ -136,7 +152,9 @@ class BlueskyChannel:
         *,
         client: httpx.AsyncClient | None = None,
         clock: Callable[[], datetime] = utcnow,
+        conversations: Conversations | None = None,
     ) -> None:
+        self.conversations = conversations
         self.service = account.service.rstrip("/")
         self.handle = account.handle
         try:
@@ -187,19 +205,20 @@ class BlueskyChannel:
             # The first run: from the newest notification on.
             start = newest or (self.clock(), "")
             return Polled(messages=(), cursor=_cursor(start), malformed=malformed)
-        messages: list[InboundMessage] = []
+        messages: list[tuple[InboundMessage, str | None]] = []
         skipped = 0
         for item in sorted(fresh, key=lambda i: (_time(str(i["indexedAt"])), str(i["uri"]))):
             if item.get("reason") not in REASONS:
                 skipped += 1  # likes, reposts, follows, quotes
                 continue
             try:
-                messages.append(notification_to_inbound(item, received_at=self.clock()))
+                message = notification_to_inbound(item, received_at=self.clock())
+                messages.append((message, answers(item)))
             except PayloadError as error:
                 log.warning("bluesky notification: %s", error)
                 malformed += 1
         return Polled(
-            messages=tuple(messages),
+            messages=await link_replies(messages, self.conversations),
             cursor=_cursor(max(newest, since) if newest else since),
             malformed=malformed,
             skipped=skipped,

@@ -35,12 +35,19 @@ from pathlib import Path
 import msgspec
 
 from stadspuls.cases.records import AcceptedMedia, InboundMessage
-from stadspuls.channels.base import ChannelError, OutboundReply, Polled
+from stadspuls.channels.base import (
+    ChannelError,
+    Conversations,
+    OutboundReply,
+    Polled,
+    link_replies,
+)
 from stadspuls.channels.mail_parse import (
     CHANNEL,
     Attachment,
     MailError,
     ParsedMail,
+    answers,
     automatic,
     parse,
     to_inbound,
@@ -134,7 +141,9 @@ class EmailChannel:
         *,
         media: MediaIntake | None = None,
         clock: Callable[[], datetime] = utcnow,
+        conversations: Conversations | None = None,
     ) -> None:
+        self.conversations = conversations
         # Without a mailbox the channel only sends: answers to web reports that left an
         # e-mail address.
         self.imap_settings = imap
@@ -175,7 +184,7 @@ class EmailChannel:
         validity, fetched, last_uid, more, too_large = await asyncio.to_thread(
             self._fetch, parse_cursor(cursor)
         )
-        messages: list[InboundMessage] = []
+        messages: list[tuple[InboundMessage, str | None]] = []
         handled: list[str] = []
         malformed = too_large
         skipped = 0
@@ -199,10 +208,10 @@ class EmailChannel:
                 log.warning("e-mail %s: not readable, left in the inbox: %s", where, error)
                 malformed += 1
                 continue
-            messages.append(await self._with_media(parsed))
+            messages.append((await self._with_media(parsed), answers(mail)))
             handled.append(f"{validity}:{uid}")
         return Polled(
-            messages=tuple(messages),
+            messages=await link_replies(messages, self.conversations),
             cursor=f"{validity}:{last_uid}",
             malformed=malformed,
             skipped=skipped,

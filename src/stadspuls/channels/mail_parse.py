@@ -88,6 +88,13 @@ def case_in_reply(mail: EmailMessage, our_domains: Sequence[str]) -> int | None:
     return None
 
 
+def answers(mail: EmailMessage) -> str | None:
+    """The Message-ID this message answers (In-Reply-To), for a case whose reply we sent with
+    an id of another form than ours (a mail server that rewrote it)."""
+    found = re.search(r"<[^<>\s]+>", _header(mail, "In-Reply-To"))
+    return found.group(0) if found else None
+
+
 def to_inbound(
     mail: EmailMessage,
     *,

@@ -28,7 +28,14 @@ from typing import Any
 import httpx
 
 from stadspuls.cases.records import Contact, InboundMessage
-from stadspuls.channels.base import ChannelError, OutboundReply, PayloadError, Polled
+from stadspuls.channels.base import (
+    ChannelError,
+    Conversations,
+    OutboundReply,
+    PayloadError,
+    Polled,
+    link_replies,
+)
 from stadspuls.channels.split import TooLong, split_text
 from stadspuls.records import utcnow
 from stadspuls.settings import MastodonAccountSettings
@@ -97,6 +104,13 @@ def mention_to_inbound(
     )
 
 
+def answers(notification: Mapping[str, Any]) -> str | None:
+    """The id of the status this mention answers (ours, when it replies to our reply)."""
+    status = notification.get("status")
+    answered = status.get("in_reply_to_id") if isinstance(status, Mapping) else None
+    return answered if isinstance(answered, str) else None
+
+
 def retry_after(response: httpx.Response, now: datetime) -> float | None:
     reset = response.headers.get("x-ratelimit-reset")
     if reset:
@@ -119,7 +133,9 @@ class MastodonChannel:
         *,
         client: httpx.AsyncClient | None = None,
         clock: Callable[[], datetime] = utcnow,
+        conversations: Conversations | None = None,
     ) -> None:
+        self.conversations = conversations
         self.base_url = account.base_url.rstrip("/")
         self.host = httpx.URL(self.base_url).host
         try:
@@ -145,7 +161,7 @@ class MastodonChannel:
             "min_id": cursor,
             "limit": str(PAGE_LIMIT),
         }
-        messages: list[InboundMessage] = []
+        messages: list[tuple[InboundMessage, str | None]] = []
         malformed = skipped = 0
         newest_id = cursor
         more = False
@@ -164,11 +180,10 @@ class MastodonChannel:
                     skipped += 1  # a server that ignores types[]
                     continue
                 try:
-                    messages.append(
-                        mention_to_inbound(
-                            notification, instance_host=self.host, received_at=self.clock()
-                        )
+                    message = mention_to_inbound(
+                        notification, instance_host=self.host, received_at=self.clock()
                     )
+                    messages.append((message, answers(notification)))
                 except PayloadError as error:
                     log.warning("mastodon notification %s: %s", notification_id, error)
                     malformed += 1
@@ -179,7 +194,7 @@ class MastodonChannel:
                 break
             more = page == MAX_PAGES - 1 and len(items) >= PAGE_LIMIT
         return Polled(
-            messages=tuple(messages),
+            messages=await link_replies(messages, self.conversations),
             cursor=newest_id,
             malformed=malformed,
             skipped=skipped,

@@ -4,27 +4,54 @@ one it only sends answers to web reports), Mastodon and Bluesky when their accou
 
 from __future__ import annotations
 
-from stadspuls.channels.base import Channel
+from collections.abc import Callable
+
+from stadspuls.channels.base import Channel, ChannelError, Conversations
 from stadspuls.channels.bluesky import BlueskyChannel
 from stadspuls.channels.email import EmailChannel
 from stadspuls.channels.mastodon import MastodonChannel
 from stadspuls.media.intake import MediaIntake
 from stadspuls.settings import Settings
 
+Report = Callable[[str, ChannelError], None]
 
-def build_channels(settings: Settings, *, media: MediaIntake | None = None) -> dict[str, Channel]:
-    """Raises ChannelError (retry=False) for a channel whose secret file cannot be read, and
-    ValueError for a mailbox without an SMTP server to answer through."""
+
+def build_channels(
+    settings: Settings,
+    *,
+    media: MediaIntake | None = None,
+    conversations: Conversations | None = None,
+    report: Report | None = None,
+) -> dict[str, Channel]:
+    """`media` takes e-mail attachments (else they are named in the text); `conversations`
+    (CaseService.find_conversation) links replies to our replies to their case.
+
+    A channel that cannot be built (its secret file unreadable) raises ChannelError
+    (retry=False), or, when `report` is given, is reported through it and left out so that the
+    other channels run. A mailbox without an SMTP server to answer through is a ValueError."""
     inbox = settings.inbox
-    channels: dict[str, Channel] = {}
     if inbox.imap is not None and settings.smtp is None:
         raise ValueError("[inbox.imap] needs an [smtp] server to send the replies through")
+    builders: dict[str, Callable[[], Channel]] = {}
     if settings.smtp is not None:
-        channels["email"] = EmailChannel(inbox.imap, settings.smtp, inbox, media=media)
+        smtp = settings.smtp
+        builders["email"] = lambda: EmailChannel(
+            inbox.imap, smtp, inbox, media=media, conversations=conversations
+        )
     if inbox.mastodon is not None:
-        channels["mastodon"] = MastodonChannel(inbox.mastodon)
+        mastodon = inbox.mastodon
+        builders["mastodon"] = lambda: MastodonChannel(mastodon, conversations=conversations)
     if inbox.bluesky is not None:
-        channels["bluesky"] = BlueskyChannel(inbox.bluesky)
+        bluesky = inbox.bluesky
+        builders["bluesky"] = lambda: BlueskyChannel(bluesky, conversations=conversations)
+    channels: dict[str, Channel] = {}
+    for name, build in builders.items():
+        try:
+            channels[name] = build()
+        except ChannelError as error:
+            if report is None:
+                raise
+            report(name, error)
     return channels
 
 

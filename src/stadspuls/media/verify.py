@@ -282,12 +282,20 @@ def _credentials(item: MediaItem) -> list[Finding]:
         "valid": bool(summary.get("valid")),
     }
     if summary.get("valid"):
+        trusted = bool(summary.get("trusted"))
+        values["trusted"] = trusted
         return [
             Finding(
                 kind="c2pa",
                 severity="info",
-                nl=f"Content credentials (C2PA) van {issuer}, gemaakt met {generator}: geldig.",
-                en=f"Content credentials (C2PA) from {issuer}, made with {generator}: valid.",
+                nl=f"Content credentials (C2PA) van {issuer}, gemaakt met {generator}: geldig"
+                + (
+                    "."
+                    if trusted
+                    else " (de ondertekenaar staat niet op de C2PA-vertrouwenslijst)."
+                ),
+                en=f"Content credentials (C2PA) from {issuer}, made with {generator}: valid"
+                + ("." if trusted else " (the signer is not on the C2PA trust list)."),
                 values=values,
             )
         ]
