@@ -140,3 +140,9 @@ def test_the_message_answered_is_named_for_the_conversation_lookup() -> None:
     raw = b"From: a@example.nl\nIn-Reply-To: <rewritten.1@relay.example>\nSubject: x\n\nja\n"
     assert answers(parse(raw)) == "<rewritten.1@relay.example>"
     assert answers(parse(b"From: a@example.nl\nSubject: x\n\nja\n")) is None
+
+
+def test_our_own_reply_coming_back_is_automatic() -> None:
+    raw = b"From: Gemeente <Meldingen@gemeente.test>\nSubject: Re: x\n\nons antwoord\n"
+    assert automatic(parse(raw), ("meldingen@gemeente.test",)) == "from our own address"
+    assert automatic(parse(raw)) is None

@@ -192,7 +192,7 @@ class EmailChannel:
             where = f"{self.imap.folder} UID {uid}"
             try:
                 mail = parse(raw)
-                reason = automatic(mail)
+                reason = automatic(mail, (self.sender, self.smtp.sender))
                 if reason is not None:
                     log.info("e-mail %s: automatic message (%s), no case", where, reason)
                     skipped += 1

@@ -56,8 +56,10 @@ def parse(raw: bytes) -> EmailMessage:
     return parsed
 
 
-def automatic(mail: EmailMessage) -> str | None:
-    """Why this message was sent by a machine (and must not open a case), or None."""
+def automatic(mail: EmailMessage, ours: Sequence[str] = ()) -> str | None:
+    """Why this message was sent by a machine (and must not open a case), or None. `ours`: our
+    own sending addresses (our own reply coming back, through a forward or a list, is no
+    citizen's question)."""
     submitted = str(mail.get("Auto-Submitted", "")).strip().lower()
     if submitted and not submitted.startswith("no"):
         return f"Auto-Submitted: {submitted}"
@@ -75,6 +77,8 @@ def automatic(mail: EmailMessage) -> str | None:
     sender = _address(mail, "From")
     if sender is not None and _DAEMONS.match(sender[1]):
         return f"from {sender[1]}"
+    if sender is not None and sender[1].lower() in {a.lower() for a in ours}:
+        return "from our own address"
     return None
 
 
