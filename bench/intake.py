@@ -208,6 +208,8 @@ class Run:
                 if response.status_code == 303:
                     self.latencies.append(elapsed)
                     self.photos_sent += count
+                    if len(self.latencies) % 100 == 0:
+                        print(f"{len(self.latencies)} reports stored", file=sys.stderr)
                 else:
                     self.failures.append(f"HTTP {response.status_code}")
 

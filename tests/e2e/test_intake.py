@@ -196,3 +196,33 @@ def test_a_tip_with_two_photos_on_a_phone(
     assert abs(case.lon - UTRECHT[1]) < 0.03
     view = cases.view(cli_actor("e2e"), case.id)
     assert sorted(m.filename for m in view.media) == ["boom-1.jpg", "boom-2.jpg"]
+
+
+def test_a_question_sent_with_the_keyboard_alone(intake: Dashboard, phone: BrowserContext) -> None:
+    """Tab through the form from the top: every stop shows its focus, the text is typed where
+    the label says, and Enter on the button sends the report."""
+    page = phone.new_page()
+    page.goto(f"{intake.url}/melden")
+    unfocused = []
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(
+            """() => {
+                const el = document.activeElement;
+                const style = getComputedStyle(el);
+                return {id: el.id, tag: el.tagName, type: el.type || "",
+                        outline: style.outlineStyle !== "none" && style.outlineWidth !== "0px"};
+            }"""
+        )
+        if not focused["outline"]:
+            unfocused.append(focused)
+        if focused["id"] == "text":
+            page.keyboard.type("Wanneer is het milieustraat open op zaterdag?")
+        if focused["tag"] == "BUTTON" and focused["type"] == "submit":
+            break
+    else:
+        raise AssertionError("the send button was not reached with Tab")
+    assert unfocused == []
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/melden/bedankt\?ref="))
+    assert page.locator("#status-url").is_visible()
