@@ -25,6 +25,7 @@ import io
 import json
 import os
 import random
+import signal
 import socket
 import subprocess
 import sys
@@ -137,7 +138,10 @@ class Server:
         command = [sys.executable, "-m", "stadspuls.cli", "run", "--no-collect"]
         command += ["--port", str(self.port), "--db", self.db]
         log = (self.root / "server.log").open("wb")
-        self.process = subprocess.Popen(command, env=self.env, stderr=log, stdout=log)
+        # A session of its own, so that stopping it also stops the decoder processes it started.
+        self.process = subprocess.Popen(
+            command, env=self.env, stderr=log, stdout=log, start_new_session=True
+        )
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -153,6 +157,10 @@ class Server:
         if self.process is not None:
             self.process.terminate()
             self.process.wait(timeout=60)
+            try:
+                os.killpg(self.process.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass  # nothing was left behind
 
 
 def admin_token(db: str) -> str:
