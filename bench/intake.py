@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import io
 import json
 import os
@@ -157,10 +158,9 @@ class Server:
         if self.process is not None:
             self.process.terminate()
             self.process.wait(timeout=60)
-            try:
+            # Whatever the server left behind (its decoder processes) goes with its session.
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass  # nothing was left behind
 
 
 def admin_token(db: str) -> str:
