@@ -25,7 +25,7 @@ import msgspec
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 
 from stadspuls.cases.admin import CaseAdmin
 from stadspuls.cases.categories import CATEGORIES
@@ -157,7 +157,7 @@ async def submit(request: Request, call: Call | None) -> Response:
         await posted.close()
 
 
-async def _submit_form(request: Request, call: Call | None, posted: Any) -> Response:
+async def _submit_form(request: Request, call: Call | None, posted: FormData) -> Response:
     fields = text_fields(posted)
     form = public_form.read_form(fields, call)
     if not public_form.SUBMISSION.match(form.submission):
