@@ -240,3 +240,19 @@ def test_history_rows_cannot_be_changed_through_the_store(inbox: Inbox, case_id:
 
     with pytest.raises(sa.exc.DatabaseError), inbox.engine.begin() as conn:
         conn.execute(case_events.update().where(case_events.c.case_id == case_id).values(kind="x"))
+
+
+def test_nul_characters_are_dropped_from_staff_and_citizen_text(
+    inbox: Inbox, desk: Department
+) -> None:
+    ann = inbox.actor("ann")
+    receipt = inbox.service.receive(inbox.message(channel="web"))
+    assert receipt.status_token is not None
+    inbox.service.note(ann, receipt.case_id, "na\x00am")
+    inbox.service.reply(ann, receipt.case_id, body="da\x00nk", subject="re\x00")
+    inbox.service.citizen_reply(receipt.status_token, "graag\x00 gedaan")
+    view = inbox.service.view(ann, receipt.case_id)
+    assert [m.text for m in view.messages][1:] == ["dank", "graag gedaan"]
+    assert [e.details["text"] for e in view.events if e.kind == "note"] == ["naam"]
+    with pytest.raises(CaseInputError):
+        inbox.service.note(ann, receipt.case_id, "\x00 ")

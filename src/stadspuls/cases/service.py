@@ -121,7 +121,7 @@ class CaseService(Receiving, Deliveries, Retention):
     def citizen_reply(self, token: str, text: str) -> None:
         """The citizen adds a message on the status page (reopens an answered case).
         NotFound for an unknown token; ValueError for an empty or too long text."""
-        text = text.strip()
+        text = _clean(text)
         if not text:
             raise CaseInputError("write a message")
         if len(text) > MAX_CITIZEN_TEXT:
@@ -306,7 +306,7 @@ class CaseService(Receiving, Deliveries, Retention):
 
     def reroute(self, actor: Actor, case_id: int, department_id: int, note: str = "") -> Case:
         now = self.clock()
-        note = note.strip()
+        note = _clean(note)
         if len(note) > MAX_NOTE:
             raise CaseInputError(f"a note is at most {MAX_NOTE} characters")
         with self.engine.begin() as conn:
@@ -346,7 +346,7 @@ class CaseService(Receiving, Deliveries, Retention):
             )
 
     def note(self, actor: Actor, case_id: int, text: str) -> CaseEvent:
-        text = text.strip()
+        text = _clean(text)
         if not text:
             raise CaseInputError("a note needs text")
         if len(text) > MAX_NOTE:
@@ -409,7 +409,7 @@ class CaseService(Receiving, Deliveries, Retention):
     ) -> CaseMessage:
         """Queue a reply over the case's channel (a web report without e-mail: its status page),
         record it, and move the case to `state_after` ("answered" or "waiting")."""
-        body = body.strip()
+        body, subject = _clean(body), _clean(subject)
         if not body:
             raise CaseInputError("a reply needs text")
         if len(body) > MAX_REPLY:
@@ -444,6 +444,11 @@ class CaseService(Receiving, Deliveries, Retention):
                 values["first_response_us"] = to_us(now)
             store.update(conn, case_id, **values)
         return message
+
+
+def _clean(text: str) -> str:
+    """Without NUL (nothing a person means, and PostgreSQL cannot store it) and outer space."""
+    return text.replace("\x00", "").strip()
 
 
 def _us(value: datetime | None) -> int | None:
