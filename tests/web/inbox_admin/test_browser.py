@@ -158,7 +158,7 @@ def test_template_preview_follows_typing(server: Dashboard, chromium: Browser) -
     assert "ma–vr 08:30–17:00; feestdagen gesloten" in preview
     page.fill("#body", "Beste {voornaam},")
     page.wait_for_function("document.querySelector('#preview').innerText.includes('voornaam')")
-    assert "unknown placeholder {voornaam}" in page.inner_text("#preview")
+    assert "onbekend invulveld {voornaam}" in page.inner_text("#preview")
     page.fill("#body", "{aanhef}\n\nWij halen het fietswrak binnen vijf werkdagen weg.")
     page.click("#template-form button[type=submit]")
     page.wait_for_url(re.compile(r".*/inbox/settings/templates\?done=saved"))

@@ -4,13 +4,14 @@ analysts of a department its templates and calls; forms need their CSRF field.""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from stadspuls.access.roles import SYSTEM
 from stadspuls.cases.admin import CaseAdmin
-from stadspuls.cases.records import Department
+from stadspuls.cases.records import Department, InboundMessage
 from stadspuls.cases.replies import PLACEHOLDERS
 from stadspuls.settings import Settings
 from stadspuls.store import audit, users
@@ -98,7 +99,7 @@ def test_a_department_with_hours_and_members_through_the_form(
         data={**fields, "day-1": "17:00-09:00", "csrf": csrf},
     )
     assert bad.status_code == 422
-    assert "ends before it starts" in bad.text
+    assert "Tue: 17:00–09:00 eindigt voordat het begint" in bad.text
     assert 'value="17:00-09:00"' in bad.text  # what was typed stays
 
 
@@ -194,7 +195,7 @@ def test_a_call_with_questions_its_link_and_qr_code(settings: Settings, engine: 
     }  # fmt: skip
     one_choice = ana.post("/calls/new", data={**fields, "q-1-choices": "Noordzijde"})
     assert one_choice.status_code == 422
-    assert "two choices" in one_choice.text
+    assert "vraag &#39;waar&#39; heeft minstens twee keuzes nodig" in one_choice.text
     assert 'value="Wat zag u?"' in one_choice.text
     created = ana.post("/calls/new", data=fields, follow_redirects=False)
     assert created.status_code == 303, created.text
@@ -206,6 +207,22 @@ def test_a_call_with_questions_its_link_and_qr_code(settings: Settings, engine: 
     assert call.starts_at.isoformat() == "2026-12-01T07:00:00+00:00"  # 08:00 in Amsterdam
     assert [q.key for q in call.questions] == ["gezien", "waar"]
     assert "Getuigen gezocht" in ana.get("/calls").text
+    assert "Nog geen tips." in page.text
+    receipt = ana.app.state.cases.receive(  # type: ignore[attr-defined]
+        InboundMessage(
+            channel="web",
+            external_id="tip-1",
+            received_at=datetime.now(UTC),
+            kind="tip",
+            text="Ik zag rook uit het tweede raam",
+            call_slug="brand-stationsstraat",
+            answers={"gezien": "rook", "waar": "Zuidzijde"},
+            consent=True,
+        )
+    )
+    with_tip = ana.get(created.headers["location"]).text
+    assert receipt.reference in with_tip
+    assert "Ik zag rook uit het tweede raam" in with_tip
 
 
 def test_every_placeholder_is_explained_in_dutch() -> None:

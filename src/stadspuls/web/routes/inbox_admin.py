@@ -170,7 +170,7 @@ async def _save_department(request: Request, actor: Actor, department_id: int | 
         raise not_found(error) from error
     except REFUSED as error:
         return _department_page(
-            request, actor, typed, department_id, error=reason(error), status=422
+            request, actor, typed, department_id, error=reason(request, error), status=422
         )
     return RedirectResponse("/inbox/settings?done=1", status_code=303)
 
@@ -320,7 +320,7 @@ async def _save_rule(request: Request, actor: Actor, rule_id: int | None) -> Res
     except NotFound:
         return _rule_page(request, actor, typed, rule_id, error="no such department", status=422)
     except REFUSED as error:
-        return _rule_page(request, actor, typed, rule_id, error=reason(error), status=422)
+        return _rule_page(request, actor, typed, rule_id, error=reason(request, error), status=422)
     return RedirectResponse("/inbox/settings/rules?done=1", status_code=303)
 
 

@@ -126,7 +126,7 @@ def test_rules(request: Request, actor: Staff, body: TestMessageIn) -> DecisionO
     if body.place:
         codes = place_codes(body.place)
         if not codes:
-            raise AdminError(f"unknown place {body.place!r}")
+            raise AdminError("unknown place %(place)r", place=body.place)
         place_code = min(codes)
     message = InboundMessage(
         channel="web",

@@ -189,9 +189,9 @@ async def _save(request: Request, actor: Actor, call_id: int | None) -> Response
     try:
         saved = case_admin(request).save_call(actor, _call_of(typed, call_id))
     except NotFound as error:
-        return _form_page(request, actor, typed, call_id, error=reason(error), status=422)
+        return _form_page(request, actor, typed, call_id, error=reason(request, error), status=422)
     except REFUSED as error:
-        return _form_page(request, actor, typed, call_id, error=reason(error), status=422)
+        return _form_page(request, actor, typed, call_id, error=reason(request, error), status=422)
     return RedirectResponse(f"/calls/{saved.id}", status_code=303)
 
 

@@ -21,7 +21,9 @@ from stadspuls.query.parser import QuerySyntaxError
 from stadspuls.records import Actor
 from stadspuls.service.errors import Forbidden, NotFound
 from stadspuls.web.auth import check_csrf, identify
+from stadspuls.web.i18n import catalogue
 from stadspuls.web.pages.guard import PageNotFound, page
+from stadspuls.web.templating import language
 
 Staff = Annotated[Actor, Depends(page("cases"))]
 AdminPage = Annotated[Actor, Depends(page("admin"))]
@@ -80,12 +82,12 @@ def parse_spans(text: str) -> tuple[OpeningSpan, ...]:
             continue
         match = _SPAN.match(part)
         if match is None:
-            raise AdminError(f"{part.strip()!r} is not a span like 08:30-17:00")
+            raise AdminError("%(span)r is not a span like 08:30-17:00", span=part.strip())
         h1, m1, h2, m2 = (int(group) for group in match.groups())
         if h2 == 24 and m2 == 0:
             h2 = 0
         if h1 > 23 or h2 > 23 or m1 > 59 or m2 > 59:
-            raise AdminError(f"{part.strip()!r} is not a time of day")
+            raise AdminError("%(span)r is not a time of day", span=part.strip())
         spans.append(OpeningSpan(start=time(h1, m1), end=time(h2, m2)))
     return tuple(spans)
 
@@ -104,7 +106,9 @@ def parse_local(value: str, label: str) -> datetime | None:
     try:
         moment = datetime.fromisoformat(value.strip())
     except ValueError as error:
-        raise AdminError(f"{label}: {value!r} is not a date and time") from error
+        raise AdminError(
+            "%(label)s: %(value)r is not a date and time", label=label, value=value
+        ) from error
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=LOCAL)
     return moment
@@ -122,9 +126,11 @@ def parse_number(value: str, label: str, *, integer: bool = False) -> float | No
     try:
         number = float(value.replace(",", "."))
     except ValueError as error:
-        raise AdminError(f"{label}: {value!r} is not a number") from error
+        raise AdminError(
+            "%(label)s: %(value)r is not a number", label=label, value=value
+        ) from error
     if integer and not number.is_integer():
-        raise AdminError(f"{label}: {value!r} is not a whole number")
+        raise AdminError("%(label)s: %(value)r is not a whole number", label=label, value=value)
     return number
 
 
@@ -133,6 +139,16 @@ def words(values: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in values.split(",") if part.strip())
 
 
-def reason(error: Exception) -> str:
-    """What was refused, in the words of whoever refused it."""
-    return str(error)
+def reason(request: Request, error: Exception) -> str:
+    """What was refused, in the reader's language when the refusal says it with a template
+    (`cases.errors.Explained`); otherwise as whoever refused it said it."""
+    message, params = getattr(error, "message", None), getattr(error, "params", None)
+    if not isinstance(message, str) or not isinstance(params, dict):
+        return str(error)
+    words = catalogue(language(request))
+    if isinstance(params.get("label"), str):
+        params = {**params, "label": words.gettext(params["label"])}
+    try:
+        return words.gettext(message) % params if params else words.gettext(message)
+    except (KeyError, TypeError, ValueError):  # a translation that names other values
+        return str(error)

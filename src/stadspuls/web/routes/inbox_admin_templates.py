@@ -103,7 +103,7 @@ def _preview(request: Request, actor: Actor, form: dict[str, Any]) -> dict[str, 
             "body": replies.render(str(form.get("body", "")), values, language=language),
         }
     except replies.TemplateError as error:
-        return {"error": str(error)}
+        return {"error": reason(request, error)}
 
 
 @router.post(BASE + "/preview", response_class=HTMLResponse)
@@ -152,9 +152,13 @@ async def _save(request: Request, actor: Actor, template_id: int | None) -> Resp
     try:
         case_admin(request).save_template(actor, template)
     except NotFound as error:
-        return _form_page(request, actor, typed, template_id, error=reason(error), status=422)
+        return _form_page(
+            request, actor, typed, template_id, error=reason(request, error), status=422
+        )
     except REFUSED as error:
-        return _form_page(request, actor, typed, template_id, error=reason(error), status=422)
+        return _form_page(
+            request, actor, typed, template_id, error=reason(request, error), status=422
+        )
     return RedirectResponse(BASE + "?done=saved", status_code=303)
 
 
@@ -176,7 +180,7 @@ async def review_template(request: Request, actor: Staff, template_id: int) -> R
     except NotFound as error:
         raise not_found(error) from error
     except REFUSED as error:
-        return _list_with_error(request, actor, reason(error))
+        return _list_with_error(request, actor, reason(request, error))
     return RedirectResponse(BASE + "?done=reviewed", status_code=303)
 
 
@@ -188,7 +192,7 @@ async def delete_template(request: Request, actor: Staff, template_id: int) -> R
     except NotFound as error:
         raise not_found(error) from error
     except REFUSED as error:
-        return _list_with_error(request, actor, reason(error))
+        return _list_with_error(request, actor, reason(request, error))
     return RedirectResponse(BASE + "?done=deleted", status_code=303)
 
 
