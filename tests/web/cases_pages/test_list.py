@@ -5,10 +5,14 @@ department's cases. SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import html as markup
+import re
 from datetime import timedelta
+
+import pytest
 
 from stadspuls.access.roles import cli_actor
 from stadspuls.cases.records import Call, CallQuestion
+from stadspuls.web.routes import cases_pages
 from tests.web.cases_pages.conftest import Inbox, csrf_of, later, row_of, waste
 
 
@@ -148,3 +152,24 @@ def test_the_tips_of_one_call_with_its_questions_answered(inbox: Inbox) -> None:
     assert "Getuigen gezocht: brand Stationsstraat" in page
     assert "Wat zag u?" in page
     assert "Een man met een jerrycan" in page
+
+
+def test_older_cases_are_a_page_further_and_the_list_refreshes_itself(
+    inbox: Inbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cases_pages, "PAGE", 2)
+    oldest, middle, newest = (waste(inbox, f"w-{n}") for n in range(3))
+    headers = inbox.headers("anna")
+    first = inbox.client.get("/cases", headers=headers).text
+    assert newest.reference in first
+    assert middle.reference in first
+    assert oldest.reference not in first
+    # The first page looks for new cases by itself; an older page stays as it is.
+    assert 'hx-get="/cases?tab=new"' in first
+    assert "every 20s" in first
+    link = re.search(r'href="(/cases\?tab=new&(?:amp;)?before=\d+)"', first)
+    assert link is not None
+    older = inbox.client.get(markup.unescape(link.group(1)), headers=headers).text
+    assert oldest.reference in older
+    assert newest.reference not in older
+    assert "hx-get" not in older.split('id="case-list"', 1)[1].split(">", 1)[0]
