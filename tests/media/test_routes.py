@@ -164,6 +164,14 @@ def test_an_export_holds_the_originals_and_a_manifest_with_the_chain_of_custody(
     items = inbox.service.view(_actor(engine, "ann"), case_id).media
     csrf = _sign_in(client, engine, "ann")
     client.get(f"/cases/media/{items[0].id}/original")
+    # A video has no copies: a drawn sign for its thumbnail, the original plays inline.
+    sign = client.get(f"/cases/media/{items[1].id}/thumb")
+    assert sign.headers["content-type"] == "image/svg+xml"
+    assert b"<script" not in sign.content
+    played = client.get(f"/cases/media/{items[1].id}/view")
+    assert played.content == video
+    assert played.headers["content-type"] == "video/mp4"
+    assert played.headers["content-disposition"].startswith("inline")
 
     assert client.post(f"/cases/{case_id}/media/export").status_code == 403  # no CSRF token
     answer = client.post(f"/cases/{case_id}/media/export", headers={CSRF_HEADER: csrf})
@@ -186,8 +194,12 @@ def test_an_export_holds_the_originals_and_a_manifest_with_the_chain_of_custody(
     assert files[0]["file"].endswith(".jpg")
     assert files[1]["file"].endswith(".mp4")
     assert files[0]["received_at"] == items[0].received_at.isoformat()
-    assert [step["kind"] for step in manifest["custody"]] == ["media.download", "media.export"]
-    assert manifest["custody"][1]["details"]["files"] == 2
+    assert [step["kind"] for step in manifest["custody"]] == [
+        "media.download",
+        "media.view",
+        "media.export",
+    ]
+    assert manifest["custody"][2]["details"]["files"] == 2
     assert _audited(engine, "media.export") == 1
 
     # A form post carries its token in the form.
