@@ -1,4 +1,5 @@
-"""A dovecot for the e-mail channel's tests: one per session, a fresh user per test."""
+"""Real mail servers for the e-mail channel's tests: a dovecot per session (a fresh user per
+test) and an SMTP server per test."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
 
+from tests.support.http import closed_port
 from tests.support.imap_server import Account, Dovecot, self_signed, why_not
+from tests.support.smtp_server import SmtpInbox
 
 
 @pytest.fixture(scope="session")
@@ -49,3 +53,16 @@ def _dovecot(*, tls: bool = False) -> Iterator[Dovecot]:
 @pytest.fixture
 def mailbox(dovecot: Dovecot) -> Account:
     return dovecot.account()
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[SmtpInbox, int]]:
+    """An SMTP server on a loopback port: (what it received, its port)."""
+    server = SmtpInbox()
+    port = closed_port()
+    controller = Controller(server, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield server, port
+    finally:
+        controller.stop()

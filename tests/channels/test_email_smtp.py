@@ -5,16 +5,11 @@ automatic reply marked as such, and the citizen's answer to it finding its case 
 from __future__ import annotations
 
 import asyncio
-import email
-import email.policy
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from stadspuls.cases.records import Contact
 from stadspuls.channels.base import ChannelError, OutboundReply
@@ -22,44 +17,9 @@ from stadspuls.channels.email import EmailChannel, reply_subject
 from stadspuls.channels.mail_parse import parse, to_inbound
 from stadspuls.settings import ImapSettings, InboxSettings, SmtpSettings
 from tests.support.http import closed_port
+from tests.support.smtp_server import SmtpInbox
 
 NOW = datetime(2026, 12, 1, 10, 5, tzinfo=UTC)
-
-
-class _Server:
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-        self.recipients: list[list[str]] = []
-        self.senders: list[str] = []
-
-    async def handle_RCPT(
-        self, _server: SMTP, _session: Session, envelope: Envelope, address: str, _options: object
-    ) -> str:
-        if address.startswith("onbekend@"):
-            return "550 5.1.1 <onbekend@example.nl>: Recipient address rejected: User unknown"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, _server: SMTP, _session: Session, envelope: Envelope) -> str:
-        assert isinstance(envelope.content, bytes)
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        assert isinstance(message, EmailMessage)
-        self.messages.append(message)
-        self.recipients.append(list(envelope.rcpt_tos))
-        self.senders.append(str(envelope.mail_from))
-        return "250 Message accepted for delivery"
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[tuple[_Server, int]]:
-    server = _Server()
-    port = closed_port()
-    controller = Controller(server, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield server, port
-    finally:
-        controller.stop()
 
 
 def _channel(tmp_path: Path, port: int) -> EmailChannel:
@@ -96,7 +56,7 @@ def _reply(**changes: object) -> OutboundReply:
 
 
 def test_a_reply_is_threaded_and_names_its_case(
-    smtp_server: tuple[_Server, int], tmp_path: Path
+    smtp_server: tuple[SmtpInbox, int], tmp_path: Path
 ) -> None:
     server, port = smtp_server
     channel = _channel(tmp_path, port)
@@ -131,7 +91,7 @@ def test_a_reply_is_threaded_and_names_its_case(
 
 
 def test_a_retry_of_the_same_outbox_row_is_the_same_message(
-    smtp_server: tuple[_Server, int], tmp_path: Path
+    smtp_server: tuple[SmtpInbox, int], tmp_path: Path
 ) -> None:
     server, port = smtp_server
     channel = _channel(tmp_path, port)
@@ -143,7 +103,7 @@ def test_a_retry_of_the_same_outbox_row_is_the_same_message(
 
 
 def test_the_out_of_hours_reply_is_marked_automatic(
-    smtp_server: tuple[_Server, int], tmp_path: Path
+    smtp_server: tuple[SmtpInbox, int], tmp_path: Path
 ) -> None:
     server, port = smtp_server
     asyncio.run(_channel(tmp_path, port).send(_reply(auto_reply=True)))
@@ -153,7 +113,7 @@ def test_the_out_of_hours_reply_is_marked_automatic(
 
 
 def test_a_refused_recipient_is_not_retried_and_a_dead_server_is(
-    smtp_server: tuple[_Server, int], tmp_path: Path
+    smtp_server: tuple[SmtpInbox, int], tmp_path: Path
 ) -> None:
     _server, port = smtp_server
     unknown = _reply(contact=Contact(email="onbekend@example.nl"))

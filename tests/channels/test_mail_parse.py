@@ -137,12 +137,23 @@ def test_quotes_are_cut_in_english_and_dutch_and_a_fully_quoted_text_is_kept() -
 
 
 def test_the_message_answered_is_named_for_the_conversation_lookup() -> None:
-    raw = b"From: a@example.nl\nIn-Reply-To: <rewritten.1@relay.example>\nSubject: x\n\nja\n"
-    assert answers(parse(raw)) == "<rewritten.1@relay.example>"
-    assert answers(parse(b"From: a@example.nl\nSubject: x\n\nja\n")) is None
+    raw = (
+        b"From: a@example.nl\nIn-Reply-To: <rewritten.1@relay.example>\n"
+        b"References: <first@example.nl> <rewritten.1@relay.example>\nSubject: x\n\nja\n"
+    )
+    assert answers(parse(raw)) == ["<rewritten.1@relay.example>", "<first@example.nl>"]
+    assert answers(parse(b"From: a@example.nl\nSubject: x\n\nja\n")) == []
 
 
 def test_our_own_reply_coming_back_is_automatic() -> None:
     raw = b"From: Gemeente <Meldingen@gemeente.test>\nSubject: Re: x\n\nons antwoord\n"
     assert automatic(parse(raw), ("meldingen@gemeente.test",)) == "from our own address"
     assert automatic(parse(raw)) is None
+
+
+def test_a_question_in_the_subject_alone_and_an_absurd_message_id() -> None:
+    raw = b"From: a@example.nl\nSubject: Wanneer wordt het grofvuil opgehaald?\nMessage-ID: <"
+    raw += b"x" * 600 + b"@example.nl>\n\n\n"
+    message = to_inbound(parse(raw), fallback_id="imap:1:9", received_at=NOW, our_domains=OURS)
+    assert message.message.text == "Wanneer wordt het grofvuil opgehaald?"
+    assert message.message.external_id == "imap:1:9"

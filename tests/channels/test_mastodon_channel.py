@@ -240,3 +240,45 @@ def test_a_mention_answering_our_reply_is_linked_to_its_case(tmp_path: Path) -> 
 
     polled = _run(server, tmp_path, scenario)
     assert [m.in_reply_to_case for m in polled.messages] == [5]
+
+
+def test_an_answer_to_a_later_part_of_our_thread_is_linked_through_its_ancestors(
+    tmp_path: Path,
+) -> None:
+    server = MastodonAccount(_notifications())
+    sent: dict[tuple[str, str], int] = {}
+
+    async def scenario(channel: MastodonChannel) -> Any:
+        channel.conversations = lambda name, external_id: sent.get((name, external_id))
+        long = " ".join(f"Dit is zin {n} van ons antwoord." for n in range(30))
+        ours = await channel.send(_reply(long, "113580000000000401"))
+        assert len(server.posted) > 1
+        sent[("mastodon", ours)] = 8  # the service knows the first part only
+        answer = copy.deepcopy(_by_id("401"))
+        answer["id"] = "408"
+        answer["status"]["id"] = "113580000000000408"
+        answer["status"]["uri"] = "https://social.example/users/anna_demo/statuses/408"
+        answer["status"]["in_reply_to_id"] = server.posted[-1]["id"]
+        server.add(answer)
+        return await channel.poll("404")
+
+    polled = _run(server, tmp_path, scenario)
+    assert [m.in_reply_to_case for m in polled.messages] == [8]
+    assert any(r["path"].endswith("/context") for r in server.requests)
+
+
+def test_an_unreadable_thread_leaves_the_mention_unlinked_but_received(tmp_path: Path) -> None:
+    server = MastodonAccount(_notifications())
+
+    async def scenario(channel: MastodonChannel) -> Any:
+        channel.conversations = lambda name, external_id: None
+        answer = copy.deepcopy(_by_id("401"))
+        answer["id"] = "409"
+        answer["status"]["id"] = "113580000000000409"
+        answer["status"]["uri"] = "https://social.example/users/anna_demo/statuses/409"
+        answer["status"]["in_reply_to_id"] = "999"  # gone: /context answers 404
+        server.add(answer)
+        return await channel.poll("404")
+
+    polled = _run(server, tmp_path, scenario)
+    assert [m.in_reply_to_case for m in polled.messages] == [None]

@@ -28,6 +28,7 @@ from stadspuls.settings import (
     SmtpSettings,
 )
 from stadspuls.store import channel_cursors
+from stadspuls.store.status import load_status
 from tests.support.http import closed_port, serve
 from tests.support.imap_server import Account
 from tests.support.mastodon_account_server import TOKEN, MastodonAccount
@@ -154,11 +155,20 @@ def test_the_loop_backs_off_after_a_failure_and_counts(engine: sa.Engine, tmp_pa
 
     poller = asyncio.run(scenario())
     status = poller.status["mastodon"]
-    assert (status.state, status.errors, status.received, status.malformed) == ("ok", 1, 2, 1)
+    assert (status.state, status.errors, status.received, status.malformed) == (
+        "stopped",
+        1,
+        2,
+        1,
+    )
     assert status.polls >= 1
     assert status.last_error is not None
     assert "503" in status.last_error
     assert channel_cursors.load(engine, "mastodon") == "404"
+    # /health and `stadspuls sources list` read it from the store.
+    (row,) = [r for r in load_status(engine) if r.source == "inbox:mastodon"]
+    assert (row.state, row.error_count, row.last_error) == ("stopped", 0, status.last_error)
+    assert row.last_success is not None
 
 
 def test_back_off_doubles_with_jitter_up_to_the_cap() -> None:
@@ -194,6 +204,9 @@ def test_a_refused_channel_says_so_and_waits_the_longest_back_off(
             while poller.status["mastodon"].errors == 0:
                 await asyncio.sleep(0.01)
             await asyncio.sleep(0.15)
+            assert poller.status["mastodon"].state == "refused"
+            stored = [r for r in load_status(engine) if r.source == "inbox:mastodon"]
+            assert [r.state for r in stored] == ["failed"]
             stop.set()
             await task
             await channel.close()
@@ -202,8 +215,13 @@ def test_a_refused_channel_says_so_and_waits_the_longest_back_off(
     poller = asyncio.run(scenario())
     status = poller.status["mastodon"]
     # One try in 0.15 s: a refusal is not hammered at the short back-off.
-    assert (status.state, status.errors, status.polls) == ("refused", 1, 0)
+    assert (status.errors, status.polls, status.failures) == (1, 0, 1)
     assert len(server.requests) == 1
+    (row,) = [r for r in load_status(engine) if r.source == "inbox:mastodon"]
+    assert (row.state, row.error_count) == ("stopped", 1)
+    assert row.last_error is not None
+    assert "401" in row.last_error
+    assert row.next_retry is not None
 
 
 def test_the_registry_builds_the_configured_channels(settings: Settings, tmp_path: Path) -> None:

@@ -42,6 +42,7 @@ class MastodonAccount:
         self.app = Starlette(
             routes=[
                 Route("/api/v1/notifications", self.list_notifications),
+                Route("/api/v1/statuses/{id}/context", self.get_context),
                 Route("/api/v1/statuses/{id}", self.get_status),
                 Route("/api/v1/statuses", self.post_status, methods=["POST"]),
             ]
@@ -107,15 +108,35 @@ class MastodonAccount:
             )
         return JSONResponse(page, headers=headers)
 
+    def _status(self, wanted: str | None) -> dict[str, Any] | None:
+        for item in [n.get("status") for n in self.notifications] + self.posted:
+            if isinstance(item, dict) and item.get("id") == wanted:
+                return item
+        return None
+
     async def get_status(self, request: Request) -> Response:
         refused = self._check(request)
         if refused is not None:
             return refused
-        wanted = request.path_params["id"]
-        for item in [n.get("status") for n in self.notifications] + self.posted:
-            if isinstance(item, dict) and item.get("id") == wanted:
-                return JSONResponse(item)
-        return JSONResponse({"error": "Record not found"}, 404)
+        found = self._status(request.path_params["id"])
+        if found is None:
+            return JSONResponse({"error": "Record not found"}, 404)
+        return JSONResponse(found)
+
+    async def get_context(self, request: Request) -> Response:
+        """The statuses above this one in its thread, oldest first (and none below)."""
+        refused = self._check(request)
+        if refused is not None:
+            return refused
+        found = self._status(request.path_params["id"])
+        if found is None:
+            return JSONResponse({"error": "Record not found"}, 404)
+        ancestors = []
+        parent = self._status(found.get("in_reply_to_id"))
+        while parent is not None:
+            ancestors.append(parent)
+            parent = self._status(parent.get("in_reply_to_id"))
+        return JSONResponse({"ancestors": ancestors[::-1], "descendants": []})
 
     async def post_status(self, request: Request) -> Response:
         refused = self._check(request)

@@ -71,17 +71,21 @@ Conversations = Callable[[str, str], "int | None"]
 
 
 async def link_replies(
-    found: Sequence[tuple[InboundMessage, str | None]],
+    found: Sequence[tuple[InboundMessage, Sequence[str]]],
     conversations: Conversations | None,
 ) -> tuple[InboundMessage, ...]:
-    """The messages, each with `in_reply_to_case` set when what it answers is ours."""
+    """The messages, each with `in_reply_to_case` set when one of the ids it answers (nearest
+    first: our reply, then what that answered, up to the citizen's first message) belongs to a
+    case."""
     linked: list[InboundMessage] = []
-    for message, answers in found:
-        if message.in_reply_to_case is None and answers and conversations is not None:
-            # A database read: off the event loop.
-            case = await asyncio.to_thread(conversations, message.channel, answers)
-            if case is not None:
-                message = msgspec.structs.replace(message, in_reply_to_case=case)
+    for message, answered in found:
+        if message.in_reply_to_case is None and conversations is not None:
+            for external_id in answered:
+                # A database read: off the event loop.
+                case = await asyncio.to_thread(conversations, message.channel, external_id)
+                if case is not None:
+                    message = msgspec.structs.replace(message, in_reply_to_case=case)
+                    break
         linked.append(message)
     return tuple(linked)
 

@@ -111,13 +111,20 @@ def notification_to_inbound(item: Mapping[str, Any], *, received_at: datetime) -
     )
 
 
-def answers(item: Mapping[str, Any]) -> str | None:
-    """The uri of the post this one replies to (ours, when it answers our reply)."""
+def answers(item: Mapping[str, Any]) -> list[str]:
+    """The uris this post answers, nearest first: its parent (our reply, when it answers one),
+    then its thread's root (the citizen's first post, when our reply was part of a thread)."""
     record = item.get("record")
     reply = record.get("reply") if isinstance(record, Mapping) else None
-    parent = reply.get("parent") if isinstance(reply, Mapping) else None
-    uri = parent.get("uri") if isinstance(parent, Mapping) else None
-    return uri if isinstance(uri, str) else None
+    if not isinstance(reply, Mapping):
+        return []
+    found = []
+    for key in ("parent", "root"):
+        ref = reply.get(key)
+        uri = ref.get("uri") if isinstance(ref, Mapping) else None
+        if isinstance(uri, str) and uri not in found:
+            found.append(uri)
+    return found
 
 
 def reply_record(
@@ -205,7 +212,7 @@ class BlueskyChannel:
             # The first run: from the newest notification on.
             start = newest or (self.clock(), "")
             return Polled(messages=(), cursor=_cursor(start), malformed=malformed)
-        messages: list[tuple[InboundMessage, str | None]] = []
+        messages: list[tuple[InboundMessage, list[str]]] = []
         skipped = 0
         for item in sorted(fresh, key=lambda i: (_time(str(i["indexedAt"])), str(i["uri"]))):
             if item.get("reason") not in REASONS:

@@ -184,7 +184,7 @@ class EmailChannel:
         validity, fetched, last_uid, more, too_large = await asyncio.to_thread(
             self._fetch, parse_cursor(cursor)
         )
-        messages: list[tuple[InboundMessage, str | None]] = []
+        messages: list[tuple[InboundMessage, list[str]]] = []
         handled: list[str] = []
         malformed = too_large
         skipped = 0

@@ -23,6 +23,7 @@ from stadspuls.sources.markup import html_to_text
 CHANNEL = "email"
 # Our own Message-IDs name the case they belong to: <case-123.msg-456@gemeente.nl>.
 OUR_MESSAGE_ID = re.compile(r"<case-(\d{1,18})\.msg-\d{1,18}@([^>\s]+)>")
+_MESSAGE_IDS = re.compile(r"<[^<>\s]{1,500}>")
 _AUTOMATIC_PRECEDENCE = frozenset({"bulk", "junk", "list", "auto_reply"})
 _DAEMONS = re.compile(r"^(mailer-daemon|postmaster|mail-daemon)@", re.IGNORECASE)
 # Headers auto-responders set besides (or instead of) Auto-Submitted.
@@ -32,6 +33,7 @@ _AUTORESPONDER_HEADERS = ("X-Autoreply", "X-Autorespond", "X-Auto-Reply-From")
 _ATTRIBUTION = re.compile(r"^\s*(op|on)\b.{0,200}\b(schreef|wrote)\b.{0,200}:\s*$", re.IGNORECASE)
 _ORIGINAL = re.compile(r"^\s*-{2,}\s*(original message|oorspronkelijk bericht)", re.IGNORECASE)
 MAX_TEXT = 20_000  # characters kept of a message's text; the rest is cut with a note
+MAX_ID = 500  # the case service's limit for a channel's message id
 
 
 class MailError(ValueError):
@@ -92,11 +94,16 @@ def case_in_reply(mail: EmailMessage, our_domains: Sequence[str]) -> int | None:
     return None
 
 
-def answers(mail: EmailMessage) -> str | None:
-    """The Message-ID this message answers (In-Reply-To), for a case whose reply we sent with
-    an id of another form than ours (a mail server that rewrote it)."""
-    found = re.search(r"<[^<>\s]+>", _header(mail, "In-Reply-To"))
-    return found.group(0) if found else None
+def answers(mail: EmailMessage) -> list[str]:
+    """The Message-IDs this message answers, nearest first: In-Reply-To, then References from
+    the newest back to the citizen's first message (which names the case even when a mail
+    server rewrote our Message-ID)."""
+    found: list[str] = []
+    references = _MESSAGE_IDS.findall(_header(mail, "References"))
+    for message_id in _MESSAGE_IDS.findall(_header(mail, "In-Reply-To")) + references[::-1]:
+        if message_id not in found:
+            found.append(message_id)
+    return found[:20]
 
 
 def to_inbound(
@@ -134,12 +141,16 @@ def to_inbound(
     if not text.strip() and not subject and not attachments:
         raise MailError("no text, subject or attachment")
     message_id = _header(mail, "Message-ID")
+    if len(message_id) > MAX_ID or "\x00" in message_id:
+        message_id = ""  # not a real one: the mailbox position identifies the message
+    if not text.strip():
+        text = subject  # a question asked in the subject line alone
     return ParsedMail(
         message=InboundMessage(
             channel=CHANNEL,
             external_id=message_id if message_id else fallback_id,
             received_at=received_at,
-            subject=subject[:500],
+            subject=subject[:300],
             text=text,
             contact=Contact(
                 name=name or None,

@@ -91,9 +91,9 @@ def mention_to_inbound(
     language = status.get("language")
     return InboundMessage(
         channel=CHANNEL,
-        external_id=str(status.get("uri") or status_id),
+        external_id=_external_id(status, status_id, instance_host),
         received_at=received_at,
-        subject=str(status.get("spoiler_text") or "")[:500],
+        subject=str(status.get("spoiler_text") or "")[:300],
         text=text,
         language=language if isinstance(language, str) and len(language) == 2 else None,
         contact=Contact(
@@ -102,6 +102,15 @@ def mention_to_inbound(
             reply_to=status_id,
         ),
     )
+
+
+def _external_id(status: Mapping[str, Any], status_id: str, instance_host: str) -> str:
+    """The status's ActivityPub uri (the same on every server); our server's id when the uri
+    is missing or longer than the case service keeps (500)."""
+    uri = status.get("uri")
+    if isinstance(uri, str) and 0 < len(uri) <= 500:
+        return uri
+    return f"{instance_host}/statuses/{status_id}"[:500]
 
 
 def answers(notification: Mapping[str, Any]) -> str | None:
@@ -161,7 +170,7 @@ class MastodonChannel:
             "min_id": cursor,
             "limit": str(PAGE_LIMIT),
         }
-        messages: list[tuple[InboundMessage, str | None]] = []
+        messages: list[tuple[InboundMessage, list[str]]] = []
         malformed = skipped = 0
         newest_id = cursor
         more = False
@@ -183,7 +192,8 @@ class MastodonChannel:
                     message = mention_to_inbound(
                         notification, instance_host=self.host, received_at=self.clock()
                     )
-                    messages.append((message, answers(notification)))
+                    answered = answers(notification)
+                    messages.append((message, [answered] if answered else []))
                 except PayloadError as error:
                     log.warning("mastodon notification %s: %s", notification_id, error)
                     malformed += 1
@@ -194,12 +204,41 @@ class MastodonChannel:
                 break
             more = page == MAX_PAGES - 1 and len(items) >= PAGE_LIMIT
         return Polled(
-            messages=await link_replies(messages, self.conversations),
+            messages=await self._linked(messages),
             cursor=newest_id,
             malformed=malformed,
             skipped=skipped,
             more=more,
         )
+
+    async def _linked(
+        self, found: list[tuple[InboundMessage, list[str]]]
+    ) -> tuple[InboundMessage, ...]:
+        """Replies linked to their case: by the status they answer, else, when that is one
+        part of a thread of ours, by the thread's earlier statuses (/context's ancestors,
+        nearest first, down to the citizen's first mention)."""
+        linked = list(await link_replies(found, self.conversations))
+        for index, (message, answered) in enumerate(found):
+            if linked[index].in_reply_to_case is not None or not answered:
+                continue
+            if self.conversations is None:
+                break
+            try:
+                response = await self._get(
+                    f"{self.base_url}/api/v1/statuses/{answered[0]}/context", None
+                )
+                ancestors = _json(response).get("ancestors")
+            except ChannelError as error:
+                # Not linked is not lost: the case service still finds the conversation by
+                # its contact, or a person links it.
+                log.info("mastodon: the thread of %s is not readable: %s", answered[0], error)
+                continue
+            earlier: list[str] = []
+            for status in reversed(ancestors if isinstance(ancestors, list) else []):
+                if isinstance(status, Mapping):
+                    earlier += [str(v) for v in (status.get("id"), status.get("uri")) if v]
+            (linked[index],) = await link_replies([(message, earlier)], self.conversations)
+        return tuple(linked)
 
     def _newer(self, response: httpx.Response, newest_id: str) -> tuple[str, dict[str, str] | None]:
         """The next page of newer notifications: the Link header's prev, when it points at

@@ -17,16 +17,19 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
 from stadspuls.cases.records import InboundMessage
 from stadspuls.channels.base import Acknowledging, Channel, ChannelError, Polled
 from stadspuls.records import utcnow
+from stadspuls.sources.status import StatusRow
 from stadspuls.store import channel_cursors
+from stadspuls.store.status import save_status
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +41,8 @@ class ChannelStatus:
     """What /health shows per channel."""
 
     name: str
-    state: str = "starting"  # "ok", "retrying" (a failure that may pass), "refused"
+    # "ok", "retrying" (a failure that may pass), "refused" (credentials), "stopped"
+    state: str = "starting"
     polls: int = 0
     received: int = 0
     malformed: int = 0
@@ -47,6 +51,35 @@ class ChannelStatus:
     last_success: datetime | None = None
     last_error: str | None = None
     last_error_at: datetime | None = None
+    failures: int = 0  # errors since the channel last worked
+    next_try: datetime | None = None
+
+    def row(self) -> StatusRow:
+        """As a stream of `source_status` ("inbox:email"), which /health and `stadspuls
+        sources list` show beside the collector's streams."""
+        return StatusRow(
+            source=channel_cursors.stream_name(self.name),
+            state=_STATES[self.state],
+            last_success=_seconds(self.last_success),
+            last_error=self.last_error,
+            last_error_at=_seconds(self.last_error_at),
+            error_count=self.failures,
+            next_retry=_seconds(self.next_try) if self.failures else None,
+            updated=time.time(),
+        )
+
+
+_STATES = {
+    "starting": "connecting",
+    "ok": "running",
+    "retrying": "retrying",
+    "refused": "failed",
+    "stopped": "stopped",
+}
+
+
+def _seconds(when: datetime | None) -> float | None:
+    return None if when is None else when.timestamp()
 
 
 async def poll_once(
@@ -130,8 +163,19 @@ class ChannelPoller:
             else:
                 failures = 0
                 delay = 0.0 if polled.more else self.intervals[name]
+            status.failures = failures
+            status.next_try = utcnow() + timedelta(seconds=delay)
+            await self._store(status)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=delay)
+        status.state = "stopped"
+        await self._store(status)
+
+    async def _store(self, status: ChannelStatus) -> None:
+        try:
+            await asyncio.to_thread(save_status, self.engine, [status.row()])
+        except Exception:
+            log.exception("channel %s: its status could not be stored", status.name)
 
     def _failed(self, status: ChannelStatus, error: Exception, failures: int) -> float:
         status.errors += 1
