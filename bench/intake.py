@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import io
 import json
 import os
 import random
+import signal
 import socket
 import subprocess
 import sys
@@ -137,7 +139,10 @@ class Server:
         command = [sys.executable, "-m", "stadspuls.cli", "run", "--no-collect"]
         command += ["--port", str(self.port), "--db", self.db]
         log = (self.root / "server.log").open("wb")
-        self.process = subprocess.Popen(command, env=self.env, stderr=log, stdout=log)
+        # A session of its own, so that stopping it also stops the decoder processes it started.
+        self.process = subprocess.Popen(
+            command, env=self.env, stderr=log, stdout=log, start_new_session=True
+        )
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -153,6 +158,9 @@ class Server:
         if self.process is not None:
             self.process.terminate()
             self.process.wait(timeout=60)
+            # Whatever the server left behind (its decoder processes) goes with its session.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGTERM)
 
 
 def admin_token(db: str) -> str:
@@ -208,6 +216,8 @@ class Run:
                 if response.status_code == 303:
                     self.latencies.append(elapsed)
                     self.photos_sent += count
+                    if len(self.latencies) % 100 == 0:
+                        print(f"{len(self.latencies)} reports stored", file=sys.stderr)
                 else:
                     self.failures.append(f"HTTP {response.status_code}")
 
@@ -274,6 +284,11 @@ def main() -> int:
         finally:
             server.stop()
         stored, photos = count(server.db)
+        if run.failures:
+            log = (root / "server.log").read_text(errors="replace").splitlines()
+            kept = Path(tempfile.gettempdir()) / "stadspuls-intake-server.log"
+            kept.write_text("\n".join(log))
+            print(f"the server's log: {kept}", file=sys.stderr)
     for failure in sorted(set(run.failures))[:10]:
         print(f"failed: {failure} ({run.failures.count(failure)}x)", file=sys.stderr)
     result = {

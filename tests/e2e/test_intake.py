@@ -8,18 +8,22 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
 from stadspuls.access.roles import cli_actor
+from stadspuls.cases.admin import CaseAdmin
+from stadspuls.cases.records import Call, CallQuestion
 from stadspuls.cases.service import CaseService
 from stadspuls.enrich.pseudonymise import load_or_create_key
 from stadspuls.sealed import Sealer
 from stadspuls.settings import BlueskySettings, InboxSettings, Settings
 from stadspuls.store.database import open_store
 from tests.e2e.conftest import Dashboard
+from tests.support.inbox import department
 from tests.web.public.conftest import jpeg
 
 if TYPE_CHECKING:
@@ -110,8 +114,8 @@ def pick_utrecht_on_the_map(page: Page) -> None:
     assert float(box.split()[2]) == 250  # a quarter of the country's width, around the point
 
 
-def service(intake: Dashboard) -> CaseService:
-    settings = Settings(
+def server_settings(intake: Dashboard) -> Settings:
+    return Settings(
         db_url=intake.db,
         key_file=intake.root / "pseudonym.key",
         mastodon=[],
@@ -119,6 +123,10 @@ def service(intake: Dashboard) -> CaseService:
         bluesky=BlueskySettings(enabled=False),
         inbox=InboxSettings(media_dir=intake.root / "media"),
     )
+
+
+def service(intake: Dashboard) -> CaseService:
+    settings = server_settings(intake)
     sealer = Sealer(load_or_create_key(settings.contact_key_path, "contact"))
     return CaseService(open_store(intake.db), settings, sealer=sealer)
 
@@ -130,8 +138,11 @@ def test_a_tip_with_two_photos_on_a_phone(
     page.goto(f"{intake.url}/melden")
     assert page.locator("h1").inner_text() == "Stel een vraag of doe een melding"
     shot(page, artifacts, "intake-empty")
-    # Nothing wider than the screen.
+    # Nothing wider than the screen, down to the narrowest phones.
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.set_viewport_size({"width": 320, "height": 640})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
+    page.set_viewport_size(PHONE["viewport"])  # type: ignore[arg-type]
 
     page.get_by_label("Een tip of melding").check()
     page.get_by_label("Waar gaat het over?").select_option("openbare-ruimte")
@@ -193,3 +204,77 @@ def test_a_tip_with_two_photos_on_a_phone(
     assert abs(case.lon - UTRECHT[1]) < 0.03
     view = cases.view(cli_actor("e2e"), case.id)
     assert sorted(m.filename for m in view.media) == ["boom-1.jpg", "boom-2.jpg"]
+
+
+def test_a_question_sent_with_the_keyboard_alone(intake: Dashboard, phone: BrowserContext) -> None:
+    """Tab through the form from the top: every stop shows its focus, the text is typed where
+    the label says, and Enter on the button sends the report."""
+    page = phone.new_page()
+    page.goto(f"{intake.url}/melden")
+    unfocused = []
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(
+            """() => {
+                const el = document.activeElement;
+                const style = getComputedStyle(el);
+                return {id: el.id, tag: el.tagName, type: el.type || "",
+                        outline: style.outlineStyle !== "none" && style.outlineWidth !== "0px"};
+            }"""
+        )
+        if not focused["outline"]:
+            unfocused.append(focused)
+        if focused["id"] == "text":
+            page.keyboard.type("Wanneer is het milieustraat open op zaterdag?")
+        if focused["tag"] == "BUTTON" and focused["type"] == "submit":
+            break
+    else:
+        raise AssertionError("the send button was not reached with Tab")
+    assert unfocused == []
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/melden/bedankt\?ref="))
+    assert page.locator("#status-url").is_visible()
+
+
+def test_a_call_for_tips_on_a_phone(
+    intake: Dashboard, phone: BrowserContext, artifacts: Path
+) -> None:
+    settings = server_settings(intake)
+    engine = open_store(intake.db)
+    wijk = department(engine, "politie-centrum", "Politie Centrum")
+    assert wijk.id is not None
+    CaseAdmin(engine, settings).save_call(
+        cli_actor("e2e"),
+        Call(
+            slug="brand-stationsstraat",
+            title="Getuigen gezocht: brand Stationsstraat, 12 mei",
+            description="Heeft u de brand gezien of gefilmd? Elke tip helpt.",
+            department_id=wijk.id,
+            questions=(
+                CallQuestion(key="plek", label="Waar stond u?", kind="choice",
+                             choices=("Perron 1", "Stationsplein"), required=True),
+                CallQuestion(key="tijd", label="Hoe laat was dat?", kind="time"),
+            ),
+            starts_at=datetime.now(UTC) - timedelta(hours=1),
+        ),
+    )  # fmt: skip
+    engine.dispose()
+    page = phone.new_page()
+    page.goto(f"{intake.url}/oproep/brand-stationsstraat")
+    assert "Getuigen gezocht" in page.locator("h1").inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.get_by_label("Wat heeft u gezien of gehoord?").fill("Rook uit het dak, rond 14.30 uur.")
+    page.get_by_label("Stationsplein").check()
+    shot(page, artifacts, "intake-call")
+    page.get_by_role("button", name="Verstuur uw tip").click()
+    page.wait_for_url(re.compile(r"/melden/bedankt\?ref="))
+    assert page.get_by_role("link", name="Nog een melding doen").get_attribute("href") == (
+        "/oproep/brand-stationsstraat"
+    )
+    reference = page.locator(".receipt .reference").inner_text()
+    (case,) = [c for c in service(intake).list_cases(cli_actor("e2e")) if c.reference == reference]
+    assert (case.kind, case.answers["plek"], case.department_id) == (
+        "tip",
+        "Stationsplein",
+        wijk.id,
+    )

@@ -4,20 +4,24 @@ made with Pillow."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from PIL import Image
 
 from stadspuls.access.roles import cli_actor
 from stadspuls.cases.records import Case
 from stadspuls.cases.service import CaseService
+from stadspuls.media.intake import MediaIntake
 from stadspuls.settings import InboxSettings, Settings
 from stadspuls.web.app import create_app
 from stadspuls.web.routes.public_pages import CSRF_COOKIE
@@ -74,11 +78,25 @@ def public_settings(settings: Settings, engine: sa.Engine, **inbox: object) -> S
     )
 
 
+@contextmanager
+def public_app(settings: Settings, engine: sa.Engine) -> Iterator[FastAPI]:
+    """The app, with its decoder processes stopped at the end (the app itself never stops
+    them: a test run would leave a pool of workers behind per test)."""
+    app = create_app(settings, engine=engine)
+    try:
+        yield app
+    finally:
+        media: MediaIntake = app.state.media
+        asyncio.run(media.close())
+
+
 @pytest.fixture
 def public(settings: Settings, engine: sa.Engine) -> Iterator[Public]:
     configured = public_settings(settings, engine)
-    app = create_app(configured, engine=engine)
-    with TestClient(app, client=(CLIENT_ADDRESS, 50123)) as client:
+    with (
+        public_app(configured, engine) as app,
+        TestClient(app, client=(CLIENT_ADDRESS, 50123)) as client,
+    ):
         yield Public(client, engine, configured)
 
 

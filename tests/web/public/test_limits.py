@@ -8,14 +8,13 @@ from fastapi.testclient import TestClient
 
 from stadspuls.settings import Settings
 from stadspuls.store.schema import metadata
-from stadspuls.web.app import create_app
-from tests.web.public.conftest import CLIENT_ADDRESS, Public, jpeg, public_settings
+from tests.web.public.conftest import CLIENT_ADDRESS, Public, jpeg, public_app, public_settings
 
 
 def test_past_the_hourly_limit_an_address_gets_429(settings: Settings, engine: sa.Engine) -> None:
     configured = public_settings(settings, engine, reports_per_address_hour=2)
-    app = create_app(configured, engine=engine)
-    with TestClient(app, client=("198.51.100.4", 4000)) as client:
+    with public_app(configured, engine) as app:
+        client = TestClient(app, client=("198.51.100.4", 4000))
         client.get("/melden")
         data = {
             "csrf": client.cookies.get("stadspuls_public_csrf") or "",
@@ -30,7 +29,7 @@ def test_past_the_hourly_limit_an_address_gets_429(settings: Settings, engine: s
         assert 1 <= int(refused.headers["retry-after"]) <= 3600
         assert "Even geduld" in refused.text
         assert "bel 112" in refused.text
-    with TestClient(app, client=("198.51.100.5", 4000)) as other:
+        other = TestClient(app, client=("198.51.100.5", 4000))
         other.get("/melden")
         data["csrf"] = other.cookies.get("stadspuls_public_csrf") or ""
         assert other.post("/melden", data=data, follow_redirects=False).status_code == 303

@@ -10,9 +10,8 @@ from fastapi.testclient import TestClient
 
 from stadspuls.cases.records import OfficeHours
 from stadspuls.settings import Settings
-from stadspuls.web.app import create_app
 from tests.support.inbox import department
-from tests.web.public.conftest import ADMIN, Public, jpeg, public_settings, status_link
+from tests.web.public.conftest import ADMIN, Public, jpeg, public_app, public_settings, status_link
 
 TEXT = "Er staat al drie dagen een kapotte bank bij de speeltuin aan de Lindelaan."
 
@@ -160,7 +159,7 @@ def test_a_body_past_the_cap_is_refused_before_it_is_read(
     settings: Settings, engine: sa.Engine
 ) -> None:
     configured = public_settings(settings, engine, max_file_mb=1, max_files=1)
-    with TestClient(create_app(configured, engine=engine)) as client:
+    with public_app(configured, engine) as app, TestClient(app) as client:
         client.get("/melden")
         big = [("media", ("groot.jpg", b"\xff" * (3 * 1024 * 1024), "image/jpeg"))]
         data = {"csrf": client.cookies.get("stadspuls_public_csrf") or "", "text": TEXT}

@@ -16,6 +16,7 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import logging
 import re
 import secrets
 from typing import Any
@@ -24,8 +25,9 @@ import msgspec
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 
+from stadspuls.cases.admin import CaseAdmin
 from stadspuls.cases.categories import CATEGORIES
 from stadspuls.cases.records import AcceptedMedia, Call
 from stadspuls.cases.service import CaseService
@@ -54,11 +56,13 @@ from stadspuls.web.routes.public_pages import (
 )
 
 router = APIRouter(include_in_schema=False)
+log = logging.getLogger(__name__)
 
 RECEIPT_COOKIE = "stadspuls_receipt"
 THANKS = "/melden/bedankt"
 REFERENCE = re.compile(r"^[A-Z]{1,4}-\d{4}-\d{1,12}$")
 EXPIRED_FORM = "This form had expired. Please send it again."
+NOT_FILED = "Your report could not be filed. Please check it and send it again."
 
 
 class Shown(msgspec.Struct, frozen=True, kw_only=True):
@@ -153,7 +157,7 @@ async def submit(request: Request, call: Call | None) -> Response:
         await posted.close()
 
 
-async def _submit_form(request: Request, call: Call | None, posted: Any) -> Response:
+async def _submit_form(request: Request, call: Call | None, posted: FormData) -> Response:
     fields = text_fields(posted)
     form = public_form.read_form(fields, call)
     if not public_form.SUBMISSION.match(form.submission):
@@ -188,9 +192,17 @@ async def _submit_form(request: Request, call: Call | None, posted: Any) -> Resp
     )
     try:
         receipt = await run_in_threadpool(_cases(request).receive, inbound)
-    except ValueError:
-        # The call closed while the citizen was typing.
-        return show(request, "public/call_closed.html", {"slug": slug_of(call)}, status=410)
+    except ValueError as error:
+        admin: CaseAdmin = request.app.state.case_admin
+        if call is not None and await run_in_threadpool(admin.open_call, call.slug) is None:
+            # The call closed while the citizen was typing.
+            return show(request, "public/call_closed.html", {"slug": call.slug}, status=410)
+        # What the form's own checks let through and the case service refuses: say so, keep
+        # the text, and leave the reason in the log for whoever runs the server.
+        log.warning("a web report was refused by the case service: %s", error)
+        refused = [FieldError(field="text", message=NOT_FILED)]
+        lost = bool(files)
+        return form_page(request, form, call=call, errors=refused, files_lost=lost, status=422)
     return _to_thanks(request, receipt, call)
 
 
@@ -203,6 +215,7 @@ async def _accept(
 ) -> tuple[list[tuple[str, AcceptedMedia]], list[FieldError]]:
     """Each file through the media intake; every refusal named with its file."""
     media = _media(request)
+    slots: asyncio.Semaphore = request.app.state.intake_slots
     lang = language(request)
     try:
         media.check_count(len(files))
@@ -212,9 +225,10 @@ async def _accept(
     async def one(upload: UploadFile) -> AcceptedMedia | FieldError:
         filename = (upload.filename or "")[:300]
         try:
-            return await media.accept(
-                chunks(upload), filename=filename, declared_type=upload.content_type
-            )
+            async with slots:
+                return await media.accept(
+                    chunks(upload), filename=filename, declared_type=upload.content_type
+                )
         except MediaRejected as rejected:
             return _refusal(rejected, filename, lang)
 
