@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import os
 from collections.abc import AsyncIterator, Sequence
 
@@ -27,12 +28,11 @@ from stadspuls.settings import InboxSettings
 from stadspuls.store import media as store
 from stadspuls.store.schema import media as media_table
 
+log = logging.getLogger(__name__)
 _MB = 1024 * 1024
 
 
-def _rejection(
-    code: str, settings: InboxSettings, filename: str, detail: str = ""
-) -> MediaRejected:
+def _rejection(code: str, settings: InboxSettings, filename: str) -> MediaRejected:
     megabytes = f"{settings.max_file_mb:g}"
     millions = f"{settings.max_pixels / 1e6:g}"
     messages = {
@@ -128,7 +128,10 @@ class MediaIntake:
             try:
                 decoded = await self.decoder.run(job, filename=filename)
             except Refused as refused:
-                raise _rejection(refused.code, self.settings, filename, refused.detail) from None
+                # What the imaging library said, for whoever reads the log; the citizen gets
+                # the plain reason.
+                log.info("a file was refused (%s): %s", refused.code, refused.detail)
+                raise _rejection(refused.code, self.settings, filename) from None
             await asyncio.to_thread(self.vault.keep, path, sha256)
         finally:
             path.unlink(missing_ok=True)
