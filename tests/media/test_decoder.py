@@ -75,6 +75,10 @@ def test_a_worker_has_a_memory_ceiling(tmp_path: Path) -> None:
     # 40-megapixel photo cannot be decoded: the refusal is clean, not a dead server.
     intake = make_intake(tmp_path, decode_workers=1, decode_memory_mb=512, decode_timeout_s=3)
     try:
+        accept(intake, SMALL)  # the worker is up
+        # A worker out of memory may also hang without using CPU: then the parent's deadline
+        # ends it, here after a second rather than five.
+        intake.decoder.margin_s = 1.0
         with pytest.raises(MediaRejected) as caught:
             accept(intake, png(scene(22, (8000, 5000))), "groot.png")
         assert caught.value.code in ("pixels", "decode")
