@@ -17,6 +17,7 @@ of Pillow and numpy (about 0.3 s) for every photo (bench/media.py measures the p
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import multiprocessing
 import os
@@ -202,7 +203,7 @@ def _to_srgb(image: Any) -> Any:
     converted = image.convert("RGBA" if has_alpha else "RGB")
     if icc:
         try:
-            source = ImageCms.ImageCmsProfile(_bytes_io(icc))
+            source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
             target = ImageCms.createProfile("sRGB")
             mode = converted.mode
             converted = ImageCms.profileToProfile(converted, source, target, outputMode=mode)
@@ -212,12 +213,6 @@ def _to_srgb(image: Any) -> Any:
     clean = Image.new(converted.mode, converted.size)
     clean.paste(converted)
     return clean
-
-
-def _bytes_io(data: bytes) -> Any:
-    import io
-
-    return io.BytesIO(data)
 
 
 def _flatten(image: Any) -> Any:
@@ -238,16 +233,13 @@ def _save_stripped(image: Any, stem: str) -> str:
     return suffix
 
 
-_DECODE_FAILED = MediaRejected(
-    "decode",
-    "Dit bestand kon niet veilig worden geopend (het duurde te lang of vroeg te veel geheugen).",
-    "This file could not be opened safely (it took too long or needed too much memory).",
-)
-
-
 def decode_failed(filename: str = "") -> MediaRejected:
     return MediaRejected(
-        _DECODE_FAILED.code, _DECODE_FAILED.nl, _DECODE_FAILED.en, filename=filename
+        "decode",
+        "Dit bestand kon niet veilig worden geopend (het duurde te lang of vroeg te veel "
+        "geheugen).",
+        "This file could not be opened safely (it took too long or needed too much memory).",
+        filename=filename,
     )
 
 

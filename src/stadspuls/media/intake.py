@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from stadspuls.cases.records import AcceptedMedia, MediaItem
 from stadspuls.media import phash
-from stadspuls.media.decode import Decoder, Job, Refused
+from stadspuls.media.decode import Decoder, Job, Refused, decode_failed
 from stadspuls.media.errors import MediaRejected
 from stadspuls.media.sniff import HEAD_BYTES, sniff
 from stadspuls.media.vault import Vault
@@ -52,12 +52,9 @@ def _rejection(code: str, settings: InboxSettings, filename: str) -> MediaReject
             f"This image is too large (more than {millions} million pixels). "
             "Please send a smaller version.",
         ),
-        "decode": (
-            "Dit bestand kon niet veilig worden geopend (het duurde te lang of vroeg te veel "
-            "geheugen).",
-            "This file could not be opened safely (it took too long or needed too much memory).",
-        ),
     }
+    if code not in messages:
+        return decode_failed(filename)
     nl, en = messages[code]
     return MediaRejected(code, nl, en, filename=filename)
 
