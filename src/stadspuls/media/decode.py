@@ -41,7 +41,13 @@ log = logging.getLogger(__name__)
 # photo at half scale (2000 px), which with the resizing was 4x the work at 2048 px.
 VIEW_PX = 1600
 THUMB_PX = 320
-_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP", "image/gif": "GIF"}
+_FORMATS = {
+    "image/jpeg": "JPEG",
+    "image/png": "PNG",
+    "image/webp": "WEBP",
+    "image/gif": "GIF",
+    "image/heic": "HEIF",
+}
 
 
 @dataclass(frozen=True)
@@ -89,6 +95,14 @@ def _start_worker(memory_mb: int) -> None:
     import imagehash  # noqa: F401
     from PIL import Image  # noqa: F401
 
+    _heif()
+
+
+def _heif() -> None:
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+
 
 def decode(job: Job) -> Decoded:
     """In the worker: check, measure and copy one file."""
@@ -127,6 +141,8 @@ def _image(job: Job) -> Decoded:
 
     Image.MAX_IMAGE_PIXELS = job.max_pixels
     expected = _FORMATS[job.content_type]
+    if expected == "HEIF":
+        _heif()
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
