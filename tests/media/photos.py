@@ -71,6 +71,20 @@ def _dms(value: float) -> tuple[float, float, float]:
     return (float(degrees), float(minutes), seconds)
 
 
+def heic(image: Image.Image, *, taken: str | None = None) -> bytes:
+    """An iPhone's format (HEIF with HEVC), written with pillow-heif."""
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    exif = Image.Exif()
+    exif[0x010F] = "Stadspuls Test Camera"
+    if taken is not None:
+        exif.get_ifd(0x8769)[36867] = taken
+    out = io.BytesIO()
+    image.save(out, "HEIF", quality=80, exif=exif)
+    return out.getvalue()
+
+
 def png(image: Image.Image) -> bytes:
     out = io.BytesIO()
     image.save(out, "PNG")

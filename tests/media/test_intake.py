@@ -19,7 +19,7 @@ from PIL import Image
 from stadspuls.media.errors import MediaRejected
 from stadspuls.media.intake import MediaIntake
 from tests.media.conftest import accept
-from tests.media.photos import bomb_png, exif_of, jpeg, mp4_head, png, scene
+from tests.media.photos import bomb_png, exif_of, heic, jpeg, mp4_head, png, scene
 
 GOOD = jpeg(scene(1), taken="2026:05:12 14:03:00", offset="+02:00", gps=(52.0907, 5.1214))
 
@@ -264,4 +264,19 @@ def test_a_large_photo_is_decoded_at_reduced_scale_and_still_checked_whole(
         assert copy.size == (1600, 1200)
     # Draft mode scales the DCT, it does not skip data: a cut file is still found out.
     refused = _refused(intake, data[: len(data) * 9 // 10], "groot.jpg")
+    assert refused.code == "damaged"
+
+
+def test_an_iphone_heic_photo_is_taken_and_a_cut_one_refused(intake: MediaIntake) -> None:
+    data = heic(scene(13, (1200, 900)), taken="2026:11:28 15:10:00")
+    taken = accept(intake, data, "IMG_4711.HEIC", "image/heic")
+    assert taken.content_type == "image/heic"
+    assert (taken.width, taken.height) == (1200, 900)
+    assert taken.taken_at == datetime(2026, 11, 28, 14, 10, tzinfo=UTC)
+    assert taken.phash is not None
+    stripped = intake.vault.stripped_of(taken.sha256)
+    assert stripped is not None
+    assert stripped.suffix == ".jpg"  # staff's browsers show JPEG, not HEIC
+    assert exif_of(stripped.read_bytes()) == {}
+    refused = _refused(intake, data[: len(data) // 2], "IMG_4712.HEIC")
     assert refused.code == "damaged"

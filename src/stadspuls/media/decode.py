@@ -17,6 +17,7 @@ of Pillow and numpy (about 0.3 s) for every photo (bench/media.py measures the p
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import multiprocessing
 import os
@@ -40,7 +41,13 @@ log = logging.getLogger(__name__)
 # photo at half scale (2000 px), which with the resizing was 4x the work at 2048 px.
 VIEW_PX = 1600
 THUMB_PX = 320
-_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP", "image/gif": "GIF"}
+_FORMATS = {
+    "image/jpeg": "JPEG",
+    "image/png": "PNG",
+    "image/webp": "WEBP",
+    "image/gif": "GIF",
+    "image/heic": "HEIF",
+}
 
 
 @dataclass(frozen=True)
@@ -88,6 +95,14 @@ def _start_worker(memory_mb: int) -> None:
     import imagehash  # noqa: F401
     from PIL import Image  # noqa: F401
 
+    _heif()
+
+
+def _heif() -> None:
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+
 
 def decode(job: Job) -> Decoded:
     """In the worker: check, measure and copy one file."""
@@ -126,6 +141,8 @@ def _image(job: Job) -> Decoded:
 
     Image.MAX_IMAGE_PIXELS = job.max_pixels
     expected = _FORMATS[job.content_type]
+    if expected == "HEIF":
+        _heif()
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
@@ -202,7 +219,7 @@ def _to_srgb(image: Any) -> Any:
     converted = image.convert("RGBA" if has_alpha else "RGB")
     if icc:
         try:
-            source = ImageCms.ImageCmsProfile(_bytes_io(icc))
+            source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
             target = ImageCms.createProfile("sRGB")
             mode = converted.mode
             converted = ImageCms.profileToProfile(converted, source, target, outputMode=mode)
@@ -212,12 +229,6 @@ def _to_srgb(image: Any) -> Any:
     clean = Image.new(converted.mode, converted.size)
     clean.paste(converted)
     return clean
-
-
-def _bytes_io(data: bytes) -> Any:
-    import io
-
-    return io.BytesIO(data)
 
 
 def _flatten(image: Any) -> Any:
@@ -238,16 +249,13 @@ def _save_stripped(image: Any, stem: str) -> str:
     return suffix
 
 
-_DECODE_FAILED = MediaRejected(
-    "decode",
-    "Dit bestand kon niet veilig worden geopend (het duurde te lang of vroeg te veel geheugen).",
-    "This file could not be opened safely (it took too long or needed too much memory).",
-)
-
-
 def decode_failed(filename: str = "") -> MediaRejected:
     return MediaRejected(
-        _DECODE_FAILED.code, _DECODE_FAILED.nl, _DECODE_FAILED.en, filename=filename
+        "decode",
+        "Dit bestand kon niet veilig worden geopend (het duurde te lang of vroeg te veel "
+        "geheugen).",
+        "This file could not be opened safely (it took too long or needed too much memory).",
+        filename=filename,
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import os
 from collections.abc import AsyncIterator, Sequence
 
@@ -18,7 +19,7 @@ import sqlalchemy as sa
 
 from stadspuls.cases.records import AcceptedMedia, MediaItem
 from stadspuls.media import phash
-from stadspuls.media.decode import Decoder, Job, Refused
+from stadspuls.media.decode import Decoder, Job, Refused, decode_failed
 from stadspuls.media.errors import MediaRejected
 from stadspuls.media.sniff import HEAD_BYTES, sniff
 from stadspuls.media.vault import Vault
@@ -27,12 +28,11 @@ from stadspuls.settings import InboxSettings
 from stadspuls.store import media as store
 from stadspuls.store.schema import media as media_table
 
+log = logging.getLogger(__name__)
 _MB = 1024 * 1024
 
 
-def _rejection(
-    code: str, settings: InboxSettings, filename: str, detail: str = ""
-) -> MediaRejected:
+def _rejection(code: str, settings: InboxSettings, filename: str) -> MediaRejected:
     megabytes = f"{settings.max_file_mb:g}"
     millions = f"{settings.max_pixels / 1e6:g}"
     messages = {
@@ -52,12 +52,9 @@ def _rejection(
             f"This image is too large (more than {millions} million pixels). "
             "Please send a smaller version.",
         ),
-        "decode": (
-            "Dit bestand kon niet veilig worden geopend (het duurde te lang of vroeg te veel "
-            "geheugen).",
-            "This file could not be opened safely (it took too long or needed too much memory).",
-        ),
     }
+    if code not in messages:
+        return decode_failed(filename)
     nl, en = messages[code]
     return MediaRejected(code, nl, en, filename=filename)
 
@@ -128,7 +125,10 @@ class MediaIntake:
             try:
                 decoded = await self.decoder.run(job, filename=filename)
             except Refused as refused:
-                raise _rejection(refused.code, self.settings, filename, refused.detail) from None
+                # What the imaging library said, for whoever reads the log; the citizen gets
+                # the plain reason.
+                log.info("a file was refused (%s): %s", refused.code, refused.detail)
+                raise _rejection(refused.code, self.settings, filename) from None
             await asyncio.to_thread(self.vault.keep, path, sha256)
         finally:
             path.unlink(missing_ok=True)

@@ -39,8 +39,8 @@ def _refuse(nl: str, en: str | None = None) -> Sniffed:
     return Sniffed(None, nl, en or nl)
 
 
-# MP4 and QuickTime files start with an `ftyp` box naming a major brand. HEIF/HEIC and AVIF use
-# the same box: Pillow here decodes neither, so they are refused by name (docs/media.md).
+# MP4 and QuickTime files start with an `ftyp` box naming a major brand. HEIF/HEIC (decoded with
+# pillow-heif) and AVIF (refused by name: not taken yet, docs/media.md) use the same box.
 _MP4_BRANDS = frozenset(
     {
         b"isom",
@@ -77,10 +77,7 @@ def _ftyp(head: bytes) -> Sniffed | None:
     if brand == b"qt  ":
         return _take("video/quicktime", "QuickTime")
     if brand in _HEIF_BRANDS:
-        return _refuse(
-            "HEIC, dat we nog niet kunnen openen: stuur de foto als JPEG",
-            "HEIC, which we cannot open yet: please send the photo as JPEG",
-        )
+        return _take("image/heic", "HEIC")
     if brand in _AVIF_BRANDS:
         return _refuse(
             "AVIF, dat we nog niet kunnen openen: stuur de foto als JPEG",
