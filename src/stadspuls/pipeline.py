@@ -323,6 +323,12 @@ def _detector(name: str) -> ConsumerFactory:
     return factory
 
 
+def _seen_media(engine: sa.Engine, _: Pseudonymise | None, settings: Settings) -> Consumer:
+    from stadspuls.media import seen
+
+    return seen.build(engine, settings)
+
+
 # The monitors' pre-aggregated counts and every built-in detector, each with its own cursor
 # behind the linker's.
 CONSUMERS: tuple[ConsumerFactory, ...] = (
@@ -330,6 +336,13 @@ CONSUMERS: tuple[ConsumerFactory, ...] = (
     _rollup,
     *(_detector(name) for name in BUILTIN_DETECTORS),
 )
+
+
+def optional_consumers(settings: Settings) -> tuple[ConsumerFactory, ...]:
+    """Consumers a setting switches on: the hashes of monitored posts' images for the inbox's
+    verification aids (`inbox.fetch_post_media`, off by default: it fetches from platforms).
+    Off, they do not run at all (no cursor, no thread)."""
+    return (_seen_media,) if settings.inbox.fetch_post_media else ()
 
 
 @dataclass
@@ -365,7 +378,9 @@ def build_consumers(
         engine,
         [
             factory(engine, pseudonymise, settings)
-            for factory in (CONSUMERS if consumers is None else consumers)
+            for factory in (
+                (*CONSUMERS, *optional_consumers(settings)) if consumers is None else consumers
+            )
         ],
         chunk=settings.consumer_chunk,
         start=start,

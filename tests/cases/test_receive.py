@@ -3,6 +3,7 @@ media stored, and the out-of-hours reply on Sundays and holidays but not in offi
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
@@ -128,6 +129,9 @@ def test_english_gets_the_english_auto_reply(inbox: Inbox, desk: Department) -> 
     [
         ("Er staat al drie dagen een kapotte fiets tegen ons hek, wie haalt die weg?", "nl"),
         ("There has been a broken bicycle against our fence for three days now.", "en"),
+        # Short: fastText reads it as German; lingua's second opinion says Dutch.
+        ("Er is brand in Utrecht", "nl"),
+        ("Where can I park my car?", "en"),
     ],
 )
 def test_the_language_is_identified(
@@ -258,7 +262,9 @@ def test_media_are_stored_with_the_case(inbox: Inbox, desk: Department) -> None:
     assert _count(inbox, media) == 1
 
 
-def test_contact_details_never_appear_in_the_database(inbox: Inbox, desk: Department) -> None:
+def test_contact_details_and_the_status_token_never_appear_in_the_database(
+    inbox: Inbox, desk: Department
+) -> None:
     secret = Contact(
         name="Zwaantje Gerritsen-Oudshoorn",
         email="zwaantje.gerritsen@voorbeeld-mail.nl",
@@ -271,7 +277,8 @@ def test_contact_details_never_appear_in_the_database(inbox: Inbox, desk: Depart
     assert secret.name is not None
     assert secret.name in receipt.auto_reply
     inbox.service.contact(inbox.actor("ann"), receipt.case_id)
-    needles = [secret.email, secret.handle, secret.reply_to, "zwaantje"]
+    # Nor is the status page's token (kept only as its SHA-256).
+    needles = [secret.email, secret.handle, secret.reply_to, "zwaantje", receipt.status_token]
     found = []
     with inbox.engine.connect() as conn:
         for table in _all_tables(inbox.engine):
@@ -306,3 +313,33 @@ def test_history_is_append_only(inbox: Inbox, desk: Department) -> None:
     inbox.service.receive(inbox.message())
     with pytest.raises(sa.exc.DatabaseError, match="append-only"), inbox.engine.begin() as conn:
         conn.execute(case_events.update().values(actor="someone else"))
+
+
+def test_a_race_for_the_same_message_leaves_one_case(
+    inbox: Inbox, desk: Department, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    message = inbox.message(contact=ALICE)
+    first = inbox.service.receive(message)
+    looks: list[str] = []
+    real = inbox.service.find_conversation
+
+    def too_early(channel: str, external_id: str) -> int | None:
+        # The first look happens before the other poller committed: it sees nothing.
+        looks.append(external_id)
+        return None if len(looks) == 1 else real(channel, external_id)
+
+    monkeypatch.setattr(inbox.service, "find_conversation", too_early)
+    again = inbox.service.receive(message)
+    assert (again.case_id, again.created) == (first.case_id, False)
+    assert _count(inbox, cases) == 1
+    assert _count(inbox, case_contacts) == 1
+
+
+def test_pollers_in_threads_open_one_case(inbox: Inbox, desk: Department) -> None:
+    message = inbox.message()
+    inbox.service.receive(inbox.message())  # the fallback and the models are ready
+    with ThreadPoolExecutor(6) as pool:
+        receipts = list(pool.map(lambda _: inbox.service.receive(message), range(6)))
+    assert len({r.case_id for r in receipts}) == 1
+    assert sum(r.created for r in receipts) == 1
+    assert _count(inbox, cases) == 2

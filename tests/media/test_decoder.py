@@ -60,7 +60,7 @@ def test_a_file_that_hangs_its_worker_is_refused_and_the_next_one_taken(tmp_path
         assert caught.value.code == "decode"
         assert "veilig" in caught.value.nl
         assert time.monotonic() - started < 10
-        # Killed by its alarm, once and again on the retry.
+        # Killed by its CPU timer, once and again on the retry.
         assert intake.decoder.rebuilds == 2
         assert not list(intake.vault.originals.rglob("*.*"))
 
@@ -79,5 +79,31 @@ def test_a_worker_has_a_memory_ceiling(tmp_path: Path) -> None:
             accept(intake, png(scene(22, (8000, 5000))), "groot.png")
         assert caught.value.code in ("pixels", "decode")
         assert accept(intake, SMALL).width == 800
+    finally:
+        asyncio.run(intake.close())
+
+
+def test_a_flood_waits_its_turn_without_being_taken_for_hung_workers(tmp_path: Path) -> None:
+    # One worker, a limit of half a second per file, no margin: 40 photos at once wait far
+    # longer than that for their turn, and none of them is a hang.
+    intake = make_intake(tmp_path, decode_workers=1, decode_timeout_s=0.5)
+    try:
+        accept(intake, SMALL)  # the worker is up (its start is not a file's time)
+        intake.decoder.margin_s = 0.0
+        photos = [jpeg(scene(100 + n)) for n in range(40)]
+
+        async def flood() -> float:
+            started = time.monotonic()
+            taken = await asyncio.gather(
+                *(
+                    intake.accept(chunks(data), filename=f"{n}.jpg", declared_type=None)
+                    for n, data in enumerate(photos)
+                )
+            )
+            assert len({one.sha256 for one in taken}) == 40
+            return time.monotonic() - started
+
+        assert asyncio.run(flood()) > 1.0  # twice what one file may take: they queued
+        assert intake.decoder.rebuilds == 0
     finally:
         asyncio.run(intake.close())

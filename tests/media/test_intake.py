@@ -237,3 +237,31 @@ def test_nothing_of_a_refused_file_stays_in_the_vault(intake: MediaIntake) -> No
     after = {path.name for path in intake.vault.originals.rglob("*") if path.is_file()}
     assert after == before
     assert os.listdir(intake.vault.tmp) == []
+
+
+def test_html_hidden_behind_a_jpeg_never_reaches_a_copy(intake: MediaIntake) -> None:
+    # A polyglot: a real JPEG with a page after its end. Pillow stops at the end of the image,
+    # so it is taken as the photo it also is; the copies are re-encoded pixels, and the
+    # original is only ever sent as image/jpeg with nosniff (tests/media/test_routes.py).
+    script = b"<html><script>alert(document.cookie)</script></html>"
+    taken = accept(intake, jpeg(scene(11, (640, 480))) + script, "foto.jpg")
+    assert taken.content_type == "image/jpeg"
+    for path in (intake.vault.thumb_of(taken.sha256), intake.vault.stripped_of(taken.sha256)):
+        assert path is not None
+        assert b"<script" not in path.read_bytes()
+    assert intake.vault.path_of(taken.sha256).read_bytes().endswith(script)
+
+
+def test_a_large_photo_is_decoded_at_reduced_scale_and_still_checked_whole(
+    intake: MediaIntake,
+) -> None:
+    data = jpeg(scene(12, (4000, 3000)), quality=85)
+    taken = accept(intake, data)
+    assert (taken.width, taken.height) == (4000, 3000)  # the original's size
+    stripped = intake.vault.stripped_of(taken.sha256)
+    assert stripped is not None
+    with Image.open(stripped) as copy:
+        assert copy.size == (1600, 1200)
+    # Draft mode scales the DCT, it does not skip data: a cut file is still found out.
+    refused = _refused(intake, data[: len(data) * 9 // 10], "groot.jpg")
+    assert refused.code == "damaged"

@@ -54,7 +54,10 @@ class NotAMember(Forbidden):
 
     def __init__(self, actor: Actor, department_id: int) -> None:
         super().__init__(actor, "cases")
-        self.args = (f"{actor.username} does not work in department {department_id}",)
+        # As an Explained refusal, so that a page says it in the reader's language.
+        self.message = "%(user)s does not work in department %(id)s"
+        self.params: dict[str, object] = {"user": actor.username, "id": department_id}
+        self.args = (self.message % self.params,)
 
 
 class CaseAdmin:
@@ -136,11 +139,13 @@ class CaseAdmin:
             if department.auto_reply_template and (
                 reply_templates.by_name(conn, department.auto_reply_template) is None
             ):
-                raise AdminError(f"no reply template {department.auto_reply_template!r}")
+                raise AdminError("no reply template %(name)r", name=department.auto_reply_template)
             try:
                 saved = departments.save(conn, department)
             except departments.DepartmentExists as error:
-                raise AlreadyExists(str(error)) from error
+                raise AlreadyExists(
+                    "a department named %(slug)r exists", slug=department.slug
+                ) from error
             self._audit(conn, actor, "department.save", saved.id, slug=saved.slug)
             return saved
 
@@ -158,7 +163,7 @@ class CaseAdmin:
             known = set(conn.execute(sa.select(users.c.id).where(users.c.id.in_(wanted))).scalars())
             unknown = [uid for uid in wanted if uid not in known]
             if unknown:
-                raise AdminError("no user with id " + ", ".join(map(str, unknown)))
+                raise AdminError("no user with id %(ids)s", ids=", ".join(map(str, unknown)))
             departments.set_members(conn, department_id, wanted)
             self._audit(
                 conn,
@@ -269,7 +274,9 @@ class CaseAdmin:
                     conn, msgspec.structs.replace(template, **review), editor=actor.username
                 )
             except reply_templates.TemplateExists as error:
-                raise AlreadyExists(str(error)) from error
+                raise AlreadyExists(
+                    "a template named %(name)r exists", name=template.name
+                ) from error
             self._audit(
                 conn,
                 actor,
@@ -289,7 +296,9 @@ class CaseAdmin:
                 self._require_member(conn, actor, template.department_id)
             if template.updated_by == actor.username:
                 raise AdminError(
-                    f"{actor.username} edited {template.name!r} last: someone else reviews it"
+                    "%(user)s edited %(name)r last: someone else reviews it",
+                    user=actor.username,
+                    name=template.name,
                 )
             reply_templates.review(conn, template_id, actor.username)
             self._audit(
@@ -337,7 +346,7 @@ class CaseAdmin:
         try:
             call_rules.validate(call)
         except call_rules.CallError as error:
-            raise AdminError(str(error)) from error
+            raise AdminError(error.message, **error.params) from error
         with self.engine.begin() as conn:
             _department(conn, call.department_id)
             self._require_member(conn, actor, call.department_id)
@@ -349,11 +358,13 @@ class CaseAdmin:
                     raise NotFound(f"no call {call.id}")
                 self._require_member(conn, actor, before.department_id)
             if call.monitor_id is not None and monitors.get_monitor(conn, call.monitor_id) is None:
-                raise AdminError(f"no monitor {call.monitor_id}")
+                raise AdminError("no monitor %(id)s", id=call.monitor_id)
             try:
                 saved = call_store.save(conn, call)
             except call_store.CallExists as error:
-                raise AlreadyExists(str(error)) from error
+                raise AlreadyExists(
+                    "a call with the address %(slug)r exists", slug=call.slug
+                ) from error
             self._audit(
                 conn, actor, "call.save", saved.department_id, call=saved.id, slug=saved.slug
             )

@@ -11,6 +11,7 @@ import msgspec
 
 from stadspuls.cases import hours as office_hours
 from stadspuls.cases import replies
+from stadspuls.cases.errors import Explained
 from stadspuls.cases.records import CASE_KINDS, Department, ReplyTemplate, RoutingRule
 from stadspuls.cases.routing import place_codes
 
@@ -20,31 +21,31 @@ LANGUAGE = re.compile(r"[a-z]{2}")
 TEMPLATE_LANGUAGES = ("nl", "en")
 
 
-class AdminError(ValueError):
+class AdminError(Explained):
     """A setting that cannot be saved as it is (answered 422); the message says why."""
 
 
-class AlreadyExists(ValueError):
+class AlreadyExists(Explained):
     """A department slug, template name or call address already taken (answered 409)."""
 
 
 def check_department(department: Department) -> None:
     if not DEPARTMENT_SLUG.fullmatch(department.slug):
         raise AdminError(
-            f"the short name {department.slug!r} must be 2–64 characters: a–z, 0–9 and hyphens"
+            "the short name %(slug)r must be 2–64 characters: a–z, 0–9 and hyphens",
+            slug=department.slug,
         )
     if not department.name.strip() or len(department.name) > 200:
         raise AdminError("a department needs a name of at most 200 characters")
     try:
         office_hours.validate(department.hours)
     except office_hours.HoursError as error:
-        raise AdminError(str(error)) from error
-    for label, value in (
-        ("first response", department.first_response_hours),
-        ("resolution", department.resolution_hours),
-    ):
-        if value is not None and not 0 < value <= 24 * 366:
-            raise AdminError(f"the {label} time must be more than 0 and at most a year, in hours")
+        raise AdminError(error.message, **error.params) from error
+    hours = (department.first_response_hours, department.resolution_hours)
+    if hours[0] is not None and not 0 < hours[0] <= 24 * 366:
+        raise AdminError("the first response time must be more than 0 hours and at most a year")
+    if hours[1] is not None and not 0 < hours[1] <= 24 * 366:
+        raise AdminError("the resolution time must be more than 0 hours and at most a year")
     if not 1 <= department.retention_days <= 100 * 366:
         raise AdminError("the retention period must be 1 day to 100 years")
 
@@ -67,25 +68,27 @@ def clean_rule(rule: RoutingRule) -> RoutingRule:
     unknown = [place for place in rule.places if not place_codes(place)]
     if unknown:
         raise AdminError(
-            "unknown place " + ", ".join(map(repr, unknown)) + " (a CBS code such as GM0772, or "
-            "the name of a municipality or a place in it)"
+            "unknown place %(places)s (a CBS code such as GM0772, or the name of a municipality "
+            "or a place in it)",
+            places=", ".join(map(repr, unknown)),
         )
     bad = [language for language in rule.languages if not LANGUAGE.fullmatch(language)]
     if bad:
-        raise AdminError("languages are two-letter codes (nl, en): not " + ", ".join(bad))
+        raise AdminError("languages are two-letter codes (nl, en): not %(bad)s", bad=", ".join(bad))
     bad = [kind for kind in rule.kinds if kind not in CASE_KINDS]
     if bad:
-        raise AdminError(f"kinds are {', '.join(CASE_KINDS)}: not " + ", ".join(bad))
+        raise AdminError("kinds are question and tip: not %(bad)s", bad=", ".join(bad))
     return rule
 
 
 def check_template(template: ReplyTemplate) -> None:
     if not TEMPLATE_NAME.fullmatch(template.name):
         raise AdminError(
-            f"the template name {template.name!r} must be 2–100 characters: a–z, 0–9, hyphens"
+            "the template name %(name)r must be 2–100 characters: a–z, 0–9, hyphens",
+            name=template.name,
         )
     if template.language not in TEMPLATE_LANGUAGES:
-        raise AdminError(f"a template is in {' or '.join(TEMPLATE_LANGUAGES)}")
+        raise AdminError("a template is in nl or en")
     if not template.body.strip():
         raise AdminError("a template needs a text")
     if len(template.subject) > 300:
@@ -94,4 +97,4 @@ def check_template(template: ReplyTemplate) -> None:
         replies.check(template.subject)
         replies.check(template.body)
     except replies.TemplateError as error:
-        raise AdminError(str(error)) from error
+        raise AdminError(error.message, **error.params) from error

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
 
+from stadspuls.cases.errors import Explained
 from stadspuls.cases.records import OfficeHours, OpeningSpan
 
 # How far ahead next_opening looks: past a year of holidays and closures, a desk that has not
@@ -37,7 +38,7 @@ _MONTHS_EN = (
 )  # fmt: skip
 
 
-class HoursError(ValueError):
+class HoursError(Explained):
     """Office hours that cannot be right: a span that ends before it starts, overlapping spans,
     a weekday outside 0–6, an unknown time zone."""
 
@@ -59,7 +60,7 @@ def _zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as error:
-        raise HoursError(f"unknown time zone {name!r}") from error
+        raise HoursError("unknown time zone %(zone)r", zone=name) from error
 
 
 def _end_minutes(span: OpeningSpan) -> int:
@@ -76,16 +77,20 @@ def validate(hours: OfficeHours) -> None:
     _zone(hours.timezone)
     for day, spans in hours.week.items():
         if day not in range(7):
-            raise HoursError(f"weekday {day} is not 0 (Monday) … 6 (Sunday)")
+            raise HoursError("weekday %(day)s is not 0 (Monday) … 6 (Sunday)", day=day)
         previous_end = -1
         for span in sorted(spans, key=_start_minutes):
             start, end = _start_minutes(span), _end_minutes(span)
             if start >= end:
                 raise HoursError(
-                    f"{DAYS_EN[day]}: {_clock(span.start)}–{_clock(span.end)} ends before it starts"
+                    "%(day)s: %(span)s ends before it starts",
+                    day=DAYS_EN[day],
+                    span=f"{_clock(span.start)}–{_clock(span.end)}",
                 )
             if start < previous_end:
-                raise HoursError(f"{DAYS_EN[day]}: spans overlap at {_clock(span.start)}")
+                raise HoursError(
+                    "%(day)s: spans overlap at %(at)s", day=DAYS_EN[day], at=_clock(span.start)
+                )
             previous_end = end
 
 

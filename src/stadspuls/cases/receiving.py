@@ -17,6 +17,7 @@ import secrets
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import cache, cached_property
+from typing import Any
 
 import msgspec
 import sqlalchemy as sa
@@ -93,10 +94,31 @@ def reply_route(channel: str, contact: Contact) -> tuple[str, str]:
     return channel, "queued"
 
 
+class CaseLanguages(LanguageIdentifier):
+    """The project's identifier (fastText, then lingua for short or unsure texts) with lingua in
+    its low-accuracy mode. The full lingua models take about 12 s to load and hold the GIL all
+    that time: in the web server that would freeze every request at the first short report.
+    The low-accuracy models load in half a second; long texts are fastText's anyway."""
+
+    @cached_property
+    def _lingua(self) -> tuple[Any, dict[Any, str]]:
+        from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
+
+        by_language: dict[Any, str] = {}
+        for code in self.languages:
+            iso = getattr(IsoCode639_1, code.upper(), None)
+            if iso is not None:
+                by_language[Language.from_iso_code_639_1(iso)] = code
+        if len(by_language) < 2:
+            return None, by_language
+        builder = LanguageDetectorBuilder.from_languages(*by_language)
+        return builder.with_low_accuracy_mode().build(), by_language
+
+
 @cache
 def _identifier(languages: tuple[str, ...]) -> LanguageIdentifier:
-    """One per process: its models take seconds to load."""
-    return LanguageIdentifier(languages)
+    """One per process."""
+    return CaseLanguages(languages)
 
 
 class Receiving:
@@ -112,6 +134,12 @@ class Receiving:
     @property
     def _languages(self) -> LanguageIdentifier:
         return _identifier(tuple(self.settings.languages or ("nl", "en")))
+
+    def warm_up(self) -> None:
+        """Load the language models and the municipality shapes now (seconds), not on the
+        first citizen's report: `stadspuls run` calls it in the background at start."""
+        self._languages.warm_up()
+        gazetteer()
 
     def find_conversation(self, channel: str, external_id: str) -> int | None:
         """The case a channel's message belongs to: one received, or a reply we sent (an
@@ -312,7 +340,9 @@ class Receiving:
             auto_reply, opens_at = None, None
             if not hours.is_open(department.hours, now):
                 opens_at = hours.next_opening(department.hours, now)
-                sent = self._auto_reply(conn, case, department, message.contact, call, token)
+                # Without the token: a reply's text is stored, and the token may be kept only
+                # hashed ({statuslink} stays empty; the thank-you page shows the link).
+                sent = self._auto_reply(conn, case, department, message.contact, call)
                 auto_reply = None if sent is None else sent.text
         return Receipt(
             case_id=case.id,
@@ -369,7 +399,6 @@ class Receiving:
         department: Department,
         contact: Contact,
         call: Call | None,
-        token: str | None,
     ) -> CaseMessage | None:
         """Queue the out-of-hours reply: when the department opens, its hours, and what to do
         in an emergency. A missing or broken template is logged and costs the citizen only
@@ -383,7 +412,7 @@ class Receiving:
                 "no out-of-hours template %r: case %s gets no automatic reply", name, case.reference
             )
             return None
-        values = self.template_values(case, department, contact, call=call, token=token)
+        values = self.template_values(case, department, contact, call=call, token=None)
         try:
             subject = replies.render(template.subject, values, language=template.language)
             body = replies.render(template.body, values, language=template.language)

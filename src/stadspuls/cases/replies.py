@@ -17,6 +17,8 @@ import string
 from collections.abc import Mapping
 from typing import NamedTuple
 
+from stadspuls.cases.errors import Explained
+
 # The placeholders a template may use, and what each is filled with.
 PLACEHOLDERS: dict[str, str] = {
     "naam": "the citizen's name, or a greeting without one",
@@ -34,7 +36,7 @@ OPTIONAL = frozenset({"naam", "volgende_opening", "statuslink", "oproep", "aanhe
 _FORMATTER = string.Formatter()
 
 
-class TemplateError(ValueError):
+class TemplateError(Explained):
     """A template uses an unknown placeholder or has unbalanced braces."""
 
 
@@ -44,7 +46,9 @@ def placeholders(body: str) -> list[str]:
         parsed = list(_FORMATTER.parse(body))
     except ValueError as error:
         # string.Formatter says "Single '}' encountered in format string": name the fix.
-        raise TemplateError(f"{error}; write {{{{ or }}}} for a literal brace") from error
+        raise TemplateError(
+            "%(problem)s; write {{ or }} for a literal brace", problem=str(error)
+        ) from error
     found: list[str] = []
     for _literal, field, spec, conversion in parsed:
         if field is None:
@@ -52,10 +56,14 @@ def placeholders(body: str) -> list[str]:
         if field == "":
             raise TemplateError("an empty placeholder {}; write {{}} for literal braces")
         if conversion is not None or spec:
-            raise TemplateError(f"placeholder {{{field}}} may not have a conversion or format")
+            raise TemplateError(
+                "placeholder {%(name)s} may not have a conversion or format", name=field
+            )
         if field not in PLACEHOLDERS:
             known = ", ".join("{" + name + "}" for name in PLACEHOLDERS)
-            raise TemplateError(f"unknown placeholder {{{field}}}; known: {known}")
+            raise TemplateError(
+                "unknown placeholder {%(name)s}; known: %(known)s", name=field, known=known
+            )
         if field not in found:
             found.append(field)
     return found
@@ -79,7 +87,9 @@ def render(body: str, values: Mapping[str, str], *, language: str = "nl") -> str
     filled = {name: values.get(name) or "" for name in used}
     missing = [name for name in used if name not in OPTIONAL and not values.get(name)]
     if missing:
-        raise TemplateError("no value for " + ", ".join("{" + name + "}" for name in missing))
+        raise TemplateError(
+            "no value for %(names)s", names=", ".join("{" + name + "}" for name in missing)
+        )
     if "aanhef" in used and not values.get("aanhef"):
         filled["aanhef"] = salutation(values.get("naam"), language)
     return _FORMATTER.vformat(body, (), filled)

@@ -13,15 +13,15 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
 
-from stadspuls.access.roles import SYSTEM, Forbidden, allows, check
-from stadspuls.alerts.delivery import backoff_s
+from stadspuls.access.roles import Forbidden, allows, check
 from stadspuls.cases import contacts, hours, replies, states
-from stadspuls.cases.receiving import Receiving
+from stadspuls.cases.deliveries import Deliveries
+from stadspuls.cases.receiving import Receiving, reply_route
 from stadspuls.cases.records import (
     Case,
     CaseEvent,
@@ -29,9 +29,9 @@ from stadspuls.cases.records import (
     Contact,
     Department,
 )
+from stadspuls.cases.retention import Retention
 from stadspuls.cases.states import CaseStateError
 from stadspuls.cases.views import CaseView, PublicStatus
-from stadspuls.channels.base import OutboundReply
 from stadspuls.records import Actor, utcnow
 from stadspuls.sealed import Sealer
 from stadspuls.service.errors import NotFound
@@ -70,7 +70,7 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class CaseService(Receiving):
+class CaseService(Receiving, Deliveries, Retention):
     def __init__(
         self,
         engine: sa.Engine,
@@ -90,7 +90,9 @@ class CaseService(Receiving):
         self.remove_media = remove_media
 
     # -- in: channels and the public pages (no actor: the citizen) --------------------------
-    # `receive` and `find_conversation` come from Receiving (cases/receiving.py).
+    # `receive` and `find_conversation` come from Receiving (cases/receiving.py); the outbox's
+    # `due_replies`, `delivered` and `failed` from Deliveries (cases/deliveries.py); `purge`
+    # from Retention (cases/retention.py).
 
     def status(self, token: str) -> PublicStatus | None:
         """The status page behind an unguessable link; None for an unknown token."""
@@ -119,7 +121,7 @@ class CaseService(Receiving):
     def citizen_reply(self, token: str, text: str) -> None:
         """The citizen adds a message on the status page (reopens an answered case).
         NotFound for an unknown token; ValueError for an empty or too long text."""
-        text = text.strip()
+        text = _clean(text)
         if not text:
             raise CaseInputError("write a message")
         if len(text) > MAX_CITIZEN_TEXT:
@@ -167,7 +169,7 @@ class CaseService(Receiving):
     ) -> list[Case]:
         """Newest first; `overdue` keeps only cases past a service-level due time."""
         for state in states or ():
-            states_module_check(state)
+            _check_state(state)
         with self.engine.connect() as conn:
             visible, _ = self._scope(conn, actor)
             return store.list_cases(
@@ -304,7 +306,7 @@ class CaseService(Receiving):
 
     def reroute(self, actor: Actor, case_id: int, department_id: int, note: str = "") -> Case:
         now = self.clock()
-        note = note.strip()
+        note = _clean(note)
         if len(note) > MAX_NOTE:
             raise CaseInputError(f"a note is at most {MAX_NOTE} characters")
         with self.engine.begin() as conn:
@@ -344,7 +346,7 @@ class CaseService(Receiving):
             )
 
     def note(self, actor: Actor, case_id: int, text: str) -> CaseEvent:
-        text = text.strip()
+        text = _clean(text)
         if not text:
             raise CaseInputError("a note needs text")
         if len(text) > MAX_NOTE:
@@ -384,6 +386,17 @@ class CaseService(Receiving):
             ) from error
         return subject, body
 
+    def reply_route(self, actor: Actor, case_id: int) -> tuple[str, str]:
+        """Where a reply to this case would go: (channel, delivery), e.g. ("email", "queued")
+        or ("web", "status_page"), for the reply form to say so; the contact stays sealed."""
+        with self.engine.connect() as conn:
+            case, _ = self._visible_case(conn, actor, case_id)
+            sealed = store.sealed_contact(conn, case_id)
+        contact = (
+            Contact() if sealed is None else contacts.open_sealed(self.sealer, case_id, sealed)
+        )
+        return reply_route(case.channel, contact)
+
     def reply(
         self,
         actor: Actor,
@@ -396,7 +409,7 @@ class CaseService(Receiving):
     ) -> CaseMessage:
         """Queue a reply over the case's channel (a web report without e-mail: its status page),
         record it, and move the case to `state_after` ("answered" or "waiting")."""
-        body = body.strip()
+        body, subject = _clean(body), _clean(subject)
         if not body:
             raise CaseInputError("a reply needs text")
         if len(body) > MAX_REPLY:
@@ -432,140 +445,17 @@ class CaseService(Receiving):
             store.update(conn, case_id, **values)
         return message
 
-    # -- the outbox (the reply sender in `stadspuls run`) -----------------------------------
 
-    def _lease_us(self) -> int:
-        # Long enough for one send and its timeout; a sender that died frees the reply after.
-        return int(max(60.0, 3 * self.settings.alerts.send_timeout_s) * 1_000_000)
-
-    def due_replies(
-        self, *, limit: int = 50, channels: Collection[str] | None = None
-    ) -> list[OutboundReply]:
-        """Claim the replies due now (of `channels` only, when given: a reply whose channel is
-        not configured stays queued, visibly), leased for one send. Replies queued longer than
-        `alerts.max_age_hours` are given up here."""
-        now = self.clock()
-        max_age_us = int(self.settings.alerts.max_age_hours * 3600 * 1_000_000)
-        due = []
-        with self.engine.begin() as conn:
-            claimed = case_messages.claim_due(
-                conn, to_us(now), lease_us=self._lease_us(), limit=limit, channels=channels
-            )
-            for message in claimed:
-                assert message.id is not None
-                if to_us(now) - to_us(message.at) > max_age_us:
-                    error = (
-                        f"given up: not delivered within {self.settings.alerts.max_age_hours:g} h"
-                    )
-                    self._give_up(conn, message, error, attempted=False, now=now)
-                    continue
-                case = store.get(conn, message.case_id)
-                assert case is not None
-                sealed = store.sealed_contact(conn, case.id)
-                contact = (
-                    Contact()
-                    if sealed is None
-                    else contacts.open_sealed(self.sealer, case.id, sealed)
-                )
-                subject = message.subject or (
-                    f"Re: {case.subject} [{case.reference}]" if case.subject else case.reference
-                )
-                due.append(
-                    OutboundReply(
-                        message_id=message.id,
-                        case_id=case.id,
-                        reference=case.reference,
-                        channel=message.channel,
-                        contact=contact,
-                        subject=subject,
-                        text=message.text,
-                        language=case.language or "nl",
-                    )
-                )
-        return due
-
-    def _give_up(
-        self, conn: sa.Connection, message: CaseMessage, error: str, *, attempted: bool,
-        now: datetime,
-    ) -> None:  # fmt: skip
-        assert message.id is not None
-        if case_messages.mark_failed(conn, message.id, error, attempted=attempted):
-            store.add_event(
-                conn, message.case_id, at=now, actor="system", kind="delivery_failed",
-                details={"channel": message.channel, "message": message.id, "error": error[:500]},
-            )  # fmt: skip
-            log.warning("reply %d of case %d: %s", message.id, message.case_id, error)
-
-    def delivered(self, message_id: int, external_id: str) -> None:
-        now = self.clock()
-        with self.engine.begin() as conn:
-            message = case_messages.get(conn, message_id)
-            if message is None or message.delivery != "queued":
-                return
-            # A channel that reports an id we hold already (a retried send that had arrived)
-            # keeps the first row's claim on it.
-            if external_id and case_messages.case_of(conn, message.channel, external_id):
-                external_id = ""
-            if case_messages.mark_sent(conn, message_id, external_id, to_us(now)):
-                store.add_event(
-                    conn, message.case_id, at=now, actor="system", kind="delivered",
-                    details={"channel": message.channel, "message": message_id,
-                             "external_id": external_id or None},
-                )  # fmt: skip
-
-    def failed(self, message_id: int, error: str, *, retry: bool) -> None:
-        """One failed send: try again after a back-off (doubling from alerts.backoff_min_s to
-        backoff_max_s, with jitter) unless `retry` is False or the reply is older than
-        alerts.max_age_hours: then it is given up ("failed", in the case's history)."""
-        now = self.clock()
-        config = self.settings.alerts
-        with self.engine.begin() as conn:
-            message = case_messages.get(conn, message_id)
-            if message is None or message.delivery != "queued":
-                return
-            age_s = (now - message.at).total_seconds()
-            if retry and age_s < config.max_age_hours * 3600:
-                attempts = case_messages.attempts_of(conn, message_id) + 1
-                delay = backoff_s(attempts, config, self.rng)
-                next_us = to_us(now) + int(delay * 1_000_000)
-                case_messages.mark_retry(conn, message_id, next_us, error)
-                return
-            reason = error if not retry else f"{error} (given up after {config.max_age_hours:g} h)"
-            self._give_up(conn, message, reason, attempted=True, now=now)
-
-    # -- retention ---------------------------------------------------------------------------
-
-    def purge(self) -> int:
-        """Delete closed cases past their department's retention period, with their contacts,
-        history and media (rows and files no other case uses); returns how many."""
-        total = 0
-        while True:
-            with self.engine.begin() as conn:
-                ids = store.expired(conn, to_us(self.clock()), limit=500)
-                if not ids:
-                    break
-                hashes = store.delete(conn, ids)
-                unused = sorted(set(hashes) - media_store.hashes_in_use(conn, hashes))
-                audit.record_action(
-                    conn, SYSTEM, "cases.purge",
-                    details={"cases": len(ids), "first": ids[0], "last": ids[-1],
-                             "media_files": len(unused)},
-                )  # fmt: skip
-            # Files after the commit: a crash in between leaves files without rows (found and
-            # removed by the vault's own sweep), never rows without files.
-            if unused and self.remove_media is not None:
-                self.remove_media(unused)
-            elif unused:
-                log.warning("purge: %d media files kept (no vault configured)", len(unused))
-            total += len(ids)
-        return total
+def _clean(text: str) -> str:
+    """Without NUL (nothing a person means, and PostgreSQL cannot store it) and outer space."""
+    return text.replace("\x00", "").strip()
 
 
 def _us(value: datetime | None) -> int | None:
     return None if value is None else to_us(value)
 
 
-def states_module_check(state: str) -> None:
+def _check_state(state: str) -> None:
     try:
         states.check_known(state)
     except ValueError as error:

@@ -49,10 +49,10 @@ def by_hand(current: str, target: str, *, assigned: bool) -> None:
     check_known(target)
     if current == "closed":
         raise CaseStateError("the case is closed; a new message from the citizen reopens it")
-    if current == target:
-        raise CaseStateError(f"the case is {target} already")
     if target == "new":
         raise CaseStateError("'new' is not set by hand; take the assignee away instead")
+    if current == target:
+        raise CaseStateError(f"the case is {target} already")
     if current not in _BY_HAND[target]:
         raise CaseStateError(f"a case cannot go from {current} to {target}")
     if target == "assigned" and not assigned:

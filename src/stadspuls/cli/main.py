@@ -47,6 +47,10 @@ COMMANDS: dict[str, Entry] = {
         "Accounts of the dashboard and the API: add, list, disable, roles, tokens.",
     ),
     "db": Entry("stadspuls.cli.db:db_group", "Database schema management."),
+    "inbox": Entry(
+        "stadspuls.cli.inbox:inbox_group",
+        "The inbox: departments, routing rules, reply templates, calls for tips.",
+    ),
     "eval": Entry("stadspuls.cli.eval:eval_command", "Evaluate TASK on a labelled CSV file."),
     "train": Entry("stadspuls.cli.train:train_command", "Train TASK's model from the shared data."),
 }

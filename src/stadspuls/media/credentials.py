@@ -76,6 +76,7 @@ def _summarise(store: dict[str, Any], state: Any) -> dict[str, Any]:
         "validation_state": state_text,
         # "Valid": signed and unaltered; "Trusted": also by a signer on the trust list.
         "valid": state_text in ("Valid", "Trusted"),
+        "trusted": state_text == "Trusted",
         "failures": failures[:10],
         "manifests": len(manifests),
     }

@@ -1,11 +1,13 @@
 """Decoding in separate processes: a hostile or broken file can take down a worker, never the
 server.
 
-Each worker runs under an address-space limit (RLIMIT_AS) and kills itself with SIGALRM when one
-file takes longer than the timeout (the default action of SIGALRM ends the process even when it
-is stuck inside C code, where a Python exception would never be raised). The parent sees the
-pool break, rebuilds it, and tries the file once more: files that were decoding beside the
-culprit when it died get their second chance, the culprit dies again and is refused.
+Each worker runs under an address-space limit (RLIMIT_AS) and kills itself with SIGPROF when one
+file takes more CPU time than the timeout (the default action of SIGPROF ends the process even
+when it is stuck inside C code, where a Python exception would never be raised). CPU time, not
+wall time: on a machine busy with a flood of uploads a fair photo waits for a core, and that is
+no reason to refuse it; a file built to make the decoder spin burns CPU and is stopped. The
+parent sees the pool break, rebuilds it, and tries the file once more: files that were decoding
+beside the culprit when it died get their second chance, the culprit dies again and is refused.
 
 A pool of long-lived workers (forkserver: the server process has threads, and forking those is
 unsafe) costs one start per worker; a process per file would pay Python's start and the imports
@@ -22,7 +24,7 @@ import resource
 import signal
 import threading
 import warnings
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,8 +36,9 @@ from stadspuls.media.errors import MediaRejected
 log = logging.getLogger(__name__)
 
 # The stripped copy staff see is at most this many pixels on its long side (the original stays
-# as it came): enough for a screen, and JPEG draft mode then decodes at a reduced scale.
-VIEW_PX = 2048
+# as it came, for download): enough for a screen, and JPEG draft mode then decodes a 12-megapixel
+# photo at half scale (2000 px), which with the resizing was 4x the work at 2048 px.
+VIEW_PX = 1600
 THUMB_PX = 320
 _FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP", "image/gif": "GIF"}
 
@@ -48,6 +51,8 @@ class Job:
     stripped_path: str  # without suffix: the worker adds .jpg or .png
     max_pixels: int
     timeout_s: float
+    # False: only check and hash (images of monitored posts): no copies, no credentials.
+    derive: bool = True
 
 
 @dataclass(frozen=True)
@@ -78,7 +83,7 @@ def _start_worker(memory_mb: int) -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     limit = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    signal.signal(signal.SIGPROF, signal.SIG_DFL)
     # Import now, not on the first file, so that the first file's timeout is its own.
     import imagehash  # noqa: F401
     from PIL import Image  # noqa: F401
@@ -86,7 +91,7 @@ def _start_worker(memory_mb: int) -> None:
 
 def decode(job: Job) -> Decoded:
     """In the worker: check, measure and copy one file."""
-    signal.setitimer(signal.ITIMER_REAL, job.timeout_s)
+    signal.setitimer(signal.ITIMER_PROF, job.timeout_s)
     try:
         if job.content_type.startswith("video/"):
             return _video(job)
@@ -94,7 +99,7 @@ def decode(job: Job) -> Decoded:
     except MemoryError:
         raise Refused("decode", "out of memory") from None
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.setitimer(signal.ITIMER_PROF, 0)
 
 
 def _video(job: Job) -> Decoded:
@@ -138,7 +143,9 @@ def _image(job: Job) -> Decoded:
         if image.format == "JPEG":
             # Decode at the smallest DCT scale still at least VIEW_PX: every byte of the
             # entropy-coded data is still read, so a truncated file is still found.
-            image.draft("RGB", (VIEW_PX, VIEW_PX))
+            # Pillow takes the scale both sides allow: ask for the copy's own proportions.
+            ratio = VIEW_PX / max(width, height)
+            image.draft("RGB", (max(1, int(width * ratio)), max(1, int(height * ratio))))
         try:
             image.load()
         except MemoryError:
@@ -150,9 +157,24 @@ def _image(job: Job) -> Decoded:
     if orientation in (5, 6, 7, 8):
         width, height = height, width
     pixels.thumbnail((VIEW_PX, VIEW_PX), Image.Resampling.LANCZOS)
-    suffix = _save_stripped(pixels, job.stripped_path)
     thumb = pixels.copy()
     thumb.thumbnail((THUMB_PX, THUMB_PX), Image.Resampling.LANCZOS)
+    # From the thumbnail: phash looks at 32x32 pixels anyway, and the images of monitored posts
+    # (derive=False) are hashed the same way, so the two compare alike.
+    value = str(imagehash.phash(thumb))
+    if not job.derive:
+        return Decoded(
+            width=width,
+            height=height,
+            taken_at=facts.taken_at,
+            lat=facts.lat,
+            lon=facts.lon,
+            phash=value,
+            c2pa=None,
+            stripped_suffix=None,
+            had_exif=facts.present,
+        )
+    suffix = _save_stripped(pixels, job.stripped_path)
     _flatten(thumb).save(job.thumb_path + ".part", "JPEG", quality=80, optimize=True)
     # Written aside and renamed: the same photo sent again may be served while it is redone.
     os.replace(job.thumb_path + ".part", job.thumb_path)
@@ -162,7 +184,7 @@ def _image(job: Job) -> Decoded:
         taken_at=facts.taken_at,
         lat=facts.lat,
         lon=facts.lon,
-        phash=str(imagehash.phash(pixels)),
+        phash=value,
         c2pa=credentials.summary(Path(job.path), job.content_type),
         stripped_suffix=suffix,
         had_exif=facts.present,
@@ -232,12 +254,17 @@ def decode_failed(filename: str = "") -> MediaRejected:
 class Decoder:
     """The pool of decoder processes of one intake."""
 
-    def __init__(self, *, workers: int, memory_mb: int, timeout_s: float) -> None:
+    def __init__(
+        self, *, workers: int, memory_mb: int, timeout_s: float, margin_s: float = 5.0
+    ) -> None:
         self.workers = workers
         self.memory_mb = memory_mb
         self.timeout_s = timeout_s
+        # Beyond the worker's own CPU timer, for a worker's start (imports) and a busy machine.
+        self.margin_s = margin_s
         self._lock = threading.Lock()
         self._pool: ProcessPoolExecutor | None = None
+        self._in_flight = 0
         self.rebuilds = 0  # how often a pool broke (for tests and /health)
 
     def _current(self) -> ProcessPoolExecutor:
@@ -269,29 +296,64 @@ class Decoder:
         """Decode in a worker; `Refused` for a bad file, MediaRejected("decode") for a file
         that kills or hangs its worker (twice)."""
         for _attempt in range(2):
-            pool = self._current()
-            try:
-                future = pool.submit(decode, job)
-            except (BrokenProcessPool, RuntimeError):
-                self._discard(pool, kill=False)
+            pool, future, deadline = self._submit(job)
+            if future is None:
                 continue
             try:
-                # The worker's own alarm comes first; this is the backstop for a worker that
-                # ignores it (blocked signals in a library).
-                return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout_s + 5)
-            except BrokenProcessPool:
-                self._discard(pool, kill=False)
-            except TimeoutError:
-                self._discard(pool, kill=True)
-                raise decode_failed(filename) from None
-            except Refused:
-                raise
-            except Exception:
-                # A failure of ours or of the imaging library, not a verdict on the file: logged
-                # in full, refused as "could not be opened safely".
-                log.exception("decoding %r failed", filename)
-                raise decode_failed(filename) from None
+                return await asyncio.wait_for(asyncio.wrap_future(future), deadline)
+            except Exception as error:
+                self._failed(pool, error, filename)
         raise decode_failed(filename)
+
+    def run_blocking(self, job: Job, *, filename: str = "") -> Decoded:
+        """`run` for a thread without an event loop (the consumer of monitored posts)."""
+        for _attempt in range(2):
+            pool, future, deadline = self._submit(job)
+            if future is None:
+                continue
+            try:
+                return future.result(timeout=deadline)
+            except Exception as error:
+                self._failed(pool, error, filename)
+        raise decode_failed(filename)
+
+    def _submit(self, job: Job) -> tuple[ProcessPoolExecutor, Future[Decoded] | None, float]:
+        """Submit a file; with the seconds after which its worker counts as hung. The worker's
+        own CPU timer comes first; this deadline is the backstop for a worker that ignores it
+        (signals blocked in a library), and it includes the files queued before this one:
+        after an incident hundreds wait their turn, and a queue is not a hang."""
+        pool = self._current()
+        with self._lock:
+            ahead = self._in_flight
+            self._in_flight += 1
+        turns = ahead // self.workers + 1
+        try:
+            future = pool.submit(decode, job)
+        except (BrokenProcessPool, RuntimeError):
+            self._done()
+            self._discard(pool, kill=False)
+            return pool, None, 0.0
+        future.add_done_callback(lambda _future: self._done())
+        return pool, future, turns * job.timeout_s + self.margin_s
+
+    def _done(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+
+    def _failed(self, pool: ProcessPoolExecutor, error: Exception, filename: str) -> None:
+        """Returns to retry (the pool broke); raises otherwise."""
+        if isinstance(error, BrokenProcessPool):
+            self._discard(pool, kill=False)
+            return
+        if isinstance(error, TimeoutError):
+            self._discard(pool, kill=True)
+            raise decode_failed(filename) from None
+        if isinstance(error, Refused):
+            raise error
+        # A failure of ours or of the imaging library, not a verdict on the file: logged in
+        # full, refused as "could not be opened safely".
+        log.error("decoding %r failed", filename, exc_info=error)
+        raise decode_failed(filename) from None
 
     def worker_pids(self) -> list[int]:
         pool = self._pool

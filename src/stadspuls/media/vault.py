@@ -17,6 +17,7 @@ import contextlib
 import os
 import re
 import tempfile
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -26,6 +27,8 @@ from stadspuls.store import media as store
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _STRIPPED_SUFFIXES = (".jpg", ".png")
+# A full sweep leaves files younger than this: accepted, their case not yet stored.
+GRACE_S = 24 * 3600.0
 
 
 class Vault:
@@ -107,8 +110,17 @@ class Vault:
 
     def remove_unused(self, conn: sa.Connection, candidates: Iterable[str] | None = None) -> int:
         """Delete the files of hashes no media row uses any more: of `candidates` (the hashes of
-        media rows just deleted), or of every file in the vault. Returns how many went."""
-        hashes = set(self.stored_hashes() if candidates is None else candidates)
+        media rows just deleted), or of every file in the vault older than `GRACE_S` (a file
+        just received waits for its case to be stored). Returns how many went."""
+        if candidates is None:
+            cutoff = time.time() - GRACE_S
+            hashes = {
+                sha256
+                for sha256 in self.stored_hashes()
+                if self.path_of(sha256).stat().st_mtime < cutoff
+            }
+        else:
+            hashes = set(candidates)
         used = store.hashes_in_use(conn, hashes)
         removed = 0
         for sha256 in sorted(hashes - used):

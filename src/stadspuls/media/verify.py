@@ -282,12 +282,20 @@ def _credentials(item: MediaItem) -> list[Finding]:
         "valid": bool(summary.get("valid")),
     }
     if summary.get("valid"):
+        trusted = bool(summary.get("trusted"))
+        values["trusted"] = trusted
         return [
             Finding(
                 kind="c2pa",
                 severity="info",
-                nl=f"Content credentials (C2PA) van {issuer}, gemaakt met {generator}: geldig.",
-                en=f"Content credentials (C2PA) from {issuer}, made with {generator}: valid.",
+                nl=f"Content credentials (C2PA) van {issuer}, gemaakt met {generator}: geldig"
+                + (
+                    "."
+                    if trusted
+                    else " (de ondertekenaar staat niet op de C2PA-vertrouwenslijst)."
+                ),
+                en=f"Content credentials (C2PA) from {issuer}, made with {generator}: valid"
+                + ("." if trusted else " (the signer is not on the C2PA trust list)."),
                 values=values,
             )
         ]
@@ -313,10 +321,11 @@ def _earlier(conn: sa.Connection, item: MediaItem) -> list[Finding]:
         Finding(
             kind="seen_before",
             severity="warn",
-            nl=f"{earlier.count} keer eerder ontvangen (in {earlier.cases} andere meldingen), "
-            f"eerst op {when_nl(earlier.first_at)}.",
-            en=f"Received {earlier.count} times before (in {earlier.cases} other reports), "
-            f"first on {when_en(earlier.first_at)}.",
+            nl=f"{earlier.count} keer eerder ontvangen (in {earlier.cases} andere "
+            f"melding{'en' if earlier.cases != 1 else ''}), eerst op {when_nl(earlier.first_at)}.",
+            en=f"Received {earlier.count} time{'s' if earlier.count != 1 else ''} before (in "
+            f"{earlier.cases} other report{'s' if earlier.cases != 1 else ''}), first on "
+            f"{when_en(earlier.first_at)}.",
             values={
                 "count": earlier.count,
                 "cases": earlier.cases,

@@ -292,7 +292,11 @@ def expired(conn: sa.Connection, now_us: int, *, limit: int = 1000) -> list[int]
         .where(
             cases.c.state == "closed",
             cases.c.closed_us.is_not(None),
-            cases.c.closed_us + departments.c.retention_days * day_us <= now_us,
+            # BigInteger: retention_days is an INTEGER column, and days in microseconds are not.
+            cases.c.closed_us
+            + sa.cast(departments.c.retention_days, sa.BigInteger)
+            * sa.literal(day_us, sa.BigInteger)
+            <= now_us,
         )
         .order_by(cases.c.id)
         .limit(limit)

@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from stadspuls import __version__
 from stadspuls.alerts.rules import RuleError
 from stadspuls.cases.admin import CaseAdmin
+from stadspuls.cases.checks import AdminError, AlreadyExists
 from stadspuls.cases.service import CaseService, CaseStateError
 from stadspuls.enrich.pseudonymise import Pseudonymiser, load_or_create_key
 from stadspuls.media.intake import MediaIntake
@@ -39,6 +40,8 @@ from stadspuls.web.routes import (
     governance,
     health,
     inbox,
+    inbox_admin,
+    inbox_admin_api,
     map_page,
     media,
     monitors,
@@ -99,6 +102,7 @@ def create_app(
     app.include_router(governance.router, prefix="/api")
     app.include_router(dashboard.router, prefix="/api")
     app.include_router(cases_api.router, prefix="/api")
+    app.include_router(inbox_admin_api.router, prefix="/api")
     app.include_router(session.router)
     app.include_router(account.router)
     app.include_router(admin_users.router)
@@ -108,6 +112,7 @@ def create_app(
     app.include_router(map_page.router)
     # Citizens' photos for staff: thumbnails, stripped copies, originals (logged), exports.
     app.include_router(media.router)
+    app.include_router(inbox_admin.router)  # /inbox/settings/... and /calls
     pages.install(app)
     _answer_errors(app)
     return app
@@ -124,6 +129,8 @@ _STATUS: tuple[tuple[type[Exception], int], ...] = (
     (ReasonRequired, 422),
     (MonitorError, 422),
     (RuleError, 422),
+    (AdminError, 422),  # an inbox setting that cannot be right (hours, places, placeholders)
+    (AlreadyExists, 409),  # a department, template or call by that name exists
     # 503, not 422: the same query may finish on a quieter server or a narrower range.
     (SearchTimeout, 503),
 )

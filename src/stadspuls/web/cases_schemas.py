@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -47,10 +48,13 @@ class CaseOut(BaseModel):
     closed_at: datetime | None
     first_response_due: datetime | None
     resolution_due: datetime | None
+    overdue: list[Literal["first_response", "resolution"]] = Field(
+        default=[], description="The service levels this open case has missed"
+    )
 
     @classmethod
-    def of(cls, case: Case) -> CaseOut:
-        return cls.model_validate(_plain(case))
+    def of(cls, case: Case, overdue: Sequence[str] = ()) -> CaseOut:
+        return cls.model_validate({**_plain(case), "overdue": list(overdue)})
 
 
 class EventOut(BaseModel):
@@ -120,7 +124,7 @@ class CaseDetail(BaseModel):
         department = view.department
         assert department.id is not None
         return cls(
-            case=CaseOut.of(view.case),
+            case=CaseOut.of(view.case, view.overdue),
             department=DepartmentOut(id=department.id, slug=department.slug, name=department.name),
             assignee=view.assignee,
             call_title=None if view.call is None else view.call.title,

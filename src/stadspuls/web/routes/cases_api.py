@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 
+from stadspuls.cases.records import Case
 from stadspuls.cases.service import CaseInputError, CaseService
 from stadspuls.records import Actor
 from stadspuls.web.auth import require
@@ -44,6 +45,10 @@ def _cases(request: Request) -> CaseService:
     return service
 
 
+def _out(request: Request, case: Case) -> CaseOut:
+    return CaseOut.of(case, _cases(request).overdue(case))
+
+
 def _refused(error: CaseInputError) -> HTTPException:
     return HTTPException(422, str(error))
 
@@ -61,12 +66,13 @@ def list_cases(
     before_id: Annotated[int | None, Query(ge=1, le=INT64_MAX, description="Older than")] = None,
 ) -> CasePage:
     """The cases you may see, newest first: your departments' (an admin: all)."""
-    found = _cases(request).list_cases(
+    service = _cases(request)
+    found = service.list_cases(
         actor, states=state, department_id=department_id, assignee_id=assignee_id,
         call_id=call_id, overdue=overdue, limit=limit, before_id=before_id,
     )  # fmt: skip
     return CasePage(
-        cases=[CaseOut.of(case) for case in found],
+        cases=[CaseOut.of(case, service.overdue(case)) for case in found],
         next_before_id=found[-1].id if len(found) == limit else None,
     )
 
@@ -82,7 +88,7 @@ def assign(request: Request, actor: Staff, case_id: CaseId, body: AssignIn) -> C
     """Assign to a member of the case's department (null: nobody). A new case becomes
     assigned; an assigned case without assignee new again; 409 when closed."""
     try:
-        return CaseOut.of(_cases(request).assign(actor, case_id, body.assignee_id))
+        return _out(request, _cases(request).assign(actor, case_id, body.assignee_id))
     except CaseInputError as error:
         raise _refused(error) from error
 
@@ -92,7 +98,7 @@ def set_state(request: Request, actor: Staff, case_id: CaseId, body: StateIn) ->
     """Move the case (docs/inbox.md has the allowed moves); 409 when its state does not allow
     it (a closed case, the same state, "assigned" without an assignee)."""
     try:
-        return CaseOut.of(_cases(request).set_state(actor, case_id, body.state))
+        return _out(request, _cases(request).set_state(actor, case_id, body.state))
     except CaseInputError as error:
         raise _refused(error) from error
 
@@ -102,7 +108,8 @@ def reroute(request: Request, actor: Staff, case_id: CaseId, body: RerouteIn) ->
     """Move the case to another department (its assignee is taken away); the history keeps
     where it was and why it moved."""
     try:
-        return CaseOut.of(_cases(request).reroute(actor, case_id, body.department_id, body.note))
+        case = _cases(request).reroute(actor, case_id, body.department_id, body.note)
+        return _out(request, case)
     except CaseInputError as error:
         raise _refused(error) from error
 
