@@ -152,7 +152,7 @@ def test_a_backlog_is_paged_until_the_cursor_and_handed_over_oldest_first(
     assert [m.external_id for m in polled.messages] == [MENTION, REPLY]
     assert (polled.skipped, polled.malformed) == (2, 1)  # a like and a follow; the broken one
     assert str(polled.cursor).startswith("2026-12-01T08:28:00.400000Z|")
-    pages = [r["query"].get("cursor") for r in server.requests if "list" in r["path"]]
+    pages = [r["query"].get("cursor") for r in server.requests if "listNotifications" in r["path"]]
     assert pages == [None, "2", "4"]
 
 
@@ -278,3 +278,68 @@ def test_a_reply_to_our_reply_is_linked_to_its_case(tmp_path: Path) -> None:
 
     polled = _run(server, tmp_path, scenario)
     assert [m.in_reply_to_case for m in polled.messages] == [3]
+
+
+SANNE = {"did": "did:plc:sannedemo5k2x9q3m7v4b1c", "handle": "sanne-demo.bsky.social"}
+
+
+def test_direct_messages_come_from_the_chat_log_and_are_answered_in_their_conversation(
+    tmp_path: Path,
+) -> None:
+    server = BlueskyAccount(_notifications())
+    server.direct_message("convo-1", "Een oud bericht van voor de eerste keer.", SANNE)
+    sent: dict[tuple[str, str], int] = {}
+
+    async def scenario(channel: BlueskyChannel) -> Any:
+        channel.conversations = lambda name, external_id: sent.get((name, external_id))
+        first = await channel.poll(None)
+        assert first.messages == ()
+        asked = server.direct_message("convo-1", "Ik wil iets melden over mijn buren.", SANNE)
+        second = await channel.poll(first.cursor)
+        (message,) = second.messages
+        assert message.external_id == f"chat:convo-1:{asked}"
+        assert message.text == "Ik wil iets melden over mijn buren."
+        assert message.contact.handle == "@sanne-demo.bsky.social"
+        assert message.contact.name == "sanne-demo.bsky.social"
+        assert message.in_reply_to_case is None
+        reply = OutboundReply(
+            message_id=12, case_id=4, reference="SP-2026-000004", channel="bluesky",
+            contact=message.contact, subject="", text="Dank u. Wat is er gebeurd?",
+        )  # fmt: skip
+        ours = await channel.send(reply)
+        sent[("bluesky", ours)] = 4
+        server.direct_message("convo-1", "Ze maken elke nacht herrie.", SANNE)
+        third = await channel.poll(second.cursor)
+        return first, second, third, ours
+
+    first, _, third, ours = _run(server, tmp_path, scenario)
+    assert "\n" in str(first.cursor)  # notifications and chat positions together
+    assert server.chat_sent == [
+        {"convoId": "convo-1", "message": {"text": "Dank u. Wat is er gebeurd?"}}
+    ]
+    assert ours.startswith("chat:convo-1:")
+    # Our own message in the log is not a new message; Sanne's answer joins case 4.
+    assert [(m.text, m.in_reply_to_case) for m in third.messages] == [
+        ("Ze maken elke nacht herrie.", 4)
+    ]
+    chat_requests = [r for r in server.requests if "chat.bsky" in r["path"]]
+    assert chat_requests
+    assert all(r["authorization"] == "Bearer access-1-0" for r in chat_requests)
+
+
+def test_an_app_password_without_direct_messages_still_reads_mentions(tmp_path: Path) -> None:
+    server = BlueskyAccount(_notifications())
+    server.chat_scope = False
+
+    async def scenario(channel: BlueskyChannel) -> Any:
+        polled = await channel.poll("2026-12-01T08:00:00.000Z|")
+        again = await channel.poll(polled.cursor)
+        return polled, again, channel.chat_allowed
+
+    polled, again, allowed = _run(server, tmp_path, scenario)
+    assert [m.external_id for m in polled.messages] == [MENTION, REPLY]
+    assert allowed is False
+    assert "\n" not in str(polled.cursor)
+    assert again.messages == ()
+    # The chat service was asked once, then no more.
+    assert len([r for r in server.requests if "chat.bsky" in r["path"]]) == 1

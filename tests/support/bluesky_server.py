@@ -29,8 +29,18 @@ class BlueskyAccount:
         self.requests: list[dict[str, Any]] = []
         self.records: list[dict[str, Any]] = []
         self.fail: list[int] = []
+        # Direct messages (the chat service behind the PDS's atproto-proxy).
+        self.chat_scope = True  # False: an app password without direct-message access
+        self.convos: dict[str, dict[str, Any]] = {}
+        self.chat_log: list[dict[str, Any]] = []
+        self.chat_sent: list[dict[str, Any]] = []
         self.app = Starlette(
             routes=[
+                Route("/xrpc/chat.bsky.convo.listConvos", self.list_convos),
+                Route("/xrpc/chat.bsky.convo.getLog", self.get_log),
+                Route("/xrpc/chat.bsky.convo.getConvo", self.get_convo),
+                Route("/xrpc/chat.bsky.convo.getMessages", self.get_messages),
+                Route("/xrpc/chat.bsky.convo.sendMessage", self.send_message, methods=["POST"]),
                 Route(
                     "/xrpc/com.atproto.server.createSession", self.create_session, methods=["POST"]
                 ),
@@ -132,3 +142,106 @@ class BlueskyAccount:
         cid = "bafyrei" + hashlib.sha256(uri.encode()).hexdigest()[:52]
         self.records.append({"uri": uri, "cid": cid, **body})
         return JSONResponse({"uri": uri, "cid": cid, "validationStatus": "valid"})
+
+    # -- direct messages ------------------------------------------------------------------
+
+    def _rev(self) -> str:
+        # Revisions are TIDs: base32-sortable strings; these sort the same way.
+        return f"3lc{len(self.chat_log) + 1:010d}"
+
+    def direct_message(self, convo_id: str, text: str, sender: dict[str, str]) -> str:
+        """`sender` ({did, handle, displayName}) writes `text` to us; returns the message id."""
+        convo = self.convos.setdefault(
+            convo_id,
+            {
+                "id": convo_id,
+                "rev": "",
+                "members": [{"did": DID, "handle": HANDLE, "displayName": "Gemeente"}],
+                "messages": [],
+                "muted": False,
+                "unreadCount": 0,
+            },
+        )
+        if all(m["did"] != sender["did"] for m in convo["members"]):
+            convo["members"].append(sender)
+        return self._add_message(convo, text, sender["did"])
+
+    def _add_message(self, convo: dict[str, Any], text: str, did: str) -> str:
+        rev = self._rev()
+        message = {
+            "$type": "chat.bsky.convo.defs#messageView",
+            "id": f"3lcmsg{len(self.chat_log) + 1:06d}",
+            "rev": rev,
+            "text": text,
+            "sender": {"did": did},
+            "sentAt": "2026-12-06T12:00:00.000Z",
+        }
+        convo["messages"].append(message)
+        convo["rev"] = rev
+        self.chat_log.append(
+            {
+                "$type": "chat.bsky.convo.defs#logCreateMessage",
+                "rev": rev,
+                "convoId": convo["id"],
+                "message": message,
+            }
+        )
+        return str(message["id"])
+
+    def _chat(self, request: Request) -> Response | None:
+        failed = self._log(request) or self._authorised(request)
+        if failed is not None:
+            return failed
+        if request.headers.get("atproto-proxy") != "did:web:api.bsky.chat#bsky_chat":
+            return JSONResponse({"error": "InvalidRequest", "message": "no chat proxy"}, 400)
+        if not self.chat_scope:
+            return JSONResponse(
+                {"error": "AuthenticationRequired", "message": "Bad token scope"}, 401
+            )
+        return None
+
+    async def list_convos(self, request: Request) -> Response:
+        refused = self._chat(request)
+        if refused is not None:
+            return refused
+        convos = [{k: v for k, v in c.items() if k != "messages"} for c in self.convos.values()]
+        return JSONResponse({"convos": convos})
+
+    async def get_log(self, request: Request) -> Response:
+        refused = self._chat(request)
+        if refused is not None:
+            return refused
+        after = request.query_params.get("cursor", "")
+        logs = [entry for entry in self.chat_log if entry["rev"] > after]
+        return JSONResponse({"logs": logs, "cursor": logs[-1]["rev"] if logs else after})
+
+    async def get_convo(self, request: Request) -> Response:
+        refused = self._chat(request)
+        if refused is not None:
+            return refused
+        convo = self.convos.get(request.query_params.get("convoId", ""))
+        if convo is None:
+            return JSONResponse({"error": "InvalidRequest", "message": "Convo not found"}, 400)
+        return JSONResponse({"convo": {k: v for k, v in convo.items() if k != "messages"}})
+
+    async def get_messages(self, request: Request) -> Response:
+        refused = self._chat(request)
+        if refused is not None:
+            return refused
+        convo = self.convos.get(request.query_params.get("convoId", ""))
+        if convo is None:
+            return JSONResponse({"error": "InvalidRequest", "message": "Convo not found"}, 400)
+        limit = int(request.query_params.get("limit", "50"))
+        return JSONResponse({"messages": convo["messages"][::-1][:limit]})
+
+    async def send_message(self, request: Request) -> Response:
+        body = await request.json()
+        refused = self._chat(request)
+        if refused is not None:
+            return refused
+        convo = self.convos.get(body.get("convoId", ""))
+        if convo is None:
+            return JSONResponse({"error": "InvalidRequest", "message": "Convo not found"}, 400)
+        message_id = self._add_message(convo, body["message"]["text"], DID)
+        self.chat_sent.append(body)
+        return JSONResponse(convo["messages"][-1] | {"id": message_id})

@@ -19,9 +19,8 @@ lexicon wants), at most 300 graphemes per post: a longer text becomes a numbered
 Unlike Mastodon, createRecord takes no idempotency key: a retry after an answer that was lost
 on the way may post twice.
 
-Direct messages (chat.bsky.*) are left out: they need the chat service's own polling of
-conversations (listConvos, getMessages) through the atproto-proxy header; mentions and replies
-are what this channel reads.
+Direct messages (chat.bsky.convo.*, through the atproto-proxy header) are read from the chat
+log and answered in their conversation: see bluesky_chat.
 """
 
 from __future__ import annotations
@@ -35,6 +34,7 @@ from typing import Any
 import httpx
 
 from stadspuls.cases.records import Contact, InboundMessage
+from stadspuls.channels import bluesky_chat as chat
 from stadspuls.channels.base import (
     ChannelError,
     Conversations,
@@ -44,6 +44,7 @@ from stadspuls.channels.base import (
     link_replies,
 )
 from stadspuls.channels.split import TooLong, graphemes, split_text
+from stadspuls.channels.xrpc import XrpcSession
 from stadspuls.records import utcnow
 from stadspuls.settings import BlueskyAccountSettings
 
@@ -57,7 +58,6 @@ PAGE_LIMIT = 50
 MAX_PAGES = 100
 POST_LIMIT = 300  # graphemes
 TIMEOUT_S = 30.0
-_EXPIRED = frozenset({"ExpiredToken", "InvalidToken"})
 
 
 def _time(value: str) -> datetime:
@@ -163,21 +163,49 @@ class BlueskyChannel:
     ) -> None:
         self.conversations = conversations
         self.service = account.service.rstrip("/")
-        self.handle = account.handle
         try:
-            self.password = account.app_password_file.read_text().strip()
+            password = account.app_password_file.read_text().strip()
         except OSError as error:
             raise ChannelError(
                 f"bluesky: cannot read app_password_file {account.app_password_file}: {error}",
                 retry=False,
             ) from error
-        self.client = client or httpx.AsyncClient(timeout=TIMEOUT_S)
         self.clock = clock
-        self.access: str | None = None
-        self.refresh: str | None = None
-        self.did: str | None = None
+        self.session = XrpcSession(
+            self.service,
+            account.handle,
+            password,
+            client=client or httpx.AsyncClient(timeout=TIMEOUT_S),
+            clock=clock,
+        )
+        # Cleared when the chat service refuses the app password (no direct-message access).
+        self.chat_allowed = True
+        self.direct = chat.DirectMessages(self)
 
     async def poll(self, cursor: str | None) -> Polled:
+        """Mentions and replies, then direct messages (when the app password allows them);
+        the cursor holds both positions, "notifications\nchat"."""
+        notifications_cursor, chat_cursor = chat.split_cursor(cursor)
+        polled = await self._poll_notifications(notifications_cursor)
+        if not self.chat_allowed:
+            return polled
+        try:
+            direct = await self.direct.poll(chat_cursor)
+        except ChannelError as error:
+            if error.retry:
+                raise
+            # An app password without direct messages: mentions and replies still work.
+            log.warning("bluesky: direct messages are not read: %s", error)
+            self.chat_allowed = False
+            return polled
+        return Polled(
+            messages=polled.messages + direct.messages,
+            cursor=chat.join_cursor(polled.cursor, direct.cursor),
+            malformed=polled.malformed + direct.malformed,
+            skipped=polled.skipped,
+        )
+
+    async def _poll_notifications(self, cursor: str | None) -> Polled:
         since = position(cursor) if cursor else None
         fresh: list[Mapping[str, Any]] = []
         page_cursor: str | None = None
@@ -187,7 +215,9 @@ class BlueskyChannel:
             params = {"limit": str(PAGE_LIMIT if since else 1)}
             if page_cursor:
                 params["cursor"] = page_cursor
-            body = await self._xrpc("GET", "app.bsky.notification.listNotifications", params=params)
+            body = await self.session.xrpc(
+                "GET", "app.bsky.notification.listNotifications", params=params
+            )
             items = body.get("notifications")
             if not isinstance(items, list):
                 raise ChannelError("bluesky: listNotifications without notifications")
@@ -233,6 +263,12 @@ class BlueskyChannel:
 
     async def send(self, reply: OutboundReply) -> str:
         try:
+            direct = json.loads(reply.contact.reply_to or "")
+        except ValueError:
+            direct = None
+        if isinstance(direct, dict) and isinstance(direct.get("convo"), str):
+            return await self.direct.send(reply, direct["convo"])
+        try:
             address = json.loads(reply.contact.reply_to or "")
             assert isinstance(address, dict)
             assert all(isinstance(address.get(k), str) for k in ("uri", "cid", "root_uri", "did"))
@@ -246,8 +282,8 @@ class BlueskyChannel:
             )
         except TooLong as error:
             raise ChannelError(f"case {reply.case_id}: {error}", retry=False) from error
-        if self.did is None:
-            await self._login()
+        if self.session.did is None:
+            await self.session.login()
         parent: Mapping[str, str] = {"uri": address["uri"], "cid": address["cid"]}
         first: str | None = None
         for part in parts:
@@ -255,10 +291,14 @@ class BlueskyChannel:
                 part, address=address, handle=mention, parent=parent, now=self.clock()
             )
             record["langs"] = [reply.language]
-            posted = await self._xrpc(
+            posted = await self.session.xrpc(
                 "POST",
                 "com.atproto.repo.createRecord",
-                json={"repo": self.did, "collection": "app.bsky.feed.post", "record": record},
+                json={
+                    "repo": self.session.did,
+                    "collection": "app.bsky.feed.post",
+                    "record": record,
+                },
             )
             uri, cid = posted.get("uri"), posted.get("cid")
             if not (isinstance(uri, str) and isinstance(cid, str)):
@@ -268,84 +308,8 @@ class BlueskyChannel:
         assert first is not None
         return first
 
-    async def _login(self) -> None:
-        body = await self._call(
-            "POST",
-            "com.atproto.server.createSession",
-            json={"identifier": self.handle, "password": self.password},
-            token=None,
-        )
-        self._session(body)
-
-    async def _renew(self) -> None:
-        try:
-            body = await self._call("POST", "com.atproto.server.refreshSession", token=self.refresh)
-        except ChannelError:
-            await self._login()  # the refresh token expired or was revoked
-            return
-        self._session(body)
-
-    def _session(self, body: Mapping[str, Any]) -> None:
-        access, refresh, did = body.get("accessJwt"), body.get("refreshJwt"), body.get("did")
-        if not (isinstance(access, str) and isinstance(refresh, str) and isinstance(did, str)):
-            raise ChannelError("bluesky: a session without tokens or did")
-        self.access, self.refresh, self.did = access, refresh, did
-
-    async def _xrpc(self, method: str, nsid: str, **kwargs: Any) -> dict[str, Any]:
-        if self.access is None:
-            await self._login()
-        try:
-            return await self._call(method, nsid, token=self.access, **kwargs)
-        except _Expired:
-            await self._renew()
-            return await self._call(method, nsid, token=self.access, **kwargs)
-
-    async def _call(
-        self, method: str, nsid: str, *, token: str | None, **kwargs: Any
-    ) -> dict[str, Any]:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        try:
-            response = await self.client.request(
-                method, f"{self.service}/xrpc/{nsid}", headers=headers, **kwargs
-            )
-        except httpx.HTTPError as error:
-            raise ChannelError(f"bluesky {nsid}: {error!r}") from error
-        try:
-            body = response.json()
-        except ValueError:
-            body = {}
-        if not isinstance(body, dict):
-            body = {}
-        if response.status_code == 429:
-            raise ChannelError(f"bluesky {nsid}: rate limited", retry_after_s=self._reset(response))
-        if response.status_code >= 500:
-            raise ChannelError(f"bluesky {nsid}: {response.status_code}")
-        if response.status_code >= 400:
-            code = str(body.get("error", ""))
-            if (
-                code in _EXPIRED
-                and token is not None
-                and nsid != "com.atproto.server.refreshSession"
-            ):
-                raise _Expired(code)
-            raise ChannelError(
-                f"bluesky {nsid}: {response.status_code} {code} {body.get('message', '')}".strip(),
-                retry=False,
-            )
-        return body
-
-    def _reset(self, response: httpx.Response) -> float | None:
-        reset = response.headers.get("ratelimit-reset", "")
-        if reset.isdigit():
-            return max(0.0, int(reset) - self.clock().timestamp())
-        return None
-
     async def close(self) -> None:
-        await self.client.aclose()
-
-
-class _Expired(ChannelError):
-    pass
+        await self.session.close()
 
 
 def _cursor(key: tuple[datetime, str]) -> str:
