@@ -192,9 +192,11 @@ def _image(job: Job) -> Decoded:
             had_exif=facts.present,
         )
     suffix = _save_stripped(pixels, job.stripped_path)
-    _flatten(thumb).save(job.thumb_path + ".part", "JPEG", quality=80, optimize=True)
-    # Written aside and renamed: the same photo sent again may be served while it is redone.
-    os.replace(job.thumb_path + ".part", job.thumb_path)
+    # Written aside and renamed: the same photo sent again may be served while it is redone,
+    # and in a flood two workers may redo it at once, so each writes its own part file.
+    part = f"{job.thumb_path}.{os.getpid()}.part"
+    _flatten(thumb).save(part, "JPEG", quality=80, optimize=True)
+    os.replace(part, job.thumb_path)
     return Decoded(
         width=width,
         height=height,
@@ -244,8 +246,9 @@ def _flatten(image: Any) -> Any:
 def _save_stripped(image: Any, stem: str) -> str:
     suffix, kind = (".png", "PNG") if image.mode == "RGBA" else (".jpg", "JPEG")
     options = {} if kind == "PNG" else {"quality": 88}
-    image.save(stem + suffix + ".part", kind, **options)
-    os.replace(stem + suffix + ".part", stem + suffix)
+    part = f"{stem}{suffix}.{os.getpid()}.part"
+    image.save(part, kind, **options)
+    os.replace(part, stem + suffix)
     return suffix
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -63,11 +65,19 @@ def swagger_ui_dir() -> Path:
     return Path(spec.origin).parent / "static"
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    # The photo decoders are worker processes: stop them with the server.
+    await app.state.media.close()
+
+
 def create_app(
     settings: Settings, *, engine: sa.Engine | None = None, collector: Any = None
 ) -> FastAPI:
     """Build the API. `collector` (optional) exposes `sources` with `.name`/`.stats` for /health."""
     app = FastAPI(
+        lifespan=_lifespan,
         title="Stadspuls",
         version=__version__,
         description="Watch public social media for public safety, with privacy built in.",
