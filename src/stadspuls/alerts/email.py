@@ -15,6 +15,7 @@ from email.utils import make_msgid
 
 import msgspec
 
+from stadspuls import smtp as smtp_session
 from stadspuls.alerts.rules import LOCAL
 from stadspuls.alerts.webhook import ChannelError, SendError
 from stadspuls.records import Alert
@@ -98,11 +99,6 @@ class EmailSender:
         smtp = self.smtp
         assert smtp is not None
         try:
-            with smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout_s) as client:
-                if smtp.starttls:
-                    client.starttls(context=self.tls)
-                if smtp.user is not None:
-                    client.login(smtp.user, self.password or "")
-                client.send_message(message)
+            smtp_session.send(smtp, message, tls=self.tls, password=self.password)
         except (OSError, smtplib.SMTPException) as error:
             raise SendError(f"smtp {smtp.host}:{smtp.port}: {error}") from error

@@ -33,6 +33,7 @@ from pathlib import Path
 
 import msgspec
 
+from stadspuls import smtp as smtp_session
 from stadspuls.cases.records import AcceptedMedia, InboundMessage
 from stadspuls.channels import imap_protocol as imap_p
 from stadspuls.channels.base import (
@@ -344,12 +345,7 @@ class EmailChannel:
         smtp = self.smtp
         where = f"smtp {smtp.host}:{smtp.port}"
         try:
-            with smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout_s) as client:
-                if smtp.starttls:
-                    client.starttls(context=self.smtp_tls)
-                if smtp.user is not None:
-                    client.login(smtp.user, self.smtp_password or "")
-                client.send_message(mail)
+            smtp_session.send(smtp, mail, tls=self.smtp_tls, password=self.smtp_password)
         except smtplib.SMTPAuthenticationError as error:
             raise ChannelError(f"{where}: login refused: {error}", retry=False) from error
         except smtplib.SMTPRecipientsRefused as error:

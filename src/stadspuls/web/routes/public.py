@@ -41,7 +41,6 @@ from stadspuls.web.routes.public_pages import (
     BodyTooLarge,
     body_cap,
     chunks,
-    client_address,
     form_token,
     language,
     quota,
@@ -54,6 +53,7 @@ from stadspuls.web.routes.public_pages import (
     uploads,
     with_token,
 )
+from stadspuls.web.routes.session import client_address, secure
 
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger(__name__)
@@ -269,7 +269,6 @@ def _to_thanks(request: Request, receipt: Receipt, call: Call | None) -> Redirec
     payload = base64.urlsafe_b64encode(msgspec.json.encode(shown)).decode()
     signature = hmac.new(_receipt_key(request), payload.encode(), hashlib.sha256).hexdigest()
     response = RedirectResponse(f"{THANKS}?ref={receipt.reference}", status_code=303)
-    configured = settings_of(request).web.secure_cookies
     response.set_cookie(
         RECEIPT_COOKIE,
         f"{payload}.{signature}",
@@ -277,7 +276,7 @@ def _to_thanks(request: Request, receipt: Receipt, call: Call | None) -> Redirec
         path=THANKS,
         httponly=True,
         samesite="lax",
-        secure=configured if configured is not None else request.url.scheme == "https",
+        secure=secure(request),
     )
     return response
 

@@ -24,6 +24,7 @@ from starlette.types import Message
 from stadspuls.cases.quota import IntakeQuota, Verdict
 from stadspuls.settings import Settings
 from stadspuls.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, catalogue
+from stadspuls.web.routes.session import secure
 from stadspuls.web.templating import LANG_COOKIE, render
 
 CSRF_COOKIE = "stadspuls_public_csrf"
@@ -107,7 +108,6 @@ def form_token(request: Request) -> str:
 
 
 def with_token(request: Request, response: HTMLResponse, token: str) -> HTMLResponse:
-    configured = settings_of(request).web.secure_cookies
     response.set_cookie(
         CSRF_COOKIE,
         token,
@@ -117,7 +117,7 @@ def with_token(request: Request, response: HTMLResponse, token: str) -> HTMLResp
         # Lax, not strict: a citizen who follows a status link from an e-mail gets the cookie
         # set on that first page and can answer on it.
         samesite="lax",
-        secure=configured if configured is not None else request.url.scheme == "https",
+        secure=secure(request),
     )
     return response
 
@@ -130,10 +130,6 @@ def token_ok(request: Request, given: str | None) -> bool:
 def quota(request: Request) -> IntakeQuota:
     found: IntakeQuota = request.app.state.quota
     return found
-
-
-def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 def too_many(request: Request, verdict: Verdict) -> HTMLResponse:

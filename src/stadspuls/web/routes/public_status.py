@@ -13,7 +13,6 @@ from stadspuls.cases.views import PublicStatus
 from stadspuls.web.routes.public_form import MAX_TEXT, clean
 from stadspuls.web.routes.public_pages import (
     BodyTooLarge,
-    client_address,
     form_token,
     quota,
     read_form,
@@ -23,6 +22,7 @@ from stadspuls.web.routes.public_pages import (
     too_many,
     with_token,
 )
+from stadspuls.web.routes.session import client_address
 
 router = APIRouter(include_in_schema=False)
 

@@ -109,7 +109,7 @@ def _limiter(request: Request) -> RateLimiter:
     return RateLimiter(_engine(request), _settings(request).web, clock(request))
 
 
-def _address(request: Request) -> str:
+def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
@@ -189,7 +189,7 @@ async def login(request: Request) -> Response:
             request, next_path=next_path, status=403, error=EXPIRED_FORM, username=username
         )
     limiter = _limiter(request)
-    keys = [user_key(username), address_key(_address(request))]
+    keys = [user_key(username), address_key(client_address(request))]
     if wait := limiter.retry_after(keys):
         return _locked(request, wait, next_path, username, "login")
     engine = _engine(request)
@@ -269,7 +269,7 @@ async def totp_login(request: Request) -> Response:
         return _totp_page(request, next_path, 403, EXPIRED_FORM)
     limiter = _limiter(request)
     username = info.actor.username
-    keys = [user_key(username), address_key(_address(request))]
+    keys = [user_key(username), address_key(client_address(request))]
     if wait := limiter.retry_after(keys):
         return _locked(request, wait, next_path, username, "totp")
     engine = _engine(request)
