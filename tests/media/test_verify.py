@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
+from stadspuls.cases.places import distance_km
 from stadspuls.cases.records import Call, Case, MediaItem
 from stadspuls.media import verify
 from stadspuls.media.intake import MediaIntake
@@ -192,4 +193,4 @@ def test_durations_and_distances_in_words() -> None:
     assert verify.span(timedelta(minutes=1)) == ("1 minuut", "1 minute")
     assert verify.span(timedelta(hours=-5)) == ("5 uur", "5 hours")
     assert verify.span(timedelta(days=12, hours=3)) == ("12 dagen", "12 days")
-    assert round(verify.distance_km(*STATION, *DAM)) == 35
+    assert round(distance_km(*STATION, *DAM)) == 35

@@ -129,11 +129,12 @@ def _inside(x: float, y: float, ring: Ring) -> bool:
     return inside
 
 
-def _km(lat0: float, lon0: float, lat1: float, lon1: float) -> float:
-    p0, p1 = math.radians(lat0), math.radians(lat1)
-    dp, dl = p1 - p0, math.radians(lon1 - lon0)
-    h = math.sin(dp / 2) ** 2 + math.cos(p0) * math.cos(p1) * math.sin(dl / 2) ** 2
-    return 2 * _EARTH_KM * math.asin(math.sqrt(h))
+def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance (haversine, mean Earth radius 6371 km)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return _EARTH_KM * 2 * math.asin(min(1.0, math.sqrt(a)))
 
 
 class Gazetteer:
@@ -177,10 +178,10 @@ class Gazetteer:
                 return Found(m.code, m.name, "point")
         best = min(
             self._centres.items(),
-            key=lambda item: _km(lat, lon, item[1][0], item[1][1]),
+            key=lambda item: distance_km(lat, lon, item[1][0], item[1][1]),
             default=None,
         )
-        if best is not None and _km(lat, lon, best[1][0], best[1][1]) <= NEAREST_KM:
+        if best is not None and distance_km(lat, lon, best[1][0], best[1][1]) <= NEAREST_KM:
             return Found(best[0], best[1][2], "nearest")
         return None
 

@@ -10,7 +10,6 @@ in Dutch and English.
 from __future__ import annotations
 
 import json
-import math
 from datetime import datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -18,6 +17,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 import sqlalchemy as sa
 
+from stadspuls.cases.places import distance_km
 from stadspuls.cases.records import Call, Case, MediaItem
 from stadspuls.media import phash
 from stadspuls.store import media as store
@@ -82,14 +82,6 @@ def span(delta: timedelta) -> tuple[str, str]:
     return (
         (f"{minutes} minuten", f"{minutes} minutes") if minutes != 1 else ("1 minuut", "1 minute")
     )
-
-
-def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance (haversine, mean Earth radius 6371 km)."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 6371.0 * 2 * math.asin(min(1.0, math.sqrt(a)))
 
 
 def km_text(km: float) -> str:
