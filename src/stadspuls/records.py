@@ -186,6 +186,9 @@ PERMISSIONS = {
     "aggregates": "counts, charts and maps over at least 5 distinct authors (viewer and up)",
     "posts": "post texts, monitors and alerts (analyst and up)",
     "cases": "citizens' questions and tips of one's own departments (analyst and up)",
+    "publish": "compose publications for the organisation's channels (analyst and up)",
+    "approve": "approve another person's publication, declare crisis mode (admin)",
+    "callouts": "call out volunteers near a point and follow their answers (analyst and up)",
     "admin": "users, settings and the audit log (admin)",
     "reidentify": "turn a handle into its pseudonym, with a reason (a separate grant)",
 }

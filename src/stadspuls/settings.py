@@ -235,6 +235,65 @@ class InboxSettings(BaseModel):
     fetch_post_media_max_mb: float = Field(default=10.0, gt=0, le=100)
 
 
+class PublishSettings(BaseModel):
+    """Publishing to the organisation's own channels (docs/publish.md). The Mastodon and Bluesky
+    accounts are the inbox's (`inbox.mastodon`, `inbox.bluesky`): the organisation's one voice."""
+
+    # The names of `webhooks` a publication may be sent to (target "webhook:NAME"), signed as
+    # alert webhooks are.
+    webhooks: list[str] = Field(default_factory=list)
+    # The four-eyes rule: a publication needs approval by a second person holding "approve";
+    # in a declared crisis mode its author may approve it (logged as such).
+    four_eyes: bool = True
+    # A declared crisis mode ends by itself after this long, unless it is ended earlier.
+    crisis_max_hours: float = Field(default=12.0, gt=0, le=24 * 7)
+    # The news page and its feeds (served by Stadspuls at /nieuws).
+    news_title: str = "Nieuws"
+    news_items: int = Field(default=30, ge=1, le=500)  # items in the feeds
+    # The outbox: retried with back-off (seconds) and given up after `max_age_hours`.
+    backoff_min_s: float = Field(default=5.0, gt=0, le=3600)
+    backoff_max_s: float = Field(default=600.0, gt=0, le=86400)
+    max_age_hours: float = Field(default=24.0, gt=0, le=24 * 30)
+    send_timeout_s: float = Field(default=20.0, gt=0, le=300)
+    poll_s: float = Field(default=1.0, gt=0, le=60)
+    # How long after publishing the response to a publication is followed (hours).
+    response_hours: float = Field(default=48.0, gt=0, le=24 * 30)
+
+
+class VolunteerSettings(BaseModel):
+    """Registered volunteers and geo call-outs (docs/volunteers.md)."""
+
+    # The volunteers' own keys, beside the pseudonymisation key when unset: the sealing key
+    # (names, e-mail addresses, home points, push subscriptions) and the key of the blind cell
+    # index and e-mail hashes; the answer links are signed with a key derived from the latter.
+    key_file: Path | None = None
+    index_key_file: Path | None = None
+    # Web push: the VAPID key pair, generated on first run; the contact the push services see.
+    vapid_key_file: Path | None = None
+    vapid_subject: str = Field(default="mailto:stadspuls@localhost", pattern=r"^(mailto:|https://)")
+    push_ttl_s: int = Field(default=3600, ge=0, le=28 * 86400)
+    # A volunteer is called at most this many times in 24 hours.
+    max_calls_per_day: int = Field(default=3, ge=1, le=100)
+    # Bounds of a volunteer's own radius and of a call-out's radius (km).
+    min_radius_km: float = Field(default=0.1, gt=0)
+    max_radius_km: float = Field(default=50.0, gt=0, le=50.0)
+    default_wanted: int = Field(default=30, ge=1, le=200)
+    default_expiry_minutes: float = Field(default=60.0, gt=0, le=7 * 24 * 60)
+    # Retention: unconfirmed registrations go after `unconfirmed_hours`; a volunteer not heard of
+    # (no login, answer or renewal) for `inactive_days` is deleted after a reminder; call-outs with
+    # their targets and history go `callout_days` after they ended.
+    unconfirmed_hours: float = Field(default=48.0, gt=0)
+    inactive_days: int = Field(default=365, ge=30, le=3650)
+    callout_days: int = Field(default=90, ge=1, le=3650)
+    # Answer links (accept / decline / arrived) are valid this long after the call-out expires.
+    answer_grace_hours: float = Field(default=12.0, ge=0, le=24 * 7)
+    # The notifier: concurrent sends and its poll interval.
+    notify_concurrency: int = Field(default=32, ge=1, le=1000)
+    poll_s: float = Field(default=0.5, gt=0, le=60)
+    # The consent text's version: raising it asks existing volunteers to consent again.
+    consent_version: str = "2026-12"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="STADSPULS_",
@@ -303,6 +362,9 @@ class Settings(BaseSettings):
     web: WebSettings = Field(default_factory=WebSettings)
     # Citizens' questions and tips (docs/inbox.md).
     inbox: InboxSettings = Field(default_factory=InboxSettings)
+    # Publishing (zenden) and volunteers' call-outs (docs/publish.md, docs/volunteers.md).
+    publish: PublishSettings = Field(default_factory=PublishSettings)
+    volunteers: VolunteerSettings = Field(default_factory=VolunteerSettings)
 
     @property
     def seal_key_path(self) -> Path:
@@ -315,6 +377,18 @@ class Settings(BaseSettings):
     @property
     def quota_key_path(self) -> Path:
         return self.inbox.quota_key_file or self.key_file.with_name("quota.key")
+
+    @property
+    def volunteer_key_path(self) -> Path:
+        return self.volunteers.key_file or self.key_file.with_name("volunteer.key")
+
+    @property
+    def volunteer_index_key_path(self) -> Path:
+        return self.volunteers.index_key_file or self.key_file.with_name("volunteer-index.key")
+
+    @property
+    def vapid_key_path(self) -> Path:
+        return self.volunteers.vapid_key_file or self.key_file.with_name("vapid.pem")
 
     @field_validator("languages")
     @classmethod

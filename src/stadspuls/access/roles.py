@@ -7,8 +7,8 @@ from stadspuls.records import PERMISSIONS, ROLES, Actor
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "viewer": frozenset({"aggregates"}),
-    "analyst": frozenset({"aggregates", "posts", "cases"}),
-    "admin": frozenset({"aggregates", "posts", "cases", "admin"}),
+    "analyst": frozenset({"aggregates", "posts", "cases", "publish", "callouts"}),
+    "admin": frozenset({"aggregates", "posts", "cases", "publish", "approve", "callouts", "admin"}),
 }
 assert set(ROLE_PERMISSIONS) == set(ROLES)
 assert set().union(*ROLE_PERMISSIONS.values()) | {"reidentify"} == set(PERMISSIONS)

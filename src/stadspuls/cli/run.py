@@ -27,12 +27,14 @@ from stadspuls.cli.common import (
     pseudonym_function,
 )
 from stadspuls.pipeline import Pipeline, assemble, build_consumers
+from stadspuls.publish.runner import run_publishing
 from stadspuls.records import Post, SourceItem
 from stadspuls.settings import Settings
 from stadspuls.sources.base import Source, SourceStats
 from stadspuls.sources.status import StatusRow, StreamStatus
 from stadspuls.store.retention import apply_retention
 from stadspuls.store.status import save_status
+from stadspuls.volunteers.runner import run_volunteers
 from stadspuls.web.app import create_app
 from stadspuls.web.routes.alerts import stop_streams
 from stadspuls.web.server import uvicorn_config
@@ -366,6 +368,9 @@ async def _serve(
     delivery = asyncio.create_task(run_delivery(engine, settings, stop_delivery))
     # The inbox: channel pollers, the reply sender, the purge of old closed cases.
     inbox = asyncio.create_task(run_inbox(engine, settings, stop_delivery))
+    # Publishing's outbox and scheduler; the volunteers' notifier, expiry and purge.
+    publishing = asyncio.create_task(run_publishing(engine, settings, stop_delivery))
+    volunteering = asyncio.create_task(run_volunteers(engine, settings, stop_delivery))
     ending = asyncio.create_task(_end_streams_on_exit(server, app))
     pseudonymise = pseudonym_function(settings)
     if not collector.sources:
@@ -380,6 +385,8 @@ async def _serve(
             stop_delivery.set()
             await delivery
             await inbox
+            await publishing
+            await volunteering
             await asyncio.to_thread(consumers.stop)
         return
     assembly = await asyncio.to_thread(assemble, settings, engine, pseudonymise=pseudonymise)
@@ -410,6 +417,8 @@ async def _serve(
         stop_delivery.set()
         await delivery
         await inbox
+        await publishing
+        await volunteering
         click.echo(
             f"stored {pipeline.stats.inserted} new posts "
             f"({pipeline.stats.already_stored} already stored, {pipeline.stats.deleted} deleted)",

@@ -689,3 +689,243 @@ intake_quota = sa.Table(
     sa.Column("window_us", sa.BigInteger, primary_key=True),
     sa.Column("count", sa.Integer, nullable=False),
 )
+
+# --- Publishing (zenden) ------------------------------------------------------------------
+# A publication written once for several targets; `publication_deliveries` holds one outbox row
+# per target. Texts are the organisation's own words, not personal data.
+publications = sa.Table(
+    "publications",
+    metadata,
+    sa.Column("id", BigIntPK, primary_key=True, autoincrement=True),
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("variants", sa.Text, nullable=False, server_default="{}"),  # JSON target -> text
+    sa.Column("link", sa.String(1000)),
+    sa.Column("media", sa.Text, nullable=False, server_default="[]"),  # JSON [MediaItem]
+    sa.Column("targets", sa.Text, nullable=False, server_default='["news"]'),  # JSON
+    sa.Column("lang", sa.String(8), nullable=False, server_default="nl"),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("monitor_id", sa.BigInteger, sa.ForeignKey("monitors.id", ondelete="SET NULL")),
+    sa.Column("alert_id", sa.BigInteger, sa.ForeignKey("alerts.id", ondelete="SET NULL")),
+    sa.Column("template", sa.String(100)),
+    sa.Column("scheduled_us", sa.BigInteger),
+    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.Column("created_us", sa.BigInteger, nullable=False),
+    sa.Column("updated_us", sa.BigInteger, nullable=False),
+    sa.Column("submitted_us", sa.BigInteger),
+    sa.Column("approved_by", sa.String(200)),
+    sa.Column("approved_us", sa.BigInteger),
+    sa.Column("crisis", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("rejected_reason", sa.Text),
+    sa.Column("published_us", sa.BigInteger),
+    sa.Column("slug", sa.String(120)),
+    sa.Index("ix_publications_state", "state", "scheduled_us"),
+    sa.Index("ix_publications_published_us", "published_us"),
+    sa.Index("ix_publications_monitor_id", "monitor_id"),
+)
+
+publication_deliveries = sa.Table(
+    "publication_deliveries",
+    metadata,
+    sa.Column("id", BigIntPK, primary_key=True, autoincrement=True),
+    sa.Column(
+        "publication_id",
+        sa.BigInteger,
+        sa.ForeignKey("publications.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("target", sa.String(80), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),  # pending | sent | failed
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_us", sa.BigInteger, nullable=False),  # due (or leased until) this time
+    sa.Column("last_error", sa.Text),
+    sa.Column("external_id", sa.String(500)),  # status id, at:// URI
+    sa.Column("url", sa.String(1000)),
+    sa.Column("sent_us", sa.BigInteger),
+    sa.UniqueConstraint("publication_id", "target", name="uq_publication_deliveries_target"),
+    sa.Index("ix_publication_deliveries_due", "state", "next_us"),
+    sa.Index("ix_publication_deliveries_external_id", "external_id"),
+)
+
+# Append-only (a trigger refuses UPDATE, as for case_events).
+publication_events = sa.Table(
+    "publication_events",
+    metadata,
+    sa.Column("id", BigIntPK, primary_key=True, autoincrement=True),
+    sa.Column(
+        "publication_id",
+        sa.BigInteger,
+        sa.ForeignKey("publications.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("at_us", sa.BigInteger, nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("details", sa.Text, nullable=False, server_default="{}"),  # JSON object
+    sa.Index("ix_publication_events_publication_id", "publication_id", "id"),
+)
+
+publish_templates = sa.Table(
+    "publish_templates",
+    metadata,
+    sa.Column("id", BigIntPK, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(100), nullable=False, unique=True),
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("lang", sa.String(8), nullable=False, server_default="nl"),
+    sa.Column("updated_by", sa.String(200), nullable=False, server_default=""),
+    sa.Column("updated_us", sa.BigInteger, nullable=False),
+)
+
+crisis_modes = sa.Table(
+    "crisis_modes",
+    metadata,
+    sa.Column("id", BigIntPK, primary_key=True, autoincrement=True),
+    sa.Column("declared_by", sa.String(200), nullable=False),
+    sa.Column("declared_us", sa.BigInteger, nullable=False),
+    sa.Column("until_us", sa.BigInteger, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("ended_by", sa.String(200)),
+    sa.Column("ended_us", sa.BigInteger),
+)
+
+# Collected posts that respond to one of our publications (a reply to, a repost or quote of our
+# status, or a post linking to our news page), found by the consumer "publication-responses".
+publication_responses = sa.Table(
+    "publication_responses",
+    metadata,
+    sa.Column(
+        "publication_id",
+        sa.BigInteger,
+        sa.ForeignKey("publications.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column(
+        "post_pk", sa.BigInteger, sa.ForeignKey("posts.pk", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("kind", sa.String(8), nullable=False),  # reply | repost | quote | link
+    sa.Column("created_us", sa.BigInteger, nullable=False),  # the post's time
+    sa.Column("sentiment", sa.String(16)),
+    sa.Index("ix_publication_responses_time", "publication_id", "created_us"),
+)
+
+# --- Volunteers and call-outs -------------------------------------------------------------
+# Name, e-mail, home point and push subscriptions are sealed (AES-GCM under the volunteers' own
+# key, "volunteer:<id>"). The cells are keyed hashes (HMAC) of grid cells around the home point:
+# the selection finds candidates by them without a readable location in the database.
+volunteers = sa.Table(
+    "volunteers",
+    metadata,
+    sa.Column("id", BigIntPK, primary_key=True, autoincrement=True),
+    # HMAC of the normalised e-mail address: one registration per address, no address in clear.
+    sa.Column("email_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("sealed", sa.Text, nullable=False),  # a sealed JSON VolunteerPrivate
+    sa.Column("cell", sa.String(32), nullable=False),  # blind index of the fine grid cell
+    sa.Column("cell_coarse", sa.String(32), nullable=False),  # blind index of the coarse cell
+    sa.Column("radius_km", sa.Float, nullable=False),
+    sa.Column("skills", sa.Integer, nullable=False, server_default="0"),  # bit i: SKILLS[i]
+    sa.Column("availability", sa.Text, nullable=False, server_default="[]"),  # JSON spans
+    sa.Column("channels", sa.Text, nullable=False, server_default='["email"]'),  # JSON
+    sa.Column("lang", sa.String(8), nullable=False, server_default="nl"),
+    sa.Column("state", sa.String(16), nullable=False),  # pending | active | paused
+    # SHA-256 of the e-mail confirmation token (pending registrations only).
+    sa.Column("verify_hash", sa.String(64), unique=True),
+    sa.Column("consent_version", sa.String(16), nullable=False),
+    sa.Column("consent_us", sa.BigInteger, nullable=False),
+    sa.Column("created_us", sa.BigInteger, nullable=False),
+    sa.Column("verified_us", sa.BigInteger),
+    sa.Column("updated_us", sa.BigInteger, nullable=False),
+    sa.Column("last_called_us", sa.BigInteger),
+    sa.Index("ix_volunteers_cell", "cell"),
+    sa.Index("ix_volunteers_cell_coarse", "cell_coarse"),
+    sa.Index("ix_volunteers_state_created", "state", "created_us"),
+)
+
+callouts = sa.Table(
+    "callouts",
+    metadata,
+    sa.Column("id", BigIntPK, primary_key=True, autoincrement=True),
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("lat", sa.Float, nullable=False),  # the incident's point, not a volunteer's
+    sa.Column("lon", sa.Float, nullable=False),
+    sa.Column("place_label", sa.String(200), nullable=False, server_default=""),
+    sa.Column("radius_km", sa.Float, nullable=False),
+    sa.Column("skills", sa.Integer, nullable=False, server_default="0"),  # bit i: SKILLS[i]
+    sa.Column("wanted", sa.Integer, nullable=False),
+    sa.Column("expires_us", sa.BigInteger, nullable=False),
+    sa.Column("alert_id", sa.BigInteger, sa.ForeignKey("alerts.id", ondelete="SET NULL")),
+    sa.Column("state", sa.String(16), nullable=False),  # open | closed | expired
+    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.Column("created_us", sa.BigInteger, nullable=False),
+    sa.Column("closed_by", sa.String(200)),
+    sa.Column("closed_us", sa.BigInteger),
+    sa.Index("ix_callouts_state", "state", "expires_us"),
+    sa.Index("ix_callouts_created_us", "created_us"),
+)
+
+# Who was selected for a call-out and why; a volunteer who leaves becomes NULL here (the row, with
+# its distance and answer, stays for the call-out's log without anyone to link it to).
+callout_targets = sa.Table(
+    "callout_targets",
+    metadata,
+    sa.Column("id", BigIntPK, primary_key=True, autoincrement=True),
+    sa.Column(
+        "callout_id",
+        sa.BigInteger,
+        sa.ForeignKey("callouts.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("volunteer_id", sa.BigInteger, sa.ForeignKey("volunteers.id", ondelete="SET NULL")),
+    sa.Column("rank", sa.Integer, nullable=False),
+    sa.Column("distance_m", sa.Integer, nullable=False),
+    sa.Column("skills", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("reason", sa.String(300), nullable=False, server_default=""),
+    sa.Column("selected_us", sa.BigInteger, nullable=False),
+    sa.Column("reached", sa.Text, nullable=False, server_default="[]"),  # JSON channels
+    sa.Column("answer", sa.String(16)),  # accepted | declined | arrived
+    sa.Column("answered_us", sa.BigInteger),
+    sa.Column("arrived_us", sa.BigInteger),
+    sa.UniqueConstraint("callout_id", "volunteer_id", name="uq_callout_targets_volunteer"),
+    sa.Index("ix_callout_targets_callout_id", "callout_id", "rank"),
+    sa.Index("ix_callout_targets_volunteer", "volunteer_id", "selected_us"),
+)
+
+# Append-only (a trigger refuses UPDATE).
+callout_events = sa.Table(
+    "callout_events",
+    metadata,
+    sa.Column("id", BigIntPK, primary_key=True, autoincrement=True),
+    sa.Column(
+        "callout_id",
+        sa.BigInteger,
+        sa.ForeignKey("callouts.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("at_us", sa.BigInteger, nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("details", sa.Text, nullable=False, server_default="{}"),  # JSON object
+    sa.Index("ix_callout_events_callout_id", "callout_id", "id"),
+)
+
+# The notifications of call-outs: one outbox row per (target, channel), claimed with a lease.
+callout_notifications = sa.Table(
+    "callout_notifications",
+    metadata,
+    sa.Column("id", BigIntPK, primary_key=True, autoincrement=True),
+    sa.Column(
+        "target_id",
+        sa.BigInteger,
+        sa.ForeignKey("callout_targets.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("channel", sa.String(8), nullable=False),  # push | email
+    sa.Column("state", sa.String(16), nullable=False),  # pending | sent | failed | gone
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_us", sa.BigInteger, nullable=False),
+    sa.Column("last_error", sa.Text),
+    sa.Column("sent_us", sa.BigInteger),
+    sa.UniqueConstraint("target_id", "channel", name="uq_callout_notifications_channel"),
+    sa.Index("ix_callout_notifications_due", "state", "next_us"),
+)

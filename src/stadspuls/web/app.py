@@ -22,6 +22,7 @@ from stadspuls.cases.service import CaseService, CaseStateError
 from stadspuls.enrich.pseudonymise import Pseudonymiser, load_or_create_key
 from stadspuls.media.intake import MediaIntake
 from stadspuls.monitors import MonitorError
+from stadspuls.publish.service import PublishError, PublishStateError
 from stadspuls.query.parser import QuerySyntaxError
 from stadspuls.sealed import Sealer
 from stadspuls.service.errors import Forbidden, NotFound, ReasonRequired
@@ -31,6 +32,7 @@ from stadspuls.store.alerts import AlertStateError
 from stadspuls.store.database import open_store
 from stadspuls.store.monitors import MonitorExists
 from stadspuls.store.search import SearchTimeout
+from stadspuls.volunteers.errors import AlreadyRegistered, BadLink, VolunteerError
 from stadspuls.web import pages
 from stadspuls.web.assets import static_files
 from stadspuls.web.routes import (
@@ -52,8 +54,10 @@ from stadspuls.web.routes import (
     oidc_login,
     posts,
     public_site,
+    publish_site,
     session,
     stats,
+    volunteer_site,
 )
 
 
@@ -131,6 +135,10 @@ def create_app(
     # Citizens' photos for staff: thumbnails, stripped copies, originals (logged), exports.
     app.include_router(media.router)
     app.include_router(inbox_admin.router)  # /inbox/settings/... and /calls
+    # Publishing (zenden): staff pages, API, the public news page and feeds.
+    publish_site.install(app, settings)
+    # Volunteers: public registration and answers, the staff call-out screen, the API.
+    volunteer_site.install(app, settings)
     pages.install(app)
     _answer_errors(app)
     return app
@@ -149,6 +157,11 @@ _STATUS: tuple[tuple[type[Exception], int], ...] = (
     (RuleError, 422),
     (AdminError, 422),  # an inbox setting that cannot be right (hours, places, placeholders)
     (AlreadyExists, 409),  # a department, template or call by that name exists
+    (PublishStateError, 409),  # approving one's own publication outside crisis mode, ...
+    (PublishError, 422),
+    (AlreadyRegistered, 409),  # before VolunteerError: a subclass of it
+    (VolunteerError, 422),  # unknown postcode, point outside the Netherlands, radius, ...
+    (BadLink, 400),  # a forged or expired signed link
     # 503, not 422: the same query may finish on a quieter server or a narrower range.
     (SearchTimeout, 503),
 )

@@ -1,0 +1,1 @@
+"""Registered volunteers and geo call-outs: the nearest available helpers within a radius."""

@@ -1,0 +1,14 @@
+"""Wiring volunteers and call-outs into the app: the services (sealed with the volunteers' own
+keys), the public pages (/vrijwilligers, answers by signed link, the service worker), the staff
+call-out screen (/oproepen-vrijwilligers) and the API. CONTRACT STUB: the owning helper fills
+it in."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from stadspuls.settings import Settings
+
+
+def install(app: FastAPI, settings: Settings) -> None:
+    del app, settings
