@@ -142,7 +142,7 @@ def upgrade() -> None:
         sa.Column("submitted_us", sa.BigInteger(), nullable=True),
         sa.Column("approved_by", sa.String(length=200), nullable=True),
         sa.Column("approved_us", sa.BigInteger(), nullable=True),
-        sa.Column("crisis", sa.Boolean(), server_default=sa.text("0"), nullable=False),
+        sa.Column("crisis", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("rejected_reason", sa.Text(), nullable=True),
         sa.Column("published_us", sa.BigInteger(), nullable=True),
         sa.Column("slug", sa.String(length=120), nullable=True),
