@@ -97,6 +97,7 @@ def selected_with_m_slow(request: pytest.FixtureRequest) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)  # past the suite's 300 s: it is a long run by design
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 def test_no_route_answers_a_server_error_long_run(
     selected_with_m_slow: None, any_schema: Api, mode: GenerationMode
