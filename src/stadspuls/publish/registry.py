@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from stadspuls.publish.mastodon import MastodonTarget
 from stadspuls.publish.news import NewsTarget, public_base
 from stadspuls.publish.targets import PublishTarget
 from stadspuls.settings import Settings
 
 
 def build_targets(settings: Settings, engine: sa.Engine) -> dict[str, PublishTarget]:
-    """Every configured target by name. Raises SendError(permanent) when an account's secret
-    cannot be read: a misconfiguration is said at start-up, not at the first send."""
+    """Every configured target by name. An account whose secret cannot be read still gets its
+    target: each of its sends fails permanently, saying why, and the other targets go on."""
     del engine  # the targets keep no state of their own in the database
     base = public_base(settings)
     news = NewsTarget(base)
     targets: dict[str, PublishTarget] = {news.name: news}
+    if settings.inbox.mastodon is not None:
+        targets["mastodon"] = MastodonTarget(settings.inbox.mastodon, news)
     return targets
