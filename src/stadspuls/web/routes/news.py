@@ -3,8 +3,8 @@ time), `/nieuws/{id}-{slug}` (one item with its images and their alt text), and 
 as feeds, `/nieuws/rss.xml` (RSS 2.0) and `/nieuws/atom.xml` (Atom), built with feedgen.
 
 Only publications that went out with the target "news" are here (`PublishService.published`).
-Links in the feeds are absolute, from the public address (`inbox.public_url`, else the
-request's own). Pages and feeds carry an ETag and Last-Modified from the newest item, so a
+Links in the feeds are absolute, from the public address (`inbox.public_url`, else this
+server's host and port). Pages and feeds carry an ETag and Last-Modified from the newest item, so a
 feed reader polling every few minutes gets a 304 until something new is published. Images are
 the vault's metadata-stripped copies (no camera, no GPS), served only for a published item.
 """
@@ -24,6 +24,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from feedgen.feed import FeedGenerator
 
 from stadspuls.media.intake import MediaIntake
+from stadspuls.publish.news import public_base
 from stadspuls.publish.records import Publication
 from stadspuls.publish.service import PublishService
 from stadspuls.settings import Settings
@@ -45,8 +46,9 @@ def _service(request: Request) -> PublishService:
 
 
 def base_url(request: Request) -> str:
-    """The public address the links start with (no trailing slash)."""
-    return (settings_of(request).inbox.public_url or str(request.base_url)).rstrip("/")
+    """The public address the links start with (no trailing slash): the same as the one the
+    other channels link to (a Mastodon post's link to its news item)."""
+    return public_base(settings_of(request))
 
 
 def item_path(publication: Publication) -> str:
@@ -136,9 +138,8 @@ def atom(request: Request) -> Response:
 
 
 def one_item(service: PublishService, publication_id: int) -> Publication | None:
-    """The published news item with this id (the service lists them newest first)."""
-    found = service.published(limit=1, before_id=publication_id + 1)
-    return found[0] if found and found[0].id == publication_id else None
+    """The published news item with this id, or None."""
+    return service.published_one(publication_id)
 
 
 @router.get("/nieuws/{item}")

@@ -138,6 +138,22 @@ async def _save(request: Request, actor: Actor, publication_id: int | None) -> R
         return _form(request, actor, service, draft, publication_id, problems, status=413)
     except ValueError:
         return Response("not a form", status_code=400)
+    try:
+        return await _save_form(request, actor, service, form, base, publication_id)
+    finally:
+        await form.close()  # an uploaded file's spooled copy
+
+
+async def _save_form(
+    request: Request,
+    actor: Actor,
+    service: PublishService,
+    form: FormData,
+    base: Publication | None,
+    publication_id: int | None,
+) -> Response:
+    identity = identify(request)
+    assert identity is not None
     available = service.available_targets()
     composed = compose(form, available=available, base=base)
     if not form_csrf_ok(identity, text_of(form, "csrf")):
@@ -167,6 +183,8 @@ async def _save(request: Request, actor: Actor, publication_id: int | None) -> R
             done = "submitted"
     except PublishError as error:
         field = FIELD_ALIASES.get(error.field or "", error.field or "")
+        if field.startswith("variants."):
+            field = "variant_" + field.partition(".")[2]
         found = [FieldProblem(field, str(error))] if field else []
         return _form(
             request,

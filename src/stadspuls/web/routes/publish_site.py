@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from stadspuls.publish.registry import build_targets
+from stadspuls.publish.service import PublishService
 from stadspuls.settings import Settings
 from stadspuls.web.routes import (
     news,
@@ -16,7 +18,8 @@ from stadspuls.web.routes import (
 
 
 def install(app: FastAPI, settings: Settings) -> None:
-    del settings
+    targets = build_targets(settings, app.state.engine)
+    app.state.publish = PublishService(app.state.engine, settings, targets=targets)
     install_pages(app)
 
 
