@@ -12,10 +12,12 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from PIL import Image
 
 from stadspuls.publish.service import PublishService
+from stadspuls.records import Actor
 from stadspuls.settings import Settings
 from stadspuls.store import users
 from stadspuls.web.app import create_app
@@ -28,7 +30,7 @@ PEOPLE = (("anna", "analyst"), ("beheer", "admin"), ("chef", "admin"), ("kees", 
 
 @dataclass
 class Newsroom:
-    app: object
+    app: FastAPI
     engine: sa.Engine
     service: PublishService
 
@@ -37,12 +39,17 @@ class Newsroom:
         assert user is not None
         assert user.id is not None
         token, _csrf = users.create_session(self.engine, user.id, ttl_s=3600)
-        client = TestClient(self.app, follow_redirects=False)  # type: ignore[arg-type]
+        client = TestClient(self.app, follow_redirects=False)
         client.cookies.set(SESSION_COOKIE, token)
         return client
 
+    def actor(self, name: str) -> Actor:
+        user = users.find_user(self.engine, name)
+        assert user is not None
+        return Actor(user_id=user.id, username=name, role=user.role, via="token")
+
     def public(self) -> TestClient:
-        return TestClient(self.app, follow_redirects=False)  # type: ignore[arg-type]
+        return TestClient(self.app, follow_redirects=False)
 
 
 def csrf_of(html: str) -> str:
