@@ -257,6 +257,9 @@ def _monitors(request: Request, actor: Actor) -> list[Monitor]:
 def _previews(service: PublishService, publication: Publication) -> dict[str, object]:
     if not publication.targets:
         return {"previews": [], "preview_error": None, "target_label": target_label}
+    if not publication.body.strip() and not any(v.strip() for v in publication.variants.values()):
+        # An empty form: an invitation, not a row of "too short" warnings.
+        return {"previews": [], "preview_error": None, "target_label": target_label, "empty": True}
     try:
         found = service.preview(publication)
     except PublishError as error:

@@ -29,6 +29,7 @@ from stadspuls.web.routes.publish_views import (
     STATE_LABELS,
     TAB_LABELS,
     TABS,
+    any_response,
     chart_of,
     history,
     publish_of,
@@ -46,6 +47,7 @@ DONE = {
     "saved": "The draft was saved.",
     "submitted": "It was submitted: a second person with the right to approve can now approve it.",
     "approved": "It was approved: it goes out at its time.",
+    "published": "It was approved and published: each channel is being sent it.",
     "rejected": "It was sent back to its author with your reason.",
     "cancelled": "It was cancelled: it will not go out.",
     "crisis": "Crisis mode is on: authors may approve their own publications (logged).",
@@ -142,7 +144,8 @@ def detail(
             "history": history(service.events(actor, publication_id)),
             "previews": service.preview(publication) if publication.targets else [],
             "counts": counts,
-            "chart": chart_of(counts) if counts else None,
+            # One hour, or no response at all, makes no line worth drawing: the words say it.
+            "chart": chart_of(counts) if len(counts) > 1 and any_response(counts) else None,
             "crisis": crisis,
             "own": own,
             "can_approve": allows(actor, "approve"),
@@ -154,6 +157,7 @@ def detail(
             "error": error,
             "error_detail": error_detail,
             "reason": reason,
+            "response_hours": request.app.state.settings.publish.response_hours,
         },
         status=status,
     )
@@ -198,8 +202,8 @@ async def submit(request: Request, publication_id: int, actor: Author) -> Respon
 @router.post("/publicaties/{publication_id}/goedkeuren")
 async def approve(request: Request, publication_id: int, actor: Approver) -> Response:
     def change(service: PublishService, form: dict[str, str]) -> str:
-        service.approve(actor, publication_id)
-        return "approved"
+        done = service.approve(actor, publication_id)
+        return "published" if done.state == "published" else "approved"
 
     return await _act(request, actor, publication_id, change)
 

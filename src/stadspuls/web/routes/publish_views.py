@@ -102,3 +102,7 @@ def chart_of(counts: Sequence[ResponseCount]) -> dict[str, list[float | None]]:
         "positive": [float(c.positive) for c in counts],
         "monitor": [None if c.monitor_posts is None else float(c.monitor_posts) for c in counts],
     }
+
+
+def any_response(counts: Sequence[ResponseCount]) -> bool:
+    return any(c.replies or c.reposts or c.quotes or c.links or c.monitor_posts for c in counts)
