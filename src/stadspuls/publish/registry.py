@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from stadspuls.publish.bluesky import BlueskyTarget
 from stadspuls.publish.mastodon import MastodonTarget
 from stadspuls.publish.news import NewsTarget, public_base
 from stadspuls.publish.targets import PublishTarget
@@ -21,4 +22,6 @@ def build_targets(settings: Settings, engine: sa.Engine) -> dict[str, PublishTar
     targets: dict[str, PublishTarget] = {news.name: news}
     if settings.inbox.mastodon is not None:
         targets["mastodon"] = MastodonTarget(settings.inbox.mastodon, news)
+    if settings.inbox.bluesky is not None:
+        targets["bluesky"] = BlueskyTarget(settings.inbox.bluesky, news)
     return targets
