@@ -10,6 +10,7 @@ from stadspuls.publish.bluesky import BlueskyTarget
 from stadspuls.publish.mastodon import MastodonTarget
 from stadspuls.publish.news import NewsTarget, public_base
 from stadspuls.publish.targets import PublishTarget
+from stadspuls.publish.webhook import WebhookTarget
 from stadspuls.settings import Settings
 
 
@@ -24,4 +25,9 @@ def build_targets(settings: Settings, engine: sa.Engine) -> dict[str, PublishTar
         targets["mastodon"] = MastodonTarget(settings.inbox.mastodon, news)
     if settings.inbox.bluesky is not None:
         targets["bluesky"] = BlueskyTarget(settings.inbox.bluesky, news)
+    hooks = {hook.name: hook for hook in settings.webhooks}
+    for name in settings.publish.webhooks:
+        # Settings refuse a name that is not among `webhooks`.
+        webhook = WebhookTarget(hooks[name], news, timeout_s=settings.publish.send_timeout_s)
+        targets[webhook.name] = webhook
     return targets
