@@ -190,7 +190,7 @@ class BlueskyTarget:
     async def _image(self, item: MediaItem, media: MediaLoader) -> models.AppBskyEmbedImages.Image:
         try:
             data = media(item.sha256)
-        except (OSError, KeyError) as error:
+        except (OSError, KeyError, ValueError) as error:
             raise SendError(
                 f"bluesky: image {item.sha256[:12]} is not in the vault: {error}"
             ) from error

@@ -132,7 +132,7 @@ class MastodonTarget:
     async def _upload(self, sha256: str, item: Any, media: MediaLoader) -> str:
         try:
             data = media(sha256)
-        except (OSError, KeyError) as error:
+        except (OSError, KeyError, ValueError) as error:
             raise SendError(
                 f"mastodon: image {sha256[:12]} is not in the vault: {error}"
             ) from error
