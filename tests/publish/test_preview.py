@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from stadspuls.publish.bluesky import BlueskyTarget
 from stadspuls.publish.news import NewsTarget, slugify
 from stadspuls.publish.preview import (
     BLUESKY_LIMIT,
@@ -18,6 +20,7 @@ from stadspuls.publish.preview import (
     mastodon_preview,
 )
 from stadspuls.publish.records import MediaItem, Publication
+from stadspuls.settings import BlueskyAccountSettings
 
 _NUMBER = re.compile(r" \(\d+/\d+\)$")
 WORD = st.lists(
@@ -159,3 +162,20 @@ def test_slugs_are_readable_ascii() -> None:
     assert slugify("Überstroming café ’t Hoekje") == "uberstroming-cafe-t-hoekje"
     assert slugify("🔥🔥") == "bericht"
     assert len(slugify("woord " * 40)) <= 60
+
+
+def test_before_it_is_saved_the_news_link_is_shown_and_counted() -> None:
+    news = NewsTarget("https://stad.example.nl")
+    draft = publication("x " * 130, targets=("news", "bluesky"))  # 259 graphemes, no id yet
+    target = BlueskyTarget(
+        BlueskyAccountSettings(handle="g.bsky.social", app_password_file=Path("/nonexistent")),
+        news,
+    )
+    preview = target.preview(draft, public_url=None)
+    provisional = "https://stad.example.nl/nieuws/…-brand-in-de-kerkstraat"
+    assert provisional in preview.parts[-1]
+    assert preview.card_url == provisional
+    # The text alone fits one post; with the link it does not: a thread, said before saving.
+    assert len(preview.parts) == 2
+    saved = target.preview(draft, public_url="https://stad.example.nl/nieuws/4-brand")
+    assert saved.card_url == "https://stad.example.nl/nieuws/4-brand"

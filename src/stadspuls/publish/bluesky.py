@@ -83,7 +83,9 @@ class BlueskyTarget:
         self.did, self.handle = session.did, session.handle
 
     def preview(self, publication: Publication, *, public_url: str | None) -> Preview:
-        return bluesky_preview(publication, news_url=public_url or self.news.url_of(publication))
+        return bluesky_preview(
+            publication, news_url=public_url or self.news.preview_url(publication)
+        )
 
     async def send(self, publication: Publication, delivery: Delivery, media: MediaLoader) -> Sent:
         if self.password_error is not None:

@@ -76,7 +76,7 @@ class MastodonTarget:
         self.headers = {"Authorization": f"Bearer {token}"}
 
     def preview(self, publication: Publication, *, public_url: str | None) -> Preview:
-        news_url = public_url or self.news.url_of(publication)
+        news_url = public_url or self.news.preview_url(publication)
         return mastodon_preview(publication, news_url=news_url, limit=self.limit or MASTODON_LIMIT)
 
     async def send(self, publication: Publication, delivery: Delivery, media: MediaLoader) -> Sent:

@@ -110,7 +110,7 @@ class WebhookTarget:
         )
 
     def preview(self, publication: Publication, *, public_url: str | None) -> Preview:
-        news_url = public_url or self.news.url_of(publication)
+        news_url = public_url or self.news.preview_url(publication)
         link = card_link(publication, news_url if "news" in publication.targets else None)
         return whole_preview(self.name, publication, link=link)
 
