@@ -224,4 +224,4 @@ def test_a_text_too_long_for_a_thread_is_refused_before_anything_is_posted(
         run(tmp_path, server, lambda t: t.send(item("woord " * 2000), delivery(), vault({})))
     assert caught.value.permanent
     assert server.statuses == []
-    assert "Te lang" in str(caught.value)
+    assert "Too long" in str(caught.value)
