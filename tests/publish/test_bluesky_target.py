@@ -21,7 +21,7 @@ from stadspuls.publish.news import NewsTarget
 from stadspuls.publish.richtext import TID_PATTERN, facets, record_key
 from stadspuls.publish.targets import SendError
 from stadspuls.settings import BlueskyAccountSettings
-from tests.publish.conftest import delivery, item, jpeg, photo, vault
+from tests.publish.channel_support import delivery, item, jpeg, photo, vault
 from tests.support.bluesky_pds_server import BLOB_LIMIT, DID, HANDLE, PASSWORD, BlueskyPds
 from tests.support.http import closed_port, serve
 

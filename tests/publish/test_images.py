@@ -10,7 +10,7 @@ from PIL import Image
 
 from stadspuls.publish.images import fit_image
 from stadspuls.publish.targets import SendError
-from tests.publish.conftest import jpeg
+from tests.publish.channel_support import jpeg
 
 
 def test_an_image_that_fits_goes_as_it_is() -> None:

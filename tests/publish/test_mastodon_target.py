@@ -15,7 +15,7 @@ from stadspuls.publish.news import NewsTarget
 from stadspuls.publish.preview import mastodon_length
 from stadspuls.publish.targets import SendError
 from stadspuls.settings import MastodonAccountSettings
-from tests.publish.conftest import delivery, item, jpeg, photo, vault
+from tests.publish.channel_support import delivery, item, jpeg, photo, vault
 from tests.support.http import closed_port, serve
 from tests.support.mastodon_publish_server import TOKEN, MastodonPublishServer
 

@@ -23,7 +23,7 @@ from stadspuls.settings import (
     Settings,
     WebhookSettings,
 )
-from tests.publish.conftest import item
+from tests.publish.channel_support import item
 
 
 def _close(targets: dict[str, PublishTarget]) -> None:

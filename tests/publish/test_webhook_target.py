@@ -15,7 +15,7 @@ from stadspuls.publish.news import NewsTarget
 from stadspuls.publish.targets import SendError
 from stadspuls.publish.webhook import WebhookTarget
 from stadspuls.settings import WebhookSettings
-from tests.publish.conftest import delivery, item, photo, vault
+from tests.publish.channel_support import delivery, item, photo, vault
 from tests.support.http import closed_port, serve
 from tests.support.webhook_receiver import WebhookReceiver
 

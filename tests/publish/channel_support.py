@@ -1,4 +1,5 @@
-"""Shared pieces of the publishing target tests: images, publications, deliveries."""
+"""Shared pieces of the publishing channel tests: images, publications, deliveries (not a
+conftest: the service tests have their own)."""
 
 from __future__ import annotations
 
