@@ -113,6 +113,16 @@ def mark_retry(conn: sa.Connection, delivery_id: int, *, next_us: int, error: st
     return bool(result.rowcount)
 
 
+def postpone(conn: sa.Connection, delivery_id: int, *, next_us: int, error: str) -> bool:
+    """Not tried (its target is not configured): look again at `next_us`."""
+    result = conn.execute(
+        d.update()
+        .where(d.c.id == delivery_id, d.c.state == "pending")
+        .values(next_us=next_us, last_error=error[:MAX_ERROR])
+    )
+    return bool(result.rowcount)
+
+
 def mark_failed(conn: sa.Connection, delivery_id: int, *, error: str, attempted: bool) -> bool:
     values: dict[str, object] = {"state": "failed", "last_error": error[:MAX_ERROR]}
     if attempted:
