@@ -179,13 +179,14 @@ def add_responses(conn: sa.Connection, rows: list[dict[str, Any]]) -> int:
         return 0
     r = publication_responses
     keys = {(row["publication_id"], row["post_pk"]) for row in rows}
-    existing = set(
-        conn.execute(
+    existing = {
+        (int(row[0]), int(row[1]))
+        for row in conn.execute(
             sa.select(r.c.publication_id, r.c.post_pk).where(
                 r.c.post_pk.in_(sorted({pk for _, pk in keys}))
             )
-        ).tuples()
-    )
+        )
+    }
     new = []
     for row in rows:
         key = (row["publication_id"], row["post_pk"])
