@@ -15,7 +15,7 @@ from stadspuls.publish.news import NewsTarget
 from stadspuls.publish.preview import mastodon_length
 from stadspuls.publish.targets import SendError
 from stadspuls.settings import MastodonAccountSettings
-from tests.publish.conftest import delivery, item, jpeg, photo, vault
+from tests.publish.channel_support import delivery, item, jpeg, photo, vault
 from tests.support.http import closed_port, serve
 from tests.support.mastodon_publish_server import TOKEN, MastodonPublishServer
 
@@ -224,4 +224,4 @@ def test_a_text_too_long_for_a_thread_is_refused_before_anything_is_posted(
         run(tmp_path, server, lambda t: t.send(item("woord " * 2000), delivery(), vault({})))
     assert caught.value.permanent
     assert server.statuses == []
-    assert "Te lang" in str(caught.value)
+    assert "Too long" in str(caught.value)

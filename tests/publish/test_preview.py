@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from stadspuls.publish.bluesky import BlueskyTarget
 from stadspuls.publish.news import NewsTarget, slugify
 from stadspuls.publish.preview import (
     BLUESKY_LIMIT,
+    BLUESKY_NO_CARD,
     MASTODON_LIMIT,
+    THREAD,
+    TOO_LONG,
+    WARNINGS,
     bluesky_length,
     bluesky_preview,
     card_description,
@@ -18,6 +24,8 @@ from stadspuls.publish.preview import (
     mastodon_preview,
 )
 from stadspuls.publish.records import MediaItem, Publication
+from stadspuls.settings import BlueskyAccountSettings
+from stadspuls.web import i18n
 
 _NUMBER = re.compile(r" \(\d+/\d+\)$")
 WORD = st.lists(
@@ -68,7 +76,7 @@ def test_every_mastodon_part_fits_and_no_word_is_lost(text: str) -> None:
 def test_every_bluesky_part_fits_in_300_graphemes_and_parts_are_numbered(text: str) -> None:
     preview = bluesky_preview(publication(text), news_url=None)
     if not preview.fits:
-        assert any("Te lang" in warning for warning in preview.warnings)
+        assert TOO_LONG in preview.warnings
         return
     assert all(bluesky_length(part) <= BLUESKY_LIMIT for part in preview.parts)
     if bluesky_length(text.strip()) <= BLUESKY_LIMIT:
@@ -78,7 +86,7 @@ def test_every_bluesky_part_fits_in_300_graphemes_and_parts_are_numbered(text: s
         assert count > 1
         for number, part in enumerate(preview.parts, start=1):
             assert part.endswith(f" ({number}/{count})")
-        assert any("draad" in warning for warning in preview.warnings)
+        assert THREAD in preview.warnings
 
 
 def test_a_variant_replaces_the_body_for_its_own_target_only() -> None:
@@ -118,7 +126,7 @@ def test_with_images_bluesky_keeps_the_link_in_the_text_without_a_card() -> None
     preview = bluesky_preview(item, news_url=None)
     assert preview.card_url is None
     assert "https://www.gemeente.nl/brand" in preview.parts[0]
-    assert any("linkkaart" in warning for warning in preview.warnings)
+    assert BLUESKY_NO_CARD in preview.warnings
 
 
 def test_missing_alt_text_and_too_many_images_do_not_fit() -> None:
@@ -134,7 +142,7 @@ def test_a_text_too_long_for_ten_posts_does_not_fit_and_says_so() -> None:
     preview = bluesky_preview(publication("woord " * 1000), news_url=None)
     assert not preview.fits
     assert preview.parts == (("woord " * 1000).strip(),)
-    assert "Te lang" in preview.warnings[0]
+    assert preview.warnings == (TOO_LONG,)
 
 
 def test_an_empty_text_does_not_fit() -> None:
@@ -159,3 +167,28 @@ def test_slugs_are_readable_ascii() -> None:
     assert slugify("Überstroming café ’t Hoekje") == "uberstroming-cafe-t-hoekje"
     assert slugify("🔥🔥") == "bericht"
     assert len(slugify("woord " * 40)) <= 60
+
+
+def test_before_it_is_saved_the_news_link_is_shown_and_counted() -> None:
+    news = NewsTarget("https://stad.example.nl")
+    draft = publication("x " * 130, targets=("news", "bluesky"))  # 259 graphemes, no id yet
+    target = BlueskyTarget(
+        BlueskyAccountSettings(handle="g.bsky.social", app_password_file=Path("/nonexistent")),
+        news,
+    )
+    preview = target.preview(draft, public_url=None)
+    provisional = "https://stad.example.nl/nieuws/…-brand-in-de-kerkstraat"
+    assert provisional in preview.parts[-1]
+    assert preview.card_url == provisional
+    # The text alone fits one post; with the link it does not: a thread, said before saving.
+    assert len(preview.parts) == 2
+    saved = target.preview(draft, public_url="https://stad.example.nl/nieuws/4-brand")
+    assert saved.card_url == "https://stad.example.nl/nieuws/4-brand"
+
+
+def test_every_warning_has_a_dutch_translation() -> None:
+    dutch = i18n.catalogue("nl")
+    for warning in WARNINGS:
+        assert dutch.gettext(warning) != warning, warning
+    assert dutch.gettext(THREAD).startswith("Langer dan één bericht")
+    assert i18n.catalogue("en").gettext(THREAD) == THREAD

@@ -76,7 +76,7 @@ class MastodonTarget:
         self.headers = {"Authorization": f"Bearer {token}"}
 
     def preview(self, publication: Publication, *, public_url: str | None) -> Preview:
-        news_url = public_url or self.news.url_of(publication)
+        news_url = public_url or self.news.preview_url(publication)
         return mastodon_preview(publication, news_url=news_url, limit=self.limit or MASTODON_LIMIT)
 
     async def send(self, publication: Publication, delivery: Delivery, media: MediaLoader) -> Sent:
@@ -132,7 +132,7 @@ class MastodonTarget:
     async def _upload(self, sha256: str, item: Any, media: MediaLoader) -> str:
         try:
             data = media(sha256)
-        except (OSError, KeyError) as error:
+        except (OSError, KeyError, ValueError) as error:
             raise SendError(
                 f"mastodon: image {sha256[:12]} is not in the vault: {error}"
             ) from error

@@ -55,8 +55,14 @@ class NewsTarget:
         slug = publication.slug or slugify(publication.title)
         return self.base_url + news_path(publication.id, slug)
 
+    def preview_url(self, publication: Publication) -> str:
+        """The page's address as a preview shows it: before the publication is saved its
+        number is not known yet ("…"), but the link is there, and counts."""
+        slug = publication.slug or slugify(publication.title)
+        return self.url_of(publication) or f"{self.base_url}/nieuws/…-{slug}"
+
     def preview(self, publication: Publication, *, public_url: str | None) -> Preview:
-        url = public_url or self.url_of(publication)
+        url = public_url or self.preview_url(publication)
         return whole_preview(NAME, publication, link=url)
 
     async def send(self, publication: Publication, delivery: Delivery, media: MediaLoader) -> Sent:

@@ -32,6 +32,18 @@ BLUESKY_LIMIT = 300  # graphemes per post
 BLUESKY_IMAGES = 4
 CARD_DESCRIPTION = 200  # characters of the text shown under a card's title
 
+# What a person should know about a preview: English source text, shown through the web's
+# catalogue (Dutch in web/locale/nl/LC_MESSAGES/publish_channels.po). No numbers inside, so
+# each is one message to translate; the parts themselves show how many posts a thread has.
+NO_TEXT = "There is no text to post."
+TOO_LONG = f"Too long: even split over {MAX_PARTS} posts this text does not fit. Make it shorter."
+THREAD = "Longer than one post: it becomes a thread, each post a reply to the one before."
+TOO_MANY_IMAGES = "At most 4 images per post on this channel."
+NO_ALT = "Every image needs a description (alt text)."
+MASTODON_CARD = "Mastodon makes the link card itself from the page's metadata."
+BLUESKY_NO_CARD = "With images Bluesky shows no link card; the link stays in the text."
+WARNINGS = (NO_TEXT, TOO_LONG, THREAD, TOO_MANY_IMAGES, NO_ALT, MASTODON_CARD, BLUESKY_NO_CARD)
+
 # A URL as Mastodon and Bluesky recognise one in text: up to whitespace, without the trailing
 # punctuation that ends a sentence around it.
 URL = re.compile(r"https?://[^\s<>\"]+[^\s<>\".,;:!?)\]}'\u2019]")
@@ -88,7 +100,7 @@ def thread(
     """The text in parts that each fit `limit`, with what a person should know about it."""
     notes = list(warnings)
     if not text:
-        notes.append("Er is geen tekst om te plaatsen.")
+        notes.append(NO_TEXT)
         return Preview(
             target=target,
             parts=(),
@@ -102,15 +114,9 @@ def thread(
     except TooLong:
         parts = (text,)
         fits = False
-        notes.append(
-            f"Te lang: ook verdeeld over {MAX_PARTS} berichten past deze tekst niet "
-            f"(hoogstens {limit} tekens per bericht). Maak de tekst korter."
-        )
+        notes.append(TOO_LONG)
     if len(parts) > 1:
-        notes.append(
-            f"Langer dan {limit} tekens: wordt een draad van {len(parts)} berichten, "
-            "elk een antwoord op het vorige."
-        )
+        notes.append(THREAD)
     return Preview(
         target=target,
         parts=parts,
@@ -124,14 +130,14 @@ def thread(
     )
 
 
-def _media_notes(publication: Publication, most: int, channel: str) -> tuple[list[str], bool]:
+def _media_notes(publication: Publication, most: int) -> tuple[list[str], bool]:
     notes: list[str] = []
     fits = True
     if len(publication.media) > most:
-        notes.append(f"{channel} neemt hoogstens {most} afbeeldingen per bericht.")
+        notes.append(TOO_MANY_IMAGES)
         fits = False
     if any(not item.alt.strip() for item in publication.media):
-        notes.append("Elke afbeelding heeft een beschrijving (alt-tekst) nodig.")
+        notes.append(NO_ALT)
         fits = False
     return notes, fits
 
@@ -140,9 +146,9 @@ def mastodon_preview(
     publication: Publication, *, news_url: str | None, limit: int = MASTODON_LIMIT
 ) -> Preview:
     link = card_link(publication, news_url)
-    notes, fits = _media_notes(publication, MASTODON_MEDIA, "Mastodon")
+    notes, fits = _media_notes(publication, MASTODON_MEDIA)
     if link and not publication.media:
-        notes.append("Mastodon maakt de linkkaart zelf uit de gegevens van de pagina.")
+        notes.append(MASTODON_CARD)
     return thread(
         "mastodon",
         text_for(publication, "mastodon", link),
@@ -158,10 +164,10 @@ def mastodon_preview(
 
 def bluesky_preview(publication: Publication, *, news_url: str | None) -> Preview:
     link = card_link(publication, news_url)
-    notes, fits = _media_notes(publication, BLUESKY_IMAGES, "Bluesky")
+    notes, fits = _media_notes(publication, BLUESKY_IMAGES)
     card = link is not None and not publication.media
     if link and publication.media:
-        notes.append("Met afbeeldingen toont Bluesky geen linkkaart; de link staat in de tekst.")
+        notes.append(BLUESKY_NO_CARD)
     return thread(
         "bluesky",
         text_for(publication, "bluesky", link),
@@ -180,9 +186,9 @@ def whole_preview(
 ) -> Preview:
     """A target without a length limit (the news page, a webhook): the text in one part."""
     body = text if text is not None else text_for(publication, target, None)
-    notes, fits = _media_notes(publication, len(publication.media), target)
+    notes, fits = _media_notes(publication, len(publication.media))
     if not body.strip():
-        notes.append("Er is geen tekst om te plaatsen.")
+        notes.append(NO_TEXT)
         fits = False
     return Preview(
         target=target,

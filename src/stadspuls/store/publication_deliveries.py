@@ -113,6 +113,16 @@ def mark_retry(conn: sa.Connection, delivery_id: int, *, next_us: int, error: st
     return bool(result.rowcount)
 
 
+def postpone(conn: sa.Connection, delivery_id: int, *, next_us: int, error: str) -> bool:
+    """Not tried (its target is not configured): look again at `next_us`."""
+    result = conn.execute(
+        d.update()
+        .where(d.c.id == delivery_id, d.c.state == "pending")
+        .values(next_us=next_us, last_error=error[:MAX_ERROR])
+    )
+    return bool(result.rowcount)
+
+
 def mark_failed(conn: sa.Connection, delivery_id: int, *, error: str, attempted: bool) -> bool:
     values: dict[str, object] = {"state": "failed", "last_error": error[:MAX_ERROR]}
     if attempted:
@@ -169,13 +179,14 @@ def add_responses(conn: sa.Connection, rows: list[dict[str, Any]]) -> int:
         return 0
     r = publication_responses
     keys = {(row["publication_id"], row["post_pk"]) for row in rows}
-    existing = set(
-        conn.execute(
+    existing = {
+        (int(row[0]), int(row[1]))
+        for row in conn.execute(
             sa.select(r.c.publication_id, r.c.post_pk).where(
                 r.c.post_pk.in_(sorted({pk for _, pk in keys}))
             )
-        ).tuples()
-    )
+        )
+    }
     new = []
     for row in rows:
         key = (row["publication_id"], row["post_pk"])
