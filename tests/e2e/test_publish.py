@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -116,6 +117,19 @@ def test_compose_approve_and_read_the_news(
     approver.click("form[action$='/goedkeuren'] button")
     approver.wait_for_url(re.compile(r".*\?done=published"))
     assert "Gepubliceerd" in approver.inner_text(".pagehead")
+    # The outbox sends each channel on its own: the news page goes out, Mastodon is down and
+    # waits for its next try, saying why.
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        approver.reload()
+        if (
+            approver.locator(".delivery-sent").count()
+            and approver.locator(".delivery-error").count()
+        ):
+            break
+        time.sleep(1)
+    assert "Nieuwspagina" in approver.inner_text(".delivery-sent")
+    assert "Mastodon" in approver.inner_text(".delivery-pending, .delivery-failed")
     history = approver.inner_text(".pub-history")
     assert "anna" in history
     assert "chef" in history
