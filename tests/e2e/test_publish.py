@@ -113,7 +113,11 @@ def test_compose_approve_and_read_the_news(
     assert author.locator(f"img[alt='{ALT}']").count() == 1
 
     approver = browser.new_page(viewport={"width": 1366, "height": 900}, locale="nl-NL")
-    _log_in(approver, server, "chef", publication_url.removeprefix(server.url))
+    _log_in(approver, server, "chef", "/publicaties?tab=pending")
+    assert TITLE in approver.inner_text(".pub-table")
+    _shot(approver, artifacts, "publish-list")
+    approver.click(f"text={TITLE}")
+    approver.wait_for_url(publication_url)
     approver.click("form[action$='/goedkeuren'] button")
     approver.wait_for_url(re.compile(r".*\?done=published"))
     assert "Gepubliceerd" in approver.inner_text(".pagehead")
