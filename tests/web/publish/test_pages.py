@@ -138,6 +138,23 @@ def test_reject_needs_a_reason_and_the_author_sees_it(newsroom: Newsroom) -> Non
     page = anna.get(f"/publicaties/{publication_id}")
     assert "Noem de omleiding." in page.text
     assert f"/publicaties/{publication_id}/bewerken" in page.text
+    # She mends it and submits it again.
+    form = anna.get(f"/publicaties/{publication_id}/bewerken")
+    assert TEXT in form.text
+    mended = anna.post(
+        f"/publicaties/{publication_id}/bewerken",
+        data={
+            "csrf": csrf_of(form.text),
+            "title": "Kerkstraat afgesloten",
+            "body": TEXT + " Omleiding via de Singel.",
+            "targets": ["news"],
+            "action": "submit",
+        },
+    )
+    assert mended.status_code == 303
+    again = newsroom.service.get(READER, publication_id)
+    assert again.state == "pending"
+    assert again.body.endswith("Omleiding via de Singel.")
 
 
 def test_permissions(newsroom: Newsroom) -> None:
@@ -213,6 +230,10 @@ def test_templates_fill_the_form(newsroom: Newsroom) -> None:
         },
     )
     assert saved.status_code == 303
+    # An author may use templates but not change them.
+    listing = newsroom.session("anna").get("/publicaties/sjablonen")
+    assert "wegafsluiting" in listing.text
+    assert 'action="/publicaties/sjablonen/verwijderen"' not in listing.text
     filled = beheer.get("/publicaties/nieuw?sjabloon=wegafsluiting")
     assert "Vanaf {tijd} is {plaats} afgesloten." in filled.text
     assert 'value="Afsluiting {plaats}"' in filled.text

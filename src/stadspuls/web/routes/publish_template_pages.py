@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from stadspuls.access.roles import Forbidden
+from stadspuls.access.roles import Forbidden, allows
 from stadspuls.publish.records import PublishTemplate
 from stadspuls.publish.service import PublishError
 from stadspuls.records import Actor
@@ -34,7 +34,6 @@ def template_list(
     naam: Annotated[str | None, Query(max_length=200)] = None,
     done: Annotated[str | None, Query(max_length=20)] = None,
 ) -> Response:
-    del actor
     found = publish_of(request).templates()
     chosen = next((t for t in found if t.name == naam), None)
     values = {"name": "", "title": "", "body": "", "lang": "nl", "original": ""}
@@ -46,7 +45,7 @@ def template_list(
             "lang": chosen.lang,
             "original": chosen.name,
         }
-    return _page(request, values, done=DONE.get(done or ""))
+    return _page(request, values, done=DONE.get(done or ""), can_edit=allows(actor, "approve"))
 
 
 def _page(
@@ -57,6 +56,7 @@ def _page(
     errors: dict[str, str] | None = None,
     error: str | None = None,
     status: int = 200,
+    can_edit: bool = True,
 ) -> Response:
     return render(
         request,
@@ -68,6 +68,8 @@ def _page(
             "done": done,
             "errors": errors or {},
             "error": error,
+            # The service lets only approvers keep the templates (the organisation's voice).
+            "can_edit": can_edit,
         },
         status=status,
     )
