@@ -20,6 +20,7 @@ def test_chart_series_line_up_with_the_hours() -> None:
     assert chart["replies"] == [3.0, 1.0]
     assert chart["reposts"] == [3.0, 0.0]  # reposts and quotes together
     assert chart["negative"] == [2.0, 0.0]
+    assert chart["links"] == [0.0, 0.0]
     assert chart["monitor"] == [None, 40.0]
     assert any_response(counts)
     assert not any_response([ResponseCount(hour=T0), ResponseCount(hour=T0, monitor_posts=0)])

@@ -98,6 +98,7 @@ def chart_of(counts: Sequence[ResponseCount]) -> dict[str, list[float | None]]:
         "x": [c.hour.timestamp() for c in counts],
         "replies": [float(c.replies) for c in counts],
         "reposts": [float(c.reposts + c.quotes) for c in counts],
+        "links": [float(c.links) for c in counts],
         "negative": [float(c.negative) for c in counts],
         "positive": [float(c.positive) for c in counts],
         "monitor": [None if c.monitor_posts is None else float(c.monitor_posts) for c in counts],

@@ -81,10 +81,11 @@
       {},
       { label: el.dataset.labelReplies, stroke: css("--line"), width: 2, points: { show: false } },
       { label: el.dataset.labelReposts, stroke: css("--medium"), width: 2, dash: [6, 3], points: { show: false } },
+      { label: el.dataset.labelLinks, stroke: css("--info"), width: 1, dash: [1, 3], points: { show: false } },
       { label: el.dataset.labelNegative, stroke: css("--negative"), width: 2, dash: [2, 2], points: { show: false } },
       { label: el.dataset.labelPositive, stroke: css("--positive"), width: 2, dash: [2, 2], points: { show: false } },
     ];
-    var columns = [data.x, data.replies, data.reposts, data.negative, data.positive];
+    var columns = [data.x, data.replies, data.reposts, data.links, data.negative, data.positive];
     var axesNow = axes();
     var scales = { y: { range: function (u, min, max) { return [0, Math.max(max, 1) * 1.1]; } } };
     if (data.monitor && data.monitor.some(function (v) { return v !== null; })) {
