@@ -329,12 +329,21 @@ def _seen_media(engine: sa.Engine, _: Pseudonymise | None, settings: Settings) -
     return seen.build(engine, settings)
 
 
+def _publication_responses(
+    engine: sa.Engine, _: Pseudonymise | None, settings: Settings
+) -> Consumer:
+    from stadspuls.publish import responses
+
+    return responses.build(engine, settings)
+
+
 # The monitors' pre-aggregated counts and every built-in detector, each with its own cursor
-# behind the linker's.
+# behind the linker's; the responses to our own publications (publish/responses.py).
 CONSUMERS: tuple[ConsumerFactory, ...] = (
     _linker,
     _rollup,
     *(_detector(name) for name in BUILTIN_DETECTORS),
+    _publication_responses,
 )
 
 

@@ -407,6 +407,14 @@ class Settings(BaseSettings):
             raise ValueError(f"webhook names must be unique: {', '.join(doubles)}")
         return value
 
+    @model_validator(mode="after")
+    def _publish_webhooks_exist(self) -> Settings:
+        known = {hook.name for hook in self.webhooks}
+        unknown = [name for name in self.publish.webhooks if name not in known]
+        if unknown:
+            raise ValueError(f"publish.webhooks names no webhook: {', '.join(unknown)}")
+        return self
+
     @classmethod
     def settings_customise_sources(
         cls,

@@ -165,7 +165,7 @@ def test_replay_shows_progress_says_when_it_finished_and_keeps_serving(tmp_path:
         (stream_name(recording, "replay"), "stopped")
     ]
     consumers = [(c["name"], c["last_pk"], c["lag"]) for c in health["consumers"]]
-    names = ["linker", "rollup", *(f"detector:{name}" for name in BUILTIN)]
+    names = ["linker", "rollup", *(f"detector:{name}" for name in BUILTIN), "publication-responses"]
     assert consumers == sorted((name, 40, 0) for name in names)
     assert monitor_post_page(engine, watch.id or 0)[0] == 40
     engine.dispose()

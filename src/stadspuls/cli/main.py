@@ -51,6 +51,10 @@ COMMANDS: dict[str, Entry] = {
         "stadspuls.cli.inbox:inbox_group",
         "The inbox: departments, routing rules, reply templates, calls for tips.",
     ),
+    "publish": Entry(
+        "stadspuls.cli.publish:publish_group",
+        "Publishing: list, show, approve, reject, cancel, crisis, templates, deliver.",
+    ),
     "eval": Entry("stadspuls.cli.eval:eval_command", "Evaluate TASK on a labelled CSV file."),
     "train": Entry("stadspuls.cli.train:train_command", "Train TASK's model from the shared data."),
 }

@@ -11,6 +11,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from stadspuls.cases.records import AcceptedMedia, CaseEvent, MediaItem
+from stadspuls.store.publications import media_hashes_in_use
 from stadspuls.store.rows import from_us, to_us
 from stadspuls.store.schema import case_events, cases, media, media_seen
 
@@ -105,8 +106,9 @@ def for_case(conn: sa.Connection, case_id: int) -> list[MediaItem]:
 
 
 def hashes_in_use(conn: sa.Connection, hashes: Iterable[str]) -> set[str]:
+    """Which of these vault files a case's media row or a publication's image names."""
     wanted = sorted(set(hashes))
-    used: set[str] = set()
+    used: set[str] = media_hashes_in_use(conn, wanted)
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
         used.update(

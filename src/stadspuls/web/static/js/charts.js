@@ -74,12 +74,40 @@
     return new uPlot(opts, [data.x, data.negative, data.neutral, data.positive], el);
   }
 
+  // A publication's response per hour (publish/detail.html): replies, reposts, their
+  // sentiment, and the volume of the monitor it was about on its own right-hand scale.
+  function response(el) {
+    var series = [
+      {},
+      { label: el.dataset.labelReplies, stroke: css("--line"), width: 2, points: { show: false } },
+      { label: el.dataset.labelReposts, stroke: css("--medium"), width: 2, dash: [6, 3], points: { show: false } },
+      { label: el.dataset.labelLinks, stroke: css("--info"), width: 1, dash: [1, 3], points: { show: false } },
+      { label: el.dataset.labelNegative, stroke: css("--negative"), width: 2, dash: [2, 2], points: { show: false } },
+      { label: el.dataset.labelPositive, stroke: css("--positive"), width: 2, dash: [2, 2], points: { show: false } },
+    ];
+    var columns = [data.x, data.replies, data.reposts, data.links, data.negative, data.positive];
+    var axesNow = axes();
+    var scales = { y: { range: function (u, min, max) { return [0, Math.max(max, 1) * 1.1]; } } };
+    if (data.monitor && data.monitor.some(function (v) { return v !== null; })) {
+      series.push({ label: el.dataset.labelMonitor, stroke: css("--muted"), width: 1, scale: "m", points: { show: false } });
+      columns.push(data.monitor);
+      scales.m = { range: function (u, min, max) { return [0, Math.max(max, 1) * 1.1]; } };
+      axesNow.push({ scale: "m", side: 1, stroke: css("--muted"), grid: { show: false }, size: 50 });
+    }
+    var opts = Object.assign(size(el), {
+      tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1e3), "Europe/Amsterdam"); },
+      series: series, axes: axesNow, legend: { show: false }, scales: scales,
+    });
+    return new uPlot(opts, columns, el);
+  }
+
   function draw() {
     charts.forEach(function (c) { c.destroy(); });
     charts = [];
     document.querySelectorAll(".chart[data-kind]").forEach(function (el) {
       el.textContent = "";
-      charts.push(el.dataset.kind === "volume" ? volume(el) : sentiment(el));
+      var kind = el.dataset.kind;
+      charts.push(kind === "volume" ? volume(el) : kind === "response" ? response(el) : sentiment(el));
     });
   }
 
