@@ -8,7 +8,10 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from stadspuls.settings import Settings
+from stadspuls.web.routes import volunteer_routes
 
 
 def install(app: FastAPI, settings: Settings) -> None:
-    del app, settings
+    del settings
+    # The pages: registration, the volunteer's own page, answers, the staff call-out screen.
+    volunteer_routes.include(app)
