@@ -1,0 +1,108 @@
+"""The staff call-out screen: who may see it, a call-out made with a postcode, its live answers
+(counts and targets, never a volunteer's point or a list of volunteers), asking more, closing,
+and bad input answered on the form."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+from stadspuls.access.roles import cli_actor
+from tests.support.login import add_user, csrf_of, login
+from tests.web.volunteers.conftest import Site
+
+
+@pytest.fixture
+def operator(site: Site) -> TestClient:
+    add_user(site.engine, "olga", "analyst")
+    assert login(site.client, "olga").status_code == 303
+    return site.client
+
+
+def test_the_screen_needs_the_callouts_permission(site: Site) -> None:
+    anonymous = site.client.get("/oproepen-vrijwilligers", follow_redirects=False)
+    assert anonymous.status_code == 303
+    assert anonymous.headers["location"].startswith("/login")
+    add_user(site.engine, "victor", "viewer")
+    assert login(site.client, "victor").status_code == 303
+    assert site.client.get("/oproepen-vrijwilligers").status_code == 403
+    assert site.client.get("/oproepen-vrijwilligers/1/live").status_code == 403
+    page = site.client.get("/")
+    assert "/oproepen-vrijwilligers" not in page.text  # no nav line without the permission
+
+
+def test_a_call_out_from_a_postcode_shows_its_answers_live(
+    site: Site, operator: TestClient
+) -> None:
+    site.confirmed("a@example.nl")
+    site.confirmed("b@example.nl", where="3512")
+    page = operator.get("/oproepen-vrijwilligers")
+    assert page.status_code == 200
+    assert 'href="/oproepen-vrijwilligers"' in page.text  # the nav line
+    made = operator.post(
+        "/oproepen-vrijwilligers",
+        data={"csrf": csrf_of(page.text), "title": "Hittegolf: kijk bij oudere buren",
+              "message": "Belt u aan bij oudere buren en biedt u water aan?", "where": "3511",
+              "radius_km": "5", "wanted": "30", "expiry": "60", "skills": ["first_aid"]},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert made.status_code == 303, made.text
+    detail = operator.get(made.headers["location"])
+    assert detail.status_code == 200
+    assert "Hittegolf: kijk bij oudere buren" in detail.text
+    assert re.search(r'data-count="unanswered">2<', detail.text)
+    assert "Sanne" not in detail.text  # no name before they accept
+    assert "52.09" not in detail.text
+    assert "5.12" not in detail.text
+    callout_id = int(made.headers["location"].rsplit("/", 1)[1])
+    live = operator.get(f"/oproepen-vrijwilligers/{callout_id}/live")
+    assert live.status_code == 200
+    assert 'data-count="accepted">0<' in live.text
+    # The nearest volunteer accepts by link: the live part shows it, with their name.
+    nearest = site.callouts.targets(cli_actor("test"), callout_id)[0]
+    assert nearest.rank == 1
+    token = site.callouts.answer_token(nearest.id, "accepted")
+    assert operator.post(f"/vrijwilligers/antwoord/{token}").status_code == 200
+    live = operator.get(f"/oproepen-vrijwilligers/{callout_id}/live")
+    assert 'data-count="accepted">1<' in live.text
+    assert 'data-count="unanswered">1<' in live.text
+    assert "Sanne" in live.text
+    # Asking more finds nobody new (both were selected); closing ends it, logged.
+    csrf = csrf_of(detail.text)
+    more = operator.post(f"/oproepen-vrijwilligers/{callout_id}/uitbreiden",
+                         data={"csrf": csrf, "more": "5"}, follow_redirects=False)  # fmt: skip
+    assert more.status_code == 303
+    closed = operator.post(
+        f"/oproepen-vrijwilligers/{callout_id}/sluiten", data={"csrf": csrf, "note": "gevonden"}
+    )
+    assert closed.status_code == 200
+    assert "Afgesloten" in closed.text
+    kinds = [e.kind for e in site.callouts.events(cli_actor("test"), callout_id)]
+    assert kinds[0] == "created"
+    assert "answered" in kinds
+    assert kinds[-1] == "closed"
+
+
+def test_bad_input_on_the_form(site: Site, operator: TestClient) -> None:
+    page = operator.get("/oproepen-vrijwilligers")
+    base = {"csrf": csrf_of(page.text), "title": "Test", "message": "Help",
+            "radius_km": "2", "wanted": "30", "expiry": "60"}  # fmt: skip
+    unknown = operator.post("/oproepen-vrijwilligers", data={**base, "where": "0000"})
+    assert unknown.status_code == 422
+    assert 'value="0000"' in unknown.text
+    outside = operator.post(
+        "/oproepen-vrijwilligers", data={**base, "where": "", "lat": "50.8467", "lon": "4.3525"}
+    )
+    assert outside.status_code == 422
+    for radius in ("0", "500"):
+        refused = operator.post(
+            "/oproepen-vrijwilligers", data={**base, "where": "3511", "radius_km": radius}
+        )
+        assert refused.status_code == 422, radius
+    empty = operator.post("/oproepen-vrijwilligers", data={**base, "title": "", "where": ""})
+    assert empty.status_code == 422
+    assert operator.get("/oproepen-vrijwilligers").status_code == 200
+    forged = operator.post("/oproepen-vrijwilligers", data={**base, "csrf": "x", "where": "3511"})
+    assert forged.status_code == 403
