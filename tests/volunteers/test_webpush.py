@@ -41,7 +41,7 @@ def test_vapid_key_is_generated_once_private_and_a_p256_point(tmp_path: Path) ->
 def test_a_file_that_is_no_p256_key_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "vapid.pem"
     path.write_text("not a key")
-    with pytest.raises(ValueError, match=r"deserialize|P-256"):
+    with pytest.raises(ValueError, match="P-256"):
         load_or_create_vapid(path)
 
 

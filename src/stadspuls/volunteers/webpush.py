@@ -67,7 +67,10 @@ def load_or_create_vapid(path: Path) -> Vapid02:
             log.info("generated a new VAPID key pair for web push in %s", path)
         finally:
             os.unlink(temporary)
-    loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    try:
+        loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except ValueError as error:
+        raise ValueError(f"{path} does not hold a P-256 key in PEM (VAPID needs one)") from error
     if not isinstance(loaded, ec.EllipticCurvePrivateKey) or loaded.curve.name != "secp256r1":
         raise ValueError(f"{path} does not hold a P-256 key (VAPID needs one)")
     return Vapid02(loaded)
