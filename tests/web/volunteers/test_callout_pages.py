@@ -36,8 +36,9 @@ def test_the_screen_needs_the_callouts_permission(site: Site) -> None:
 def test_a_call_out_from_a_postcode_shows_its_answers_live(
     site: Site, operator: TestClient
 ) -> None:
-    site.confirmed("a@example.nl")
-    site.confirmed("b@example.nl", where="3512")
+    # Two volunteers at points picked on the map, near the call-out's postcode.
+    site.confirmed("a@example.nl", where="", lat="52.097310", lon="5.118840")
+    site.confirmed("b@example.nl", where="", lat="52.081460", lon="5.140270")
     page = operator.get("/oproepen-vrijwilligers")
     assert page.status_code == 200
     assert 'href="/oproepen-vrijwilligers"' in page.text  # the nav line
@@ -54,8 +55,12 @@ def test_a_call_out_from_a_postcode_shows_its_answers_live(
     assert "Hittegolf: kijk bij oudere buren" in detail.text
     assert re.search(r'data-count="unanswered">2<', detail.text)
     assert "Sanne" not in detail.text  # no name before they accept
-    assert "52.09" not in detail.text
-    assert "5.12" not in detail.text
+    # The call-out's own point is in its log; no volunteer's point is anywhere.
+    for shown in (detail.text, operator.get("/oproepen-vrijwilligers").text):
+        assert "52.0973" not in shown
+        assert "5.1188" not in shown
+        assert "52.0814" not in shown
+        assert "5.1402" not in shown
     callout_id = int(made.headers["location"].rsplit("/", 1)[1])
     live = operator.get(f"/oproepen-vrijwilligers/{callout_id}/live")
     assert live.status_code == 200

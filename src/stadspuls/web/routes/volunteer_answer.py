@@ -17,6 +17,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from stadspuls.volunteers.answer_view import open_answer
 from stadspuls.volunteers.callouts import CallOutService
 from stadspuls.volunteers.errors import BadLink
 from stadspuls.volunteers.records import ANSWERS, Target
@@ -57,7 +58,7 @@ def _bad(request: Request, error: BadLink) -> HTMLResponse:
 def answer_page(request: Request, token: str) -> HTMLResponse:
     service = callouts(request)
     try:
-        opened = service.open_answer(token[:MAX_TOKEN])
+        opened = open_answer(service, token[:MAX_TOKEN])
     except BadLink as error:
         return _bad(request, error)
     context: dict[str, Any] = {
@@ -79,7 +80,7 @@ async def answer(request: Request, token: str) -> Response:
     wants_json = "application/json" in request.headers.get("accept", "")
     try:
         target = await run_in_threadpool(service.answer, token[:MAX_TOKEN])
-        opened = await run_in_threadpool(service.open_answer, token[:MAX_TOKEN])
+        opened = await run_in_threadpool(open_answer, service, token[:MAX_TOKEN])
     except BadLink as error:
         if wants_json:
             return JSONResponse({"error": str(error)}, status_code=410 if error.expired else 400)
