@@ -1,6 +1,7 @@
-/* The volunteers' service worker (scope /vrijwilligers/). A push carries one call-out as JSON:
-   {title, body, tag, url, answers: {accepted: URL, declined: URL, arrived: URL}} where each
-   answer URL is a signed answer link. The notification offers "coming" and "cannot"; pressing
+/* The volunteers' service worker (scope /vrijwilligers/). A push carries one call-out as JSON
+   (volunteers/messages.py): {title, body, tag, url, callout_id, arrived,
+   actions: [{action: "accepted"|"declined", title, url}]} where each URL is a signed answer
+   link and `url` the page to open. The notification offers "coming" and "cannot"; pressing
    one posts that answer (the link is its own authority) and confirms it with a quiet
    notification; pressing the notification itself opens the answer page (a GET changes nothing). */
 "use strict";
@@ -9,8 +10,8 @@ self.addEventListener("install", function () { self.skipWaiting(); });
 self.addEventListener("activate", function (event) { event.waitUntil(self.clients.claim()); });
 
 var LABELS = {
-  nl: { accepted: "Ik kom", declined: "Ik kan niet", done: "Je antwoord is doorgegeven", failed: "Je antwoord kwam niet aan: open de oproep" },
-  en: { accepted: "I am coming", declined: "I cannot", done: "Your answer was sent", failed: "Your answer did not arrive: open the call-out" },
+  nl: { done: "Uw antwoord is doorgegeven" },
+  en: { done: "Your answer was sent" },
 };
 
 function words(data) { return LABELS[data.lang] || LABELS.nl; }
@@ -18,11 +19,14 @@ function words(data) { return LABELS[data.lang] || LABELS.nl; }
 self.addEventListener("push", function (event) {
   var data = {};
   try { data = event.data ? event.data.json() : {}; } catch (e) { data = { body: event.data ? event.data.text() : "" }; }
-  var answers = data.answers || data.links || {};
-  var label = words(data);
+  var answers = {};
   var actions = [];
-  if (answers.accepted) actions.push({ action: "accepted", title: label.accepted });
-  if (answers.declined) actions.push({ action: "declined", title: label.declined });
+  (data.actions || []).forEach(function (action) {
+    if (!action.url) return;
+    answers[action.action] = action.url;
+    actions.push({ action: action.action, title: action.title });
+  });
+  if (data.arrived) answers.arrived = data.arrived;
   event.waitUntil(self.registration.showNotification(data.title || "Oproep", {
     body: data.body || data.message || "",
     tag: data.tag || ("callout-" + (data.callout_id || "")),
