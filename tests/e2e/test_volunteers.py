@@ -64,16 +64,22 @@ FAKE_SUBSCRIBE = """
     return Uint8Array.from(raw, (c) => c.charCodeAt(0)).buffer;
   };
   if (typeof PushManager === "undefined") return;
+  const made = (options) => ({
+    endpoint: sub.endpoint,
+    expirationTime: null,
+    options: options,
+    getKey: (name) => bytes(sub.keys[name]),
+    toJSON: () => ({ endpoint: sub.endpoint, expirationTime: null, keys: sub.keys }),
+    unsubscribe: () => Promise.resolve(true),
+  });
   PushManager.prototype.subscribe = function (options) {
     window.__pushOptions = options;
-    return Promise.resolve({
-      endpoint: sub.endpoint,
-      expirationTime: null,
-      options: options,
-      getKey: (name) => bytes(sub.keys[name]),
-      toJSON: () => ({ endpoint: sub.endpoint, expirationTime: null, keys: sub.keys }),
-      unsubscribe: () => Promise.resolve(true),
-    });
+    localStorage.setItem("test-push-subscribed", "1");
+    return Promise.resolve(made(options));
+  };
+  // As the browser keeps its subscription: after subscribe, on every later page too.
+  PushManager.prototype.getSubscription = function () {
+    return Promise.resolve(localStorage.getItem("test-push-subscribed") ? made({}) : null);
   };
 })();
 """
@@ -233,6 +239,9 @@ def test_register_subscribe_call_out_push_answer_live(
         assert options == {"visible": True, "key": 65}  # the server's VAPID key, uncompressed
         page.reload()
         assert "1 apparaat heeft meldingen aan" in page.inner_text("#push")
+        # The page knows this device is on: no button to switch it on again.
+        page.wait_for_selector("[data-push][data-push-state=on]")
+        assert page.locator("[data-push-enable]").is_hidden()
         shot(page, artifacts, "volunteer-own-page")
         cdp, registration = registration_id(page, volunteer)
 

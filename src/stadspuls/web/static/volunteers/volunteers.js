@@ -79,6 +79,17 @@
       }).catch(function (error) { fail(error && error.message ? error.message : String(error)); });
     }
     button.addEventListener("click", enable);
+    // Already on for this device: the browser still holds a subscription of our worker.
+    if (Notification.permission === "granted") {
+      navigator.serviceWorker.getRegistration("/vrijwilligers/").then(function (registration) {
+        return registration ? registration.pushManager.getSubscription() : null;
+      }).then(function (subscription) {
+        if (!subscription) return;
+        status.textContent = panel.dataset.textOn;
+        panel.dataset.pushState = "on";
+        button.hidden = true;
+      }).catch(function () { /* leave the button: switching on again is harmless */ });
+    }
   }
 
   document.querySelectorAll("[data-radius]").forEach(radius);
