@@ -237,6 +237,7 @@ def test_register_subscribe_call_out_push_answer_live(
             " key: window.__pushOptions.applicationServerKey.byteLength})"
         )
         assert options == {"visible": True, "key": 65}  # the server's VAPID key, uncompressed
+        own_page = page.url.split("?")[0]
         page.reload()
         assert "1 apparaat heeft meldingen aan" in page.inner_text("#push")
         # The page knows this device is on: no button to switch it on again.
@@ -316,6 +317,12 @@ def test_register_subscribe_call_out_push_answer_live(
             timeout=10000,
         )
         shot(desk, artifacts, "operator-live-callout")
+        # The volunteer's own history shows the call-out and what they answered.
+        page.goto(own_page)
+        history = page.inner_text("ul.history")
+        assert TITLE in history
+        assert "U was er" in history
+        shot(page, artifacts, "volunteer-own-history")
         staff.close()
     finally:
         volunteer.close()
