@@ -50,7 +50,7 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.timeout(280)
 
-PHONE = {"width": 390, "height": 844}
+PHONE_WIDTH, PHONE_HEIGHT = 390, 844
 TITLE = "Vermiste jongen, 7 jaar"
 MESSAGE = "Kijk uit naar een jongen met een rode jas bij het Wilhelminapark."
 # Replaces the browser's PushManager.subscribe (see the module's docstring): the subscription
@@ -200,7 +200,9 @@ def test_register_subscribe_call_out_push_answer_live(
         "endpoint": subscription.endpoint,
         "keys": {"p256dh": subscription.p256dh, "auth": subscription.auth},
     }
-    volunteer = browser.new_context(viewport=PHONE, locale="nl-NL", base_url=url)
+    volunteer = browser.new_context(
+        viewport={"width": PHONE_WIDTH, "height": PHONE_HEIGHT}, locale="nl-NL", base_url=url
+    )
     volunteer.grant_permissions(["notifications"], origin=url)
     volunteer.add_init_script(FAKE_SUBSCRIBE % json.dumps(sub_json))
     page = volunteer.new_page()
@@ -219,7 +221,7 @@ def test_register_subscribe_call_out_push_answer_live(
         page.check("#consent")
         shot(page, artifacts, "volunteer-register-phone")
         width = page.evaluate("document.documentElement.scrollWidth")
-        assert width <= PHONE["width"], f"the form is wider than the phone: {width}px"
+        assert width <= PHONE_WIDTH, f"the form is wider than the phone: {width}px"
         page.click("button[type=submit]")
         page.wait_for_url("**/vrijwilligers/controleer-mail")
         assert "Kijk in uw e-mail" in page.locator("h1").inner_text()
