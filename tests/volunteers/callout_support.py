@@ -7,12 +7,14 @@ import math
 import os
 from dataclasses import dataclass
 from datetime import timedelta
+from email.message import EmailMessage
 
 from stadspuls.records import Actor
 from stadspuls.settings import Settings
 from stadspuls.volunteers.callouts import CallOutService
-from stadspuls.volunteers.records import CallOut
-from tests.volunteers.conftest import Register
+from stadspuls.volunteers.records import CallOut, Registration
+from stadspuls.volunteers.registry import VolunteerService
+from tests.volunteers.conftest import BASE, Register
 
 # The Domplein, Utrecht.
 DOM = (52.0907, 5.1214)
@@ -60,3 +62,24 @@ def callouts_on(register: Register, settings: Settings) -> CallOuts:
         volunteers=register.service,
     )
     return CallOuts(register, service)
+
+
+def enlist(
+    volunteers: VolunteerService,
+    mails: list[EmailMessage],
+    name: str,
+    km: float,
+    **changes: object,
+) -> int:
+    """Register and confirm a volunteer `km` east of the Dom through the register's own door
+    (its mails kept in `mails`); their id."""
+    lat, lon = east_of(DOM, km)
+    values: dict[str, object] = {
+        "name": name, "email": f"{name.lower()}@example.org", "lat": lat, "lon": lon,
+        "radius_km": 5.0, "consent": True,
+    } | changes  # fmt: skip
+    volunteer = volunteers.register(Registration(**values), base_url=BASE)  # type: ignore[arg-type]
+    link = next(w for w in mails[-1].get_content().split() if w.startswith(BASE))
+    volunteers.confirm(link.rsplit("/", 1)[1])
+    assert volunteer.id is not None
+    return volunteer.id
