@@ -48,13 +48,15 @@ def test_the_runner_sends_expires_and_stops(
     services = build_services(engine, config, send_mail=mails.append)
     enlist(services.volunteers, mails, "Femke", 0.5)
     operator = cli_actor("meldkamer", "analyst")
-    base = {"title": "Hulp", "message": "Zandzakken.", "lat": DOM[0], "lon": DOM[1]}
-    soon = services.callouts.create(
-        operator, CallOut(**base, expires_at=utcnow() + timedelta(seconds=1))
-    )
-    sent = services.callouts.create(
-        operator, CallOut(**base, expires_at=utcnow() + timedelta(hours=1))
-    )
+
+    def callout(seconds: float) -> CallOut:
+        expires_at = utcnow() + timedelta(seconds=seconds)
+        return CallOut(
+            title="Hulp", message="Zandzakken.", lat=DOM[0], lon=DOM[1], expires_at=expires_at
+        )
+
+    soon = services.callouts.create(operator, callout(1))
+    sent = services.callouts.create(operator, callout(3600))
     time.sleep(1.1)  # `soon` ends before the runner starts: it is expired, not sent
 
     async def scenario() -> None:
