@@ -21,7 +21,7 @@ class OpenedAnswer(msgspec.Struct, frozen=True, kw_only=True):
 
 def open_answer(service: CallOutService, token: str) -> OpenedAnswer:
     """The answer, target and call-out of a genuine, unexpired link; BadLink otherwise."""
-    target_id, answer = answer_links.open_token(service.link_key, token, service.clock())
+    target_id, answer = answer_links.open_token(service.signer, token, service.clock())
     with service.engine.connect() as conn:
         target = store.target(conn, target_id)
     if target is None:

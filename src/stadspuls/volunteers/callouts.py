@@ -17,7 +17,6 @@ import msgspec
 import sqlalchemy as sa
 
 from stadspuls.access.roles import check
-from stadspuls.cases.places import gazetteer
 from stadspuls.records import Actor, utcnow
 from stadspuls.service.errors import NotFound
 from stadspuls.settings import Settings
@@ -26,6 +25,7 @@ from stadspuls.store import callouts as store
 from stadspuls.store.rows import to_us
 from stadspuls.volunteers import answer_links
 from stadspuls.volunteers.errors import VolunteerError
+from stadspuls.volunteers.locate import locate
 from stadspuls.volunteers.records import (
     ANSWERS,
     CALLOUT_STATES,
@@ -40,6 +40,7 @@ from stadspuls.volunteers.records import (
 )
 from stadspuls.volunteers.registry import VolunteerService
 from stadspuls.volunteers.select import Selector
+from stadspuls.volunteers.tokens import Signer
 
 MAX_TITLE = 200
 MAX_MESSAGE = 2000
@@ -86,7 +87,8 @@ class CallOutService:
         self.engine = engine
         self.settings = settings
         self.selector = selector
-        self.link_key = link_key
+        # The answer links are signed as the volunteers' other links, with their own purpose.
+        self.signer = Signer(link_key)
         self.clock = clock or utcnow
         # Opens the name of a volunteer who accepted (for the operator); None shows no names.
         self.volunteers = volunteers
@@ -124,7 +126,7 @@ class CallOutService:
     def recent(self, actor: Actor, *, state: str | None = None, limit: int = 100) -> list[CallOut]:
         check(actor, "callouts")
         if state is not None and state not in CALLOUT_STATES:
-            raise VolunteerError(f"unknown state {state!r}", field="state")
+            raise VolunteerError(f"Onbekende toestand {state!r}.", field="state")
         with self.engine.connect() as conn:
             return store.recent(conn, state=state, limit=max(1, min(limit, 1000)))
 
@@ -146,11 +148,11 @@ class CallOutService:
         """Select up to `more` further volunteers (the next nearest); returns how many."""
         check(actor, "callouts")
         if not 1 <= more <= MAX_WANTED:
-            raise VolunteerError(f"ask for 1 to {MAX_WANTED} more volunteers", field="more")
+            raise VolunteerError(f"Vraag om 1 tot {MAX_WANTED} vrijwilligers meer.", field="more")
         with self.engine.connect() as conn:
             callout = self._get(conn, callout_id)
         if callout.state != "open":
-            raise VolunteerError("this call-out is no longer open", field="state")
+            raise VolunteerError("Deze oproep is niet meer open.", field="state")
         return self._select(actor, callout, more, kind="extended")
 
     def close(self, actor: Actor, callout_id: int, note: str = "") -> CallOut:
@@ -160,7 +162,7 @@ class CallOutService:
         with self.engine.begin() as conn:
             self._get(conn, callout_id)
             if not store.set_state(conn, callout_id, "closed", by=actor.username, now_us=now_us):
-                raise VolunteerError("this call-out is no longer open", field="state")
+                raise VolunteerError("Deze oproep is niet meer open.", field="state")
             store.add_event(
                 conn, callout_id, "closed", actor=actor.username, now_us=now_us,
                 details={"by": actor.username, "note": note},
@@ -181,18 +183,18 @@ class CallOutService:
     def answer_tokens(self, target_id: int, expires_at: datetime) -> dict[str, str]:
         """The three answers' tokens of a target, for a call-out expiring at `expires_at`."""
         until = expires_at + timedelta(hours=self.settings.volunteers.answer_grace_hours)
-        return {a: answer_links.sign(self.link_key, target_id, a, until) for a in ANSWERS}
+        return {a: answer_links.sign(self.signer, target_id, a, until) for a in ANSWERS}
 
     def answer(self, token: str) -> Target:
         """Record the answer a token carries. BadLink for a forged or expired token; answering
         twice keeps the latest ("arrived" after "accepted")."""
         now = self.clock()
-        target_id, answer = answer_links.open_token(self.link_key, token, now)
+        target_id, answer = answer_links.open_token(self.signer, token, now)
         now_us = to_us(now)
         with self.engine.begin() as conn:
             target = store.target(conn, target_id, for_update=True)
             if target is None:
-                raise NotFound("this call-out is no longer kept")
+                raise NotFound("Deze oproep wordt niet meer bewaard.")
             store.record_answer(conn, target_id, answer, now_us)
             store.add_event(
                 conn, target.callout_id, "answered", actor="volunteer", now_us=now_us,
@@ -231,38 +233,34 @@ class CallOutService:
         bounds = self.settings.volunteers
         title, message = callout.title.strip(), callout.message.strip()
         if not title or len(title) > MAX_TITLE:
-            raise VolunteerError(f"give a title of at most {MAX_TITLE} characters", field="title")
+            raise VolunteerError(f"Geef een titel van hoogstens {MAX_TITLE} tekens.", field="title")
         if not message or len(message) > MAX_MESSAGE:
             raise VolunteerError(
-                f"write a message of at most {MAX_MESSAGE} characters", field="message"
+                f"Schrijf een bericht van hoogstens {MAX_MESSAGE} tekens.", field="message"
             )
-        if not (math.isfinite(callout.lat) and math.isfinite(callout.lon)):
-            raise VolunteerError("the point is not a valid coordinate", field="lat")
-        found = gazetteer().at(callout.lat, callout.lon)
-        if found is None:
-            raise VolunteerError("the point is outside the Netherlands", field="lat")
+        found = locate(lat=callout.lat, lon=callout.lon)  # inside the Netherlands, or refused
         low, high = bounds.min_radius_km, min(bounds.max_radius_km, MAX_RADIUS_KM)
         if not (math.isfinite(callout.radius_km) and low <= callout.radius_km <= high):
             raise VolunteerError(
-                f"the radius must be between {low:g} and {high:g} km", field="radius_km"
+                f"De straal ligt tussen {low:g} en {high:g} km.", field="radius_km"
             )
         if not 1 <= callout.wanted <= MAX_WANTED:
-            raise VolunteerError(f"ask for between 1 and {MAX_WANTED} volunteers", field="wanted")
+            raise VolunteerError(f"Vraag om 1 tot {MAX_WANTED} vrijwilligers.", field="wanted")
         unknown = [s for s in callout.skills if s not in SKILLS]
         if unknown:
-            raise VolunteerError(f"unknown skill {unknown[0]!r}", field="skills")
+            raise VolunteerError(f"Onbekende vaardigheid {unknown[0]!r}.", field="skills")
         if callout.expires_at.tzinfo is None:
-            raise VolunteerError("the expiry needs a time zone", field="expires_at")
+            raise VolunteerError("De eindtijd heeft een tijdzone nodig.", field="expires_at")
         if callout.expires_at <= now:
-            raise VolunteerError("the expiry must be in the future", field="expires_at")
+            raise VolunteerError("De eindtijd moet in de toekomst liggen.", field="expires_at")
         if callout.expires_at > now + MAX_EXPIRY:
-            raise VolunteerError("a call-out runs at most 7 days", field="expires_at")
+            raise VolunteerError("Een oproep loopt hoogstens 7 dagen.", field="expires_at")
         return CallOut(
             title=title,
             message=message,
             lat=callout.lat,
             lon=callout.lon,
-            place_label=callout.place_label.strip()[:200] or found.name,
+            place_label=callout.place_label.strip()[:200] or found.municipality or found.label,
             radius_km=callout.radius_km,
             skills=tuple(dict.fromkeys(callout.skills)),
             wanted=callout.wanted,

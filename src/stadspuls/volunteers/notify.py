@@ -135,7 +135,11 @@ class Notifier:
                 errors.append(str(error))
                 if error.gone:
                     gone += 1
-                    await asyncio.to_thread(self.volunteers.remove_push, subscription.endpoint)
+                    await asyncio.to_thread(
+                        self.volunteers.remove_push,
+                        subscription.endpoint,
+                        volunteer_id=n.volunteer_id,
+                    )
                 retry = retry or error.retry
             else:
                 sent += 1

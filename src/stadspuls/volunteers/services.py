@@ -16,7 +16,6 @@ from stadspuls import smtp as smtp_session
 from stadspuls.enrich.pseudonymise import load_or_create_key
 from stadspuls.sealed import Sealer
 from stadspuls.settings import Settings
-from stadspuls.volunteers.answer_links import derive_key
 from stadspuls.volunteers.callouts import CallOutService
 from stadspuls.volunteers.registry import SendMail, VolunteerService
 from stadspuls.volunteers.select import Selector
@@ -50,7 +49,7 @@ def build_services(
         engine,
         settings,
         selector=selector,
-        link_key=derive_key(index_key),
+        link_key=index_key,
         clock=clock,
         volunteers=volunteers,
     )

@@ -14,7 +14,6 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from stadspuls.records import Actor
 from stadspuls.settings import Settings
 from stadspuls.volunteers.callouts import CallOutService
-from stadspuls.volunteers.errors import VolunteerError
 from stadspuls.volunteers.records import CALLOUT_STATES, CallOut
 from stadspuls.volunteers.registry import VolunteerService
 from stadspuls.web.auth import require
@@ -43,18 +42,10 @@ def _service(request: Request) -> CallOutService:
 
 
 def _point(request: Request, body: CallOutIn) -> tuple[float, float, str]:
-    """The call-out's point: given, or a postcode or place resolved offline."""
-    if body.lat is not None and body.lon is not None:
-        if body.postcode or body.place:
-            raise VolunteerError("give a point, a postcode or a place: one of them", field="lat")
-        return body.lat, body.lon, ""
-    if body.lat is not None or body.lon is not None:
-        raise VolunteerError("a point needs both lat and lon", field="lat")
-    if not body.postcode and not body.place:
-        raise VolunteerError("give a point, a postcode or a place", field="lat")
+    """The call-out's point: given, or a postcode or place resolved offline (exactly one)."""
     volunteers: VolunteerService = request.app.state.volunteers
-    found = volunteers.locate(postcode=body.postcode or None, place=body.place or None)
-    return found.lat, found.lon, found.label
+    found = volunteers.locate(lat=body.lat, lon=body.lon, postcode=body.postcode, place=body.place)
+    return found.lat, found.lon, "" if body.lat is not None else found.label
 
 
 @router.post("/callouts", response_model=CallOutOut, status_code=201)
