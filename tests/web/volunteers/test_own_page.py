@@ -129,3 +129,26 @@ def test_the_page_script_stores_a_push_subscription(site: Site) -> None:
         f"{manage}/push", content=b"{not json", headers={"X-CSRF-Token": csrf}
     )
     assert broken.status_code == 422
+
+
+def test_push_endpoints_in_the_servers_own_network_are_refused(site: Site) -> None:
+    manage = site.confirmed()
+    csrf = csrf_of(site.client.get(manage).text)
+    keys = {"p256dh": "BPv5uEvkMD3sa9Ce8nHZnFm12G9v8", "auth": "8eDyX_uCN0XRhSbY5hs7Hg"}
+    for endpoint in (
+        "http://push.example.net/send/abc",  # not HTTPS
+        "https://10.0.0.5/push",  # a private address
+        "https://169.254.169.254/latest/meta-data",  # link-local: a cloud's metadata service
+        "https://intranet/push",  # a bare internal name
+        "ftp://push.example.net/x",
+    ):
+        refused = site.client.post(
+            f"{manage}/push",
+            json={"endpoint": endpoint, "keys": keys},
+            headers={"X-CSRF-Token": csrf},
+        )
+        assert refused.status_code == 422, endpoint
+    volunteer_id = site.volunteers.open_manage_token(manage.rsplit("/", 1)[1])
+    private = site.volunteers.get(volunteer_id, private=True).private
+    assert private is not None
+    assert private.push == ()

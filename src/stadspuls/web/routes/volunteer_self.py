@@ -10,7 +10,9 @@ open; the page is never cached and sends no Referer onwards.
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
+from urllib.parse import urlsplit
 
 import msgspec
 from fastapi import APIRouter, Request
@@ -42,6 +44,29 @@ class _Subscription(msgspec.Struct, frozen=True):
 
     endpoint: str
     keys: _Keys
+
+
+def push_endpoint_ok(endpoint: str) -> bool:
+    """Whether the notifier may post to this endpoint. Browsers' push services are public HTTPS
+    hosts; the notifier must not become a way to reach the server's own network, so an address
+    in a private or link-local range is refused. Loopback is allowed (plain HTTP too): a push
+    service run beside Stadspuls, as in the tests."""
+    try:
+        parts = urlsplit(endpoint)
+        host = parts.hostname or ""
+    except ValueError:
+        return False
+    if len(endpoint) > 1024 or not host:
+        return False
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        if host == "localhost":
+            return parts.scheme in ("http", "https")
+        return parts.scheme == "https" and "." in host
+    if address.is_loopback:
+        return parts.scheme in ("http", "https")
+    return parts.scheme == "https" and address.is_global
 
 
 def vapid_public_key(request: Request) -> str:
@@ -211,7 +236,7 @@ async def add_push(request: Request, token: str) -> Response:
         sent = msgspec.json.decode(body, type=_Subscription)
     except msgspec.DecodeError:
         return Response(status_code=422)
-    if not sent.endpoint.startswith(("https://", "http://")):
+    if not push_endpoint_ok(sent.endpoint):
         return Response(status_code=422)
     subscription = PushSubscription(
         endpoint=sent.endpoint, p256dh=sent.keys.p256dh, auth=sent.keys.auth
