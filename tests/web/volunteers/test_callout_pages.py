@@ -10,6 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from stadspuls.access.roles import cli_actor
+from stadspuls.store import alerts
+from tests.alerts.factories import add_monitor, signal
 from tests.support.login import add_user, csrf_of, login
 from tests.web.volunteers.conftest import Site
 
@@ -111,3 +113,32 @@ def test_bad_input_on_the_form(site: Site, operator: TestClient) -> None:
     assert operator.get("/oproepen-vrijwilligers").status_code == 200
     forged = operator.post("/oproepen-vrijwilligers", data={**base, "csrf": "x", "where": "3511"})
     assert forged.status_code == 403
+
+
+def test_a_call_out_from_an_alert_starts_with_its_place(site: Site, operator: TestClient) -> None:
+    monitor = add_monitor(site.engine)
+    with site.engine.begin() as conn:
+        (alert_id,) = alerts.record_signals(
+            conn, [signal(monitor, 0, summary="brand bij de kroeg", top_places=("Eindhoven",))]
+        )
+    alert_page = operator.get(f"/alerts/{alert_id}")  # links to a call-out near its place
+    assert alert_page.status_code == 200
+    assert f"/oproepen-vrijwilligers?alert={alert_id}" in alert_page.text
+    form = operator.get(f"/oproepen-vrijwilligers?alert={alert_id}")
+    assert form.status_code == 200
+    assert 'name="where" value="Eindhoven"' in form.text
+    assert f'name="alert_id" value="{alert_id}"' in form.text
+    made = operator.post(
+        "/oproepen-vrijwilligers",
+        data={"csrf": csrf_of(form.text), "title": "Brand", "message": "Blijf uit de buurt.",
+              "where": "Eindhoven", "alert_id": str(alert_id), "radius_km": "3",
+              "wanted": "10", "expiry": "30"},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert made.status_code == 303, made.text
+    callout_id = int(made.headers["location"].rsplit("/", 1)[1])
+    callout = site.callouts.get(cli_actor("test"), callout_id)
+    assert callout.alert_id == alert_id
+    assert "Eindhoven" in callout.place_label
+    # An alert that does not exist leaves the form empty rather than failing.
+    assert operator.get("/oproepen-vrijwilligers?alert=999999").status_code == 200
