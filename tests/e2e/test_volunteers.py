@@ -328,3 +328,49 @@ def test_register_subscribe_call_out_push_answer_live(
         staff.close()
     finally:
         volunteer.close()
+
+
+def test_a_point_from_the_offline_map_and_from_the_phone(
+    world: World, browser: Browser, artifacts: Path
+) -> None:
+    """The map is the shipped SVG of the municipalities (no tiles from the internet): a tap on
+    Utrecht gives a point inside Utrecht; "use my location" takes the phone's position."""
+    url = world.server.url
+    context = browser.new_context(
+        viewport={"width": PHONE_WIDTH, "height": PHONE_HEIGHT},
+        locale="nl-NL",
+        base_url=url,
+        geolocation={"latitude": 51.4416, "longitude": 5.4697},  # Eindhoven
+    )
+    context.grant_permissions(["geolocation"], origin=url)
+    outside: list[str] = []
+    context.on(
+        "request",
+        lambda request: outside.append(request.url) if not request.url.startswith(url) else None,
+    )
+    page = context.new_page()
+    try:
+        page.goto("/vrijwilligers")
+        page.click("[data-open-map]")
+        utrecht = page.locator("[data-map-picker] path[data-name='Utrecht']")
+        utrecht.wait_for()
+        box = utrecht.bounding_box()
+        assert box is not None
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        lat, lon = float(page.input_value("#lat")), float(page.input_value("#lon"))
+        assert 52.02 < lat < 52.15, lat  # the municipality of Utrecht
+        assert 5.0 < lon < 5.2, lon
+        assert "Utrecht" in page.inner_text("#point")
+        shot(page, artifacts, "volunteer-register-map")
+        page.click("[data-use-location]")
+        page.wait_for_function("document.querySelector('#lat').value.startsWith('51.44')")
+        assert page.input_value("#lon").startswith("5.46")
+        # Registered with the phone's point: the service takes it (inside the Netherlands).
+        page.fill("#name", "Daan")
+        page.fill("#email", "daan@example.nl")
+        page.check("#consent")
+        page.click("button[type=submit]")
+        page.wait_for_url("**/vrijwilligers/controleer-mail")
+        assert outside == [], f"the page fetched from outside: {outside}"
+    finally:
+        context.close()
