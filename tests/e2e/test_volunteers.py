@@ -256,6 +256,7 @@ def test_register_subscribe_call_out_push_answer_live(
         desk.fill("#password", PASSWORD)
         desk.click("button[type=submit]")
         desk.wait_for_url("**/oproepen-vrijwilligers")
+        shot(desk, artifacts, "operator-callout-form")
         desk.fill("#title", TITLE)
         desk.fill("#message", MESSAGE)
         desk.fill("#address", "3584")
