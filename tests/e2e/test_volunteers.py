@@ -297,7 +297,23 @@ def test_register_subscribe_call_out_push_answer_live(
         assert MESSAGE in shown[0]["body"]
         assert shown[0]["actions"] == ["accepted", "declined"]
 
-        # 7. The volunteer answers with the link the notification carries: coming, then there.
+        # 7. The notification's "Kan niet" action: the worker posts that answer itself. (No
+        # browser API clicks a notification: the worker gets the same NotificationEvent a
+        # click makes, with the notification it showed.)
+        workers = [w for w in volunteer.service_workers if w.url.endswith("/vrijwilligers/sw.js")]
+        assert workers, "no service worker"
+        workers[0].evaluate(
+            """self.registration.getNotifications().then((all) => {
+                 self.dispatchEvent(new NotificationEvent("notificationclick",
+                                    {notification: all[0], action: "declined"}));
+               })"""
+        )
+        desk.wait_for_function(
+            "document.querySelector('[data-count=declined]').textContent.trim() === '1'",
+            timeout=10000,
+        )
+
+        # 8. Then they can after all, with the link the notification carries: coming, there.
         accept_url = str(payload["url"])
         assert "/vrijwilligers/antwoord/" in accept_url
         page.goto(accept_url)
