@@ -86,6 +86,16 @@ def test_a_call_out_from_a_postcode_shows_its_answers_live(
     )
     assert closed.status_code == 200
     assert "Afgesloten" in closed.text
+    # A second close (another operator's, a second tab) says why on the page.
+    again = operator.post(
+        f"/oproepen-vrijwilligers/{callout_id}/sluiten", data={"csrf": csrf, "note": ""}
+    )
+    assert again.status_code == 409
+    assert 'class="form-errors"' in again.text
+    more = operator.post(
+        f"/oproepen-vrijwilligers/{callout_id}/uitbreiden", data={"csrf": csrf, "more": "5"}
+    )
+    assert more.status_code == 409
     kinds = [e.kind for e in site.callouts.events(cli_actor("test"), callout_id)]
     assert kinds[0] == "created"
     assert "answered" in kinds

@@ -218,9 +218,15 @@ def _row(target: Target) -> dict[str, Any]:
 
 @router.get(HOME + "/{callout_id}", response_class=HTMLResponse)
 def callout_page(request: Request, actor: Operator, callout_id: int) -> HTMLResponse:
+    return _detail(request, actor, callout_id)
+
+
+def _detail(
+    request: Request, actor: Actor, callout_id: int, error: str = "", status: int = 200
+) -> HTMLResponse:
     callout = _found(callout_id, request, actor)
-    context = {"nav": "callouts", **live_context(request, actor, callout)}
-    return render(request, "callouts/detail.html", context)
+    context = {"nav": "callouts", "error": error, **live_context(request, actor, callout)}
+    return render(request, "callouts/detail.html", context, status=status)
 
 
 @router.get(HOME + "/{callout_id}/live", response_class=HTMLResponse)
@@ -237,7 +243,10 @@ async def extend(request: Request, actor: Operator, callout_id: int) -> Response
     more = form.get("more").strip()
     count = int(more) if more.isdigit() else 0
     _found(callout_id, request, actor)
-    await run_in_threadpool(callouts(request).extend, actor, callout_id, max(1, min(count, 200)))
+    try:
+        await run_in_threadpool(callouts(request).extend, actor, callout_id, max(1, count))
+    except VolunteerError as error:  # closed meanwhile, or too many asked for
+        return _detail(request, actor, callout_id, str(error), status=409)
     return RedirectResponse(f"{HOME}/{callout_id}", status_code=303)
 
 
@@ -245,7 +254,10 @@ async def extend(request: Request, actor: Operator, callout_id: int) -> Response
 async def close(request: Request, actor: Operator, callout_id: int) -> Response:
     form = await posted(request)
     _found(callout_id, request, actor)
-    await run_in_threadpool(
-        callouts(request).close, actor, callout_id, form.get("note").strip()[:500]
-    )
+    try:
+        await run_in_threadpool(
+            callouts(request).close, actor, callout_id, form.get("note").strip()[:500]
+        )
+    except VolunteerError as error:  # another operator closed it, or it expired
+        return _detail(request, actor, callout_id, str(error), status=409)
     return RedirectResponse(f"{HOME}/{callout_id}", status_code=303)
