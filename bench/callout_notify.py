@@ -1,6 +1,6 @@
 """How long until 1,000 call-out notifications (500 web push, 500 e-mail) have been handed to a
 push service and an SMTP server, both real and local: the push service of the tests (it checks
-each VAPID signature and decrypts each payload) in a thread of its own, aiosmtpd in another.
+each VAPID signature and decrypts each payload) and aiosmtpd, in a process of their own.
 
 500 volunteers near the Dom in Utrecht, each with push and e-mail, are registered through the
 register's own door; three call-outs select them (at most 200 per call-out); the notifier
@@ -16,17 +16,18 @@ import argparse
 import asyncio
 import json
 import math
+import multiprocessing
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable
 from datetime import timedelta
 from email.message import EmailMessage
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 import httpx
+import msgspec
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -38,7 +39,7 @@ from stadspuls.settings import BlueskySettings, Settings, SmtpSettings
 from stadspuls.store import callout_notifications as outbox
 from stadspuls.store.database import open_store
 from stadspuls.volunteers.notify import Notifier
-from stadspuls.volunteers.records import CallOut, Registration
+from stadspuls.volunteers.records import CallOut, PushSubscription, Registration
 from stadspuls.volunteers.services import build_services, mail_sender
 from stadspuls.volunteers.webpush import WebPush, load_or_create_vapid
 from tests.support.http import closed_port, serve
@@ -49,30 +50,37 @@ DOM = (52.0907, 5.1214)
 BASE = "https://stadspuls.example"
 
 
-def _serve_in_thread(app: Any) -> tuple[str, Callable[[], None]]:
-    """Serve an ASGI app on loopback from its own thread and event loop; (origin, stop)."""
-    ready = threading.Event()
-    box: dict[str, Any] = {}
+def _servers(conn: Connection) -> None:
+    """The other side, in a process of its own (as a push service and a mail server are other
+    machines): aiosmtpd and the push service; answers "subscribe" and "counts" over `conn`."""
+    inbox, port = SmtpInbox(), closed_port()
+    smtp = Controller(inbox, hostname="127.0.0.1", port=port)
+    smtp.start()
+    service = PushService()
 
-    def main() -> None:
-        async def run() -> None:
-            box["loop"], box["stop"] = asyncio.get_running_loop(), asyncio.Event()
-            async with serve(app) as origin:
-                box["origin"] = origin
-                ready.set()
-                await box["stop"].wait()
+    async def run() -> None:
+        async with serve(service.app) as origin:
+            service.origin = origin
+            conn.send((origin, port))
+            loop = asyncio.get_running_loop()
+            while True:
+                command, argument = await loop.run_in_executor(None, conn.recv)
+                if command == "subscribe":
+                    subs = [service.subscribe() for _ in range(argument)]
+                    conn.send([msgspec.structs.asdict(sub) for sub in subs])
+                elif command == "counts":
+                    conn.send(
+                        {"push_accepted": len(service.received),
+                         "push_refused": len(service.refused),
+                         "email_accepted": len(inbox.messages)}
+                    )  # fmt: skip
+                else:
+                    break
 
+    try:
         asyncio.run(run())
-
-    thread = threading.Thread(target=main, daemon=True)
-    thread.start()
-    ready.wait(30)
-
-    def stop() -> None:
-        box["loop"].call_soon_threadsafe(box["stop"].set)
-        thread.join(10)
-
-    return box["origin"], stop
+    finally:
+        smtp.stop()
 
 
 def _point(i: int, n: int) -> tuple[float, float]:
@@ -86,12 +94,13 @@ def measure_notify(volunteers: int = 500, *, concurrency: int | None = None) -> 
     """Register `volunteers` (push and e-mail each), call them out, time the notifier until
     every notification was accepted. Returns {"notify_1000_s": ..., ...}."""
     folder = Path(tempfile.mkdtemp(prefix="stadspuls-notify-"))
-    inbox, port = SmtpInbox(), closed_port()
-    smtp = Controller(inbox, hostname="127.0.0.1", port=port)
-    smtp.start()
-    service = PushService()
-    service.origin, stop_push = _serve_in_thread(service.app)
+    here, there = multiprocessing.get_context("spawn").Pipe()
+    servers = multiprocessing.get_context("spawn").Process(target=_servers, args=(there,))
+    servers.start()
     try:
+        _origin, port = here.recv()
+        here.send(("subscribe", volunteers))
+        subscriptions = [PushSubscription(**sub) for sub in here.recv()]
         settings = Settings(
             db_url=f"sqlite:///{folder / 'stadspuls.db'}",
             key_file=folder / "secrets" / "pseudonym.key",
@@ -107,7 +116,7 @@ def measure_notify(volunteers: int = 500, *, concurrency: int | None = None) -> 
             lat, lon = _point(i, volunteers)
             registration = Registration(
                 name=f"Vrijwilliger {i}", email=f"v{i}@example.org", lat=lat, lon=lon,
-                radius_km=10.0, channels=("push", "email"), push=service.subscribe(),
+                radius_km=10.0, channels=("push", "email"), push=subscriptions[i],
                 consent=True,
             )  # fmt: skip
             services.volunteers.register(registration, base_url=BASE)
@@ -149,19 +158,18 @@ def measure_notify(volunteers: int = 500, *, concurrency: int | None = None) -> 
         elapsed, handled = asyncio.run(send())
         states = outbox.counts(engine)
         engine.dispose()
+        here.send(("counts", None))
+        accepted = here.recv()
     finally:
-        stop_push()
-        smtp.stop()
+        here.send(("stop", None))
+        servers.join(10)
     return {
         "notify_1000_s": round(elapsed, 2),
         "notifications": queued,
         "handled": handled,
         "states": states,
-        "push_accepted": len(service.received),
-        "push_refused": len(service.refused),
-        "email_accepted": len(inbox.messages),
         "concurrency": settings.volunteers.notify_concurrency,
-    }
+    } | accepted
 
 
 def main() -> None:
