@@ -55,6 +55,10 @@ COMMANDS: dict[str, Entry] = {
         "stadspuls.cli.publish:publish_group",
         "Publishing: list, show, approve, reject, cancel, crisis, templates, deliver.",
     ),
+    "volunteers": Entry(
+        "stadspuls.cli.volunteers:volunteers_group",
+        "Registered volunteers: counts and the retention purge (no list exists).",
+    ),
     "eval": Entry("stadspuls.cli.eval:eval_command", "Evaluate TASK on a labelled CSV file."),
     "train": Entry("stadspuls.cli.train:train_command", "Train TASK's model from the shared data."),
 }

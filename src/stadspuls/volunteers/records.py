@@ -72,6 +72,8 @@ class VolunteerPrivate(msgspec.Struct, frozen=True, kw_only=True):
     lon: float
     place_label: str = ""  # what they typed: "3511", "Utrecht", or "" for a point on the map
     push: tuple[PushSubscription, ...] = ()
+    # When the retention purge last asked an inactive volunteer whether they want to stay.
+    reminded_at: datetime | None = None
 
 
 class Volunteer(msgspec.Struct, frozen=True, kw_only=True):
