@@ -33,6 +33,7 @@ from stadspuls.web.publish_schemas import (
 
 router = APIRouter(tags=["publish"])
 Staff = Annotated[Actor, Depends(require("publish"))]
+Approver = Annotated[Actor, Depends(require("approve"))]
 PublicationId = Annotated[int, Path(ge=1, le=INT64_MAX, description="The publication's id")]
 TemplateName = Annotated[
     str, Path(pattern=r"^[a-z0-9][a-z0-9_-]{0,99}$", description="The template's name")
@@ -105,7 +106,7 @@ def submit_publication(
 
 @router.post("/publications/{publication_id}/approve", response_model=PublicationOut)
 def approve_publication(
-    request: Request, actor: Staff, publication_id: PublicationId
+    request: Request, actor: Approver, publication_id: PublicationId
 ) -> PublicationOut:
     """Approve someone else's (your own only in a declared crisis mode): it is published now,
     or at its scheduled time. Needs "approve"."""
@@ -114,7 +115,7 @@ def approve_publication(
 
 @router.post("/publications/{publication_id}/reject", response_model=PublicationOut)
 def reject_publication(
-    request: Request, actor: Staff, publication_id: PublicationId, body: RejectIn
+    request: Request, actor: Approver, publication_id: PublicationId, body: RejectIn
 ) -> PublicationOut:
     """Send it back to its author with a reason. Needs "approve"."""
     return PublicationOut.of(_service(request).reject(actor, publication_id, body.reason))
@@ -161,7 +162,7 @@ def list_templates(request: Request, actor: Staff) -> list[TemplateOut]:
 
 @router.put("/publish/templates/{name}", response_model=TemplateOut)
 def put_template(
-    request: Request, actor: Staff, name: TemplateName, body: TemplateIn
+    request: Request, actor: Approver, name: TemplateName, body: TemplateIn
 ) -> TemplateOut:
     """Create or replace a template; an unknown placeholder is 422. Needs "approve"."""
     from stadspuls.publish.records import PublishTemplate
@@ -171,7 +172,7 @@ def put_template(
 
 
 @router.delete("/publish/templates/{name}", status_code=204)
-def delete_template(request: Request, actor: Staff, name: TemplateName) -> Response:
+def delete_template(request: Request, actor: Approver, name: TemplateName) -> Response:
     """Needs "approve"."""
     _service(request).delete_template(actor, name)
     return Response(status_code=204)
@@ -186,14 +187,14 @@ def get_crisis(request: Request, actor: Staff) -> CrisisOut | None:
 
 
 @router.post("/publish/crisis", response_model=CrisisOut, status_code=201)
-def declare_crisis(request: Request, actor: Staff, body: CrisisIn) -> CrisisOut:
+def declare_crisis(request: Request, actor: Approver, body: CrisisIn) -> CrisisOut:
     """Declare crisis mode: until it ends, authors may approve their own publications (logged
     as such). Replaces one in force. Needs "approve"."""
     return CrisisOut.of(_service(request).declare_crisis(actor, body.reason, body.hours))
 
 
 @router.delete("/publish/crisis", status_code=204)
-def end_crisis(request: Request, actor: Staff) -> Response:
+def end_crisis(request: Request, actor: Approver) -> Response:
     """End crisis mode; 409 when none is in force. Needs "approve"."""
     _service(request).end_crisis(actor)
     return Response(status_code=204)
