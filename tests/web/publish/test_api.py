@@ -81,6 +81,7 @@ def test_bad_input_is_422_with_the_field(settings: Settings, engine: sa.Engine) 
         ({**DRAFT, "scheduled_at": (utcnow() - timedelta(hours=1)).isoformat()}, "scheduled_at"),
         ({**DRAFT, "scheduled_at": "2030-01-01T10:00:00"}, "scheduled_at"),  # no time zone
         ({**DRAFT, "monitor_id": 12345}, "monitor_id"),
+        ({**DRAFT, "scheduled_at": "9999-12-31T23:59:59-14:00"}, "scheduled_at"),
     ]
     for draft, field in cases:
         refused = client.post("/api/publications", json=draft, headers=h["ann"])
