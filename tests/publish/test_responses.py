@@ -10,11 +10,9 @@ import sqlalchemy as sa
 
 from stadspuls.consumers import Driver
 from stadspuls.enrich.door import build_door
-from stadspuls.enrich.pseudonymise import Pseudonymiser, load_or_create_key
 from stadspuls.pipeline import Pipeline, build_consumers
-from stadspuls.publish.responses import NAME, PublicationResponses, platform_ids
+from stadspuls.publish.responses import NAME, build, platform_ids
 from stadspuls.records import Monitor, Post
-from stadspuls.sealed import Sealer
 from stadspuls.settings import Settings
 from stadspuls.store import publication_deliveries as deliveries
 from stadspuls.store.monitors import insert_monitor
@@ -107,13 +105,8 @@ def test_replies_reposts_and_links_are_counted_by_the_hour(
     pipeline = Pipeline(engine, build_door(settings))
     pipeline.process(posts)
     pipeline.close()
-    key = load_or_create_key(settings.key_file)
-    consumer = PublicationResponses(
-        settings,
-        post_id=Pseudonymiser(key).post_id,
-        sealer=Sealer(load_or_create_key(settings.seal_key_path, "sealing")),
-        clock=desk.clock,
-    )
+    consumer = build(engine, settings)  # the keys the door used, read when first needed
+    consumer.clock = desk.clock
     driver = Driver(engine, consumer, start="beginning")
     driver.prepare()
     assert driver.step() == 8
