@@ -1,6 +1,6 @@
 """Wiring publishing into the app: the publish service with its targets, the staff pages
-(/publicaties), the API (/api/publications) and the public news page with its feeds (/nieuws).
-CONTRACT STUB: the owning helper fills it in."""
+(/publicaties), the API (/api/publications, /api/publish) and the public news page with its
+feeds (/nieuws). The pages are added here by their own routers."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from stadspuls.publish.registry import build_targets
 from stadspuls.publish.service import PublishService
 from stadspuls.settings import Settings
+<<<<<<< HEAD
 from stadspuls.web.routes import (
     news,
     publish_compose,
@@ -30,3 +31,13 @@ def install_pages(app: FastAPI) -> None:
     app.include_router(publish_template_pages.router)
     app.include_router(publish_pages.router)
     app.include_router(news.router)
+=======
+from stadspuls.web.routes import publish_api
+
+
+def install(app: FastAPI, settings: Settings) -> None:
+    engine = app.state.engine
+    # The web previews and composes; sending is the outbox's, in `stadspuls run`.
+    app.state.publish = PublishService(engine, settings, targets=build_targets(settings, engine))
+    app.include_router(publish_api.router, prefix="/api")
+>>>>>>> h-pubcore
