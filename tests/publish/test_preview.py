@@ -127,6 +127,11 @@ def test_with_images_bluesky_keeps_the_link_in_the_text_without_a_card() -> None
     assert preview.card_url is None
     assert "https://www.gemeente.nl/brand" in preview.parts[0]
     assert BLUESKY_NO_CARD in preview.warnings
+    on_mastodon = mastodon_preview(item, news_url=None)
+    assert on_mastodon.card_url is None  # Mastodon, too, shows no card beside media
+    assert "https://www.gemeente.nl/brand" in on_mastodon.parts[0]
+    without = mastodon_preview(publication("Ramen dicht.", link="https://x.nl/a"), news_url=None)
+    assert without.card_url == "https://x.nl/a"
 
 
 def test_missing_alt_text_and_too_many_images_do_not_fit() -> None:

@@ -147,16 +147,18 @@ def mastodon_preview(
 ) -> Preview:
     link = card_link(publication, news_url)
     notes, fits = _media_notes(publication, MASTODON_MEDIA)
-    if link and not publication.media:
+    # Mastodon shows a card only for a status without media.
+    card = link is not None and not publication.media
+    if card:
         notes.append(MASTODON_CARD)
     return thread(
         "mastodon",
         text_for(publication, "mastodon", link),
         limit=limit,
         count=mastodon_length,
-        card_url=link,
-        card_title=publication.title if link else None,
-        card_desc=card_description(publication) if link else None,
+        card_url=link if card else None,
+        card_title=publication.title if card else None,
+        card_desc=card_description(publication) if card else None,
         warnings=tuple(notes),
         fits=fits,
     )
