@@ -319,3 +319,37 @@ def test_an_unreadable_app_password_fails_each_send_permanently(tmp_path: Path) 
         asyncio.run(main())
     assert caught.value.permanent
     assert "app_password_file" in str(caught.value)
+
+
+def test_a_short_lived_session_is_renewed_by_the_library(tmp_path: Path) -> None:
+    pds = BlueskyPds(access_s=120)  # the client renews within 15 minutes of expiry
+
+    async def two(target: BlueskyTarget) -> None:
+        await target.send(item("Eerste."), delivery(1), vault({}))
+        await target.send(item("Tweede."), delivery(2), vault({}))
+
+    run(tmp_path, pds, two)
+    nsids = [r["nsid"] for r in pds.requests]
+    assert nsids.count("com.atproto.server.createSession") == 1
+    assert "com.atproto.server.refreshSession" in nsids
+    assert len(pds.posts) == 2
+
+
+def test_a_revoked_session_fails_one_try_and_the_next_logs_in_again(tmp_path: Path) -> None:
+    pds = BlueskyPds()
+
+    async def revoked(target: BlueskyTarget) -> SendError:
+        await target.send(item("Eerste."), delivery(1), vault({}))
+        pds.tokens.clear()  # e.g. the app password's sessions were revoked
+        try:
+            await target.send(item("Tweede."), delivery(2), vault({}))
+        except SendError as error:
+            failed = error
+        await target.send(item("Tweede."), delivery(2), vault({}))
+        return failed
+
+    failed = run(tmp_path, pds, revoked)
+    assert not failed.permanent
+    assert "InvalidToken" in str(failed)
+    assert pds.sessions == 2
+    assert [post["value"]["text"].split("\n\n")[0] for post in pds.posts] == ["Eerste.", "Tweede."]
