@@ -34,8 +34,15 @@ ERRORS = {
 
 
 class MastodonPublishServer:
-    def __init__(self, *, max_characters: int = 500, processing_polls: int = 2) -> None:
+    def __init__(
+        self,
+        *,
+        max_characters: int = 500,
+        processing_polls: int = 2,
+        image_size_limit: int = 16777216,
+    ) -> None:
         self.max_characters = max_characters
+        self.image_size_limit = image_size_limit
         self.processing_polls = processing_polls  # GETs that answer 206 before the media is done
         self.fail: list[int] = []
         self.fail_path = ""  # only requests to paths that start with this fail
@@ -102,7 +109,7 @@ class MastodonPublishServer:
                     },
                     "media_attachments": {
                         "supported_mime_types": ["image/jpeg", "image/png", "image/webp"],
-                        "image_size_limit": 16777216,
+                        "image_size_limit": self.image_size_limit,
                         "image_matrix_limit": 33177600,
                     },
                 },
@@ -118,6 +125,10 @@ class MastodonPublishServer:
             if not isinstance(file, UploadFile):
                 return JSONResponse({"error": "Validation failed: File can't be blank"}, 422)
             data = await file.read()
+            if len(data) > self.image_size_limit:
+                return JSONResponse(
+                    {"error": "Validation failed: File file size must be less than 16 MB"}, 422
+                )
             description = form.get("description")
             content_type, filename = file.content_type, file.filename
         media_id = self._id()

@@ -12,8 +12,9 @@ answers a repeated key (for an hour) with the status it already made, so a retry
 answer posts nothing twice. An upload is not idempotent, but a media item that no status uses
 is only a file the server removes by itself.
 
-Limits. 500 characters, or what the instance says in /api/v2/instance
-(configuration.statuses.max_characters), asked once.
+Limits. 500 characters and 16 MB an image, or what the instance says in /api/v2/instance
+(configuration.statuses.max_characters, configuration.media_attachments.image_size_limit),
+asked once; a larger image is re-encoded smaller.
 
 Errors. 401/403/404/422 (and other 4xx) cannot be fixed by retrying: permanent, with the
 server's own `error` text. 429 says when to come back (X-RateLimit-Reset, else Retry-After);
@@ -61,6 +62,7 @@ class MastodonTarget:
         self.host = httpx.URL(self.base_url).host
         self.news = news
         self.limit: int | None = MASTODON_LIMIT
+        self.media_bytes = MEDIA_BYTES
         self.clock = clock
         self.media_poll_s = media_poll_s
         self._asked_limit = False
@@ -124,10 +126,13 @@ class MastodonTarget:
         response = await self._request("GET", "/api/v2/instance", allow=(404,))
         instance = _object(response) if response.status_code == 200 else {}
         self._asked_limit = True
-        statuses = (instance.get("configuration") or {}).get("statuses") or {}
-        most = statuses.get("max_characters")
+        configuration = instance.get("configuration") or {}
+        most = (configuration.get("statuses") or {}).get("max_characters")
         if isinstance(most, int) and most > 0:
             self.limit = most
+        image_bytes = (configuration.get("media_attachments") or {}).get("image_size_limit")
+        if isinstance(image_bytes, int) and image_bytes > 0:
+            self.media_bytes = image_bytes
 
     async def _upload(self, sha256: str, item: Any, media: MediaLoader) -> str:
         try:
@@ -136,7 +141,7 @@ class MastodonTarget:
             raise SendError(
                 f"mastodon: image {sha256[:12]} is not in the vault: {error}"
             ) from error
-        data, content_type = fit_image(data, item.content_type, MEDIA_BYTES)
+        data, content_type = fit_image(data, item.content_type, self.media_bytes)
         extension = content_type.rsplit("/", 1)[-1]
         response = await self._request(
             "POST",
