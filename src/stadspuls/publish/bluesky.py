@@ -33,7 +33,7 @@ from atproto import (  # type: ignore[import-untyped]  # no py.typed marker
 )
 from atproto import exceptions as atx
 
-from stadspuls.publish.images import fit_image
+from stadspuls.publish.images import fit_image, load_image
 from stadspuls.publish.news import NewsTarget
 from stadspuls.publish.preview import BLUESKY_LIMIT, bluesky_preview, bluesky_text, card_link
 from stadspuls.publish.records import Delivery, MediaItem, Preview, Publication
@@ -192,12 +192,7 @@ class BlueskyTarget:
         return None
 
     async def _image(self, item: MediaItem, media: MediaLoader) -> models.AppBskyEmbedImages.Image:
-        try:
-            data = media(item.sha256)
-        except (OSError, KeyError, ValueError) as error:
-            raise SendError(
-                f"bluesky: image {item.sha256[:12]} is not in the vault: {error}"
-            ) from error
+        data = load_image(media, item, NAME)
         data, _ = fit_image(data, item.content_type, BLOB_BYTES)
         uploaded = await self.client.upload_blob(data)
         ratio = None

@@ -31,10 +31,10 @@ from typing import Any
 import httpx
 
 from stadspuls.channels.mastodon import retry_after
-from stadspuls.publish.images import fit_image
+from stadspuls.publish.images import fit_image, load_image
 from stadspuls.publish.news import NewsTarget
 from stadspuls.publish.preview import MASTODON_LIMIT, mastodon_preview
-from stadspuls.publish.records import Delivery, Preview, Publication
+from stadspuls.publish.records import Delivery, MediaItem, Preview, Publication
 from stadspuls.publish.targets import MediaLoader, SendError, Sent
 from stadspuls.records import utcnow
 from stadspuls.settings import MastodonAccountSettings
@@ -88,7 +88,7 @@ class MastodonTarget:
         preview = self.preview(publication, public_url=None)
         if not preview.fits:
             raise SendError("mastodon: " + " ".join(preview.warnings), permanent=True)
-        media_ids = [await self._upload(item.sha256, item, media) for item in publication.media]
+        media_ids = [await self._upload(item, media) for item in publication.media]
         first: dict[str, Any] | None = None
         parent: str | None = None
         for number, part in enumerate(preview.parts, start=1):
@@ -134,19 +134,14 @@ class MastodonTarget:
         if isinstance(image_bytes, int) and image_bytes > 0:
             self.media_bytes = image_bytes
 
-    async def _upload(self, sha256: str, item: Any, media: MediaLoader) -> str:
-        try:
-            data = media(sha256)
-        except (OSError, KeyError, ValueError) as error:
-            raise SendError(
-                f"mastodon: image {sha256[:12]} is not in the vault: {error}"
-            ) from error
+    async def _upload(self, item: MediaItem, media: MediaLoader) -> str:
+        data = load_image(media, item, NAME)
         data, content_type = fit_image(data, item.content_type, self.media_bytes)
         extension = content_type.rsplit("/", 1)[-1]
         response = await self._request(
             "POST",
             "/api/v2/media",
-            files={"file": (f"{sha256[:16]}.{extension}", data, content_type)},
+            files={"file": (f"{item.sha256[:16]}.{extension}", data, content_type)},
             data={"description": item.alt},
         )
         attachment = _object(response)
