@@ -237,3 +237,14 @@ def test_an_image_over_the_instances_size_limit_is_made_smaller(tmp_path: Path) 
     (attachment,) = status["media_attachments"]
     assert len(server.uploads[attachment["id"]]) <= 300_000
     assert attachment["content_type"] == "image/jpeg"
+
+
+def test_a_server_without_v2_media_gets_the_image_through_v1(tmp_path: Path) -> None:
+    server = MastodonPublishServer(v2_media=False)
+    publication = item("Ramen dicht.", media=(photo("a" * 64),))
+    run(tmp_path, server, lambda t: t.send(publication, delivery(), vault({"a" * 64: jpeg()})))
+    (status,) = server.statuses
+    assert status["media_attachments"][0]["description"] == "Rook boven de Kerkstraat"
+    paths = [r["path"] for r in server.requests]
+    assert paths[:3] == ["/api/v2/instance", "/api/v2/media", "/api/v1/media"]
+    assert not any(p.startswith("/api/v1/media/") for p in paths)  # ready at once: no polling

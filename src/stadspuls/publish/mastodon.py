@@ -2,7 +2,8 @@
 
 Images. Each image goes up first through POST /api/v2/media (multipart `file`, with its alt
 text as `description`); the server answers 200 when it is ready, or 202 while it still
-processes it, and then GET /api/v1/media/:id answers 206 until it is done. A status may only
+processes it, and then GET /api/v1/media/:id answers 206 until it is done. (A server without
+/api/v2/media gets POST /api/v1/media, which answers when the image is ready.) A status may only
 carry media that is done ("Cannot attach files that have not finished processing").
 
 Statuses. POST /api/v1/statuses, public, in the publication's language, the images on the first
@@ -138,12 +139,15 @@ class MastodonTarget:
         data = load_image(media, item, NAME)
         data, content_type = fit_image(data, item.content_type, self.media_bytes)
         extension = content_type.rsplit("/", 1)[-1]
-        response = await self._request(
-            "POST",
-            "/api/v2/media",
-            files={"file": (f"{item.sha256[:16]}.{extension}", data, content_type)},
-            data={"description": item.alt},
-        )
+        upload: dict[str, Any] = {
+            "files": {"file": (f"{item.sha256[:16]}.{extension}", data, content_type)},
+            "data": {"description": item.alt},
+        }
+        response = await self._request("POST", "/api/v2/media", allow=(404,), **upload)
+        if response.status_code == 404:
+            # A server of the Mastodon API without v2 (older versions, some other software):
+            # v1 answers when the image is processed.
+            response = await self._request("POST", "/api/v1/media", **upload)
         attachment = _object(response)
         media_id = attachment.get("id")
         if not isinstance(media_id, str):
