@@ -51,6 +51,10 @@ COMMANDS: dict[str, Entry] = {
         "stadspuls.cli.inbox:inbox_group",
         "The inbox: departments, routing rules, reply templates, calls for tips.",
     ),
+    "volunteers": Entry(
+        "stadspuls.cli.volunteers:volunteers_group",
+        "Registered volunteers: counts and the retention purge (no list exists).",
+    ),
     "eval": Entry("stadspuls.cli.eval:eval_command", "Evaluate TASK on a labelled CSV file."),
     "train": Entry("stadspuls.cli.train:train_command", "Train TASK's model from the shared data."),
 }

@@ -34,7 +34,6 @@ CANDIDATE_COLUMNS = (
     volunteers.c.skills,
     volunteers.c.availability,
     volunteers.c.state,
-    volunteers.c.last_called_us,
 )
 
 

@@ -24,7 +24,6 @@ from stadspuls.cases.places import distance_km
 from stadspuls.sealed import Sealer
 from stadspuls.settings import Settings
 from stadspuls.store import volunteers as store
-from stadspuls.store.rows import to_us
 from stadspuls.volunteers.cells import CellIndex, scan
 from stadspuls.volunteers.records import Candidate, Selection, VolunteerPrivate, WeeklySpan
 
@@ -87,7 +86,6 @@ class Selector:
         skip = set(exclude)
         seen: set[int] = set()
         since = at - timedelta(hours=24)
-        since_us = to_us(since)
         limit = self._config.max_calls_per_day
         # (-distance, -id) max-heap of the best `wanted` eligible so far.
         best: list[tuple[float, int, Candidate]] = []
@@ -95,6 +93,8 @@ class Selector:
         if wanted <= 0:
             return Selection(candidates=(), considered=0, excluded={})
         with self._engine.connect() as conn:
+            # Rows first read in a step lie outside everything read before: at least this far.
+            nearest_unread = 0.0
             for step in scan(self._cells, lat, lon, radius_km):
                 fresh = []
                 for row in store.candidates(conn, step.column, step.hashes):
@@ -103,13 +103,14 @@ class Selector:
                         continue
                     seen.add(vid)
                     reason = self._precheck(row, vid, skip, needed, at)
+                    if not reason and row.radius_km < nearest_unread:
+                        reason = "own_radius"  # known without opening the point
                     if reason:
                         excluded[reason] += 1
                         continue
                     fresh.append(row)
                 considered = len(seen)
-                recent = [int(r.id) for r in fresh if (r.last_called_us or 0) >= since_us]
-                calls = store.calls_since(conn, recent, since) if recent else {}
+                near: list[tuple[float, sa.Row[Any]]] = []
                 for row in fresh:
                     vid = int(row.id)
                     private = _decode_private(self._sealer.open(row.sealed, f"volunteer:{vid}"))
@@ -118,22 +119,29 @@ class Selector:
                         excluded["too_far"] += 1
                     elif km > row.radius_km:
                         excluded["own_radius"] += 1
-                    elif calls.get(vid, 0) >= limit:
-                        excluded["daily_limit"] += 1
                     else:
-                        candidate = Candidate(
-                            volunteer_id=vid,
-                            distance_m=round(km * 1000),
-                            skills=store.skill_names(int(row.skills)),
-                            radius_km=float(row.radius_km),
-                        )
-                        item = (-km, -vid, candidate)
-                        if len(best) < wanted:
-                            heapq.heappush(best, item)
-                        elif item > best[0]:
-                            heapq.heapreplace(best, item)
+                        near.append((km, row))
+                # The daily limit last: one read of the call-out history for those still in.
+                calls = store.calls_since(conn, [int(r.id) for _, r in near], since)
+                for km, row in near:
+                    vid = int(row.id)
+                    if calls.get(vid, 0) >= limit:
+                        excluded["daily_limit"] += 1
+                        continue
+                    candidate = Candidate(
+                        volunteer_id=vid,
+                        distance_m=round(km * 1000),
+                        skills=store.skill_names(int(row.skills)),
+                        radius_km=float(row.radius_km),
+                    )
+                    item = (-km, -vid, candidate)
+                    if len(best) < wanted:
+                        heapq.heappush(best, item)
+                    elif item > best[0]:
+                        heapq.heapreplace(best, item)
                 if len(best) >= wanted and -best[0][0] <= step.bound_km:
                     break
+                nearest_unread = step.bound_km
         ranked = [c for _, _, c in sorted(best, key=lambda i: (-i[0], -i[1]))]
         return Selection(candidates=tuple(ranked), considered=considered, excluded=dict(excluded))
 
