@@ -9,9 +9,9 @@ from fastapi import FastAPI
 from stadspuls.publish.registry import build_targets
 from stadspuls.publish.service import PublishService
 from stadspuls.settings import Settings
-<<<<<<< HEAD
 from stadspuls.web.routes import (
     news,
+    publish_api,
     publish_compose,
     publish_pages,
     publish_template_pages,
@@ -19,8 +19,10 @@ from stadspuls.web.routes import (
 
 
 def install(app: FastAPI, settings: Settings) -> None:
-    targets = build_targets(settings, app.state.engine)
-    app.state.publish = PublishService(app.state.engine, settings, targets=targets)
+    engine = app.state.engine
+    # The web previews and composes; sending is the outbox's, in `stadspuls run`.
+    app.state.publish = PublishService(engine, settings, targets=build_targets(settings, engine))
+    app.include_router(publish_api.router, prefix="/api")
     install_pages(app)
 
 
@@ -31,13 +33,3 @@ def install_pages(app: FastAPI) -> None:
     app.include_router(publish_template_pages.router)
     app.include_router(publish_pages.router)
     app.include_router(news.router)
-=======
-from stadspuls.web.routes import publish_api
-
-
-def install(app: FastAPI, settings: Settings) -> None:
-    engine = app.state.engine
-    # The web previews and composes; sending is the outbox's, in `stadspuls run`.
-    app.state.publish = PublishService(engine, settings, targets=build_targets(settings, engine))
-    app.include_router(publish_api.router, prefix="/api")
->>>>>>> h-pubcore
