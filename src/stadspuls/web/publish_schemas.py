@@ -203,6 +203,22 @@ class TemplateIn(BaseModel):
     lang: Literal["nl", "en"] = "nl"
 
 
+class TemplateValuesIn(BaseModel):
+    values: dict[
+        Annotated[str, StringConstraints(max_length=40, pattern=_NO_NUL)],
+        Annotated[str, StringConstraints(max_length=2000, pattern=_NO_NUL)],
+    ] = Field(default={}, max_length=20, description='{"plaats": "Utrecht", ...}')
+
+
+class FilledOut(BaseModel):
+    """A template filled in: the start of a new publication."""
+
+    template: str
+    title: str
+    body: str
+    lang: str
+
+
 class TemplateOut(BaseModel):
     id: int
     name: str

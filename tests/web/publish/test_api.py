@@ -115,6 +115,23 @@ def test_templates_and_crisis_need_approve(settings: Settings, engine: sa.Engine
     assert [t["name"] for t in client.get("/api/publish/templates", headers=h["ann"]).json()] == [
         "brand"
     ]
+    values = {"plaats": "Utrecht", "advies": "Sluit ramen"}
+    filled = client.post(
+        "/api/publish/templates/brand/fill", headers=h["ann"], json={"values": values}
+    )
+    assert filled.status_code == 200, filled.text
+    assert filled.json() == {
+        "template": "brand",
+        "title": "Brand in Utrecht",
+        "body": "Er is brand in Utrecht. Sluit ramen.",
+        "lang": "nl",
+    }
+    unfilled = client.post("/api/publish/templates/brand/fill", headers=h["ann"],
+                           json={"values": {"plaats": "Utrecht"}})  # fmt: skip
+    assert unfilled.status_code == 422
+    assert "{advies}" in unfilled.json()["detail"]
+    assert client.post("/api/publish/templates/nope/fill", json={},
+                       headers=h["ann"]).status_code == 404  # fmt: skip
     assert client.delete("/api/publish/templates/brand", headers=h["root"]).status_code == 204
     assert client.delete("/api/publish/templates/brand", headers=h["root"]).status_code == 404
 

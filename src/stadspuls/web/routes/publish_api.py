@@ -20,6 +20,7 @@ from stadspuls.web.publish_schemas import (
     CrisisOut,
     DeliveryOut,
     EventOut,
+    FilledOut,
     PreviewOut,
     PublicationIn,
     PublicationOut,
@@ -29,6 +30,7 @@ from stadspuls.web.publish_schemas import (
     ResponseOut,
     TemplateIn,
     TemplateOut,
+    TemplateValuesIn,
 )
 
 router = APIRouter(tags=["publish"])
@@ -169,6 +171,16 @@ def put_template(
 
     template = PublishTemplate(name=name, title=body.title, body=body.body, lang=body.lang)
     return TemplateOut.of(_service(request).save_template(actor, template))
+
+
+@router.post("/publish/templates/{name}/fill", response_model=FilledOut)
+def fill_template(
+    request: Request, actor: Staff, name: TemplateName, body: TemplateValuesIn
+) -> FilledOut:
+    """The template's title and text with its placeholders filled: the start of a draft
+    (nothing is saved). A placeholder without a value is 422."""
+    draft = _service(request).from_template(actor, name, body.values)
+    return FilledOut(template=name, title=draft.title, body=draft.body, lang=draft.lang)
 
 
 @router.delete("/publish/templates/{name}", status_code=204)
