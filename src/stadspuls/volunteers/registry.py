@@ -181,11 +181,17 @@ class VolunteerService:
         try:
             link = f"{base_url.rstrip('/')}/vrijwilligers/bevestig/{token}"
             self._mail("confirm", private, str(values["lang"]), link)
-        except Exception:
+        except Exception as error:
             # Without the mail the registration can never be confirmed: take it back.
             with self._engine.begin() as conn:
                 store.delete(conn, [volunteer_id])
-            raise
+            if isinstance(error, VolunteerError):
+                raise
+            log.warning("confirmation mail not sent: %s", error)
+            raise VolunteerError(
+                "De bevestigingsmail kon niet worden verstuurd; probeer het later opnieuw.",
+                field="email",
+            ) from error
         return self.get(volunteer_id)
 
     def confirm(self, token: str) -> Volunteer:
