@@ -96,6 +96,10 @@ def test_a_call_out_from_a_postcode_shows_its_answers_live(
         f"/oproepen-vrijwilligers/{callout_id}/uitbreiden", data={"csrf": csrf, "more": "5"}
     )
     assert more.status_code == 409
+    log = operator.get(f"/oproepen-vrijwilligers/{callout_id}/log")
+    assert log.status_code == 200
+    for word in ("aangemaakt", "gekozen", "beantwoord", "gesloten"):
+        assert word in log.text, word
     kinds = [e.kind for e in site.callouts.events(cli_actor("test"), callout_id)]
     assert kinds[0] == "created"
     assert "answered" in kinds

@@ -205,7 +205,6 @@ def live_context(request: Request, actor: Actor, callout: CallOut) -> dict[str, 
         "selected": len(targets),
         "reached": sum(1 for t in targets if t.reached),
         "unanswered": sum(1 for t in targets if t.answer is None),
-        "events": service.events(actor, callout.id),
         "skill_labels": SKILL_LABELS,
         "live_every": LIVE_EVERY_S,
         "now": utcnow(),
@@ -225,7 +224,10 @@ def _detail(
     request: Request, actor: Actor, callout_id: int, error: str = "", status: int = 200
 ) -> HTMLResponse:
     callout = _found(callout_id, request, actor)
-    context = {"nav": "callouts", "error": error, **live_context(request, actor, callout)}
+    assert callout.id is not None
+    events = callouts(request).events(actor, callout.id)
+    context = {"nav": "callouts", "error": error, "events": events}
+    context |= live_context(request, actor, callout)
     return render(request, "callouts/detail.html", context, status=status)
 
 
@@ -233,6 +235,20 @@ def _detail(
 def callout_live(request: Request, actor: Operator, callout_id: int) -> HTMLResponse:
     callout = _found(callout_id, request, actor)
     response = render(request, "callouts/_live.html", live_context(request, actor, callout))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.get(HOME + "/{callout_id}/log", response_class=HTMLResponse)
+def callout_log(request: Request, actor: Operator, callout_id: int) -> HTMLResponse:
+    callout = _found(callout_id, request, actor)
+    assert callout.id is not None
+    context = {
+        "callout": callout,
+        "events": callouts(request).events(actor, callout.id),
+        "live_every": LIVE_EVERY_S,
+    }
+    response = render(request, "callouts/_log.html", context)
     response.headers["Cache-Control"] = "no-store"
     return response
 
