@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import re
 
-from tests.web.volunteers.conftest import Site
+import sqlalchemy as sa
+
+from stadspuls.settings import Settings
+from tests.support.smtp_server import SmtpInbox
+from tests.web.volunteers.conftest import Site, running_site
 
 
 def errors_of(html: str) -> list[str]:
@@ -138,3 +142,18 @@ def test_the_manage_link_form_answers_the_same_for_an_unknown_address(site: Site
     assert site.mail.messages == []
     bad = site.client.post("/vrijwilligers/link", data={"csrf": csrf.group(1), "email": "x"})
     assert bad.status_code == 422
+
+
+def test_forms_that_send_mail_share_the_public_pages_limit_per_address(
+    settings: Settings, engine: sa.Engine, smtp: tuple[SmtpInbox, int]
+) -> None:
+    with running_site(settings, engine, smtp, reports_per_address_hour=2) as site:
+        assert site.register(email="a@example.nl").status_code == 303
+        assert site.register(email="b@example.nl").status_code == 303
+        third = site.register(email="c@example.nl")
+        assert third.status_code == 429
+        assert "retry-after" in third.headers
+        assert len(site.mail.messages) == 2
+        # A form with mistakes the page itself finds is answered before the limit: the visitor
+        # still learns what to fix.
+        assert site.register(email="d@example.nl", name="").status_code == 422
