@@ -368,9 +368,16 @@ def test_a_point_from_the_offline_map_and_from_the_phone(
     page = context.new_page()
     try:
         page.goto("/vrijwilligers")
+        # Sent empty: the summary of what is wrong gets the focus, each error links its field.
+        page.click("button[type=submit]")
+        page.wait_for_selector("#error-summary")
+        assert page.evaluate("document.activeElement.id") == "error-summary"
+        page.click("#error-summary a[href='#name']")
+        assert page.evaluate("document.activeElement.id") == "name"
         page.click("[data-open-map]")
         utrecht = page.locator("[data-map-picker] path[data-name='Utrecht']")
         utrecht.wait_for()
+        utrecht.scroll_into_view_if_needed()
         box = utrecht.bounding_box()
         assert box is not None
         page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)

@@ -95,3 +95,13 @@ def test_the_service_worker_is_served_for_its_scope(site: Site) -> None:
     assert worker.headers["content-type"].startswith("text/javascript")
     assert "showNotification" in worker.text
     assert "notificationclick" in worker.text
+
+
+def test_the_answer_page_in_english(site: Site) -> None:
+    target = called(site)
+    token = site.callouts.answer_token(target.id, "accepted")
+    page = site.client.get(f"/vrijwilligers/antwoord/{token}?lang=en")
+    assert page.status_code == 200
+    assert 'lang="en"' in page.text
+    assert "Yes, I am coming" in page.text
+    assert "Never put yourself in danger" in page.text

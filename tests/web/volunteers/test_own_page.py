@@ -152,3 +152,11 @@ def test_push_endpoints_in_the_servers_own_network_are_refused(site: Site) -> No
     private = site.volunteers.get(volunteer_id, private=True).private
     assert private is not None
     assert private.push == ()
+
+
+def test_the_own_page_in_english(site: Site) -> None:
+    manage = site.confirmed()
+    page = site.client.get(f"{manage}?lang=en")
+    assert page.status_code == 200
+    assert "Your volunteer page" in page.text
+    assert "Stop being a volunteer" in page.text
