@@ -113,6 +113,14 @@ def test_bad_input_on_the_form(site: Site, operator: TestClient) -> None:
     unknown = operator.post("/oproepen-vrijwilligers", data={**base, "where": "0000"})
     assert unknown.status_code == 422
     assert 'value="0000"' in unknown.text
+    at_a_point = operator.post(
+        "/oproepen-vrijwilligers",
+        data={**base, "where": "", "lat": "52.0973", "lon": "5.1188", "place": ""},
+        follow_redirects=False,
+    )
+    assert at_a_point.status_code == 303  # nobody to select, but a call-out all the same
+    made = site.callouts.get(cli_actor("test"), int(at_a_point.headers["location"].split("/")[-1]))
+    assert made.place_label == "Utrecht"  # the municipality, not the coordinates
     outside = operator.post(
         "/oproepen-vrijwilligers", data={**base, "where": "", "lat": "50.8467", "lon": "4.3525"}
     )

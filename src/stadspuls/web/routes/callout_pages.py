@@ -168,15 +168,18 @@ async def create(request: Request, actor: Operator) -> Response:
     if errors:
         return list_page(request, actor, form, errors, status=422)
     try:
+        where = _where(form)
         location = await run_in_threadpool(
-            lambda: volunteers(request).locate(**_where(form))  # type: ignore[arg-type]
+            lambda: volunteers(request).locate(**where)  # type: ignore[arg-type]
         )
+        # A point is named by the municipality the map showed (else the service names it).
+        label = form["place"] if "lat" in where else location.label
         callout = CallOut(
             title=form["title"],
             message=form["message"],
             lat=location.lat,
             lon=location.lon,
-            place_label=location.label,
+            place_label=label,
             radius_km=float(_number(form["radius_km"]) or 0),
             skills=form["skills"],
             wanted=int(form["wanted"]),
