@@ -38,6 +38,8 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.support
 
+from bench.callout_notify import measure_notify
+
 from stadspuls.sealed import Sealer
 from stadspuls.settings import BlueskySettings, Settings
 from stadspuls.store.database import create_engine, open_store
@@ -202,6 +204,9 @@ def main() -> None:
     args = parser.parse_args()
     result: dict[str, float] = {}
     result |= measure_select(args)
+    notify = measure_notify()  # 500 push + 500 e-mail to local servers (bench/callout_notify.py)
+    print(f"notify: {json.dumps(notify, sort_keys=True)}", file=sys.stderr)
+    result["notify_1000_s"] = notify["notify_1000_s"]
     print(json.dumps(result))
 
 

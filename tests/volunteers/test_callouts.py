@@ -170,31 +170,6 @@ def test_close_and_expire(co: CallOuts) -> None:
     assert {c.id for c in co.service.recent(OPERATOR)} == {short.id, other.id}
 
 
-def test_a_volunteer_is_not_called_more_than_the_daily_limit(
-    register: Register, settings: Settings
-) -> None:
-    limited = settings.model_copy(
-        update={"volunteers": settings.volunteers.model_copy(update={"max_calls_per_day": 2})}
-    )
-    co = callouts_on(register, limited)
-    register.selector._config = limited.volunteers  # the register's selector reads the limit
-    rosa = co.volunteer(0.5, "Rosa")
-    seen = []
-    for _ in range(3):
-        callout = co.callout()
-        assert callout.id is not None
-        seen.append([t.volunteer_id for t in co.service.targets(OPERATOR, callout.id)])
-        register.clock.advance(hours=1)
-    assert seen == [[rosa], [rosa], []]
-    assert callout.id is not None
-    selected = co.service.events(OPERATOR, callout.id)[1]
-    assert selected.details["excluded"] == {"daily_limit": 1}
-    register.clock.advance(hours=22)  # 24 hours after the first call
-    again = co.callout()
-    assert again.id is not None
-    assert [t.volunteer_id for t in co.service.targets(OPERATOR, again.id)] == [rosa]
-
-
 @pytest.mark.parametrize(
     ("changes", "field"),
     [

@@ -206,3 +206,37 @@ def test_two_notifiers_never_claim_the_same_row(register: Register, settings: Se
     # The lease ends: what was not reported is claimable again (at-least-once).
     later = outbox.claim_due(register.engine, now_us + 61_000_000, lease_us=1, limit=100)
     assert len(later) == 5
+
+
+def test_nothing_is_sent_to_who_paused_or_left_after_being_selected(
+    register: Register, mailing: Settings, smtp_server: tuple[SmtpInbox, int], tmp_path: Path
+) -> None:
+    inbox, _ = smtp_server
+    co = callouts_on(register, mailing)
+    paused = co.volunteer(0.4, "Gerrit")
+    left = co.volunteer(0.6, "Hilde")
+    stays = co.volunteer(0.8, "Ivo")
+    callout = co.callout()
+    assert callout.id is not None
+    register.service.pause(paused)
+    register.service.leave(left)
+
+    async def scenario() -> int:
+        async with httpx.AsyncClient() as client:
+            notifier = _notifier(co, mailing, client, tmp_path / "vapid.pem")
+            try:
+                return await notifier.drain()
+            finally:
+                notifier.close()
+
+    assert asyncio.run(scenario()) == 3
+    assert [m["To"] for m in inbox.messages] == ["ivo@example.org"]
+    errors = {
+        e.details["rank"]: e.details["error"]
+        for e in co.service.events(OPERATOR, callout.id)
+        if e.kind == "delivery_failed"
+    }
+    assert errors == {1: "the volunteer is paused", 2: "the volunteer left"}
+    targets = co.service.targets(OPERATOR, callout.id)
+    assert [t.reached for t in targets] == [(), (), ("email",)]
+    assert targets[2].volunteer_id == stays

@@ -211,3 +211,17 @@ def test_leave_deletes_and_detaches_targets(register: Register) -> None:
     assert [tuple(t) for t in targets] == [(None, 100), (keep, 200)]
     assert left == 1
     assert register.service.counts() == {"pending": 0, "active": 1, "paused": 0}
+
+
+def test_a_mail_server_that_is_down_stores_nothing(register: Register) -> None:
+    def down(_message: object) -> None:
+        raise ConnectionRefusedError("connection refused")
+
+    service = register.service
+    service._send_mail = down  # the SMTP server went away
+    with pytest.raises(VolunteerError) as raised:
+        service.register(_registration(), base_url=BASE)
+    assert "bevestigingsmail" in str(raised.value)
+    assert service.counts() == {"pending": 0, "active": 0, "paused": 0}
+    service._send_mail = register.mails.append  # back: the same address may register now
+    assert service.register(_registration(), base_url=BASE).state == "pending"

@@ -5,6 +5,7 @@ SQLite and PostgreSQL; and the rules one by one."""
 from __future__ import annotations
 
 import os
+import random
 from datetime import UTC, datetime, time, timedelta
 
 import sqlalchemy as sa
@@ -226,3 +227,36 @@ def test_a_nearer_volunteer_beyond_the_first_block_wins(
     found = selector.select(lat=lat, lon=lon, radius_km=10, skills=(), wanted=1, at=LATE)
     assert [c.volunteer_id for c in found.candidates] == [ids[1]]
     assert found.considered == 2
+
+
+class _CountingSealer(Sealer):
+    opened = 0
+
+    def open(self, token: str, context: str) -> str:
+        self.opened += 1
+        return super().open(token, context)
+
+
+def test_only_nearby_points_are_opened(engine: sa.Engine, settings: Settings) -> None:
+    """3,000 volunteers all over the country, 40 within a few hundred metres: a call-out for 5
+    reads a few cells and opens a few dozen sealed points, not 3,000."""
+    rng = random.Random(7)
+    sealer, key = _CountingSealer(os.urandom(32)), os.urandom(32)
+    far = [Seed(lat=rng.uniform(50.8, 53.4), lon=rng.uniform(3.6, 7.1)) for _ in range(3000)]
+    near = [
+        Seed(
+            lat=UTRECHT[0] + rng.uniform(-0.003, 0.003), lon=UTRECHT[1] + rng.uniform(-0.004, 0.004)
+        )
+        for _ in range(40)
+    ]
+    ids = add_volunteers(engine, sealer, key, far + near)
+    sealer.opened = 0
+    selector = Selector(engine, settings, sealer=sealer, index_key=key)
+    found = selector.select(
+        lat=UTRECHT[0], lon=UTRECHT[1], radius_km=50, skills=(), wanted=5, at=LATE
+    )
+    assert len(found.candidates) == 5
+    assert {c.volunteer_id for c in found.candidates} <= set(ids[3000:])
+    assert sealer.opened <= found.considered
+    assert found.considered < 100
+    assert sealer.opened < 100

@@ -80,9 +80,8 @@ def counts_command(as_json: bool, settings: Settings) -> None:
 def purge_command(base_url: str | None, settings: Settings) -> None:
     """Apply the retention now: delete unconfirmed registrations, remind inactive volunteers
     and delete them after the grace period, delete ended call-outs past `callout_days`."""
-    base = base_url or settings.inbox.public_url or "http://localhost:8000"
     engine = engine_for(settings)
-    done = _service(engine, settings).purge(base_url=base)
+    done = _service(engine, settings).purge(base_url=base_url or "")
     engine.dispose()
     click.echo(
         f"deleted {done['unconfirmed']} unconfirmed registrations and {done['inactive']} "

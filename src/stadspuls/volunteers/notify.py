@@ -89,7 +89,7 @@ class Notifier:
             return 0
         ids = sorted({n.volunteer_id for n in claimed if n.volunteer_id is not None})
         opened = await asyncio.to_thread(self.volunteers.open_private, ids) if ids else {}
-        outcomes = await asyncio.gather(*(self._send(n, opened, now_us) for n in claimed))
+        outcomes = await asyncio.gather(*(self._guarded(n, opened, now_us) for n in claimed))
         await asyncio.to_thread(self._record, list(zip(claimed, outcomes, strict=True)))
         return len(claimed)
 
@@ -99,6 +99,14 @@ class Notifier:
         while handled := await self.run_once():
             total += handled
         return total
+
+    async def _guarded(self, n: Notification, opened: dict[int, Volunteer], now_us: int) -> Outcome:
+        """One send; a fault of its own (not the batch's) is retried like a failing server."""
+        try:
+            return await self._send(n, opened, now_us)
+        except Exception as error:  # logged; it fails one notification, not the batch
+            log.exception("sending notification %s failed", n.id)
+            return Outcome("retry", f"{type(error).__name__}: {error}"[:500])
 
     async def _send(self, n: Notification, opened: dict[int, Volunteer], now_us: int) -> Outcome:
         if n.state != "open" or n.expires_us <= now_us:

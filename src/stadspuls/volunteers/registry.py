@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import re
 import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -25,13 +24,11 @@ from stadspuls.settings import Settings
 from stadspuls.store import volunteers as store
 from stadspuls.store.rows import to_us
 from stadspuls.store.schema import volunteers as volunteers_table
-from stadspuls.volunteers import mails
+from stadspuls.volunteers import checks, mails
 from stadspuls.volunteers.cells import CellIndex
 from stadspuls.volunteers.errors import AlreadyRegistered, BadLink, VolunteerError
 from stadspuls.volunteers.locate import locate
 from stadspuls.volunteers.records import (
-    CHANNELS,
-    SKILLS,
     HistoryItem,
     Location,
     PushSubscription,
@@ -50,7 +47,6 @@ SendMail = Callable[[EmailMessage], None]
 
 MANAGE_LINK_DAYS = 30
 MAX_PUSH = 5  # browsers per volunteer
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 _encode = msgspec.json.Encoder().encode
 _decode_private = msgspec.json.Decoder(VolunteerPrivate).decode
 
@@ -144,13 +140,11 @@ class VolunteerService:
                 "Zonder je toestemming slaan we niets op: vink de toestemming aan.",
                 field="consent",
             )
-        name = _name(r.name)
-        email = r.email.strip()
-        if not _EMAIL.match(email) or len(email) > 254:
-            raise VolunteerError("Dit is geen geldig e-mailadres.", field="email")
+        name = checks.name(r.name)
+        email = checks.email(r.email)
         radius = self._radius(r.radius_km)
         location = self.locate(lat=r.lat, lon=r.lon, postcode=r.postcode, place=r.place)
-        values = _profile(r.skills, r.availability, r.channels, r.lang)
+        values = checks.profile(r.skills, r.availability, r.channels, r.lang)
         private = VolunteerPrivate(
             name=name,
             email=email,
@@ -187,11 +181,17 @@ class VolunteerService:
         try:
             link = f"{base_url.rstrip('/')}/vrijwilligers/bevestig/{token}"
             self._mail("confirm", private, str(values["lang"]), link)
-        except Exception:
+        except Exception as error:
             # Without the mail the registration can never be confirmed: take it back.
             with self._engine.begin() as conn:
                 store.delete(conn, [volunteer_id])
-            raise
+            if isinstance(error, VolunteerError):
+                raise
+            log.warning("confirmation mail not sent: %s", error)
+            raise VolunteerError(
+                "De bevestigingsmail kon niet worden verstuurd; probeer het later opnieuw.",
+                field="email",
+            ) from error
         return self.get(volunteer_id)
 
     def confirm(self, token: str) -> Volunteer:
@@ -273,7 +273,7 @@ class VolunteerService:
         with self._engine.begin() as conn:
             row = self._row(conn, volunteer_id)
             current = store.volunteer(row)
-            values = _profile(
+            values = checks.profile(
                 current.skills if skills is None else skills,
                 current.availability if availability is None else availability,
                 current.channels if channels is None else channels,
@@ -285,7 +285,7 @@ class VolunteerService:
             if name is not None or location is not None:
                 private = self._open(row)
                 if name is not None:
-                    private = msgspec.structs.replace(private, name=_name(name))
+                    private = msgspec.structs.replace(private, name=checks.name(name))
                 if location is not None:
                     checked = locate(lat=location.lat, lon=location.lon)  # still in the country
                     private = msgspec.structs.replace(
@@ -362,8 +362,10 @@ class VolunteerService:
 
     def purge(self, now: datetime | None = None, *, base_url: str = "") -> dict[str, int]:
         """Retention: unconfirmed registrations, inactive volunteers (after a reminder), ended
-        call-outs. Returns counts by kind."""
-        return purge(self, self._engine, self._config, now or self._clock(), base_url=base_url)
+        call-outs. Returns counts by kind. The reminders' links start with `base_url`, else
+        [inbox] public_url."""
+        base = base_url or self._settings.inbox.public_url or "http://localhost:8000"
+        return purge(self, self._engine, self._config, now or self._clock(), base_url=base)
 
     # -- for the retention module --------------------------------------------------------------
 
@@ -385,35 +387,3 @@ class VolunteerService:
 
 def _sha256(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _name(name: str) -> str:
-    name = " ".join(name.split())
-    if not 1 <= len(name) <= 100:
-        raise VolunteerError("Vul een naam of bijnaam in (hoogstens 100 tekens).", field="name")
-    return name
-
-
-def _profile(
-    skills: tuple[str, ...],
-    availability: tuple[WeeklySpan, ...],
-    channels: tuple[str, ...],
-    lang: str,
-) -> dict[str, object]:
-    unknown = set(skills) - set(SKILLS)
-    if unknown:
-        raise VolunteerError(
-            f"Onbekende vaardigheid: {', '.join(sorted(unknown))}.", field="skills"
-        )
-    if not channels or set(channels) - set(CHANNELS):
-        raise VolunteerError("Kies hoe we je bereiken: web-push en/of e-mail.", field="channels")
-    if any(not 0 <= span.weekday <= 6 for span in availability) or len(availability) > 50:
-        raise VolunteerError("Deze beschikbaarheid klopt niet.", field="availability")
-    if lang not in ("nl", "en"):
-        raise VolunteerError("Kies Nederlands of Engels.", field="lang")
-    return {
-        "skills": store.skill_bits(skills),
-        "availability": store.encode_spans(availability),
-        "channels": _encode(tuple(dict.fromkeys(channels))).decode(),
-        "lang": lang,
-    }
