@@ -9,6 +9,7 @@ import re
 import sqlalchemy as sa
 
 from stadspuls.settings import Settings
+from tests.support.http import closed_port
 from tests.support.smtp_server import SmtpInbox
 from tests.web.volunteers.conftest import Site, running_site
 
@@ -157,3 +158,15 @@ def test_forms_that_send_mail_share_the_public_pages_limit_per_address(
         # A form with mistakes the page itself finds is answered before the limit: the visitor
         # still learns what to fix.
         assert site.register(email="d@example.nl", name="").status_code == 422
+
+
+def test_a_mail_server_that_is_down_is_said_next_to_the_address(
+    settings: Settings, engine: sa.Engine
+) -> None:
+    nobody = (SmtpInbox(), closed_port())  # nothing listens there
+    with running_site(settings, engine, nobody) as site:
+        answer = site.register()
+        assert answer.status_code == 422
+        assert 'id="email-error"' in answer.text
+        assert 'value="sanne@example.nl"' in answer.text
+        assert sum(site.volunteers.counts().values()) == 0  # taken back: it could never confirm
