@@ -228,6 +228,7 @@ def test_register_subscribe_call_out_push_answer_live(
 
         # 2. Confirm with the link from the e-mail; the own page opens.
         page.goto(world.link("bevestig"))
+        page.click("#confirm")
         page.wait_for_url(re.compile(r".*/vrijwilligers/ik/.*"))
         assert "Uw e-mailadres is bevestigd" in page.inner_text("main")
 

@@ -94,7 +94,8 @@ class Site:
         )
         assert answer.status_code == 303, answer.text
         confirm = self.links("bevestig")[before]
-        landed = self.client.get(confirm, follow_redirects=False)
+        assert self.client.get(confirm).status_code == 200  # a button, nothing confirmed yet
+        landed = self.client.post(confirm, follow_redirects=False)
         assert landed.status_code == 303
         manage = landed.headers["location"].split("?")[0]
         assert manage.startswith("/vrijwilligers/ik/")
