@@ -6,8 +6,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import sqlalchemy as sa
+
 from stadspuls.access.roles import cli_actor
 from stadspuls.records import utcnow
+from stadspuls.store.schema import callouts
 from stadspuls.volunteers.records import CallOut, Target
 from tests.web.volunteers.conftest import Site
 
@@ -105,3 +108,14 @@ def test_the_answer_page_in_english(site: Site) -> None:
     assert 'lang="en"' in page.text
     assert "Yes, I am coming" in page.text
     assert "Never put yourself in danger" in page.text
+
+
+def test_a_link_of_a_deleted_call_out_says_it_is_over(site: Site) -> None:
+    target = called(site)
+    token = site.callouts.answer_token(target.id, "accepted")
+    with site.engine.begin() as conn:  # as the retention purge deletes an ended call-out
+        conn.execute(sa.delete(callouts).where(callouts.c.id == target.callout_id))
+    for answer in (site.client.get(f"/vrijwilligers/antwoord/{token}"),
+                   site.client.post(f"/vrijwilligers/antwoord/{token}")):  # fmt: skip
+        assert answer.status_code == 410
+        assert "Deze link is verlopen" in answer.text
