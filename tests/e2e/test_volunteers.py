@@ -387,6 +387,9 @@ def test_a_point_from_the_offline_map_and_from_the_phone(
         assert 5.0 < lon < 5.2, lon
         assert "Utrecht" in page.inner_text("#point")
         shot(page, artifacts, "volunteer-register-map")
+        page.emulate_media(color_scheme="dark")  # a phone at night
+        shot(page, artifacts, "volunteer-register-dark")
+        page.emulate_media(color_scheme="light")
         page.click("[data-use-location]")
         page.wait_for_function("document.querySelector('#lat').value.startsWith('51.44')")
         assert page.input_value("#lon").startswith("5.46")

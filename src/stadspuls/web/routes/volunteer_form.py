@@ -173,7 +173,11 @@ def check(form: VolunteerForm, *, registering: bool = True) -> list[FieldError]:
                 params={"limit": MAX_NAME},
             )
         )
-    if registering and (len(form.email) > MAX_EMAIL or not EMAIL.match(form.email)):
+    if registering and not form.email:
+        errors.append(
+            FieldError(field="email", message="Give your e-mail address: the link comes there.")
+        )
+    elif registering and (len(form.email) > MAX_EMAIL or not EMAIL.match(form.email)):
         errors.append(
             FieldError(field="email", message="This is not an e-mail address (name@example.nl).")
         )

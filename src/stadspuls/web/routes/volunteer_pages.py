@@ -180,8 +180,9 @@ async def mail_link(request: Request) -> Response:
         )
     if not EMAIL.match(email):
         token = form_token(request)
-        message = "This is not an e-mail address (name@example.nl)."
-        errors = [FieldError(field="email", message=message)]
+        errors = [
+            FieldError(field="email", message="This is not an e-mail address (name@example.nl).")
+        ]
         context = {"form_csrf": token, "email": email, "errors": errors, "error_fields": {"email"}}
         return with_token(
             request, show(request, "volunteers/link.html", context, status=422), token
