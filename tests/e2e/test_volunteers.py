@@ -228,6 +228,7 @@ def test_register_subscribe_call_out_push_answer_live(
 
         # 2. Confirm with the link from the e-mail; the own page opens.
         page.goto(world.link("bevestig"))
+        page.click("#confirm")
         page.wait_for_url(re.compile(r".*/vrijwilligers/ik/.*"))
         assert "Uw e-mailadres is bevestigd" in page.inner_text("main")
 
@@ -368,9 +369,16 @@ def test_a_point_from_the_offline_map_and_from_the_phone(
     page = context.new_page()
     try:
         page.goto("/vrijwilligers")
+        # Sent empty: the summary of what is wrong gets the focus, each error links its field.
+        page.click("button[type=submit]")
+        page.wait_for_selector("#error-summary")
+        assert page.evaluate("document.activeElement.id") == "error-summary"
+        page.click("#error-summary a[href='#name']")
+        assert page.evaluate("document.activeElement.id") == "name"
         page.click("[data-open-map]")
         utrecht = page.locator("[data-map-picker] path[data-name='Utrecht']")
         utrecht.wait_for()
+        utrecht.scroll_into_view_if_needed()
         box = utrecht.bounding_box()
         assert box is not None
         page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
@@ -379,6 +387,9 @@ def test_a_point_from_the_offline_map_and_from_the_phone(
         assert 5.0 < lon < 5.2, lon
         assert "Utrecht" in page.inner_text("#point")
         shot(page, artifacts, "volunteer-register-map")
+        page.emulate_media(color_scheme="dark")  # a phone at night
+        shot(page, artifacts, "volunteer-register-dark")
+        page.emulate_media(color_scheme="light")
         page.click("[data-use-location]")
         page.wait_for_function("document.querySelector('#lat').value.startsWith('51.44')")
         assert page.input_value("#lon").startswith("5.46")

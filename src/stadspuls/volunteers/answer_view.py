@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import msgspec
 
+from stadspuls.service.errors import NotFound
 from stadspuls.store import callouts as store
 from stadspuls.volunteers import answer_links
 from stadspuls.volunteers.callouts import CallOutService
@@ -24,6 +25,10 @@ def open_answer(service: CallOutService, token: str) -> OpenedAnswer:
     target_id, answer = answer_links.open_token(service.signer, token, service.clock())
     with service.engine.connect() as conn:
         target = store.target(conn, target_id)
-    if target is None:
-        raise BadLink("this call-out is no longer kept", expired=True)
-    return OpenedAnswer(answer=answer, target=target, callout=service.callout_of(target))
+    try:
+        if target is None:
+            raise NotFound("no such target")
+        callout = service.callout_of(target)
+    except NotFound as error:  # deleted by the retention purge after it ended
+        raise BadLink("this call-out is no longer kept", expired=True) from error
+    return OpenedAnswer(answer=answer, target=target, callout=callout)

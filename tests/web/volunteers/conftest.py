@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import EmailMessage
 
@@ -93,7 +94,8 @@ class Site:
         )
         assert answer.status_code == 303, answer.text
         confirm = self.links("bevestig")[before]
-        landed = self.client.get(confirm, follow_redirects=False)
+        assert self.client.get(confirm).status_code == 200  # a button, nothing confirmed yet
+        landed = self.client.post(confirm, follow_redirects=False)
         assert landed.status_code == 303
         manage = landed.headers["location"].split("?")[0]
         assert manage.startswith("/vrijwilligers/ik/")
@@ -121,10 +123,12 @@ def smtp() -> Iterator[tuple[SmtpInbox, int]]:
         controller.stop()
 
 
-@pytest.fixture
-def site(settings: Settings, engine: sa.Engine, smtp: tuple[SmtpInbox, int]) -> Iterator[Site]:
+@contextmanager
+def running_site(
+    settings: Settings, engine: sa.Engine, smtp: tuple[SmtpInbox, int], **inbox_settings: object
+) -> Iterator[Site]:
     inbox, port = smtp
-    configured = public_settings(settings, engine).model_copy(
+    configured = public_settings(settings, engine, **inbox_settings).model_copy(
         update={"smtp": SmtpSettings(host="127.0.0.1", port=port, starttls=False)}
     )
     with (
@@ -132,3 +136,9 @@ def site(settings: Settings, engine: sa.Engine, smtp: tuple[SmtpInbox, int]) -> 
         TestClient(app, client=(CLIENT_ADDRESS, 50123)) as client,
     ):
         yield Site(client, engine, configured, inbox)
+
+
+@pytest.fixture
+def site(settings: Settings, engine: sa.Engine, smtp: tuple[SmtpInbox, int]) -> Iterator[Site]:
+    with running_site(settings, engine, smtp) as running:
+        yield running

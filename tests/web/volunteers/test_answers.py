@@ -6,8 +6,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import sqlalchemy as sa
+
 from stadspuls.access.roles import cli_actor
 from stadspuls.records import utcnow
+from stadspuls.store.schema import callouts
 from stadspuls.volunteers.records import CallOut, Target
 from tests.web.volunteers.conftest import Site
 
@@ -95,3 +98,24 @@ def test_the_service_worker_is_served_for_its_scope(site: Site) -> None:
     assert worker.headers["content-type"].startswith("text/javascript")
     assert "showNotification" in worker.text
     assert "notificationclick" in worker.text
+
+
+def test_the_answer_page_in_english(site: Site) -> None:
+    target = called(site)
+    token = site.callouts.answer_token(target.id, "accepted")
+    page = site.client.get(f"/vrijwilligers/antwoord/{token}?lang=en")
+    assert page.status_code == 200
+    assert 'lang="en"' in page.text
+    assert "Yes, I am coming" in page.text
+    assert "Never put yourself in danger" in page.text
+
+
+def test_a_link_of_a_deleted_call_out_says_it_is_over(site: Site) -> None:
+    target = called(site)
+    token = site.callouts.answer_token(target.id, "accepted")
+    with site.engine.begin() as conn:  # as the retention purge deletes an ended call-out
+        conn.execute(sa.delete(callouts).where(callouts.c.id == target.callout_id))
+    for answer in (site.client.get(f"/vrijwilligers/antwoord/{token}"),
+                   site.client.post(f"/vrijwilligers/antwoord/{token}")):  # fmt: skip
+        assert answer.status_code == 410
+        assert "Deze link is verlopen" in answer.text

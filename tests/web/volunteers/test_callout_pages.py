@@ -96,6 +96,10 @@ def test_a_call_out_from_a_postcode_shows_its_answers_live(
         f"/oproepen-vrijwilligers/{callout_id}/uitbreiden", data={"csrf": csrf, "more": "5"}
     )
     assert more.status_code == 409
+    log = operator.get(f"/oproepen-vrijwilligers/{callout_id}/log")
+    assert log.status_code == 200
+    for word in ("aangemaakt", "gekozen", "beantwoord", "gesloten"):
+        assert word in log.text, word
     kinds = [e.kind for e in site.callouts.events(cli_actor("test"), callout_id)]
     assert kinds[0] == "created"
     assert "answered" in kinds
@@ -109,6 +113,14 @@ def test_bad_input_on_the_form(site: Site, operator: TestClient) -> None:
     unknown = operator.post("/oproepen-vrijwilligers", data={**base, "where": "0000"})
     assert unknown.status_code == 422
     assert 'value="0000"' in unknown.text
+    at_a_point = operator.post(
+        "/oproepen-vrijwilligers",
+        data={**base, "where": "", "lat": "52.0973", "lon": "5.1188", "place": ""},
+        follow_redirects=False,
+    )
+    assert at_a_point.status_code == 303  # nobody to select, but a call-out all the same
+    made = site.callouts.get(cli_actor("test"), int(at_a_point.headers["location"].split("/")[-1]))
+    assert made.place_label == "Utrecht"  # the municipality, not the coordinates
     outside = operator.post(
         "/oproepen-vrijwilligers", data={**base, "where": "", "lat": "50.8467", "lon": "4.3525"}
     )

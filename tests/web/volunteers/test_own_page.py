@@ -152,3 +152,50 @@ def test_push_endpoints_in_the_servers_own_network_are_refused(site: Site) -> No
     private = site.volunteers.get(volunteer_id, private=True).private
     assert private is not None
     assert private.push == ()
+
+
+def test_the_own_page_in_english(site: Site) -> None:
+    manage = site.confirmed()
+    page = site.client.get(f"{manage}?lang=en")
+    assert page.status_code == 200
+    assert "Your volunteer page" in page.text
+    assert "Stop being a volunteer" in page.text
+
+
+def resubmitted(site: Site, manage: str) -> int:
+    """Post the own page's form back exactly as the page filled it in."""
+    html = site.client.get(manage).text
+    form = html[html.index('action="' + manage + '"') :]
+    form = form[: form.index("</form>")]
+    data: dict[str, str | list[str]] = {}
+    for tag in re.findall(r"<input [^>]+>", form):
+        name = re.search(r'name="([^"]+)"', tag)
+        value = re.search(r'value="([^"]*)"', tag)
+        kind = re.search(r'type="([^"]+)"', tag)
+        if name is None or value is None:
+            continue
+        if kind and kind.group(1) in ("checkbox", "radio") and " checked" not in tag:
+            continue
+        if name.group(1) in ("skills", "channels"):
+            listed = data.setdefault(name.group(1), [])
+            assert isinstance(listed, list)
+            listed.append(value.group(1))
+        else:
+            data[name.group(1)] = value.group(1).replace("&#39;", "'")
+    return site.client.post(manage, data=data, follow_redirects=False).status_code
+
+
+def test_saving_the_form_unchanged_keeps_the_place(site: Site) -> None:
+    by_postcode = site.confirmed("pc@example.nl", where="3583")
+    assert resubmitted(site, by_postcode) == 303
+    volunteer_id = site.volunteers.open_manage_token(by_postcode.rsplit("/", 1)[1])
+    private = site.volunteers.get(volunteer_id, private=True).private
+    assert private is not None
+    assert private.place_label.startswith("3583")
+    by_point = site.confirmed("pt@example.nl", where="", lat="52.097310", lon="5.118840")
+    assert resubmitted(site, by_point) == 303
+    assert resubmitted(site, by_point) == 303  # twice: the point's label is not a place
+    volunteer_id = site.volunteers.open_manage_token(by_point.rsplit("/", 1)[1])
+    private = site.volunteers.get(volunteer_id, private=True).private
+    assert private is not None
+    assert (round(private.lat, 4), round(private.lon, 4)) == (52.0973, 5.1188)

@@ -6,7 +6,12 @@ from __future__ import annotations
 
 import re
 
-from tests.web.volunteers.conftest import Site
+import sqlalchemy as sa
+
+from stadspuls.settings import Settings
+from tests.support.http import closed_port
+from tests.support.smtp_server import SmtpInbox
+from tests.web.volunteers.conftest import Site, running_site
 
 
 def errors_of(html: str) -> list[str]:
@@ -41,12 +46,18 @@ def test_register_with_a_postcode_and_confirm_from_the_email(site: Site) -> None
     assert site.volunteers.counts().get("pending") == 1
     confirm = site.links("bevestig")
     assert len(confirm) == 1
-    landed = site.client.get(confirm[0])
+    # Opening the link (as a mail scanner does) confirms nothing; the button does.
+    for _ in range(2):
+        shown = site.client.get(confirm[0])
+        assert shown.status_code == 200
+        assert "Bevestig uw aanmelding" in shown.text
+    assert site.volunteers.counts().get("pending") == 1
+    landed = site.client.post(confirm[0])
     assert landed.status_code == 200
     assert "Uw e-mailadres is bevestigd" in landed.text
     assert site.volunteers.counts().get("active") == 1
-    # The link is used up: a second click says so, and changes nothing.
-    again = site.client.get(confirm[0])
+    # The link is used up: a second press says so, and changes nothing.
+    again = site.client.post(confirm[0])
     assert again.status_code in (400, 410)
     assert "Deze link" in again.text
     assert site.volunteers.counts().get("active") == 1
@@ -138,3 +149,30 @@ def test_the_manage_link_form_answers_the_same_for_an_unknown_address(site: Site
     assert site.mail.messages == []
     bad = site.client.post("/vrijwilligers/link", data={"csrf": csrf.group(1), "email": "x"})
     assert bad.status_code == 422
+
+
+def test_forms_that_send_mail_share_the_public_pages_limit_per_address(
+    settings: Settings, engine: sa.Engine, smtp: tuple[SmtpInbox, int]
+) -> None:
+    with running_site(settings, engine, smtp, reports_per_address_hour=2) as site:
+        assert site.register(email="a@example.nl").status_code == 303
+        assert site.register(email="b@example.nl").status_code == 303
+        third = site.register(email="c@example.nl")
+        assert third.status_code == 429
+        assert "retry-after" in third.headers
+        assert len(site.mail.messages) == 2
+        # A form with mistakes the page itself finds is answered before the limit: the visitor
+        # still learns what to fix.
+        assert site.register(email="d@example.nl", name="").status_code == 422
+
+
+def test_a_mail_server_that_is_down_is_said_next_to_the_address(
+    settings: Settings, engine: sa.Engine
+) -> None:
+    nobody = (SmtpInbox(), closed_port())  # nothing listens there
+    with running_site(settings, engine, nobody) as site:
+        answer = site.register()
+        assert answer.status_code == 422
+        assert 'id="email-error"' in answer.text
+        assert 'value="sanne@example.nl"' in answer.text
+        assert sum(site.volunteers.counts().values()) == 0  # taken back: it could never confirm

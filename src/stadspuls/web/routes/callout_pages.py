@@ -168,15 +168,18 @@ async def create(request: Request, actor: Operator) -> Response:
     if errors:
         return list_page(request, actor, form, errors, status=422)
     try:
+        where = _where(form)
         location = await run_in_threadpool(
-            lambda: volunteers(request).locate(**_where(form))  # type: ignore[arg-type]
+            lambda: volunteers(request).locate(**where)  # type: ignore[arg-type]
         )
+        # A point is named by the municipality the map showed (else the service names it).
+        label = form["place"] if "lat" in where else location.label
         callout = CallOut(
             title=form["title"],
             message=form["message"],
             lat=location.lat,
             lon=location.lon,
-            place_label=location.label,
+            place_label=label,
             radius_km=float(_number(form["radius_km"]) or 0),
             skills=form["skills"],
             wanted=int(form["wanted"]),
@@ -205,7 +208,6 @@ def live_context(request: Request, actor: Actor, callout: CallOut) -> dict[str, 
         "selected": len(targets),
         "reached": sum(1 for t in targets if t.reached),
         "unanswered": sum(1 for t in targets if t.answer is None),
-        "events": service.events(actor, callout.id),
         "skill_labels": SKILL_LABELS,
         "live_every": LIVE_EVERY_S,
         "now": utcnow(),
@@ -225,7 +227,10 @@ def _detail(
     request: Request, actor: Actor, callout_id: int, error: str = "", status: int = 200
 ) -> HTMLResponse:
     callout = _found(callout_id, request, actor)
-    context = {"nav": "callouts", "error": error, **live_context(request, actor, callout)}
+    assert callout.id is not None
+    events = callouts(request).events(actor, callout.id)
+    context = {"nav": "callouts", "error": error, "events": events}
+    context |= live_context(request, actor, callout)
     return render(request, "callouts/detail.html", context, status=status)
 
 
@@ -233,6 +238,20 @@ def _detail(
 def callout_live(request: Request, actor: Operator, callout_id: int) -> HTMLResponse:
     callout = _found(callout_id, request, actor)
     response = render(request, "callouts/_live.html", live_context(request, actor, callout))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.get(HOME + "/{callout_id}/log", response_class=HTMLResponse)
+def callout_log(request: Request, actor: Operator, callout_id: int) -> HTMLResponse:
+    callout = _found(callout_id, request, actor)
+    assert callout.id is not None
+    context = {
+        "callout": callout,
+        "events": callouts(request).events(actor, callout.id),
+        "live_every": LIVE_EVERY_S,
+    }
+    response = render(request, "callouts/_log.html", context)
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from stadspuls.service.errors import NotFound
 from stadspuls.volunteers.answer_view import open_answer
 from stadspuls.volunteers.callouts import CallOutService
 from stadspuls.volunteers.errors import BadLink
@@ -81,6 +82,11 @@ async def answer(request: Request, token: str) -> Response:
     try:
         target = await run_in_threadpool(service.answer, token[:MAX_TOKEN])
         opened = await run_in_threadpool(open_answer, service, token[:MAX_TOKEN])
+    except NotFound:  # a genuine link of a call-out the retention has deleted
+        error = BadLink("this call-out is no longer kept", expired=True)
+        if wants_json:
+            return JSONResponse({"error": str(error)}, status_code=410)
+        return _bad(request, error)
     except BadLink as error:
         if wants_json:
             return JSONResponse({"error": str(error)}, status_code=410 if error.expired else 400)

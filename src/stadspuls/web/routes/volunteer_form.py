@@ -22,7 +22,10 @@ from stadspuls.web.routes.public_form import EMAIL, MAX_EMAIL, FieldError, clean
 
 MAX_NAME = 100
 MAX_WHERE = 100
-POSTCODE = re.compile(r"^\s*(\d{4})\s*(?:[A-Za-z]{2})?\s*$")
+# "3511", "3511 AB", and what the service shows back: "3511 Utrecht".
+POSTCODE = re.compile(r"^\s*(\d{4})(?:\s*[A-Za-z]{2}\b)?(?:\s+\D.*)?\s*$")
+# The label the service keeps for a point: "52.0907, 5.1214".
+POINT_LABEL = re.compile(r"^\s*-?\d{1,2}\.\d+,\s*-?\d{1,3}\.\d+\s*$")
 _SPAN = re.compile(r"^\s*(\d{1,2})[:.]?(\d{2})?\s*[-–]\s*(\d{1,2})[:.]?(\d{2})?\s*$")
 WEEKDAYS = range(7)
 # The service's field names for where someone lives, onto the one box of the form.
@@ -87,11 +90,13 @@ def from_volunteer(volunteer: Volunteer) -> VolunteerForm:
     by_day: dict[int, list[str]] = {day: [] for day in WEEKDAYS}
     for span in volunteer.availability:
         by_day[span.weekday].append(f"{_clock(span.start)}-{_clock(span.end, end=True)}")
-    point = private is not None and not private.place_label
+    point = private is not None and (
+        not private.place_label or POINT_LABEL.match(private.place_label) is not None
+    )
     return VolunteerForm(
         name="" if private is None else private.name,
         email="" if private is None else private.email,
-        where="" if private is None else private.place_label,
+        where="" if private is None or point else private.place_label,
         lat=f"{private.lat:.6f}" if private is not None and point else "",
         lon=f"{private.lon:.6f}" if private is not None and point else "",
         radius_km=f"{volunteer.radius_km:g}",
@@ -168,7 +173,11 @@ def check(form: VolunteerForm, *, registering: bool = True) -> list[FieldError]:
                 params={"limit": MAX_NAME},
             )
         )
-    if registering and (len(form.email) > MAX_EMAIL or not EMAIL.match(form.email)):
+    if registering and not form.email:
+        errors.append(
+            FieldError(field="email", message="Give your e-mail address: the link comes there.")
+        )
+    elif registering and (len(form.email) > MAX_EMAIL or not EMAIL.match(form.email)):
         errors.append(
             FieldError(field="email", message="This is not an e-mail address (name@example.nl).")
         )

@@ -133,10 +133,17 @@ def check_mail(request: Request) -> HTMLResponse:
 
 
 @router.get("/vrijwilligers/bevestig/{token}", response_class=HTMLResponse)
+def confirm_page(request: Request, token: str) -> HTMLResponse:
+    """The link from the confirmation e-mail shows a button and changes nothing: mail scanners
+    (and "safe links" services) open every link in a mail, and someone who registered another
+    person's address must not have it confirmed by that person's scanner."""
+    context = {"token": token[:512]}
+    return show(request, "volunteers/confirm.html", context, private=True)
+
+
+@router.post("/vrijwilligers/bevestig/{token}")
 def confirm(request: Request, token: str) -> Response:
-    """The link from the confirmation e-mail. A GET that changes state, unlike the answer links:
-    a mail scanner following it only confirms what the address's owner asked for (and can undo
-    by leaving); the volunteer then lands on their own page."""
+    """Make the registration active (the token is the proof) and go to the own page."""
     service = volunteers(request)
     try:
         volunteer = service.confirm(token[:512])
@@ -173,8 +180,9 @@ async def mail_link(request: Request) -> Response:
         )
     if not EMAIL.match(email):
         token = form_token(request)
-        message = "This is not an e-mail address (name@example.nl)."
-        errors = [FieldError(field="email", message=message)]
+        errors = [
+            FieldError(field="email", message="This is not an e-mail address (name@example.nl).")
+        ]
         context = {"form_csrf": token, "email": email, "errors": errors, "error_fields": {"email"}}
         return with_token(
             request, show(request, "volunteers/link.html", context, status=422), token

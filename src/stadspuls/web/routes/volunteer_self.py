@@ -24,6 +24,7 @@ from stadspuls.volunteers.records import PushSubscription, Volunteer
 from stadspuls.web.routes import volunteer_form
 from stadspuls.web.routes.public_form import FieldError
 from stadspuls.web.routes.public_pages import form_token, show, token_ok, with_token
+from stadspuls.web.routes.volunteer_answer import distance_band
 from stadspuls.web.routes.volunteer_form import VolunteerForm
 from stadspuls.web.routes.volunteer_pages import choices, volunteers
 
@@ -107,6 +108,7 @@ def own_page(
         "error_fields": {error.field for error in errors or []},
         "form_csrf": csrf,
         "history": service.history(volunteer.id),
+        "band": distance_band,
         "vapid_key": vapid_public_key(request),
         "welcome": request.query_params.get("welkom") == "1",
         "saved": request.query_params.get("bewaard") == "1",

@@ -92,6 +92,10 @@
     }
   }
 
+  // "Confirmed" and "saved" are said once: a bookmark or a reload should not say them again.
+  if (/[?&](welkom|bewaard)=1/.test(window.location.search) && window.history.replaceState) {
+    window.history.replaceState(null, "", window.location.pathname + window.location.hash);
+  }
   document.querySelectorAll("[data-radius]").forEach(radius);
   document.querySelectorAll("form.volunteer-form").forEach(hours);
   document.querySelectorAll("[data-push]").forEach(push);
