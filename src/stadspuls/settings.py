@@ -272,6 +272,10 @@ class VolunteerSettings(BaseModel):
     vapid_key_file: Path | None = None
     vapid_subject: str = Field(default="mailto:stadspuls@localhost", pattern=r"^(mailto:|https://)")
     push_ttl_s: int = Field(default=3600, ge=0, le=28 * 86400)
+    # Push endpoints on this machine's loopback address (a push service run beside Stadspuls, as
+    # the tests do). Off: a browser's push service is a public HTTPS host, and an endpoint on the
+    # server itself would let anyone make the notifier post to its own network.
+    push_allow_loopback: bool = False
     # A volunteer is called at most this many times in 24 hours.
     max_calls_per_day: int = Field(default=3, ge=1, le=100)
     # Bounds of a volunteer's own radius and of a call-out's radius (km).

@@ -157,6 +157,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                 "STADSPULS_SMTP__PORT": str(smtp_port),
                 "STADSPULS_SMTP__STARTTLS": "false",
                 "STADSPULS_VOLUNTEERS__POLL_S": "0.2",
+                # The push service of this test runs on loopback, beside the server.
+                "STADSPULS_VOLUNTEERS__PUSH_ALLOW_LOOPBACK": "true",
             }
         )
         running.add_user("olga", "analyst")

@@ -140,6 +140,8 @@ def test_push_endpoints_in_the_servers_own_network_are_refused(site: Site) -> No
         "https://10.0.0.5/push",  # a private address
         "https://169.254.169.254/latest/meta-data",  # link-local: a cloud's metadata service
         "https://intranet/push",  # a bare internal name
+        "http://127.0.0.1:8000/api/alerts",  # the server itself (loopback is off by default)
+        "https://localhost/push",
         "ftp://push.example.net/x",
     ):
         refused = site.client.post(

@@ -19,6 +19,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from stadspuls.settings import Settings
 from stadspuls.volunteers.errors import BadLink, VolunteerError
 from stadspuls.volunteers.records import PushSubscription, Volunteer
 from stadspuls.web.routes import volunteer_form
@@ -47,11 +48,12 @@ class _Subscription(msgspec.Struct, frozen=True):
     keys: _Keys
 
 
-def push_endpoint_ok(endpoint: str) -> bool:
+def push_endpoint_ok(endpoint: str, *, allow_loopback: bool = False) -> bool:
     """Whether the notifier may post to this endpoint. Browsers' push services are public HTTPS
     hosts; the notifier must not become a way to reach the server's own network, so an address
-    in a private or link-local range is refused. Loopback is allowed (plain HTTP too): a push
-    service run beside Stadspuls, as in the tests."""
+    in a private, link-local or loopback range is refused. `allow_loopback`
+    (`volunteers.push_allow_loopback`) admits a push service run beside Stadspuls, as in the
+    tests, plain HTTP too."""
     try:
         parts = urlsplit(endpoint)
         host = parts.hostname or ""
@@ -63,10 +65,10 @@ def push_endpoint_ok(endpoint: str) -> bool:
         address = ipaddress.ip_address(host)
     except ValueError:
         if host == "localhost":
-            return parts.scheme in ("http", "https")
+            return allow_loopback and parts.scheme in ("http", "https")
         return parts.scheme == "https" and "." in host
     if address.is_loopback:
-        return parts.scheme in ("http", "https")
+        return allow_loopback and parts.scheme in ("http", "https")
     return parts.scheme == "https" and address.is_global
 
 
@@ -238,7 +240,8 @@ async def add_push(request: Request, token: str) -> Response:
         sent = msgspec.json.decode(body, type=_Subscription)
     except msgspec.DecodeError:
         return Response(status_code=422)
-    if not push_endpoint_ok(sent.endpoint):
+    settings: Settings = request.app.state.settings
+    if not push_endpoint_ok(sent.endpoint, allow_loopback=settings.volunteers.push_allow_loopback):
         return Response(status_code=422)
     subscription = PushSubscription(
         endpoint=sent.endpoint, p256dh=sent.keys.p256dh, auth=sent.keys.auth
