@@ -193,6 +193,12 @@ def test_images_are_read_from_the_vault_and_kept_by_its_purge(desk: Desk, tmp_pa
     with desk.engine.connect() as conn:
         assert vault.remove_unused(conn, [sha256, "cd" * 32]) == 1
     assert vault.path_of(sha256).exists()
+    # An image gone from the vault fails the send for good: no retry brings it back.
+    missing = MediaItem(sha256="ef" * 32, content_type="image/png", alt="Kaart")
+    gone = desk.published(targets=("mastodon",), media=(missing,), title="Zonder beeld")
+    assert asyncio.run(box.send_due()) == {"failed": 1}
+    (delivery,) = desk.service.deliveries(desk.actor("ann"), gone.id or 0)
+    assert delivery.last_error == f"image {'ef' * 6}… is not in the media vault"
 
 
 def test_an_unconfigured_target_waits_visibly(desk: Desk) -> None:

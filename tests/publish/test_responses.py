@@ -10,15 +10,14 @@ import sqlalchemy as sa
 
 from stadspuls.consumers import Driver
 from stadspuls.enrich.door import build_door
-from stadspuls.enrich.pseudonymise import Pseudonymiser, load_or_create_key
 from stadspuls.pipeline import Pipeline, build_consumers
-from stadspuls.publish.responses import NAME, PublicationResponses, platform_ids
-from stadspuls.records import Post
-from stadspuls.sealed import Sealer
+from stadspuls.publish.responses import NAME, build, platform_ids
+from stadspuls.records import Monitor, Post
 from stadspuls.settings import Settings
 from stadspuls.store import publication_deliveries as deliveries
+from stadspuls.store.monitors import insert_monitor
 from stadspuls.store.rows import to_us
-from stadspuls.store.schema import consumers, publication_responses
+from stadspuls.store.schema import consumers, monitor_buckets, publication_responses
 from tests.publish.conftest import Desk, make_desk
 
 OUR_STATUS = "https://social.example/@gemeente/1001"
@@ -106,13 +105,8 @@ def test_replies_reposts_and_links_are_counted_by_the_hour(
     pipeline = Pipeline(engine, build_door(settings))
     pipeline.process(posts)
     pipeline.close()
-    key = load_or_create_key(settings.key_file)
-    consumer = PublicationResponses(
-        settings,
-        post_id=Pseudonymiser(key).post_id,
-        sealer=Sealer(load_or_create_key(settings.seal_key_path, "sealing")),
-        clock=desk.clock,
-    )
+    consumer = build(engine, settings)  # the keys the door used, read when first needed
+    consumer.clock = desk.clock
     driver = Driver(engine, consumer, start="beginning")
     driver.prepare()
     assert driver.step() == 8
@@ -146,3 +140,31 @@ def test_replies_reposts_and_links_are_counted_by_the_hour(
 def test_the_consumer_is_registered(engine: sa.Engine, settings: Settings) -> None:
     group = build_consumers(settings, engine)
     assert NAME in [driver.name for driver in group.drivers]
+
+
+def test_the_monitors_volume_stands_beside_the_response(desk: Desk) -> None:
+    monitor = insert_monitor(
+        desk.engine,
+        Monitor(name="brand", query="brand", owner="ann", purpose="test",
+                legal_basis="public-task", retention_days=30),
+    )  # fmt: skip
+    assert monitor.id is not None
+    hour = to_us(desk.clock())
+    with desk.engine.begin() as conn:
+        conn.execute(
+            monitor_buckets.insert(),
+            [
+                {"monitor_id": monitor.id, "start_us": hour, "posts": 40, "authors": 30,
+                 "negative": 12, "last_us": hour},
+                {"monitor_id": monitor.id, "start_us": hour + 3_600_000_000, "posts": 7,
+                 "authors": 6, "negative": 1, "last_us": hour + 3_600_000_000},
+                # Before publishing: not shown.
+                {"monitor_id": monitor.id, "start_us": hour - 3_600_000_000, "posts": 99,
+                 "authors": 9, "negative": 9, "last_us": hour - 3_600_000_000},
+            ],
+        )  # fmt: skip
+    published = desk.published(targets=("news",), monitor_id=monitor.id)
+    desk.clock.advance(hours=2, minutes=30)
+    hours = desk.service.responses(desk.actor("ann"), published.id or 0)
+    assert [(h.monitor_posts, h.monitor_negative) for h in hours] == [(40, 12), (7, 1), (0, 0)]
+    assert [h.replies for h in hours] == [0, 0, 0]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Collection, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import msgspec
 
@@ -29,6 +29,7 @@ LANGUAGES = ("nl", "en")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _LINK = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 _SLUG_LENGTH = 80
+MAX_AHEAD = timedelta(days=366)
 
 
 def public_base(settings: Settings) -> str:
@@ -123,6 +124,8 @@ def check(draft: Publication, *, known_targets: Collection[str], now: datetime) 
             raise PublishError("a time needs a time zone", field="scheduled_at")
         if draft.scheduled_at < now:
             raise PublishError("the scheduled time has passed", field="scheduled_at")
+        if draft.scheduled_at > now + MAX_AHEAD:
+            raise PublishError("schedule at most a year ahead", field="scheduled_at")
 
 
 def news_preview(settings: Settings, publication: Publication) -> Preview:

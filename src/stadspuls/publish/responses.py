@@ -15,6 +15,7 @@ Only deliveries sent within `publish.response_hours` are followed.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Callable, Sequence
@@ -90,7 +91,7 @@ class PublicationResponses:
         settings: Settings,
         *,
         post_id: Callable[[str], str],
-        sealer: Sealer | None,
+        sealer: Sealer | Callable[[], Sealer] | None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.settings = settings
@@ -127,9 +128,10 @@ class PublicationResponses:
     def _by_link(self, ours: _Ours, post: Post) -> tuple[int, str] | None:
         if self.sealer is None:
             return None
+        sealer = self.sealer if isinstance(self.sealer, Sealer) else self.sealer()
         for sealed in post.links:
             try:
-                link = self.sealer.open(sealed, post.id)
+                link = sealer.open(sealed, post.id)
             except SealError:
                 continue
             key = _url_key(link)
@@ -168,10 +170,21 @@ class PublicationResponses:
 
 
 def build(engine: sa.Engine, settings: Settings) -> PublicationResponses:
-    """The consumer as `stadspuls run` starts it (pipeline.build_consumers)."""
+    """The consumer as `stadspuls run` starts it (pipeline.build_consumers). The keys are read
+    when there is first something to match: a process that never published reads none."""
     from stadspuls.enrich.pseudonymise import Pseudonymiser, load_or_create_key
 
     del engine
-    pseudonymiser = Pseudonymiser(load_or_create_key(settings.key_file))
-    sealer = Sealer(load_or_create_key(settings.seal_key_path, "sealing"))
-    return PublicationResponses(settings, post_id=pseudonymiser.post_id, sealer=sealer)
+
+    @functools.cache
+    def pseudonymiser() -> Pseudonymiser:
+        return Pseudonymiser(load_or_create_key(settings.key_file))
+
+    def post_id(raw_id: str) -> str:
+        return pseudonymiser().post_id(raw_id)
+
+    @functools.cache
+    def sealer() -> Sealer:
+        return Sealer(load_or_create_key(settings.seal_key_path, "sealing"))
+
+    return PublicationResponses(settings, post_id=post_id, sealer=sealer)

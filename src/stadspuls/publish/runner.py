@@ -12,7 +12,7 @@ from stadspuls.media.vault import Vault
 from stadspuls.publish.outbox import PublishOutbox
 from stadspuls.publish.registry import build_targets
 from stadspuls.publish.service import PublishService
-from stadspuls.publish.targets import MediaLoader
+from stadspuls.publish.targets import MediaLoader, SendError
 from stadspuls.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -23,7 +23,12 @@ def vault_loader(settings: Settings) -> MediaLoader:
     vault = Vault(settings.inbox.media_dir)
 
     def load(sha256: str) -> bytes:
-        return vault.path_of(sha256).read_bytes()
+        try:
+            return vault.path_of(sha256).read_bytes()
+        except (FileNotFoundError, ValueError) as error:
+            # Gone from the vault (or never there): no retry brings it back.
+            raise SendError(f"image {sha256[:12]}… is not in the media vault",
+                            permanent=True) from error  # fmt: skip
 
     return load
 

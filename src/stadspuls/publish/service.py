@@ -74,6 +74,11 @@ class PublishService(PublishAdmin):
         draft = compose.normalise(draft)
         compose.check(draft, known_targets=self.available_targets(), now=self.clock())
         compose.check_fits(self.preview(draft))
+        with self.engine.connect() as conn:
+            missing = store.missing_refs(conn, monitor_id=draft.monitor_id, alert_id=draft.alert_id)
+        if missing is not None:
+            what = "monitor" if missing == "monitor_id" else "alert"
+            raise PublishError(f"no such {what}", field=missing)
         return draft
 
     def preview(self, publication: Publication) -> list[Preview]:

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from stadspuls.publish.records import CrisisMode, MediaItem, Publication, PublicationEvent
 from stadspuls.publish.records import PublishTemplate as Template
 from stadspuls.store.rows import from_us, to_us
-from stadspuls.store.schema import crisis_modes, publication_events, publications
+from stadspuls.store.schema import alerts, crisis_modes, monitors, publication_events, publications
 from stadspuls.store.schema import publish_templates as templates_table
 
 _media_decode = msgspec.json.Decoder(tuple[MediaItem, ...]).decode
@@ -166,6 +166,24 @@ def published_news(
         for found in (_publication(row) for row in conn.execute(query).mappings())
         if "news" in found.targets
     ]
+
+
+def missing_refs(
+    conn: sa.Connection, *, monitor_id: int | None, alert_id: int | None
+) -> str | None:
+    """ "monitor_id" or "alert_id" when it names nothing (None: both fine)."""
+    if (
+        monitor_id is not None
+        and conn.execute(sa.select(monitors.c.id).where(monitors.c.id == monitor_id)).first()
+        is None
+    ):
+        return "monitor_id"
+    if (
+        alert_id is not None
+        and conn.execute(sa.select(alerts.c.id).where(alerts.c.id == alert_id)).first() is None
+    ):
+        return "alert_id"
+    return None
 
 
 def media_hashes_in_use(conn: sa.Connection, hashes: Iterable[str]) -> set[str]:

@@ -177,6 +177,9 @@ def _answer_errors(app: FastAPI) -> None:
         async def _answer(
             _request: Request, error: Exception, status: int = status
         ) -> JSONResponse:
-            return JSONResponse({"detail": str(error), "column": None}, status_code=status)
+            body: dict[str, object] = {"detail": str(error), "column": None}
+            if getattr(error, "field", None) is not None:  # the form field (PublishError)
+                body["field"] = error.field  # type: ignore[attr-defined]
+            return JSONResponse(body, status_code=status)
 
         app.add_exception_handler(kind, _answer)

@@ -1,6 +1,6 @@
 """Wiring publishing into the app: the publish service with its targets, the staff pages
-(/publicaties), the API (/api/publications) and the public news page with its feeds (/nieuws).
-CONTRACT STUB: the owning helper fills it in."""
+(/publicaties), the API (/api/publications, /api/publish) and the public news page with its
+feeds (/nieuws). The pages are added here by their own routers."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from stadspuls.publish.service import PublishService
 from stadspuls.settings import Settings
 from stadspuls.web.routes import (
     news,
+    publish_api,
     publish_compose,
     publish_pages,
     publish_template_pages,
@@ -18,8 +19,10 @@ from stadspuls.web.routes import (
 
 
 def install(app: FastAPI, settings: Settings) -> None:
-    targets = build_targets(settings, app.state.engine)
-    app.state.publish = PublishService(app.state.engine, settings, targets=targets)
+    engine = app.state.engine
+    # The web previews and composes; sending is the outbox's, in `stadspuls run`.
+    app.state.publish = PublishService(engine, settings, targets=build_targets(settings, engine))
+    app.include_router(publish_api.router, prefix="/api")
     install_pages(app)
 
 
