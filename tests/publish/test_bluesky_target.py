@@ -18,6 +18,7 @@ from PIL import Image
 from stadspuls.channels.split import graphemes
 from stadspuls.publish.bluesky import BlueskyTarget
 from stadspuls.publish.news import NewsTarget
+from stadspuls.publish.preview import URL, shorten_links
 from stadspuls.publish.richtext import TID_PATTERN, facets, record_key
 from stadspuls.publish.targets import SendError
 from stadspuls.settings import BlueskyAccountSettings
@@ -123,14 +124,17 @@ def test_a_post_with_an_image_and_its_alt_text(tmp_path: Path) -> None:
     assert value["$type"] == "app.bsky.feed.post"
     assert value["langs"] == ["nl"]
     news = "https://stad.example.nl/nieuws/12-brand-in-de-kerkstraat"
-    assert value["text"] == f"Ramen dicht in Café-buurt 👍🏽 #Kerkstraat\n\n{news}"
+    short = "stad.example.nl/nieuws/12-br..."  # shown short, as Bluesky's app does
+    assert value["text"] == f"Ramen dicht in Café-buurt 👍🏽 #Kerkstraat\n\n{short}"
     (embedded,) = value["embed"]["images"]
     assert value["embed"]["$type"] == "app.bsky.embed.images"
     assert embedded["alt"] == "Rook boven de Kerkstraat"
     assert pds.blob_bytes[embedded["image"]["ref"]["$link"]] == image
     assert embedded["image"]["mimeType"] == "image/jpeg"
     covered = sorted(_bytes(value["text"], f) for f in value["facets"])
-    assert covered == ["#Kerkstraat", news]
+    assert covered == ["#Kerkstraat", short]
+    link = next(f for f in value["facets"] if f["features"][0]["$type"].endswith("#link"))
+    assert link["features"][0]["uri"] == news  # the facet carries the whole link
 
 
 def test_an_image_over_the_blob_limit_is_made_smaller(tmp_path: Path) -> None:
@@ -319,3 +323,51 @@ def test_an_unreadable_app_password_fails_each_send_permanently(tmp_path: Path) 
         asyncio.run(main())
     assert caught.value.permanent
     assert "app_password_file" in str(caught.value)
+
+
+def test_a_short_lived_session_is_renewed_by_the_library(tmp_path: Path) -> None:
+    pds = BlueskyPds(access_s=120)  # the client renews within 15 minutes of expiry
+
+    async def two(target: BlueskyTarget) -> None:
+        await target.send(item("Eerste."), delivery(1), vault({}))
+        await target.send(item("Tweede."), delivery(2), vault({}))
+
+    run(tmp_path, pds, two)
+    nsids = [r["nsid"] for r in pds.requests]
+    assert nsids.count("com.atproto.server.createSession") == 1
+    assert "com.atproto.server.refreshSession" in nsids
+    assert len(pds.posts) == 2
+
+
+def test_a_revoked_session_fails_one_try_and_the_next_logs_in_again(tmp_path: Path) -> None:
+    pds = BlueskyPds()
+
+    async def revoked(target: BlueskyTarget) -> SendError:
+        await target.send(item("Eerste."), delivery(1), vault({}))
+        pds.tokens.clear()  # e.g. the app password's sessions were revoked
+        try:
+            await target.send(item("Tweede."), delivery(2), vault({}))
+        except SendError as error:
+            failed = error
+        await target.send(item("Tweede."), delivery(2), vault({}))
+        return failed
+
+    failed = run(tmp_path, pds, revoked)
+    assert not failed.permanent
+    assert "InvalidToken" in str(failed)
+    assert pds.sessions == 2
+    assert [post["value"]["text"].split("\n\n")[0] for post in pds.posts] == ["Eerste.", "Tweede."]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(PIECE, max_size=30).map(" ".join))
+def test_every_short_link_facet_covers_its_short_form_and_carries_the_whole_link(
+    text: str,
+) -> None:
+    shown, links = shorten_links(text)
+    whole = URL.findall(text)
+    found = [f for f in facets(shown, links) if f["features"][0]["$type"].endswith("#link")]
+    assert sorted(f["features"][0]["uri"] for f in found) == sorted(whole)
+    for facet in found:
+        covered, uri = _bytes(shown, facet), facet["features"][0]["uri"]
+        assert covered == uri or links[covered] == uri

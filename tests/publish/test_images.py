@@ -8,9 +8,9 @@ import random
 import pytest
 from PIL import Image
 
-from stadspuls.publish.images import fit_image
+from stadspuls.publish.images import fit_image, load_image
 from stadspuls.publish.targets import SendError
-from tests.publish.channel_support import jpeg
+from tests.publish.channel_support import jpeg, photo
 
 
 def test_an_image_that_fits_goes_as_it_is() -> None:
@@ -39,3 +39,22 @@ def test_an_image_that_cannot_be_made_to_fit_or_read_is_refused_for_good() -> No
     with pytest.raises(SendError) as too_small:
         fit_image(jpeg(400, 400, noise=True), "image/jpeg", 2000)
     assert too_small.value.permanent
+
+
+def test_an_image_gone_from_the_vault_fails_for_good_and_an_unreadable_one_is_retried() -> None:
+    item = photo("9" * 64)
+
+    def gone(sha256: str) -> bytes:
+        raise FileNotFoundError(sha256)
+
+    def locked(sha256: str) -> bytes:
+        raise PermissionError(13, "Permission denied", sha256)
+
+    with pytest.raises(SendError) as missing:
+        load_image(gone, item, "bluesky")
+    assert missing.value.permanent
+    assert "not in the media vault" in str(missing.value)
+    with pytest.raises(SendError) as unreadable:
+        load_image(locked, item, "mastodon")
+    assert not unreadable.value.permanent
+    assert load_image(lambda sha256: b"bytes", item, "mastodon") == b"bytes"

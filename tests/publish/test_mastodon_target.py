@@ -225,3 +225,26 @@ def test_a_text_too_long_for_a_thread_is_refused_before_anything_is_posted(
     assert caught.value.permanent
     assert server.statuses == []
     assert "Too long" in str(caught.value)
+
+
+def test_an_image_over_the_instances_size_limit_is_made_smaller(tmp_path: Path) -> None:
+    server = MastodonPublishServer(processing_polls=0, image_size_limit=300_000)
+    large = jpeg(900, 700, noise=True)
+    assert len(large) > 300_000
+    publication = item("Foto van de schade.", media=(photo("f" * 64),))
+    run(tmp_path, server, lambda t: t.send(publication, delivery(), vault({"f" * 64: large})))
+    (status,) = server.statuses
+    (attachment,) = status["media_attachments"]
+    assert len(server.uploads[attachment["id"]]) <= 300_000
+    assert attachment["content_type"] == "image/jpeg"
+
+
+def test_a_server_without_v2_media_gets_the_image_through_v1(tmp_path: Path) -> None:
+    server = MastodonPublishServer(v2_media=False)
+    publication = item("Ramen dicht.", media=(photo("a" * 64),))
+    run(tmp_path, server, lambda t: t.send(publication, delivery(), vault({"a" * 64: jpeg()})))
+    (status,) = server.statuses
+    assert status["media_attachments"][0]["description"] == "Rook boven de Kerkstraat"
+    paths = [r["path"] for r in server.requests]
+    assert paths[:3] == ["/api/v2/instance", "/api/v2/media", "/api/v1/media"]
+    assert not any(p.startswith("/api/v1/media/") for p in paths)  # ready at once: no polling

@@ -22,6 +22,8 @@ from stadspuls.publish.preview import (
     card_description,
     mastodon_length,
     mastodon_preview,
+    short_link,
+    shorten_links,
 )
 from stadspuls.publish.records import MediaItem, Publication
 from stadspuls.settings import BlueskyAccountSettings
@@ -79,8 +81,9 @@ def test_every_bluesky_part_fits_in_300_graphemes_and_parts_are_numbered(text: s
         assert TOO_LONG in preview.warnings
         return
     assert all(bluesky_length(part) <= BLUESKY_LIMIT for part in preview.parts)
-    if bluesky_length(text.strip()) <= BLUESKY_LIMIT:
-        assert preview.parts == (text.strip(),)
+    shown, _ = shorten_links(text.strip())  # links shown short, as Bluesky's app does
+    if bluesky_length(shown) <= BLUESKY_LIMIT:
+        assert preview.parts == (shown,)
     else:
         count = len(preview.parts)
         assert count > 1
@@ -98,7 +101,7 @@ def test_a_variant_replaces_the_body_for_its_own_target_only() -> None:
 def test_the_link_is_added_once_and_bluesky_gets_a_card_from_the_publication() -> None:
     item = publication("Ramen en deuren dicht.", link="https://www.gemeente.nl/brand")
     preview = bluesky_preview(item, news_url="http://stad.nl/nieuws/1-brand")
-    assert preview.parts == ("Ramen en deuren dicht.\n\nhttps://www.gemeente.nl/brand",)
+    assert preview.parts == ("Ramen en deuren dicht.\n\nwww.gemeente.nl/brand",)
     assert preview.card_url == "https://www.gemeente.nl/brand"
     assert preview.card_title == "Brand in de Kerkstraat"
     assert preview.card_description == "Ramen en deuren dicht."
@@ -125,8 +128,13 @@ def test_with_images_bluesky_keeps_the_link_in_the_text_without_a_card() -> None
     item = publication("Ramen dicht.", link="https://www.gemeente.nl/brand", media=(photo,))
     preview = bluesky_preview(item, news_url=None)
     assert preview.card_url is None
-    assert "https://www.gemeente.nl/brand" in preview.parts[0]
+    assert preview.parts == ("Ramen dicht.\n\nwww.gemeente.nl/brand",)
     assert BLUESKY_NO_CARD in preview.warnings
+    on_mastodon = mastodon_preview(item, news_url=None)
+    assert on_mastodon.card_url is None  # Mastodon, too, shows no card beside media
+    assert "https://www.gemeente.nl/brand" in on_mastodon.parts[0]
+    without = mastodon_preview(publication("Ramen dicht.", link="https://x.nl/a"), news_url=None)
+    assert without.card_url == "https://x.nl/a"
 
 
 def test_missing_alt_text_and_too_many_images_do_not_fit() -> None:
@@ -171,19 +179,33 @@ def test_slugs_are_readable_ascii() -> None:
 
 def test_before_it_is_saved_the_news_link_is_shown_and_counted() -> None:
     news = NewsTarget("https://stad.example.nl")
-    draft = publication("x " * 130, targets=("news", "bluesky"))  # 259 graphemes, no id yet
+    draft = publication("x " * 140, targets=("news", "bluesky"))  # 279 graphemes, no id yet
     target = BlueskyTarget(
         BlueskyAccountSettings(handle="g.bsky.social", app_password_file=Path("/nonexistent")),
         news,
     )
     preview = target.preview(draft, public_url=None)
     provisional = "https://stad.example.nl/nieuws/…-brand-in-de-kerkstraat"
-    assert provisional in preview.parts[-1]
+    assert preview.parts[-1].endswith("stad.example.nl/nieuws/…-bra... (2/2)")
     assert preview.card_url == provisional
     # The text alone fits one post; with the link it does not: a thread, said before saving.
     assert len(preview.parts) == 2
     saved = target.preview(draft, public_url="https://stad.example.nl/nieuws/4-brand")
     assert saved.card_url == "https://stad.example.nl/nieuws/4-brand"
+
+
+def test_bluesky_shows_links_short_as_its_app_does() -> None:
+    assert short_link("https://stad.example.nl/nieuws/12-brand-in-de-kerkstraat") == (
+        "stad.example.nl/nieuws/12-br..."
+    )
+    assert short_link("https://www.gemeente.nl/brand?x=1") == "www.gemeente.nl/brand?x=1"
+    assert short_link("https://x.nl/") == "x.nl"
+    long_a = "https://stad.nl/nieuws/12-brand-in-de-kerkstraat"
+    long_b = "https://stad.nl/nieuws/12-brand-in-de-molenstraat"
+    shown, links = shorten_links(f"Zie {long_a} en {long_b}.")
+    # Both would read "stad.nl/nieuws/12-br...": the first is shown short, the second whole.
+    assert shown == f"Zie stad.nl/nieuws/12-br... en {long_b}."
+    assert links == {"stad.nl/nieuws/12-br...": long_a}
 
 
 def test_every_warning_has_a_dutch_translation() -> None:

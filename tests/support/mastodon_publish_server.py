@@ -34,8 +34,17 @@ ERRORS = {
 
 
 class MastodonPublishServer:
-    def __init__(self, *, max_characters: int = 500, processing_polls: int = 2) -> None:
+    def __init__(
+        self,
+        *,
+        max_characters: int = 500,
+        processing_polls: int = 2,
+        image_size_limit: int = 16777216,
+        v2_media: bool = True,
+    ) -> None:
         self.max_characters = max_characters
+        self.v2_media = v2_media  # False: an older server, /api/v2/media is 404 (v1 only)
+        self.image_size_limit = image_size_limit
         self.processing_polls = processing_polls  # GETs that answer 206 before the media is done
         self.fail: list[int] = []
         self.fail_path = ""  # only requests to paths that start with this fail
@@ -50,6 +59,7 @@ class MastodonPublishServer:
             routes=[
                 Route("/api/v2/instance", self.instance),
                 Route("/api/v2/media", self.upload, methods=["POST"]),
+                Route("/api/v1/media", self.upload, methods=["POST"]),
                 Route("/api/v1/media/{id}", self.get_media),
                 Route("/api/v1/statuses", self.post_status, methods=["POST"]),
             ]
@@ -102,7 +112,7 @@ class MastodonPublishServer:
                     },
                     "media_attachments": {
                         "supported_mime_types": ["image/jpeg", "image/png", "image/webp"],
-                        "image_size_limit": 16777216,
+                        "image_size_limit": self.image_size_limit,
                         "image_matrix_limit": 33177600,
                     },
                 },
@@ -113,11 +123,18 @@ class MastodonPublishServer:
         refused = self._check(request)
         if refused is not None:
             return refused
+        v1 = request.url.path == "/api/v1/media"
+        if not v1 and not self.v2_media:
+            return JSONResponse({"error": ERRORS[404]}, 404)
         async with request.form() as form:
             file = form.get("file")
             if not isinstance(file, UploadFile):
                 return JSONResponse({"error": "Validation failed: File can't be blank"}, 422)
             data = await file.read()
+            if len(data) > self.image_size_limit:
+                return JSONResponse(
+                    {"error": "Validation failed: File file size must be less than 16 MB"}, 422
+                )
             description = form.get("description")
             content_type, filename = file.content_type, file.filename
         media_id = self._id()
@@ -137,7 +154,7 @@ class MastodonPublishServer:
             "content_type": content_type,
             "filename": filename,
         }
-        if self.processing_polls == 0:
+        if self.processing_polls == 0 or v1:  # v1 answers once the image is processed
             self._done(media_id)
             return JSONResponse(self.media[media_id], 200)
         return JSONResponse(self.media[media_id], 202)

@@ -33,9 +33,9 @@ from atproto import (  # type: ignore[import-untyped]  # no py.typed marker
 )
 from atproto import exceptions as atx
 
-from stadspuls.publish.images import fit_image
+from stadspuls.publish.images import fit_image, load_image
 from stadspuls.publish.news import NewsTarget
-from stadspuls.publish.preview import BLUESKY_LIMIT, bluesky_preview
+from stadspuls.publish.preview import BLUESKY_LIMIT, bluesky_preview, bluesky_text, card_link
 from stadspuls.publish.records import Delivery, MediaItem, Preview, Publication
 from stadspuls.publish.richtext import facets, record_key
 from stadspuls.publish.targets import MediaLoader, SendError, Sent
@@ -108,6 +108,8 @@ class BlueskyTarget:
         if self.did is None:
             await self.client.login(self.handle, self.password, fetch_bsky_profile=False)
         assert self.did is not None
+        link = card_link(publication, self.news.preview_url(publication))
+        _, short_links = bluesky_text(publication, link)
         root: models.ComAtprotoRepoStrongRef.Main | None = None
         parent: models.ComAtprotoRepoStrongRef.Main | None = None
         for number, (part, rkey) in enumerate(zip(preview.parts, keys, strict=True)):
@@ -120,7 +122,7 @@ class BlueskyTarget:
                     langs=[publication.lang],
                     facets=[
                         models.AppBskyRichtextFacet.Main.model_validate(facet)
-                        for facet in facets(part)
+                        for facet in facets(part, short_links)
                     ]
                     or None,
                     embed=embed,
@@ -190,12 +192,7 @@ class BlueskyTarget:
         return None
 
     async def _image(self, item: MediaItem, media: MediaLoader) -> models.AppBskyEmbedImages.Image:
-        try:
-            data = media(item.sha256)
-        except (OSError, KeyError, ValueError) as error:
-            raise SendError(
-                f"bluesky: image {item.sha256[:12]} is not in the vault: {error}"
-            ) from error
+        data = load_image(media, item, NAME)
         data, _ = fit_image(data, item.content_type, BLOB_BYTES)
         uploaded = await self.client.upload_blob(data)
         ratio = None

@@ -9,11 +9,25 @@ import io
 
 from PIL import Image, ImageOps
 
-from stadspuls.publish.targets import SendError
+from stadspuls.publish.records import MediaItem
+from stadspuls.publish.targets import MediaLoader, SendError
 
 QUALITIES = (85, 75, 65)
 SHRINK = 0.75  # each further round: three quarters of the width and height
 MIN_SIDE = 320  # pixels: smaller is no longer worth showing
+
+
+def load_image(media: MediaLoader, item: MediaItem, channel: str) -> bytes:
+    """The image's bytes from the media vault. One that is gone (or never was) fails for good:
+    no retry brings it back; a vault that cannot be read now (a disk, a mount) is retried."""
+    try:
+        return media(item.sha256)
+    except (FileNotFoundError, KeyError, ValueError) as error:
+        raise SendError(
+            f"{channel}: image {item.sha256[:12]}… is not in the media vault", permanent=True
+        ) from error
+    except OSError as error:
+        raise SendError(f"{channel}: image {item.sha256[:12]}… cannot be read: {error}") from error
 
 
 def fit_image(data: bytes, content_type: str, max_bytes: int) -> tuple[bytes, str]:

@@ -2,7 +2,8 @@
 
 Images. Each image goes up first through POST /api/v2/media (multipart `file`, with its alt
 text as `description`); the server answers 200 when it is ready, or 202 while it still
-processes it, and then GET /api/v1/media/:id answers 206 until it is done. A status may only
+processes it, and then GET /api/v1/media/:id answers 206 until it is done. (A server without
+/api/v2/media gets POST /api/v1/media, which answers when the image is ready.) A status may only
 carry media that is done ("Cannot attach files that have not finished processing").
 
 Statuses. POST /api/v1/statuses, public, in the publication's language, the images on the first
@@ -12,8 +13,9 @@ answers a repeated key (for an hour) with the status it already made, so a retry
 answer posts nothing twice. An upload is not idempotent, but a media item that no status uses
 is only a file the server removes by itself.
 
-Limits. 500 characters, or what the instance says in /api/v2/instance
-(configuration.statuses.max_characters), asked once.
+Limits. 500 characters and 16 MB an image, or what the instance says in /api/v2/instance
+(configuration.statuses.max_characters, configuration.media_attachments.image_size_limit),
+asked once; a larger image is re-encoded smaller.
 
 Errors. 401/403/404/422 (and other 4xx) cannot be fixed by retrying: permanent, with the
 server's own `error` text. 429 says when to come back (X-RateLimit-Reset, else Retry-After);
@@ -30,10 +32,10 @@ from typing import Any
 import httpx
 
 from stadspuls.channels.mastodon import retry_after
-from stadspuls.publish.images import fit_image
+from stadspuls.publish.images import fit_image, load_image
 from stadspuls.publish.news import NewsTarget
 from stadspuls.publish.preview import MASTODON_LIMIT, mastodon_preview
-from stadspuls.publish.records import Delivery, Preview, Publication
+from stadspuls.publish.records import Delivery, MediaItem, Preview, Publication
 from stadspuls.publish.targets import MediaLoader, SendError, Sent
 from stadspuls.records import utcnow
 from stadspuls.settings import MastodonAccountSettings
@@ -61,6 +63,7 @@ class MastodonTarget:
         self.host = httpx.URL(self.base_url).host
         self.news = news
         self.limit: int | None = MASTODON_LIMIT
+        self.media_bytes = MEDIA_BYTES
         self.clock = clock
         self.media_poll_s = media_poll_s
         self._asked_limit = False
@@ -86,7 +89,7 @@ class MastodonTarget:
         preview = self.preview(publication, public_url=None)
         if not preview.fits:
             raise SendError("mastodon: " + " ".join(preview.warnings), permanent=True)
-        media_ids = [await self._upload(item.sha256, item, media) for item in publication.media]
+        media_ids = [await self._upload(item, media) for item in publication.media]
         first: dict[str, Any] | None = None
         parent: str | None = None
         for number, part in enumerate(preview.parts, start=1):
@@ -124,26 +127,27 @@ class MastodonTarget:
         response = await self._request("GET", "/api/v2/instance", allow=(404,))
         instance = _object(response) if response.status_code == 200 else {}
         self._asked_limit = True
-        statuses = (instance.get("configuration") or {}).get("statuses") or {}
-        most = statuses.get("max_characters")
+        configuration = instance.get("configuration") or {}
+        most = (configuration.get("statuses") or {}).get("max_characters")
         if isinstance(most, int) and most > 0:
             self.limit = most
+        image_bytes = (configuration.get("media_attachments") or {}).get("image_size_limit")
+        if isinstance(image_bytes, int) and image_bytes > 0:
+            self.media_bytes = image_bytes
 
-    async def _upload(self, sha256: str, item: Any, media: MediaLoader) -> str:
-        try:
-            data = media(sha256)
-        except (OSError, KeyError, ValueError) as error:
-            raise SendError(
-                f"mastodon: image {sha256[:12]} is not in the vault: {error}"
-            ) from error
-        data, content_type = fit_image(data, item.content_type, MEDIA_BYTES)
+    async def _upload(self, item: MediaItem, media: MediaLoader) -> str:
+        data = load_image(media, item, NAME)
+        data, content_type = fit_image(data, item.content_type, self.media_bytes)
         extension = content_type.rsplit("/", 1)[-1]
-        response = await self._request(
-            "POST",
-            "/api/v2/media",
-            files={"file": (f"{sha256[:16]}.{extension}", data, content_type)},
-            data={"description": item.alt},
-        )
+        upload: dict[str, Any] = {
+            "files": {"file": (f"{item.sha256[:16]}.{extension}", data, content_type)},
+            "data": {"description": item.alt},
+        }
+        response = await self._request("POST", "/api/v2/media", allow=(404,), **upload)
+        if response.status_code == 404:
+            # A server of the Mastodon API without v2 (older versions, some other software):
+            # v1 answers when the image is processed.
+            response = await self._request("POST", "/api/v1/media", **upload)
         attachment = _object(response)
         media_id = attachment.get("id")
         if not isinstance(media_id, str):

@@ -7,6 +7,9 @@ Counting. Mastodon counts characters, but every http(s) URL as 23 whatever its l
 mention @user@domain as @user; its limit is 500 unless the instance says otherwise. Bluesky
 counts graphemes (an emoji with a skin tone or a flag is one), at most 300 per post.
 
+Bluesky shows a link short, as its app does ("stad.nl/nieuws/12-brand..."), with the whole
+URL in the post's link facet: the short form is what is counted and shown.
+
 Threads. A text longer than one post becomes a numbered thread ("(1/3)"), each part a reply to
 the one before: what users expect from a long message, rather than a refusal. More than
 `MAX_PARTS` parts does not fit and is refused at submission with the preview's warning.
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from stadspuls.channels.split import MAX_PARTS, TooLong, graphemes, split_text
 from stadspuls.publish.records import Preview, Publication
@@ -147,19 +151,52 @@ def mastodon_preview(
 ) -> Preview:
     link = card_link(publication, news_url)
     notes, fits = _media_notes(publication, MASTODON_MEDIA)
-    if link and not publication.media:
+    # Mastodon shows a card only for a status without media.
+    card = link is not None and not publication.media
+    if card:
         notes.append(MASTODON_CARD)
     return thread(
         "mastodon",
         text_for(publication, "mastodon", link),
         limit=limit,
         count=mastodon_length,
-        card_url=link,
-        card_title=publication.title if link else None,
-        card_desc=card_description(publication) if link else None,
+        card_url=link if card else None,
+        card_title=publication.title if card else None,
+        card_desc=card_description(publication) if card else None,
         warnings=tuple(notes),
         fits=fits,
     )
+
+
+def short_link(url: str) -> str:
+    """A link as Bluesky's app shows it: without the scheme, a path longer than 15 characters
+    cut to 13 and "..." (social-app's toShortUrl). The post's facet carries the whole URL."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return url
+    path = ("" if parts.path == "/" else parts.path) + (f"?{parts.query}" if parts.query else "")
+    path += f"#{parts.fragment}" if parts.fragment else ""
+    return parts.netloc + (path[:13] + "..." if len(path) > 15 else path)
+
+
+def shorten_links(text: str) -> tuple[str, dict[str, str]]:
+    """`text` with its links shown short, and which short form stands for which link (a link
+    whose short form would stand for two links stays whole)."""
+    links: dict[str, str] = {}
+    for match in URL.finditer(text):
+        url = match.group()
+        links.setdefault(short_link(url), url)
+    taken = {short: url for short, url in links.items() if short != url}
+
+    def shown(match: re.Match[str]) -> str:
+        short = short_link(match.group())
+        return short if taken.get(short) == match.group() else match.group()
+
+    return URL.sub(shown, text), taken
+
+
+def bluesky_text(publication: Publication, link: str | None) -> tuple[str, dict[str, str]]:
+    return shorten_links(text_for(publication, "bluesky", link))
 
 
 def bluesky_preview(publication: Publication, *, news_url: str | None) -> Preview:
@@ -170,7 +207,7 @@ def bluesky_preview(publication: Publication, *, news_url: str | None) -> Previe
         notes.append(BLUESKY_NO_CARD)
     return thread(
         "bluesky",
-        text_for(publication, "bluesky", link),
+        bluesky_text(publication, link)[0],
         limit=BLUESKY_LIMIT,
         count=bluesky_length,
         card_url=link if card else None,

@@ -17,6 +17,7 @@ made twice.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,18 +36,30 @@ def _byte_range(text: str, start: int, end: int) -> dict[str, int]:
     return {"byteStart": byte_start, "byteEnd": byte_start + len(text[start:end].encode())}
 
 
-def facets(text: str) -> list[dict[str, Any]]:
-    """The link and hashtag facets of `text`, in the lexicon's JSON shape."""
+def _link(text: str, start: int, end: int, uri: str) -> dict[str, Any]:
+    return {
+        "$type": "app.bsky.richtext.facet",
+        "index": _byte_range(text, start, end),
+        "features": [{"$type": "app.bsky.richtext.facet#link", "uri": uri}],
+    }
+
+
+def facets(text: str, short_links: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+    """The link and hashtag facets of `text`, in the lexicon's JSON shape. `short_links`: the
+    short forms of links shown in the text, each with the whole URL its facet carries."""
     found: list[dict[str, Any]] = []
+    links: list[tuple[int, int]] = []
     for match in URL.finditer(text):
-        found.append(
-            {
-                "$type": "app.bsky.richtext.facet",
-                "index": _byte_range(text, match.start(), match.end()),
-                "features": [{"$type": "app.bsky.richtext.facet#link", "uri": match.group()}],
-            }
-        )
-    links = [(m.start(), m.end()) for m in URL.finditer(text)]
+        found.append(_link(text, match.start(), match.end(), match.group()))
+        links.append((match.start(), match.end()))
+    for short, uri in (short_links or {}).items():
+        # Only where it stands on its own, as the link stood: not the start of a longer link.
+        alone = re.compile(rf"(?<![^\s(\[{{\"'“‘]){re.escape(short)}(?=$|[\s.,;:!?)\]}}'\"’”])")
+        for match in alone.finditer(text):
+            start, end = match.span()
+            if not any(a < end and start < b for a, b in links):
+                found.append(_link(text, start, end, uri))
+                links.append((start, end))
     for match in _TAG.finditer(text):
         tag = _TAG_TRAILING.sub("", match.group(1))
         start = match.start()
