@@ -29,7 +29,7 @@ LANGUAGES = ("nl", "en")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _LINK = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 _SLUG_LENGTH = 80
-MAX_AHEAD = timedelta(days=366)
+MAX_AHEAD = timedelta(days=3653)  # ten years: far enough for any plan, and storable
 
 
 def public_base(settings: Settings) -> str:
@@ -125,7 +125,7 @@ def check(draft: Publication, *, known_targets: Collection[str], now: datetime) 
         if draft.scheduled_at < now:
             raise PublishError("the scheduled time has passed", field="scheduled_at")
         if draft.scheduled_at > now + MAX_AHEAD:
-            raise PublishError("schedule at most a year ahead", field="scheduled_at")
+            raise PublishError("schedule at most ten years ahead", field="scheduled_at")
 
 
 def news_preview(settings: Settings, publication: Publication) -> Preview:
