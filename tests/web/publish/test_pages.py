@@ -82,6 +82,10 @@ def test_compose_preview_submit_approve_publish(newsroom: Newsroom) -> None:
     assert published is not None
     assert published.approved_by == "chef"
     assert published.media[0].alt == "Afzetting met hekken in de Kerkstraat"
+    # On the published tab: the news channel still to be sent (no outbox runs in this test).
+    listing = chef.get("/publicaties?tab=published").text
+    assert f'id="pub-{publication_id}"' in listing
+    assert "1 kanaal wordt nog verstuurd" in listing
     # The history says who did what.
     history = chef.get(f"/publicaties/{publication_id}").text
     assert "anna" in history
