@@ -83,9 +83,9 @@ def test_compose_preview_submit_approve_publish(newsroom: Newsroom) -> None:
     assert published.approved_by == "chef"
     assert published.media[0].alt == "Afzetting met hekken in de Kerkstraat"
     # On the published tab: the news channel still to be sent (no outbox runs in this test).
-    listing = chef.get("/publicaties?tab=published").text
-    assert f'id="pub-{publication_id}"' in listing
-    assert "1 kanaal wordt nog verstuurd" in listing
+    published_tab = chef.get("/publicaties?tab=published").text
+    assert f'id="pub-{publication_id}"' in published_tab
+    assert "1 kanaal wordt nog verstuurd" in published_tab
     # The history says who did what.
     history = chef.get(f"/publicaties/{publication_id}").text
     assert "anna" in history
