@@ -94,6 +94,8 @@ def test_caching_headers_and_not_modified(news: Newsroom) -> None:
         assert again.content == b""
         since = client.get(path, headers={"If-Modified-Since": answer.headers["last-modified"]})
         assert since.status_code == 304
+    switched = client.get("/nieuws?lang=en")
+    assert switched.headers["cache-control"].startswith("private")
     etag = client.get("/nieuws/rss.xml").headers["etag"]
     publish(news, "Nieuw bericht", "Er is iets nieuws.")
     changed = client.get("/nieuws/rss.xml", headers={"If-None-Match": etag})

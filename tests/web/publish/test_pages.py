@@ -5,6 +5,7 @@ rule, crisis mode, permissions, and errors shown beside their field."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, date, datetime
 
 from fastapi.testclient import TestClient
 from httpx2 import Response
@@ -81,6 +82,10 @@ def test_compose_preview_submit_approve_publish(newsroom: Newsroom) -> None:
     assert published is not None
     assert published.approved_by == "chef"
     assert published.media[0].alt == "Afzetting met hekken in de Kerkstraat"
+    # On the published tab: the news channel still to be sent (no outbox runs in this test).
+    published_tab = chef.get("/publicaties?tab=published").text
+    assert f'id="pub-{publication_id}"' in published_tab
+    assert "1 kanaal wordt nog verstuurd" in published_tab
     # The history says who did what.
     history = chef.get(f"/publicaties/{publication_id}").text
     assert "anna" in history
@@ -205,15 +210,23 @@ def test_bad_input_is_shown_beside_its_field(newsroom: Newsroom) -> None:
     assert newsroom.service.recent(READER) == []
 
 
+def _next(month: int, day: int) -> str:
+    """The next such date (within the year ahead the service allows)."""
+    today = datetime.now(UTC).date()
+    this_year = date(today.year, month, day)
+    return (this_year if this_year > today else date(today.year + 1, month, day)).isoformat()
+
+
 def test_schedule_is_amsterdam_time(newsroom: Newsroom) -> None:
     anna = newsroom.session("anna")
-    status, location, _ = compose(anna, date="2030-07-01", time="09:30", action="save")
-    assert status == 303
-    stored = newsroom.service.get(READER, id_of(location))
-    assert stored.scheduled_at is not None
-    # 09:30 in Amsterdam in summer (CEST, UTC+2) is 07:30 UTC.
-    assert (stored.scheduled_at.hour, stored.scheduled_at.minute) == (7, 30)
-    assert stored.state == "draft"
+    # 09:30 in Amsterdam is 07:30 UTC in summer (CEST, UTC+2) and 08:30 in winter (CET, UTC+1).
+    for day, hour in ((_next(7, 1), 7), (_next(1, 15), 8)):
+        status, location, page = compose(anna, date=day, time="09:30", action="save")
+        assert status == 303, page
+        stored = newsroom.service.get(READER, id_of(location))
+        assert stored.scheduled_at is not None
+        assert (stored.scheduled_at.hour, stored.scheduled_at.minute) == (hour, 30)
+        assert stored.state == "draft"
 
 
 def test_templates_fill_the_form(newsroom: Newsroom) -> None:

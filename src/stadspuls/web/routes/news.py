@@ -91,7 +91,9 @@ def _fresh(request: Request, etag: str, newest: datetime | None) -> bool:
 
 def _cache(response: Response, etag: str, newest: datetime | None) -> Response:
     response.headers["ETag"] = etag
-    response.headers["Cache-Control"] = f"public, max-age={MAX_AGE_S}"
+    # A page that sets the language cookie (?lang=) is this reader's: no shared cache keeps it.
+    shared = "private" if "set-cookie" in response.headers else "public"
+    response.headers["Cache-Control"] = f"{shared}, max-age={MAX_AGE_S}"
     response.headers["Vary"] = "Accept-Language, Cookie"
     if newest is not None:
         response.headers["Last-Modified"] = format_datetime(newest.astimezone(UTC), usegmt=True)

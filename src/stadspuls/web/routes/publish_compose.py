@@ -111,8 +111,8 @@ async def preview(request: Request, actor: Author) -> Response:
     """The preview fragment for what is typed now (nothing is saved)."""
     del actor
     service = publish_of(request)
-    form = await request.form()
-    composed = compose(form, available=service.available_targets())
+    async with request.form() as form:
+        composed = compose(form, available=service.available_targets())
     return render(
         request,
         "publish/_previews.html",

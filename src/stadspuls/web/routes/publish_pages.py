@@ -82,6 +82,13 @@ def _list(
         counts[key] = len(found)
         if key == tab:
             shown = sorted(found, key=lambda p: p.id or 0, reverse=True)
+    # On the published tab: which channels have not (yet) gone, so a failure is seen here.
+    sending: dict[int, dict[str, int]] = {}
+    if tab == "published":
+        for p in shown:
+            if p.id is not None:
+                went = [d.state for d in service.deliveries(actor, p.id)]
+                sending[p.id] = {s: went.count(s) for s in ("pending", "failed")}
     return render(
         request,
         "publish/list.html",
@@ -91,6 +98,7 @@ def _list(
             "tabs": TAB_LABELS,
             "counts": counts,
             "rows": shown,
+            "sending": sending,
             "states": STATE_LABELS,
             "target_label": target_label,
             "crisis": service.crisis(),

@@ -81,7 +81,7 @@
       {},
       { label: el.dataset.labelReplies, stroke: css("--line"), width: 2, points: { show: false } },
       { label: el.dataset.labelReposts, stroke: css("--medium"), width: 2, dash: [6, 3], points: { show: false } },
-      { label: el.dataset.labelLinks, stroke: css("--info"), width: 1, dash: [1, 3], points: { show: false } },
+      { label: el.dataset.labelLinks, stroke: css("--text"), width: 2, points: { show: false } },
       { label: el.dataset.labelNegative, stroke: css("--negative"), width: 2, dash: [2, 2], points: { show: false } },
       { label: el.dataset.labelPositive, stroke: css("--positive"), width: 2, dash: [2, 2], points: { show: false } },
     ];
