@@ -12,7 +12,7 @@ from stadspuls.publish.records import MediaItem, PublishTemplate
 from stadspuls.publish.service import PublishError, PublishStateError
 from stadspuls.service.errors import Forbidden, NotFound
 from stadspuls.settings import Settings
-from stadspuls.store.schema import publication_events
+from stadspuls.store.schema import cases, departments, media, publication_events
 from tests.publish.conftest import Desk, make_desk
 
 SHA = "ab" * 32
@@ -258,3 +258,36 @@ def test_templates_fill_placeholders_and_refuse_unknown_ones(desk: Desk) -> None
     assert desk.service.templates() == []
     with pytest.raises(NotFound):
         desk.service.delete_template(chief, "brand")
+
+
+def test_a_citizens_photo_is_never_published(desk: Desk) -> None:
+    """A photo a citizen sent with a report lies in the same vault; knowing its hash does not
+    make it ours to publish."""
+    with desk.service.engine.begin() as conn:
+        department = conn.execute(
+            departments.insert().values(
+                slug="wijk", name="Wijk", hours="{}", retention_days=30, created_us=0, updated_us=0
+            )
+        ).inserted_primary_key
+        case = conn.execute(
+            cases.insert().values(
+                channel="web",
+                kind="report",
+                state="new",
+                department_id=department[0],
+                text="Kijk",
+                created_us=0,
+                updated_us=0,
+            )
+        ).inserted_primary_key
+        conn.execute(
+            media.insert().values(
+                case_id=case[0], sha256=SHA, size=10, content_type="image/jpeg", received_us=0
+            )
+        )
+    citizens = (MediaItem(sha256=SHA, content_type="image/jpeg", alt="Rook boven de wijk"),)
+    with pytest.raises(PublishError) as refused:
+        desk.service.create(desk.actor("ann"), desk.draft(media=citizens))
+    assert refused.value.field == "media"
+    own = (MediaItem(sha256="cd" * 32, content_type="image/jpeg", alt="Rook boven de wijk"),)
+    assert desk.service.create(desk.actor("ann"), desk.draft(media=own)).media == own

@@ -33,6 +33,7 @@ from stadspuls.publish.targets import PublishTarget
 from stadspuls.records import Actor, utcnow
 from stadspuls.service.errors import Forbidden, NotFound
 from stadspuls.settings import Settings
+from stadspuls.store import media as media_store
 from stadspuls.store import publication_deliveries as deliveries_store
 from stadspuls.store import publications as store
 from stadspuls.store.rows import to_us
@@ -76,6 +77,13 @@ class PublishService(PublishAdmin):
         compose.check_fits(self.preview(draft))
         with self.engine.connect() as conn:
             missing = store.missing_refs(conn, monitor_id=draft.monitor_id, alert_id=draft.alert_id)
+            citizens = media_store.case_hashes(conn, (item.sha256 for item in draft.media))
+        if citizens:
+            # A photo a citizen sent with a report is theirs: it is not ours to publish.
+            raise PublishError(
+                "an image of a citizen's report cannot be published; upload your own image",
+                field="media",
+            )
         if missing is not None:
             what = "monitor" if missing == "monitor_id" else "alert"
             raise PublishError(f"no such {what}", field=missing)

@@ -108,15 +108,22 @@ def for_case(conn: sa.Connection, case_id: int) -> list[MediaItem]:
 def hashes_in_use(conn: sa.Connection, hashes: Iterable[str]) -> set[str]:
     """Which of these vault files a case's media row or a publication's image names."""
     wanted = sorted(set(hashes))
-    used: set[str] = media_hashes_in_use(conn, wanted)
+    return media_hashes_in_use(conn, wanted) | case_hashes(conn, wanted)
+
+
+def case_hashes(conn: sa.Connection, hashes: Iterable[str]) -> set[str]:
+    """Which of these vault files belong to a citizen's report (a case's media row): they are
+    never published nor shown as a publication's image."""
+    wanted = sorted(set(hashes))
+    found: set[str] = set()
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
-        used.update(
+        found.update(
             conn.execute(
                 sa.select(media.c.sha256).distinct().where(media.c.sha256.in_(chunk))
             ).scalars()
         )
-    return used
+    return found
 
 
 @dataclass(frozen=True)

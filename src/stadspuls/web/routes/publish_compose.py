@@ -25,6 +25,7 @@ from stadspuls.publish.service import PublishError, PublishService, PublishState
 from stadspuls.records import Actor, Monitor
 from stadspuls.service.errors import NotFound
 from stadspuls.service.reads import ReadService
+from stadspuls.store import media as media_store
 from stadspuls.web.auth import identify
 from stadspuls.web.pages.guard import page
 from stadspuls.web.routes.pages import form_csrf_ok
@@ -236,8 +237,11 @@ def staff_image(request: Request, sha256: str, actor: Author) -> Response:
     view, its metadata-stripped copy; never the original)."""
     del actor
     vault = _media(request).vault
+    with request.app.state.engine.connect() as conn:
+        # A citizen's photo is for the case's own staff (with its custody log), not for authors.
+        citizens = media_store.case_hashes(conn, [sha256])
     try:
-        path = vault.thumb_of(sha256) or vault.stripped_of(sha256)
+        path = None if citizens else vault.thumb_of(sha256) or vault.stripped_of(sha256)
     except ValueError:
         path = None
     if path is None:
