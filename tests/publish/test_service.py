@@ -265,24 +265,28 @@ def test_a_citizens_photo_is_never_published(desk: Desk) -> None:
     make it ours to publish."""
     with desk.service.engine.begin() as conn:
         department = conn.execute(
-            departments.insert().values(
+            departments.insert()
+            .values(
                 slug="wijk", name="Wijk", hours="{}", retention_days=30, created_us=0, updated_us=0
             )
-        ).inserted_primary_key
+            .returning(departments.c.id)
+        ).scalar_one()
         case = conn.execute(
-            cases.insert().values(
+            cases.insert()
+            .values(
                 channel="web",
                 kind="report",
                 state="new",
-                department_id=department[0],
+                department_id=department,
                 text="Kijk",
                 created_us=0,
                 updated_us=0,
             )
-        ).inserted_primary_key
+            .returning(cases.c.id)
+        ).scalar_one()
         conn.execute(
             media.insert().values(
-                case_id=case[0], sha256=SHA, size=10, content_type="image/jpeg", received_us=0
+                case_id=case, sha256=SHA, size=10, content_type="image/jpeg", received_us=0
             )
         )
     citizens = (MediaItem(sha256=SHA, content_type="image/jpeg", alt="Rook boven de wijk"),)
