@@ -374,7 +374,9 @@ def test_a_point_from_the_offline_map_and_from_the_phone(
         # Sent empty: the summary of what is wrong gets the focus, each error links its field.
         page.click("button[type=submit]")
         page.wait_for_selector("#error-summary")
-        assert page.evaluate("document.activeElement.id") == "error-summary"
+        # The page's script moves the focus once it has run (later than the element appears on a
+        # loaded machine): wait for it, and fail if it never comes.
+        page.wait_for_function("document.activeElement?.id === 'error-summary'", timeout=10_000)
         page.click("#error-summary a[href='#name']")
         assert page.evaluate("document.activeElement.id") == "name"
         page.click("[data-open-map]")
