@@ -40,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.suppor
 
 from bench.callout_notify import measure_notify
 
+from stadspuls.cases.places import inside_ring
 from stadspuls.sealed import Sealer
 from stadspuls.settings import BlueskySettings, Settings
 from stadspuls.store.database import create_engine, open_store
@@ -85,17 +86,9 @@ class Country:
         for rings, (x0, y0, x1, y1) in rng.choices(self.shapes, weights=self.weights, k=n):
             while True:
                 x, y = rng.uniform(x0, x1), rng.uniform(y0, y1)
-                if sum(_inside(x, y, ring) for ring in rings) % 2:
+                if sum(inside_ring(x, y, ring) for ring in rings) % 2:
                     yield y, x
                     break
-
-
-def _inside(x: float, y: float, ring: Ring) -> bool:
-    inside = False
-    for (x0, y0), (x1, y1) in zip(ring, ring[1:] + ring[:1], strict=True):
-        if (y0 > y) != (y1 > y) and x < x0 + (y - y0) * (x1 - x0) / (y1 - y0):
-            inside = not inside
-    return inside
 
 
 def _seed(rng: random.Random, lat: float, lon: float) -> Seed:

@@ -121,7 +121,8 @@ def _fit(pairs: list[tuple[float, float]]) -> tuple[float, float]:
     return a, mean_y - a * mean_x
 
 
-def _inside(x: float, y: float, ring: Ring) -> bool:
+def inside_ring(x: float, y: float, ring: Ring) -> bool:
+    """Whether (x, y) lies inside the ring (even-odd rule; a hole is a ring of its own)."""
     inside = False
     for (x0, y0), (x1, y1) in zip(ring, ring[1:] + ring[:1], strict=True):
         if (y0 > y) != (y1 > y) and x < x0 + (y - y0) * (x1 - x0) / (y1 - y0):
@@ -173,7 +174,7 @@ class Gazetteer:
             if (
                 left <= x <= right
                 and top <= y <= bottom
-                and sum(_inside(x, y, ring) for ring in m.rings) % 2
+                and sum(inside_ring(x, y, ring) for ring in m.rings) % 2
             ):
                 return Found(m.code, m.name, "point")
         best = min(
