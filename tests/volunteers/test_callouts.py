@@ -97,6 +97,20 @@ def test_answers_by_signed_link_latest_wins_and_names_only_once_accepted(co: Cal
     ]  # fmt: skip
 
 
+def test_an_answer_restarts_the_volunteers_inactivity_clock(co: CallOuts) -> None:
+    karin = co.volunteer(0.4, "Karin")
+    callout = co.callout()
+    assert callout.id is not None
+    (target,) = co.service.targets(OPERATOR, callout.id)
+    before = co.register.service.get(karin).updated_at
+    co.register.clock.advance(minutes=5)
+    co.service.answer(co.service.answer_token(target.id, "declined"))
+    after = co.register.service.get(karin).updated_at
+    assert after == co.register.clock.now
+    assert before is not None
+    assert after > before
+
+
 def test_forged_and_expired_answer_links_are_refused(co: CallOuts) -> None:
     co.volunteer(0.4, "Mila")
     callout = co.callout(expires_at=co.register.clock.now + timedelta(minutes=30))

@@ -22,6 +22,7 @@ from stadspuls.service.errors import NotFound
 from stadspuls.settings import Settings
 from stadspuls.store import callout_notifications as outbox
 from stadspuls.store import callouts as store
+from stadspuls.store import volunteers as volunteers_store
 from stadspuls.store.rows import to_us
 from stadspuls.volunteers import answer_links
 from stadspuls.volunteers.errors import VolunteerError
@@ -196,6 +197,9 @@ class CallOutService:
             if target is None:
                 raise NotFound("Deze oproep wordt niet meer bewaard.")
             store.record_answer(conn, target_id, answer, now_us)
+            if target.volunteer_id is not None:
+                # Heard of: an answer restarts the volunteer's inactivity clock (retention).
+                volunteers_store.update(conn, target.volunteer_id, updated_us=now_us)
             store.add_event(
                 conn, target.callout_id, "answered", actor="volunteer", now_us=now_us,
                 details={"rank": target.rank, "answer": answer, "before": target.answer},
