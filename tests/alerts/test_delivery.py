@@ -22,7 +22,6 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from stadspuls.alerts.delivery import (
     Channels,
     Outbox,
-    backoff_s,
     check_channels,
     deliver_once,
     load_channels,
@@ -30,6 +29,7 @@ from stadspuls.alerts.delivery import (
 )
 from stadspuls.alerts.rules import AlertRule
 from stadspuls.alerts.webhook import ChannelError, sign, verify
+from stadspuls.backoff import backoff_s
 from stadspuls.settings import AlertSettings, Settings, SmtpSettings, WebhookSettings
 from stadspuls.store import alerts as store
 from stadspuls.store import outbox
@@ -81,8 +81,9 @@ def test_signature_covers_timestamp_and_body() -> None:
 
 def test_back_off_doubles_with_jitter_up_to_the_cap() -> None:
     config = AlertSettings()
-    low = [backoff_s(n, config, lambda: 0.0) for n in range(1, 10)]
-    high = [backoff_s(n, config, lambda: 1.0) for n in range(1, 10)]
+    bounds = (config.backoff_min_s, config.backoff_max_s)
+    low = [backoff_s(n, *bounds, lambda: 0.0) for n in range(1, 10)]
+    high = [backoff_s(n, *bounds, lambda: 1.0) for n in range(1, 10)]
     assert low[:3] == pytest.approx([4.0, 8.0, 16.0])
     assert high[:3] == pytest.approx([6.0, 12.0, 24.0])
     assert max(high) == config.backoff_max_s

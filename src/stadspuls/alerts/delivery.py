@@ -23,6 +23,7 @@ import sqlalchemy as sa
 
 from stadspuls.alerts.email import EmailSender
 from stadspuls.alerts.webhook import ChannelError, SendError, WebhookSender, load_secret
+from stadspuls.backoff import backoff_s
 from stadspuls.settings import AlertSettings, Settings
 from stadspuls.store import outbox
 from stadspuls.store.outbox import Delivery
@@ -30,13 +31,6 @@ from stadspuls.store.outbox import Delivery
 log = logging.getLogger(__name__)
 CLAIM_LIMIT = 100
 Target = tuple[str, str]
-
-
-def backoff_s(attempts: int, config: AlertSettings, rng: Callable[[], float]) -> float:
-    """Seconds before the next try after `attempts` failures: doubling from backoff_min_s,
-    capped at backoff_max_s, with ±20 % jitter so that retries of many alerts spread out."""
-    base = min(config.backoff_max_s, config.backoff_min_s * 2.0 ** max(0, attempts - 1))
-    return min(config.backoff_max_s, base * (0.8 + 0.4 * rng()))
 
 
 def dashboard_base(settings: Settings) -> str:
@@ -130,7 +124,10 @@ class Outbox:
                 else:  # a bug, not the receiver: keep the traceback in the log
                     log.exception("alert delivery %d to %s", delivery.id, name)
                     reason = f"{type(error).__name__}: {error}"
-                delay = backoff_s(delivery.attempts + 1, self.config, self.rng)
+                delay = backoff_s(
+                    delivery.attempts + 1, self.config.backoff_min_s, self.config.backoff_max_s,
+                    self.rng,
+                )  # fmt: skip
                 next_us = self._now_us() + int(delay * 1_000_000)
                 await asyncio.to_thread(
                     outbox.mark_retry, self.engine, delivery.id, next_us, reason

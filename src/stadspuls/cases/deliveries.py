@@ -15,7 +15,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from stadspuls.alerts.delivery import backoff_s
+from stadspuls.backoff import backoff_s
 from stadspuls.cases import contacts
 from stadspuls.cases.records import CaseMessage, Contact
 from stadspuls.channels.base import OutboundReply
@@ -136,7 +136,7 @@ class Deliveries:
             age_s = (now - message.at).total_seconds()
             if retry and age_s < config.max_age_hours * 3600:
                 attempts = case_messages.attempts_of(conn, message_id) + 1
-                delay = backoff_s(attempts, config, self.rng)
+                delay = backoff_s(attempts, config.backoff_min_s, config.backoff_max_s, self.rng)
                 next_us = to_us(now) + int(delay * 1_000_000)
                 case_messages.mark_retry(conn, message_id, next_us, error)
                 return

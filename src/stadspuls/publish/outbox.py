@@ -27,6 +27,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from stadspuls.backoff import backoff_s
 from stadspuls.publish.records import Delivery, Publication
 from stadspuls.publish.service import PublishService
 from stadspuls.publish.targets import MediaLoader, PublishTarget, SendError, Sent
@@ -37,13 +38,6 @@ from stadspuls.store.rows import to_us
 log = logging.getLogger(__name__)
 CLAIM_LIMIT = 50
 US = 1_000_000
-
-
-def backoff_s(attempts: int, low: float, high: float, rng: Callable[[], float]) -> float:
-    """Seconds before the next try after `attempts` failures: doubling from `low`, capped at
-    `high`, with ±20 % jitter so that the retries of many deliveries spread out."""
-    base = min(high, low * 2.0 ** max(0, attempts - 1))
-    return min(high, base * (0.8 + 0.4 * rng()))
 
 
 class PublishOutbox:
