@@ -22,32 +22,12 @@ def volunteers_group() -> None:
 
 
 def _service(engine: sa.Engine, settings: Settings) -> VolunteerService:
-    """The register with its keys (created beside the pseudonymisation key on first use) and
-    the [smtp] server for the reminders (none configured: no reminder goes, none is counted)."""
-    import ssl
-    from email.message import EmailMessage
+    """The register as the web and the runner build it (its keys created beside the
+    pseudonymisation key on first use; the [smtp] server for the reminders, none configured:
+    no reminder goes, none is counted)."""
+    from stadspuls.volunteers.services import build_services
 
-    from stadspuls import smtp as smtp_session
-    from stadspuls.enrich.pseudonymise import load_or_create_key
-    from stadspuls.sealed import Sealer
-    from stadspuls.volunteers.registry import VolunteerService
-
-    smtp = settings.smtp
-    send = None
-    if smtp is not None:
-        tls = ssl.create_default_context(cafile=smtp.ca_file) if smtp.starttls else None
-        password = smtp.password_file.read_text().strip() if smtp.password_file else None
-
-        def send(message: EmailMessage) -> None:
-            smtp_session.send(smtp, message, tls=tls, password=password)
-
-    return VolunteerService(
-        engine,
-        settings,
-        sealer=Sealer(load_or_create_key(settings.volunteer_key_path, "volunteer sealing")),
-        index_key=load_or_create_key(settings.volunteer_index_key_path, "volunteer index"),
-        send_mail=send,
-    )
+    return build_services(engine, settings).volunteers
 
 
 @volunteers_group.command("counts")
