@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-import msgspec
 from pydantic import BaseModel, Field, StringConstraints
 
 from stadspuls.cases.records import Case, CaseEvent, CaseMessage, Contact, MediaItem
 from stadspuls.cases.views import CaseView
+from stadspuls.web.schemas import plain
 
 # Something besides spaces, and no NUL anywhere (a NUL cannot be stored on PostgreSQL).
 _TEXT = r"^[^\x00]*[^\x00\s][^\x00]*$"
@@ -54,7 +54,7 @@ class CaseOut(BaseModel):
 
     @classmethod
     def of(cls, case: Case, overdue: Sequence[str] = ()) -> CaseOut:
-        return cls.model_validate({**_plain(case), "overdue": list(overdue)})
+        return cls.model_validate({**plain(case), "overdue": list(overdue)})
 
 
 class EventOut(BaseModel):
@@ -80,7 +80,7 @@ class MessageOut(BaseModel):
 
     @classmethod
     def of(cls, message: CaseMessage) -> MessageOut:
-        return cls.model_validate(_plain(message))
+        return cls.model_validate(plain(message))
 
 
 class MediaOut(BaseModel):
@@ -137,16 +137,11 @@ class CaseDetail(BaseModel):
 
 
 def _event(event: CaseEvent) -> EventOut:
-    return EventOut.model_validate(_plain(event))
+    return EventOut.model_validate(plain(event))
 
 
 def _media(item: MediaItem) -> MediaOut:
-    return MediaOut.model_validate(_plain(item))
-
-
-def _plain(value: msgspec.Struct) -> dict[str, Any]:
-    plain: dict[str, Any] = msgspec.structs.asdict(value)
-    return plain
+    return MediaOut.model_validate(plain(item))
 
 
 class CasePage(BaseModel):
@@ -164,7 +159,7 @@ class ContactOut(BaseModel):
 
     @classmethod
     def of(cls, contact: Contact) -> ContactOut:
-        return cls.model_validate(_plain(contact))
+        return cls.model_validate(plain(contact))
 
 
 class DraftOut(BaseModel):

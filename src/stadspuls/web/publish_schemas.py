@@ -19,6 +19,7 @@ from stadspuls.publish.records import (
     PublishTemplate,
     ResponseCount,
 )
+from stadspuls.web.schemas import plain
 
 # No NUL anywhere (PostgreSQL cannot store one); the service says what else is wrong.
 _NO_NUL = r"^[^\x00]*$"
@@ -27,11 +28,6 @@ INT64_MAX = 2**63 - 1
 Id = Annotated[int, Field(ge=1, le=INT64_MAX)]
 TargetName = Annotated[str, StringConstraints(min_length=1, max_length=80, pattern=_NO_NUL)]
 PublicationState = Literal["draft", "pending", "rejected", "approved", "published", "cancelled"]
-
-
-def _plain(value: msgspec.Struct) -> dict[str, Any]:
-    plain: dict[str, Any] = msgspec.structs.asdict(value)
-    return plain
 
 
 class MediaIn(BaseModel):
@@ -142,7 +138,7 @@ class DeliveryOut(BaseModel):
 
     @classmethod
     def of(cls, delivery: Delivery) -> DeliveryOut:
-        return cls.model_validate(_plain(delivery))
+        return cls.model_validate(plain(delivery))
 
 
 class EventOut(BaseModel):
@@ -155,7 +151,7 @@ class EventOut(BaseModel):
 
     @classmethod
     def of(cls, event: PublicationEvent) -> EventOut:
-        return cls.model_validate(_plain(event))
+        return cls.model_validate(plain(event))
 
 
 class PreviewOut(BaseModel):
@@ -187,7 +183,7 @@ class ResponseOut(BaseModel):
 
     @classmethod
     def of(cls, count: ResponseCount) -> ResponseOut:
-        return cls.model_validate(_plain(count))
+        return cls.model_validate(plain(count))
 
 
 class RejectIn(BaseModel):
@@ -230,7 +226,7 @@ class TemplateOut(BaseModel):
 
     @classmethod
     def of(cls, template: PublishTemplate) -> TemplateOut:
-        return cls.model_validate(_plain(template))
+        return cls.model_validate(plain(template))
 
 
 class CrisisIn(BaseModel):
@@ -249,4 +245,4 @@ class CrisisOut(BaseModel):
 
     @classmethod
     def of(cls, crisis: CrisisMode) -> CrisisOut:
-        return cls.model_validate(_plain(crisis))
+        return cls.model_validate(plain(crisis))

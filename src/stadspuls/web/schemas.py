@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
+import msgspec
 from pydantic import BaseModel, Field, StringConstraints, field_validator
 
 from stadspuls.records import ALERT_STATES, DETECTORS, LEGAL_BASES, Alert, Monitor, Post
@@ -167,6 +168,12 @@ class MonitorCreate(BaseModel):
     legal_basis: LegalBasis
     retention_days: Days = 90
     places: Places = Field(default_factory=list)
+
+
+def plain(value: msgspec.Struct) -> dict[str, Any]:
+    """A record as the plain dict a response model validates."""
+    fields: dict[str, Any] = msgspec.structs.asdict(value)
+    return fields
 
 
 def _not_nullable(schema: dict[str, Any]) -> None:
