@@ -44,11 +44,26 @@ from stadspuls.query.ast import (
 from stadspuls.query.text import MARKS
 from stadspuls.store.schema import posts
 
-__all__ = ["Dialect", "Translation", "to_fts5", "to_tsquery", "translate"]
+__all__ = [
+    "FTS_HIGHEST",
+    "FTS_LOWEST",
+    "Dialect",
+    "Translation",
+    "text_condition",
+    "to_fts5",
+    "to_tsquery",
+    "translate",
+]
 
 Dialect = Literal["sqlite", "postgresql"]
 
 _EMPTY_JSON = ("", "[]", "null")
+
+# On SQLite every full-text lookup is bounded by these rowids (posts.pk), bound parameters that
+# default to every row: a search over a time window sets them to the window's pk range, so FTS5
+# reads only that stretch of each term's list (it seeks by rowid) instead of all of it.
+FTS_LOWEST = sa.bindparam("fts_lowest", -(2**63), type_=sa.BigInteger, literal_execute=False)
+FTS_HIGHEST = sa.bindparam("fts_highest", 2**63 - 1, type_=sa.BigInteger, literal_execute=False)
 
 
 @dataclass(frozen=True)
@@ -332,10 +347,15 @@ class _Translator:
 
     def text_clause(self, expr: str) -> sa.ColumnElement[bool]:
         if self.dialect == "sqlite":
-            matching: sa.Select[tuple[object]] = (
-                sa.select(sa.literal_column("rowid"))
+            rowid: sa.ColumnClause[int] = sa.literal_column("rowid", sa.BigInteger)
+            matching: sa.Select[int] = (
+                sa.select(rowid)
                 .select_from(sa.table("posts_fts"))
-                .where(sa.literal_column("posts_fts").op("MATCH")(expr))
+                .where(
+                    sa.literal_column("posts_fts").op("MATCH")(expr),
+                    rowid >= FTS_LOWEST,
+                    rowid <= FTS_HIGHEST,
+                )
             )
             return posts.c.pk.in_(matching.scalar_subquery())
         tsv: sa.ColumnElement[object] = sa.literal_column("posts.tsv")
@@ -372,6 +392,12 @@ def translate(query: Query, dialect: Dialect) -> Translation:
         translator.top_text(cond),
         translator.top_text(cond, estimate=True),
     )
+
+
+def text_condition(expr: str, dialect: Dialect) -> sa.ColumnElement[bool]:
+    """The WHERE clause selecting the posts that satisfy one full-text expression (a
+    `Translation.text`), bounded on SQLite by `FTS_LOWEST`/`FTS_HIGHEST` as the others are."""
+    return _Translator(dialect).text_clause(expr)
 
 
 def to_fts5(query: Query) -> str | None:

@@ -28,12 +28,20 @@ import sqlalchemy as sa
 from stadspuls.query.ast import Query
 from stadspuls.query.matcher import CompiledQuery, compile_query
 from stadspuls.query.parser import Pseudonymise
-from stadspuls.query.translate import Dialect, Translation, translate
+from stadspuls.query.translate import (
+    FTS_HIGHEST,
+    FTS_LOWEST,
+    Dialect,
+    Translation,
+    text_condition,
+    translate,
+)
 from stadspuls.records import Place, Post
 from stadspuls.store.database import connected
 from stadspuls.store.posts import post_filters
-from stadspuls.store.rows import COLUMNS, row_to_post
+from stadspuls.store.rows import COLUMNS, row_to_post, to_us
 from stadspuls.store.schema import posts
+from stadspuls.store.search_plan import Window, plan_windows
 
 __all__ = ["SearchTimeout", "count_posts", "iter_posts", "search_posts"]
 
@@ -50,7 +58,7 @@ _STEP_COST = 0.2
 # cost nothing measurable.
 _PROGRESS_STEPS = 10_000
 
-Plan = Literal["by_time", "by_rowid"]
+Plan = Literal["by_time", "by_rowid", "in_window"]
 
 
 class SearchTimeout(RuntimeError):
@@ -177,14 +185,20 @@ def _rows(
     *,
     limit: int | None = None,
     offset: int = 0,
+    window: Window | None = None,
 ) -> Generator[sa.RowMapping, None, None]:
-    """The selected rows, newest first, fetched while they are read."""
+    """The selected rows, newest first, fetched while they are read; within `window` only."""
     columns = [posts.c.pk, *[posts.c[name] for name in COLUMNS]]
-    plan = _plan(conn, translation, None if limit is None else limit + offset)
+    if window is not None:
+        plan: Plan = "in_window"
+        where = [*where, *_in_window(window)]
+    else:
+        plan = _plan(conn, translation, None if limit is None else limit + offset)
     if conn.dialect.name != "sqlite":
         select = sa.select(*columns).where(*where)
-        # "+ 0" hides the index order from PostgreSQL, which then starts from the GIN index.
-        newest = posts.c.created_us if plan == "by_time" else posts.c.created_us + 0
+        # "+ 0" hides the index order from PostgreSQL, which then starts from the GIN index;
+        # within a window its planner weighs the created_us range itself.
+        newest = posts.c.created_us + 0 if plan == "by_rowid" else posts.c.created_us
         select = select.order_by(newest.desc(), posts.c.pk.desc())
         if limit is not None:
             select = select.limit(limit).offset(offset)
@@ -196,7 +210,16 @@ def _rows(
         return
     # SQLAlchemy renders no index hints for SQLite: the statement is assembled around the
     # compiled WHERE clause (all values stay bound parameters).
-    source = "posts INDEXED BY ix_posts_created_us" if plan == "by_time" else "posts NOT INDEXED"
+    if plan == "by_time":
+        source = "posts INDEXED BY ix_posts_created_us"
+    elif plan == "by_rowid":
+        source = "posts NOT INDEXED"
+    elif translation.text is not None:
+        # In a window, start from the (bounded) full-text lookup every selected post passes.
+        source = "posts NOT INDEXED"
+        where = [text_condition(translation.text, "sqlite"), *where]
+    else:
+        source = "posts INDEXED BY ix_posts_created_us"
     sql = f"SELECT {', '.join(f'posts.{c.name}' for c in columns)} FROM {source}"
     params: tuple[object, ...] = ()
     if where:
@@ -204,12 +227,25 @@ def _rows(
             dialect=conn.dialect, compile_kwargs={"render_postcompile": True}
         )
         sql += f" WHERE {compiled}"
-        params = tuple(compiled.params[name] for name in compiled.positiontup or ())
+        values = dict(compiled.params)
+        if window is not None and window.pk_lowest is not None:
+            values[FTS_LOWEST.key] = window.pk_lowest
+            values[FTS_HIGHEST.key] = window.pk_highest
+        params = tuple(values[name] for name in compiled.positiontup or ())
     sql += f" {_ORDER}"
     if limit is not None:
         sql += f" LIMIT {int(limit)} OFFSET {int(offset)}"
     with conn.exec_driver_sql(sql, params) as result:
         yield from result.mappings()
+
+
+def _in_window(window: Window) -> list[sa.ColumnElement[bool]]:
+    clauses = []
+    if window.lowest is not None:
+        clauses.append(posts.c.created_us >= window.lowest)
+    if window.highest is not None:
+        clauses.append(posts.c.created_us < window.highest)
+    return clauses
 
 
 def _matchable(row: sa.RowMapping) -> Post:
@@ -242,6 +278,7 @@ def search_posts(
     offset: int = 0,
     pseudonymise: Pseudonymise | None = None,
     timeout: float | None = None,
+    windowed: bool = True,
 ) -> list[Post]:
     """Stored posts matching `query` (text, or parsed), newest first. An empty query matches
     every post. Raises `QuerySyntaxError` for a query that does not parse, `SearchTimeout`
@@ -249,24 +286,58 @@ def search_posts(
 
     `pseudonymise` turns `@handle` terms into the pseudonyms stored posts carry; pass the
     door's (`Pseudonymiser.pseudonym`) whenever mentions are pseudonymised.
+
+    A page is searched in time windows that widen until it is full (`store.search_plan`);
+    `windowed=False` searches the whole archive at once instead, with the same answer (for
+    tests and benchmarks that compare the two).
     """
     if limit <= 0:
         return []
     compiled, translation = _prepare(bind, query, pseudonymise)
     where = _where(translation, since=since, until=until, sources=sources, lang=lang, place=place)
+    wanted = offset + limit
     with _connect(bind, timeout) as (conn, deadline):
-        if translation.exact:
-            rows = _rows(conn, translation, where, limit=limit, offset=offset)
-            return [row_to_post(row) for row in _checked(rows, deadline)]
-        wanted = offset + limit
+        windows = None
+        if windowed:
+            windows = plan_windows(
+                conn, translation, wanted,
+                since_us=None if since is None else to_us(since),
+                until_us=None if until is None else to_us(until),
+            )  # fmt: skip
+        if windows is None:
+            if translation.exact:
+                rows = _rows(conn, translation, where, limit=limit, offset=offset)
+                return [row_to_post(row) for row in _checked(rows, deadline)]
+            return _matching(compiled, _rows(conn, translation, where), deadline, wanted)[offset:]
         found: list[Post] = []
-        with closing(_rows(conn, translation, where)) as rows:
-            for row in _checked(rows, deadline):
-                if compiled.matches(_matchable(row)):
-                    found.append(row_to_post(row))
-                    if len(found) >= wanted:
-                        break
+        for window in windows:
+            if translation.exact:
+                rows = _rows(conn, translation, where, limit=wanted - len(found), window=window)
+                found.extend(row_to_post(row) for row in _checked(rows, deadline))
+            else:
+                rows = _rows(conn, translation, where, window=window)
+                found.extend(_matching(compiled, rows, deadline, wanted - len(found)))
+            windows.found = len(found)
+            if len(found) >= wanted:
+                break
     return found[offset:wanted]
+
+
+def _matching(
+    compiled: CompiledQuery,
+    rows: Generator[sa.RowMapping, None, None],
+    deadline: _Deadline | None,
+    wanted: int,
+) -> list[Post]:
+    """The first `wanted` candidate rows the matcher accepts (the rows are closed after)."""
+    found: list[Post] = []
+    with closing(rows):
+        for row in _checked(rows, deadline):
+            if compiled.matches(_matchable(row)):
+                found.append(row_to_post(row))
+                if len(found) >= wanted:
+                    break
+    return found
 
 
 def iter_posts(

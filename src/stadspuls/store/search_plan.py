@@ -1,0 +1,159 @@
+"""Newest-first pages without reading every match: time windows that widen until a page is full.
+
+A page of a common query ("#now OR (achtergrond AND mysterie)") needs only its newest few dozen
+matches, but a full-text lookup reads every match of every term it names, however old. So a page
+is searched window by window: created_us in [lowest, highest), newest window first, each window
+older than the one before and wider, until the page is full or the archive's first post is
+reached. The windows partition time, and each is read in the page's own order (created_us DESC,
+pk DESC), so the concatenated windows give exactly the rows one unbounded search would, in the same
+order: nothing is cached and the answer does not depend on the plan.
+
+Sizing, by term rarity: a probe asks the full-text index for the `wanted * 2`-th newest post (by
+rowid on SQLite, by created_us on PostgreSQL) that the query's estimate expression matches, which
+costs that many index entries, however common the terms. A query with fewer matches in the whole
+archive is rare: one unbounded search reads them all cheaply (no windows). Otherwise the first
+window reaches back to that post, and each next one is sized from the matches found so far (at
+least double, at most eight times the time covered), and the last one is open towards the past.
+
+On SQLite each window also bounds the full-text lookups by rowid (`FTS_LOWEST`/`FTS_HIGHEST`):
+the smallest and largest pk among the window's posts, read from ix_posts_created_us (an index-only
+scan of the window), so FTS5 reads only that stretch of each term's list. PostgreSQL needs no
+bounds: its planner sees the created_us range and starts from the B-tree index for a narrow one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from stadspuls.query.translate import Translation
+
+__all__ = ["TimeWindows", "Window", "plan_windows"]
+
+# The probe asks for the (wanted * _PROBE_FACTOR)-th newest estimated match: the margin covers
+# filters the estimate leaves out (lang:, source:, the matcher's final check).
+_PROBE_FACTOR = 2
+_PROBE_MIN = 100
+# How much older the next window reaches, relative to the time covered so far.
+_GROW_MIN = 1.0
+_GROW_MAX = 8.0
+_FIRST_SHARE = 4096
+# Headroom on the extrapolated span, so that the next window is usually the last.
+_MARGIN = 1.5
+
+
+@dataclass(frozen=True)
+class Window:
+    """Posts with lowest <= created_us < highest (None: unbounded on that side); on SQLite the
+    pks of those posts lie within [pk_lowest, pk_highest] (None: not known, unbounded)."""
+
+    lowest: int | None
+    highest: int | None
+    pk_lowest: int | None = None
+    pk_highest: int | None = None
+
+
+class TimeWindows:
+    """The windows of one search, newest first. The caller sets `found` (the matches found so
+    far) after reading each window; the next window is sized from it."""
+
+    def __init__(
+        self, conn: sa.Connection, wanted: int, newest: int, oldest: int, first_lowest: int
+    ) -> None:
+        self.conn = conn
+        self.wanted = wanted
+        self.newest = newest  # created_us of the newest post in range
+        self.oldest = oldest  # created_us of the oldest post in range
+        self.first_lowest = first_lowest
+        self.found = 0
+        self.sqlite = conn.dialect.name == "sqlite"
+
+    def __iter__(self) -> Iterator[Window]:
+        highest: int | None = None
+        lowest = max(self.first_lowest, self.oldest)
+        while True:
+            if lowest <= self.oldest:
+                yield self._bounded(None, highest)
+                return
+            yield self._bounded(lowest, highest)
+            if self.found >= self.wanted:
+                return
+            covered = self.newest + 1 - lowest
+            if self.found == 0:
+                grow = _GROW_MAX / 2
+            else:
+                needed = (self.wanted - self.found) / self.found * _MARGIN
+                grow = min(max(needed, _GROW_MIN), _GROW_MAX)
+            highest, lowest = lowest, lowest - max(1, int(covered * grow))
+
+    def _bounded(self, lowest: int | None, highest: int | None) -> Window:
+        if not self.sqlite or lowest is None:
+            # The last window reads each term's list from its start anyway: no scan for bounds.
+            return Window(lowest, highest)
+        sql = (
+            "SELECT min(pk), max(pk) FROM posts INDEXED BY ix_posts_created_us"
+            " WHERE created_us >= ?"
+        )
+        params: tuple[int, ...] = (lowest,)
+        if highest is not None:
+            sql += " AND created_us < ?"
+            params += (highest,)
+        pk_lowest, pk_highest = self.conn.exec_driver_sql(sql, params).one()
+        if pk_lowest is None:  # no post in the window: an empty range
+            return Window(lowest, highest, 1, 0)
+        return Window(lowest, highest, int(pk_lowest), int(pk_highest))
+
+
+def plan_windows(
+    conn: sa.Connection,
+    translation: Translation,
+    wanted: int,
+    *,
+    since_us: int | None = None,
+    until_us: int | None = None,
+) -> TimeWindows | None:
+    """Windows for a page of `wanted` posts, or None when one unbounded search is the better
+    plan: no full-text part to estimate with, an empty range, or a rare query."""
+    if translation.estimate is None:
+        return None
+    sqlite = conn.dialect.name == "sqlite"
+    mark = "?" if sqlite else "%s"
+    in_range = []
+    params: list[object] = []
+    if since_us is not None:
+        in_range.append(f"created_us >= {mark}")
+        params.append(since_us)
+    if until_us is not None:
+        in_range.append(f"created_us < {mark}")
+        params.append(until_us)
+    where = f" WHERE {' AND '.join(in_range)}" if in_range else ""
+    newest, oldest = (
+        conn.exec_driver_sql(f"SELECT max(created_us) FROM posts{where}", tuple(params)).one()[0],
+        conn.exec_driver_sql(f"SELECT min(created_us) FROM posts{where}", tuple(params)).one()[0],
+    )
+    if newest is None:
+        return None
+    probe = max(wanted * _PROBE_FACTOR, _PROBE_MIN)
+    if sqlite:
+        row = conn.exec_driver_sql(
+            "SELECT posts.created_us FROM posts WHERE posts.pk = ("
+            "SELECT rowid FROM posts_fts WHERE posts_fts MATCH ? ORDER BY rowid DESC"
+            " LIMIT 1 OFFSET ?)",
+            (translation.estimate, probe - 1),
+        ).first()
+    else:
+        # Only the created_us range matters here, not since/until: a probe past `until` only
+        # makes the first window narrower.
+        row = conn.exec_driver_sql(
+            "SELECT created_us FROM posts WHERE tsv @@ CAST(%s AS tsquery)"
+            " ORDER BY created_us DESC LIMIT 1 OFFSET %s",
+            (translation.estimate, probe - 1),
+        ).first()
+    if row is None:
+        return None
+    # At least 1/_FIRST_SHARE of the time range, so that a narrow first window (a probe past
+    # `until`) still widens to the whole range in a few steps.
+    first_lowest = min(int(row[0]), int(newest) - (int(newest) - int(oldest)) // _FIRST_SHARE)
+    return TimeWindows(conn, wanted, int(newest), int(oldest), first_lowest)
