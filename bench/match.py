@@ -190,23 +190,43 @@ def archive_size(url: str) -> int:
     return int(held)
 
 
-def bench_search(url: str, monitors: list[str], n: int) -> list[float]:
+def bench_search(
+    url: str, monitors: list[str], n: int, *, windowed: bool = True, compare: bool = False
+) -> tuple[list[float], list[float], int]:
+    """Milliseconds per search (newest 50) with the given plan; with `compare`, also with
+    `windowed=False` (alternating, query by query) and how many pages differ between the two."""
     engine = open_store(url, migrate=False)
     rng = random.Random(3)
     queries = rng.sample(monitors, min(n, len(monitors)))
     for query in queries[:5]:  # warm the page cache
         search_posts(engine, query)
-    timings = []
-    for query in queries:
-        start = time.perf_counter()
-        search_posts(engine, query, limit=50)
-        timings.append((time.perf_counter() - start) * 1000)
+    timings, unbounded, differ = [], [], 0
+    for i, query in enumerate(queries):
+        # Compared, each plan goes first for every other query: the second finds the pages
+        # the first read in the cache.
+        order = [windowed, False][:: 1 if i % 2 else -1] if compare else [windowed]
+        pages = {}
+        for plan in order:
+            start = time.perf_counter()
+            pages[plan] = [p.id for p in search_posts(engine, query, limit=50, windowed=plan)]
+            elapsed = (time.perf_counter() - start) * 1000
+            (timings if plan == windowed else unbounded).append(elapsed)
+        if compare and pages[windowed] != pages[False]:
+            differ += 1
+            print(f"    DIFFERENT PAGE: {query}")
     engine.dispose()
     slowest = sorted(zip(timings, queries, strict=True), reverse=True)[:5]
     print("slowest searches:")
     for elapsed, query in slowest:
         print(f"    {elapsed:8.1f} ms  {query}")
-    return timings
+    return timings, unbounded, differ
+
+
+def _stats(timings: list[float]) -> tuple[float, float, float]:
+    """Median, p95 and max."""
+    ordered = sorted(timings)
+    p95 = ordered[max(0, int(len(ordered) * 0.95) - 1)]
+    return statistics.median(ordered), p95, ordered[-1]
 
 
 def main() -> None:
@@ -224,6 +244,16 @@ def main() -> None:
         "written there when it holds no posts, and reused otherwise",
     )
     parser.add_argument("--skip-streaming", action="store_true")
+    parser.add_argument(
+        "--unwindowed",
+        action="store_true",
+        help="search each query in one go (windowed=False), as before time windows",
+    )
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="also run every search unwindowed: both timings, and how many pages differ",
+    )
     args = parser.parse_args()
 
     texts = real_texts()
@@ -256,27 +286,36 @@ def main() -> None:
             print(f"archive: {args.archive:,} posts written in {elapsed:.0f} s")
         elif held != args.archive:
             print(f"archive: reusing {held:,} posts (not --archive {args.archive:,})")
-        timings = bench_search(url, monitors, args.searches)
-    timings.sort()
-    p95 = timings[max(0, int(len(timings) * 0.95) - 1)]
-    median = statistics.median(timings)
+        timings, unbounded, differ = bench_search(
+            url, monitors, args.searches, windowed=not args.unwindowed, compare=args.compare
+        )
+    median, p95, worst = _stats(timings)
     print(
         f"search: {len(timings)} queries, median {median:.1f} ms, "
-        f"p95 {p95:.1f} ms, max {timings[-1]:.1f} ms"
+        f"p95 {p95:.1f} ms, max {worst:.1f} ms"
     )
-    print(
-        json.dumps(
-            {
-                "posts_per_s": round(rate),
-                "ratio_to_aho_corasick": round(rate / ac_rate, 3),
-                "archive_posts": held or args.archive,
-                "engine": url.split(":", 1)[0].split("+", 1)[0],
-                "search_median_ms": round(median, 1),
-                "search_p95_ms": round(p95, 1),
-                "search_max_ms": round(timings[-1], 1),
-            }
+    result = {
+        "posts_per_s": round(rate),
+        "ratio_to_aho_corasick": round(rate / ac_rate, 3),
+        "archive_posts": held or args.archive,
+        "engine": url.split(":", 1)[0].split("+", 1)[0],
+        "search_median_ms": round(median, 1),
+        "search_p95_ms": round(p95, 1),
+        "search_max_ms": round(worst, 1),
+    }
+    if args.compare:
+        median, p95, worst = _stats(unbounded)
+        print(
+            f"unwindowed: median {median:.1f} ms, p95 {p95:.1f} ms, max {worst:.1f} ms; "
+            f"{differ} of {len(timings)} pages differ"
         )
-    )
+        result |= {
+            "unwindowed_median_ms": round(median, 1),
+            "unwindowed_p95_ms": round(p95, 1),
+            "unwindowed_max_ms": round(worst, 1),
+            "pages_differing": differ,
+        }
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":

@@ -40,6 +40,12 @@ _PROBE_MIN = 100
 _GROW_MIN = 1.0
 _GROW_MAX = 8.0
 _FIRST_SHARE = 4096
+# Scanning one post's entry in ix_posts_created_us (for a window's pk bounds) against looking up
+# one full-text match (materialising it, then reading and sorting its row): about 1 to 16.
+_SCAN_PER_LOOKUP = 16
+_WIDEST_SHARE = 4
+_WIDEST_GROWTH = 16
+_HIGHEST_PK = 2**63 - 1
 # Headroom on the extrapolated span, so that the next window is usually the last.
 _MARGIN = 1.5
 
@@ -60,7 +66,13 @@ class TimeWindows:
     far) after reading each window; the next window is sized from it."""
 
     def __init__(
-        self, conn: sa.Connection, wanted: int, newest: int, oldest: int, first_lowest: int
+        self,
+        conn: sa.Connection,
+        wanted: int,
+        newest: int,
+        oldest: int,
+        first_lowest: int,
+        rows: tuple[int, int] | None = None,
     ) -> None:
         self.conn = conn
         self.wanted = wanted
@@ -69,6 +81,13 @@ class TimeWindows:
         self.first_lowest = first_lowest
         self.found = 0
         self.sqlite = conn.dialect.name == "sqlite"
+        # SQLite: (posts in the archive, posts in the first window, about): a window that would
+        # hold more than _WIDEST_SHARE of the archive, or _WIDEST_GROWTH times the first, is
+        # not bounded but left open towards the past (its bounds would cost more than they save).
+        self.widest = (
+            None if rows is None else min(rows[0] // _WIDEST_SHARE, rows[1] * _WIDEST_GROWTH)
+        )
+        self.per_us = 0.0 if rows is None else rows[0] / max(1, newest - oldest)
 
     def __iter__(self) -> Iterator[Window]:
         highest: int | None = None
@@ -87,23 +106,28 @@ class TimeWindows:
                 needed = (self.wanted - self.found) / self.found * _MARGIN
                 grow = min(max(needed, _GROW_MIN), _GROW_MAX)
             highest, lowest = lowest, lowest - max(1, int(covered * grow))
+            if self.widest is not None and (highest - lowest) * self.per_us > self.widest:
+                yield self._bounded(None, highest)
+                return
 
     def _bounded(self, lowest: int | None, highest: int | None) -> Window:
         if not self.sqlite or lowest is None:
             # The last window reads each term's list from its start anyway: no scan for bounds.
             return Window(lowest, highest)
-        sql = (
-            "SELECT min(pk), max(pk) FROM posts INDEXED BY ix_posts_created_us"
-            " WHERE created_us >= ?"
-        )
-        params: tuple[int, ...] = (lowest,)
-        if highest is not None:
-            sql += " AND created_us < ?"
-            params += (highest,)
+        if highest is None:  # the newest window: no post is newer, so no pk is higher
+            sql = "SELECT min(pk), NULL FROM posts INDEXED BY ix_posts_created_us"
+            sql += " WHERE created_us >= ?"
+            params: tuple[int, ...] = (lowest,)
+        else:
+            sql = "SELECT min(pk), max(pk) FROM posts INDEXED BY ix_posts_created_us"
+            sql += " WHERE created_us >= ? AND created_us < ?"
+            params = (lowest, highest)
         pk_lowest, pk_highest = self.conn.exec_driver_sql(sql, params).one()
         if pk_lowest is None:  # no post in the window: an empty range
             return Window(lowest, highest, 1, 0)
-        return Window(lowest, highest, int(pk_lowest), int(pk_highest))
+        return Window(
+            lowest, highest, int(pk_lowest), _HIGHEST_PK if pk_highest is None else int(pk_highest)
+        )
 
 
 def plan_windows(
@@ -138,7 +162,7 @@ def plan_windows(
     probe = max(wanted * _PROBE_FACTOR, _PROBE_MIN)
     if sqlite:
         row = conn.exec_driver_sql(
-            "SELECT posts.created_us FROM posts WHERE posts.pk = ("
+            "SELECT posts.created_us, posts.pk FROM posts WHERE posts.pk = ("
             "SELECT rowid FROM posts_fts WHERE posts_fts MATCH ? ORDER BY rowid DESC"
             " LIMIT 1 OFFSET ?)",
             (translation.estimate, probe - 1),
@@ -153,7 +177,29 @@ def plan_windows(
         ).first()
     if row is None:
         return None
+    rows = None
+    if sqlite:
+        # The rowid probe found the `probe`-th newest match at pk row[1]: about `window` posts
+        # are newer (pk follows arrival, which mostly follows time). Windows pay when scanning
+        # those posts' index entries for pk bounds costs less than reading every match of the
+        # driving expression: a capped count says whether it has that many.
+        (total,) = conn.exec_driver_sql("SELECT coalesce(max(pk), 0) FROM posts").one()
+        window = int(total) - int(row[1]) + 1
+        if translation.text is None or window > total // 2:
+            return None
+        # The driving expression matches at least about probe * total / window posts (the
+        # estimate's density); only past that is it worth counting.
+        cap = window // _SCAN_PER_LOOKUP + 1
+        if cap > probe * total // window:
+            (matched,) = conn.exec_driver_sql(
+                "SELECT count(*) FROM"
+                " (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ? LIMIT ?)",
+                (translation.text, cap),
+            ).one()
+            if matched < cap:
+                return None
+        rows = (int(total), window)
     # At least 1/_FIRST_SHARE of the time range, so that a narrow first window (a probe past
     # `until`) still widens to the whole range in a few steps.
     first_lowest = min(int(row[0]), int(newest) - (int(newest) - int(oldest)) // _FIRST_SHARE)
-    return TimeWindows(conn, wanted, int(newest), int(oldest), first_lowest)
+    return TimeWindows(conn, wanted, int(newest), int(oldest), first_lowest, rows)
