@@ -220,7 +220,11 @@ def _rows(
         where = [text_condition(translation.text, "sqlite"), *where]
     else:
         source = "posts INDEXED BY ix_posts_created_us"
-    sql = f"SELECT {', '.join(f'posts.{c.name}' for c in columns)} FROM {source}"
+    selected = ", ".join(f"posts.{c.name}" for c in columns)
+    # A page sorted from many matches sorts only (created_us, pk) and reads its rows after:
+    # SQLite's sorter would otherwise carry every column of every match.
+    late = limit is not None and plan != "by_time"
+    sql = f"SELECT {'posts.pk' if late else selected} FROM {source}"
     params: tuple[object, ...] = ()
     if where:
         compiled = sa.and_(*where).compile(
@@ -235,6 +239,8 @@ def _rows(
     sql += f" {_ORDER}"
     if limit is not None:
         sql += f" LIMIT {int(limit)} OFFSET {int(offset)}"
+    if late:
+        sql = f"SELECT {selected} FROM posts WHERE posts.pk IN ({sql}) {_ORDER}"
     with conn.exec_driver_sql(sql, params) as result:
         yield from result.mappings()
 

@@ -42,7 +42,7 @@ _GROW_MAX = 8.0
 _FIRST_SHARE = 4096
 # Scanning one post's entry in ix_posts_created_us (for a window's pk bounds) against looking up
 # one full-text match (materialising it, then reading and sorting its row): about 1 to 16.
-_SCAN_PER_LOOKUP = 16
+_SCAN_PER_LOOKUP = 64
 _WIDEST_SHARE = 4
 _WIDEST_GROWTH = 16
 _HIGHEST_PK = 2**63 - 1
