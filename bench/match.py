@@ -255,6 +255,10 @@ def main() -> None:
         help="also run every search unwindowed: both timings, and how many pages differ",
     )
     args = parser.parse_args()
+    if args.compare and args.unwindowed:
+        parser.error("--compare already runs every search unwindowed beside the windowed one")
+    if args.db and args.archive_db:
+        parser.error("--db and --archive-db name two archives; give one")
 
     texts = real_texts()
     # Monitors are written in Dutch; the stream carries every language.

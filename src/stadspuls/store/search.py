@@ -6,6 +6,10 @@ filters and ORDER BY created_us DESC LIMIT do the rest. Where the translation ov
 time order and filtered with the streaming matcher, so search and streaming give exactly the
 same posts.
 
+A page is read in time windows, newest first, that widen until it is full
+(`stadspuls.store.search_plan`), so a common query does not read every match; the windows
+partition time, so the page is the one a single search over everything gives.
+
 With `timeout`, a search is cancelled once it runs past that many seconds, wherever the time
 goes: PostgreSQL cancels the statement (`SET LOCAL statement_timeout`), SQLite's VM stops through
 a progress handler, and the loop that filters candidates checks the same deadline. The caller

@@ -8,21 +8,30 @@ reached. The windows partition time, and each is read in the page's own order (c
 pk DESC), so the concatenated windows give exactly the rows one unbounded search would, in the same
 order: nothing is cached and the answer does not depend on the plan.
 
-Sizing, by term rarity: a probe asks the full-text index for the `wanted * 2`-th newest post (by
-rowid on SQLite, by created_us on PostgreSQL) that the query's estimate expression matches, which
-costs that many index entries, however common the terms. A query with fewer matches in the whole
-archive is rare: one unbounded search reads them all cheaply (no windows). Otherwise the first
-window reaches back to that post, and each next one is sized from the matches found so far (at
-least double, at most eight times the time covered), and the last one is open towards the past.
+Sizing, by term rarity: a probe asks the full-text index for the `wanted * 2`-th newest post that
+the query's estimate expression matches, which costs that many index entries however common the
+terms are; the first window reaches back to it. Each next window is sized from the matches found
+so far (at least double, at most eight times the time covered); the last one is open towards the
+past. Windows are not used where one unbounded search is cheaper:
+
+- SQLite: the probe goes by rowid, so it also says about how many posts the first window holds.
+  Bounding a window costs an index-only scan of its posts (`_SCAN_PER_LOOKUP` of them cost about
+  as much as reading one match); a query whose driving expression matches fewer posts than that
+  is read in one go, and a widening window that would hold a quarter of the archive is left open.
+- PostgreSQL: the probe walks ix_posts_created_us, so it runs only after a capped count from the
+  GIN index says the query is common; and exact queries keep `search._plan`, whose walk of that
+  index with LIMIT already stops at a full page. Windows serve the inexact ones (hashtags, NEAR,
+  place:), whose candidates the matcher checks and which are read without LIMIT.
 
 On SQLite each window also bounds the full-text lookups by rowid (`FTS_LOWEST`/`FTS_HIGHEST`):
-the smallest and largest pk among the window's posts, read from ix_posts_created_us (an index-only
-scan of the window), so FTS5 reads only that stretch of each term's list. PostgreSQL needs no
-bounds: its planner sees the created_us range and starts from the B-tree index for a narrow one.
+the smallest and largest pk among the window's posts, read from ix_posts_created_us, so FTS5
+reads only that stretch of each term's list. PostgreSQL needs no bounds: its planner sees the
+created_us range and starts from the B-tree index for a narrow one.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -41,11 +50,15 @@ _GROW_MIN = 1.0
 _GROW_MAX = 8.0
 _FIRST_SHARE = 4096
 # Scanning one post's entry in ix_posts_created_us (for a window's pk bounds) against looking up
-# one full-text match (materialising it, then reading and sorting its row): about 1 to 16.
+# one full-text match (materialising it, then reading and sorting its row): about 1 to 64 at
+# 10M posts.
 _SCAN_PER_LOOKUP = 64
 _WIDEST_SHARE = 4
 _WIDEST_GROWTH = 16
 _HIGHEST_PK = 2**63 - 1
+# PostgreSQL: walking ix_posts_created_us one step against reading one matched row (as
+# `search._STEP_COST`).
+_PG_STEP_COST = 0.2
 # Headroom on the extrapolated span, so that the next window is usually the last.
 _MARGIN = 1.5
 
@@ -168,6 +181,23 @@ def plan_windows(
             (translation.estimate, probe - 1),
         ).first()
     else:
+        if translation.exact:
+            # A page of an exact query already stops early: `search._plan` walks
+            # ix_posts_created_us with LIMIT when the query is common, which a window only
+            # repeats. Windows are for the candidates the matcher checks, read without LIMIT.
+            return None
+        # PostgreSQL walks ix_posts_created_us for the probe, testing each post: cheap when the
+        # query is common, a walk through the whole archive when it is rare. A capped count
+        # from the GIN index first (as `search._plan` does) keeps rare queries in one search.
+        (total,) = conn.exec_driver_sql("SELECT coalesce(max(pk), 0) FROM posts").one()
+        threshold = math.isqrt(int(wanted * total * _PG_STEP_COST)) + probe
+        (matched,) = conn.exec_driver_sql(
+            "SELECT count(*) FROM"
+            " (SELECT 1 FROM posts WHERE tsv @@ CAST(%s AS tsquery) LIMIT %s) AS matched",
+            (translation.estimate, threshold),
+        ).one()
+        if matched < threshold:
+            return None
         # Only the created_us range matters here, not since/until: a probe past `until` only
         # makes the first window narrower.
         row = conn.exec_driver_sql(
