@@ -50,9 +50,9 @@ _GROW_MIN = 1.0
 _GROW_MAX = 8.0
 _FIRST_SHARE = 4096
 # Scanning one post's entry in ix_posts_created_us (for a window's pk bounds) against looking up
-# one full-text match (materialising it, then reading and sorting its row): about 1 to 64 at
+# one full-text match (materialising it, then reading and sorting its row): about 1 to 30-60 at
 # 10M posts.
-_SCAN_PER_LOOKUP = 64
+_SCAN_PER_LOOKUP = 32
 _WIDEST_SHARE = 4
 _WIDEST_GROWTH = 16
 _HIGHEST_PK = 2**63 - 1
@@ -86,6 +86,7 @@ class TimeWindows:
         oldest: int,
         first_lowest: int,
         rows: tuple[int, int] | None = None,
+        text: str | None = None,
     ) -> None:
         self.conn = conn
         self.wanted = wanted
@@ -100,6 +101,8 @@ class TimeWindows:
         self.widest = (
             None if rows is None else min(rows[0] // _WIDEST_SHARE, rows[1] * _WIDEST_GROWTH)
         )
+        self.text = text  # the driving full-text expression (SQLite)
+        self.last_pk: int | None = None  # the lowest pk of the last bounded window
         self.per_us = 0.0 if rows is None else rows[0] / max(1, newest - oldest)
 
     def __iter__(self) -> Iterator[Window]:
@@ -119,9 +122,29 @@ class TimeWindows:
                 needed = (self.wanted - self.found) / self.found * _MARGIN
                 grow = min(max(needed, _GROW_MIN), _GROW_MAX)
             highest, lowest = lowest, lowest - max(1, int(covered * grow))
-            if self.widest is not None and (highest - lowest) * self.per_us > self.widest:
+            if lowest > self.oldest and not self._worth_bounding(highest - lowest):
                 yield self._bounded(None, highest)
                 return
+
+    def _worth_bounding(self, span: int) -> bool:
+        """Whether the next window (`span` microseconds) is better bounded (SQLite) than left
+        open: not when it would hold more than `widest` posts, nor when fewer older posts
+        match the driving expression than bounding it would scan entries for (counted up to
+        that many)."""
+        if self.widest is None:
+            return True
+        rows = span * self.per_us
+        if rows > self.widest:
+            return False
+        if self.text is None or self.last_pk is None:
+            return True
+        cap = int(rows) // _SCAN_PER_LOOKUP + 1
+        (older,) = self.conn.exec_driver_sql(
+            "SELECT count(*) FROM (SELECT rowid FROM posts_fts"
+            " WHERE posts_fts MATCH ? AND rowid < ? LIMIT ?)",
+            (self.text, self.last_pk, cap),
+        ).one()
+        return bool(older >= cap)
 
     def _bounded(self, lowest: int | None, highest: int | None) -> Window:
         if not self.sqlite or lowest is None:
@@ -138,6 +161,7 @@ class TimeWindows:
         pk_lowest, pk_highest = self.conn.exec_driver_sql(sql, params).one()
         if pk_lowest is None:  # no post in the window: an empty range
             return Window(lowest, highest, 1, 0)
+        self.last_pk = int(pk_lowest)
         return Window(
             lowest, highest, int(pk_lowest), _HIGHEST_PK if pk_highest is None else int(pk_highest)
         )
@@ -232,4 +256,4 @@ def plan_windows(
     # At least 1/_FIRST_SHARE of the time range, so that a narrow first window (a probe past
     # `until`) still widens to the whole range in a few steps.
     first_lowest = min(int(row[0]), int(newest) - (int(newest) - int(oldest)) // _FIRST_SHARE)
-    return TimeWindows(conn, wanted, int(newest), int(oldest), first_lowest, rows)
+    return TimeWindows(conn, wanted, int(newest), int(oldest), first_lowest, rows, translation.text)
