@@ -190,10 +190,19 @@ def plan_windows(
         in_range.append(f"created_us < {mark}")
         params.append(until_us)
     where = f" WHERE {' AND '.join(in_range)}" if in_range else ""
-    newest, oldest = (
-        conn.exec_driver_sql(f"SELECT max(created_us) FROM posts{where}", tuple(params)).one()[0],
-        conn.exec_driver_sql(f"SELECT min(created_us) FROM posts{where}", tuple(params)).one()[0],
-    )
+    if sqlite and translation.text is None:
+        return None  # nothing to bound: `search._plan` walks ix_posts_created_us
+    if not sqlite and translation.exact:
+        # A page of an exact query already stops early: `search._plan` walks
+        # ix_posts_created_us with LIMIT when the query is common, which a window only repeats.
+        # Windows are for the candidates the matcher checks, which are read without LIMIT.
+        return None
+    newest, oldest, total = conn.exec_driver_sql(
+        f"SELECT (SELECT max(created_us) FROM posts{where}),"
+        f" (SELECT min(created_us) FROM posts{where}),"
+        " (SELECT coalesce(max(pk), 0) FROM posts)",
+        (*params, *params),
+    ).one()
     if newest is None:
         return None
     probe = max(wanted * _PROBE_FACTOR, _PROBE_MIN)
@@ -205,15 +214,9 @@ def plan_windows(
             (translation.estimate, probe - 1),
         ).first()
     else:
-        if translation.exact:
-            # A page of an exact query already stops early: `search._plan` walks
-            # ix_posts_created_us with LIMIT when the query is common, which a window only
-            # repeats. Windows are for the candidates the matcher checks, read without LIMIT.
-            return None
         # PostgreSQL walks ix_posts_created_us for the probe, testing each post: cheap when the
         # query is common, a walk through the whole archive when it is rare. A capped count
         # from the GIN index first (as `search._plan` does) keeps rare queries in one search.
-        (total,) = conn.exec_driver_sql("SELECT coalesce(max(pk), 0) FROM posts").one()
         threshold = math.isqrt(int(wanted * total * _PG_STEP_COST)) + probe
         (matched,) = conn.exec_driver_sql(
             "SELECT count(*) FROM"
@@ -237,9 +240,8 @@ def plan_windows(
         # are newer (pk follows arrival, which mostly follows time). Windows pay when scanning
         # those posts' index entries for pk bounds costs less than reading every match of the
         # driving expression: a capped count says whether it has that many.
-        (total,) = conn.exec_driver_sql("SELECT coalesce(max(pk), 0) FROM posts").one()
         window = int(total) - int(row[1]) + 1
-        if translation.text is None or window > total // 2:
+        if window > total // 2:
             return None
         # The driving expression matches at least about probe * total / window posts (the
         # estimate's density); only past that is it worth counting.
