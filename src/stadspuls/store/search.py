@@ -45,7 +45,7 @@ from stadspuls.store.database import connected
 from stadspuls.store.posts import post_filters
 from stadspuls.store.rows import COLUMNS, row_to_post, to_us
 from stadspuls.store.schema import posts
-from stadspuls.store.search_plan import Window, plan_windows
+from stadspuls.store.search_plan import TimeWindows, Window, plan_windows
 
 __all__ = ["SearchTimeout", "count_posts", "iter_posts", "search_posts"]
 
@@ -190,14 +190,16 @@ def _rows(
     limit: int | None = None,
     offset: int = 0,
     window: Window | None = None,
+    known: Plan | None = None,
 ) -> Generator[sa.RowMapping, None, None]:
-    """The selected rows, newest first, fetched while they are read; within `window` only."""
+    """The selected rows, newest first, fetched while they are read; within `window` only.
+    `known`: the plan, when the caller already knows it (else `_plan` decides)."""
     columns = [posts.c.pk, *[posts.c[name] for name in COLUMNS]]
     if window is not None:
         plan: Plan = "in_window"
         where = [*where, *_in_window(window)]
     else:
-        plan = _plan(conn, translation, None if limit is None else limit + offset)
+        plan = known or _plan(conn, translation, None if limit is None else limit + offset)
     if conn.dialect.name != "sqlite":
         select = sa.select(*columns).where(*where)
         # "+ 0" hides the index order from PostgreSQL, which then starts from the GIN index;
@@ -307,16 +309,16 @@ def search_posts(
     where = _where(translation, since=since, until=until, sources=sources, lang=lang, place=place)
     wanted = offset + limit
     with _connect(bind, timeout) as (conn, deadline):
-        windows = None
+        windows: TimeWindows | Plan | None = None
         if windowed:
             windows = plan_windows(
                 conn, translation, wanted,
                 since_us=None if since is None else to_us(since),
                 until_us=None if until is None else to_us(until),
             )  # fmt: skip
-        if windows is None:
+        if not isinstance(windows, TimeWindows):
             if translation.exact:
-                rows = _rows(conn, translation, where, limit=limit, offset=offset)
+                rows = _rows(conn, translation, where, limit=limit, offset=offset, known=windows)
                 return [row_to_post(row) for row in _checked(rows, deadline)]
             return _matching(compiled, _rows(conn, translation, where), deadline, wanted)[offset:]
         found: list[Post] = []

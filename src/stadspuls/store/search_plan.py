@@ -34,6 +34,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Literal
 
 import sqlalchemy as sa
 
@@ -56,9 +57,8 @@ _SCAN_PER_LOOKUP = 32
 _WIDEST_SHARE = 4
 _WIDEST_GROWTH = 16
 _HIGHEST_PK = 2**63 - 1
-# PostgreSQL: walking ix_posts_created_us one step against reading one matched row (as
-# `search._STEP_COST`).
-_PG_STEP_COST = 0.2
+# Walking ix_posts_created_us one step against reading one matched row (`search._STEP_COST`).
+_STEP_COST = 0.2
 # Headroom on the extrapolated span, so that the next window is usually the last.
 _MARGIN = 1.5
 
@@ -174,9 +174,10 @@ def plan_windows(
     *,
     since_us: int | None = None,
     until_us: int | None = None,
-) -> TimeWindows | None:
+) -> TimeWindows | Literal["by_rowid"] | None:
     """Windows for a page of `wanted` posts, or None when one unbounded search is the better
-    plan: no full-text part to estimate with, an empty range, or a rare query."""
+    plan: no full-text part to estimate with, an empty range, or a rare query ("by_rowid"
+    when the probe showed it rare enough that `search._plan` would read it by rowid)."""
     if translation.estimate is None:
         return None
     sqlite = conn.dialect.name == "sqlite"
@@ -217,7 +218,7 @@ def plan_windows(
         # PostgreSQL walks ix_posts_created_us for the probe, testing each post: cheap when the
         # query is common, a walk through the whole archive when it is rare. A capped count
         # from the GIN index first (as `search._plan` does) keeps rare queries in one search.
-        threshold = math.isqrt(int(wanted * total * _PG_STEP_COST)) + probe
+        threshold = math.isqrt(int(wanted * total * _STEP_COST)) + probe
         (matched,) = conn.exec_driver_sql(
             "SELECT count(*) FROM"
             " (SELECT 1 FROM posts WHERE tsv @@ CAST(%s AS tsquery) LIMIT %s) AS matched",
@@ -233,7 +234,10 @@ def plan_windows(
             (translation.estimate, probe - 1),
         ).first()
     if row is None:
-        return None
+        # Fewer than `probe` matches: where that is below `search._plan`'s threshold for
+        # walking the time index, it need not count them again.
+        threshold = math.isqrt(int(wanted * total * _STEP_COST)) + 1
+        return "by_rowid" if sqlite and probe <= threshold else None
     rows = None
     if sqlite:
         # The rowid probe found the `probe`-th newest match at pk row[1]: about `window` posts
