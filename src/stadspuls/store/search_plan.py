@@ -150,7 +150,7 @@ class TimeWindows:
         if not self.sqlite or lowest is None:
             # The last window reads each term's list from its start anyway: no scan for bounds.
             return Window(lowest, highest)
-        if highest is None:  # the newest window: no post is newer, so no pk is higher
+        if highest is None:  # the newest window takes every newer post: no upper pk bound
             sql = "SELECT min(pk), NULL FROM posts INDEXED BY ix_posts_created_us"
             sql += " WHERE created_us >= ?"
             params: tuple[int, ...] = (lowest,)
