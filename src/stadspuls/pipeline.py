@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
@@ -380,20 +380,32 @@ def build_consumers(
     pseudonymise: Pseudonymise | None = None,
     consumers: Sequence[ConsumerFactory] | None = None,
     start: Start = "now",
+    only: Collection[str] | None = None,
+    gate: Callable[[str], bool] | None = None,
 ) -> Consumers:
     """The consumers (default: `CONSUMERS`) alone: `stadspuls run --no-collect` links what
-    another process stores."""
+    another process stores; `stadspuls worker consumers` runs them (or `only` those named, their
+    upstreams elsewhere) each while `gate(name)` lets it (see `Consumers`)."""
+    built = [
+        factory(engine, pseudonymise, settings)
+        for factory in (
+            (*CONSUMERS, *optional_consumers(settings)) if consumers is None else consumers
+        )
+    ]
+    if only is not None:
+        unknown = sorted(set(only) - {c.name for c in built})
+        if unknown:
+            known = ", ".join(c.name for c in built)
+            raise ValueError(f"no consumer named {', '.join(unknown)} (there are: {known})")
+        built = [c for c in built if c.name in only]
     return Consumers(
         engine,
-        [
-            factory(engine, pseudonymise, settings)
-            for factory in (
-                (*CONSUMERS, *optional_consumers(settings)) if consumers is None else consumers
-            )
-        ],
+        built,
         chunk=settings.consumer_chunk,
         start=start,
         poll_s=settings.consumer_poll_s,
+        upstream_elsewhere=only is not None,
+        gate=gate,
     )
 
 
