@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,7 +29,8 @@ from stadspuls.store.schema import monitor_posts
 from stadspuls.store.writer import Batch, PostWriter
 from tests.factories import make_post
 
-REPLICA = "from stadspuls.cluster.consumers_process import consumers_command; consumers_command()"
+WORKER = [sys.executable, "-m", "stadspuls.cli", "worker"]
+REDIS_URL_ENV = "STADSPULS_TEST_REDIS_URL"
 
 
 def _settings(tmp_path: Path, db_url: str) -> Settings:
@@ -120,7 +122,7 @@ def test_only_runs_the_named_consumers_with_their_upstream_elsewhere(
 def test_only_rejects_an_unknown_name_in_one_line(tmp_path: Path, sqlite_url: str) -> None:
     env = {**os.environ, "STADSPULS_KEY_FILE": str(tmp_path / "key")}
     done = subprocess.run(
-        [sys.executable, "-c", REPLICA, "--db", sqlite_url, "--only", "linkr"],
+        [*WORKER, "consumers", "--db", sqlite_url, "--only", "linkr"],
         env=env,
         capture_output=True,
         text=True,
@@ -227,18 +229,31 @@ def test_the_standby_replica_takes_over_when_the_first_is_killed(
         retention_days=30,
     )
     monitor = create(engine, watch)[0]
+    redis_url = os.environ.get(REDIS_URL_ENV)
     env = {
         **os.environ,
         "STADSPULS_KEY_FILE": str(tmp_path / "key"),
         "STADSPULS_CONSUMER_POLL_S": "0.1",
+        # Heartbeats go to the test Redis when there is one (checked below), under a prefix of
+        # this test's own; without one they are not written and the rest still holds.
+        "STADSPULS_CLUSTER__BROKER_URL": redis_url or "redis://127.0.0.1:1/0",
+        "STADSPULS_CLUSTER__STREAM_PREFIX": f"t{uuid.uuid4().hex[:12]}",
+        "STADSPULS_CLUSTER__HEARTBEAT_S": "0.2",
+        "STADSPULS_CLUSTER__HEARTBEAT_TTL_S": "2",
     }
-    command = [sys.executable, "-c", REPLICA, "--db", pg_url, "--only", "linker"]
+
+    def health(name: str) -> subprocess.CompletedProcess[str]:
+        check = [*WORKER, "health", "consumers", "--name", name]
+        return subprocess.run(check, env=env, capture_output=True, text=True, timeout=60)
+
+    command = [*WORKER, "consumers", "--db", pg_url, "--only", "linker"]
     command += ["--check-every", "0.2"]
+    names = ["first", "second"]
     logs = [tmp_path / "first.log", tmp_path / "second.log"]
 
-    def start(log: Path) -> subprocess.Popen[bytes]:
+    def start(log: Path, name: str) -> subprocess.Popen[bytes]:
         with log.open("wb") as out:
-            replicas.append(subprocess.Popen(command, env=env, stderr=out))
+            replicas.append(subprocess.Popen([*command, "--name", name], env=env, stderr=out))
         return replicas[-1]
 
     def cursor() -> int:
@@ -261,15 +276,21 @@ def test_the_standby_replica_takes_over_when_the_first_is_killed(
         with engine.connect() as conn:
             return int(conn.execute(sa.text("SELECT max(pk) FROM posts")).scalar_one())
 
-    first = start(logs[0])
+    first = start(logs[0], names[0])
     _wait(lambda: "lease taken" in logs[0].read_text(), 60, "the first replica's lease")
     _wait(lambda: cursor() >= 0, 30, "the linker's cursor")
-    second = start(logs[1])
+    second = start(logs[1], names[1])
     _wait(lambda: "standing by" in logs[1].read_text(), 60, "the second replica to start")
     one = store(1)
     _wait(lambda: cursor() >= one, 10, "the first replica to link post 1")
     time.sleep(0.5)
     assert "lease taken" not in logs[1].read_text(), "the second replica must stand by"
+    if redis_url:
+        active, standby = health("first"), health("second")
+        assert active.returncode == 0, active.stdout + active.stderr
+        assert "healthy, active" in active.stdout
+        assert standby.returncode == 0, standby.stdout + standby.stderr
+        assert "healthy, standby" in standby.stdout
 
     first.send_signal(signal.SIGKILL)
     first.wait(timeout=10)
@@ -278,5 +299,9 @@ def test_the_standby_replica_takes_over_when_the_first_is_killed(
     assert "consumer linker: lease taken" in logs[1].read_text()
     assert second.poll() is None
     assert linked() == [one, two]  # each post linked once, by whichever replica ran
+    if redis_url:
+        time.sleep(2.5)  # the killed replica's heartbeat expires with its time to live
+        assert health("first").returncode == 1
+        assert "healthy, active" in health("second").stdout
     print(f"standby linked a post {took:.2f} s after the first replica was killed")
     engine.dispose()

@@ -18,7 +18,13 @@ from stadspuls.cli.main import Entry, LazyGroup
 from stadspuls.settings import Settings
 
 # The consumers and the web as their own processes are registered here too (docs/cluster.md).
-WORKER_COMMANDS: dict[str, Entry] = {}
+WORKER_COMMANDS: dict[str, Entry] = {
+    "consumers": Entry(
+        "stadspuls.cluster.consumers_process:consumers_command",
+        "Consumers of stored posts and background jobs, each under a lock (standby replicas).",
+    ),
+    "web": Entry("stadspuls.cluster.web_process:web_command", "The web app alone (replicas)."),
+}
 
 KINDS = ("collector", "door", "writer", "consumers", "web")
 

@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -34,15 +35,20 @@ import click
 import sqlalchemy as sa
 
 from stadspuls.cli.common import common_options, configure_logging
+from stadspuls.cluster.health import Heartbeat
 from stadspuls.cluster.jobs import JOBS, Job
 from stadspuls.cluster.leases import Lease, Leases
 from stadspuls.consumers import Consumers
 from stadspuls.settings import Settings
+from stadspuls.store import consumers as consumer_store
 
 log = logging.getLogger(__name__)
 
 # How long a job is given to finish its round after its lease is lost or the process stops.
 JOB_STOP_S = 30.0
+# A consumer failing this many times in a row makes the replica unhealthy (its heartbeat says
+# which and why); it keeps retrying from its cursor meanwhile.
+FAILING_AFTER = 3
 # A job that stopped with an error gives up its lease and tries again after this long (the
 # standby may take it meanwhile).
 JOB_RETRY_S = 30.0
@@ -77,6 +83,7 @@ class ConsumersProcess:
     only: Sequence[str] | None = None
     check_s: float = 1.0
     pseudonymise: Callable[[str], str] | None = None
+    heartbeat: Heartbeat | None = None
     consumers: Consumers = field(init=False)
     guarded: dict[str, Guarded] = field(init=False)
     last_round: float = field(init=False, default=0.0)
@@ -152,10 +159,12 @@ class ConsumersProcess:
             ),
             return_exceptions=True,
         )
+        unreachable = None
         for guarded, result in zip(todo, results, strict=True):
             holds = result is True
             if isinstance(result, BaseException):
                 log.error("lease %s failed", guarded.name, exc_info=result)
+                unreachable = f"lease {guarded.name}: {type(result).__name__}: {result}"
             if holds and guarded.since is None:
                 await self._started(guarded)
             elif not holds and guarded.since is not None:
@@ -171,6 +180,31 @@ class ConsumersProcess:
                 await loop.run_in_executor(self._pool, guarded.lease.release)
                 guarded.retry_at = time.monotonic() + JOB_RETRY_S
         self.last_round = time.time()
+        if self.heartbeat is not None:
+            await asyncio.to_thread(self._report, unreachable)
+
+    def _report(self, unreachable: str | None) -> None:
+        """The heartbeat: active or standby, how far behind the furthest consumer run here is,
+        and the current error (a consumer failing again and again, an unreachable database)."""
+        assert self.heartbeat is not None
+        running = [d for d in self.consumers.drivers if self.holds(d.name)]
+        error = unreachable
+        for driver in running:
+            if driver.consecutive_failures >= FAILING_AFTER:
+                error = error or f"consumer {driver.name}: {driver.last_error}"
+        lag = None
+        if running:
+            try:
+                with self.engine.connect() as conn:
+                    newest = consumer_store.max_pk(conn)
+                lag = max(newest - d.last_pk for d in running)
+            except sa.exc.SQLAlchemyError as failed:
+                error = error or f"database: {type(failed).__name__}"
+        held = sum(g.since is not None for g in self.guarded.values())
+        self.heartbeat.lag = lag
+        self.heartbeat.counts = {"running": held, "standby": len(self.guarded) - held}
+        self.heartbeat.failing(error)
+        self.heartbeat.beat("active" if held else "standby")
 
     async def _started(self, guarded: Guarded) -> None:
         log.warning("%s %s: lease taken; running it here", guarded.kind, guarded.name)
@@ -224,11 +258,16 @@ class ConsumersProcess:
 async def serve_consumers(
     settings: Settings,
     *,
+    name: str,
     only: Sequence[str] | None = None,
     check_s: float = 1.0,
+    health_port: int | None = None,
     stop: asyncio.Event | None = None,
 ) -> None:
-    """The process: open the store, run until SIGTERM/SIGINT (or `stop`)."""
+    """The process: open the store, write the heartbeat (and serve /health on `health_port`),
+    run until SIGTERM/SIGINT (or `stop`)."""
+    import redis
+
     from stadspuls.cli.common import engine_for, pseudonym_function
 
     stop = stop or asyncio.Event()
@@ -237,6 +276,7 @@ async def serve_consumers(
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
     engine = engine_for(settings)
+    heartbeat = Heartbeat(settings.cluster, "consumers", name)
     try:
         process = ConsumersProcess(
             settings,
@@ -244,10 +284,14 @@ async def serve_consumers(
             only=only,
             check_s=check_s,
             pseudonymise=pseudonym_function(settings),
+            heartbeat=heartbeat,
         )
     except ValueError as error:
         engine.dispose()
         raise click.ClickException(str(error)) from error
+    cluster = settings.cluster
+    client = redis.Redis.from_url(cluster.broker_url, socket_timeout=5, socket_connect_timeout=5)
+    heartbeat.start(client, health_port if health_port is not None else cluster.health_port)
     click.echo(
         f"stadspuls consumers: {len(process.guarded)} consumers and jobs under leases"
         f" (database {engine.url.render_as_string()}); standing by for those another"
@@ -257,6 +301,8 @@ async def serve_consumers(
     try:
         await process.run(stop)
     finally:
+        heartbeat.stop(client)
+        client.close()
         engine.dispose()
 
 
@@ -298,4 +344,9 @@ def consumers_command(
     (alert delivery, inbox, publishing, volunteers, retention), each under a database lock:
     run two replicas, the second stands by."""
     configure_logging(max(verbose, 1))
-    asyncio.run(serve_consumers(settings, only=only or None, check_s=check_s))
+    name = name or f"consumers-{socket.gethostname()}"
+    asyncio.run(
+        serve_consumers(
+            settings, name=name, only=only or None, check_s=check_s, health_port=health_port
+        )
+    )

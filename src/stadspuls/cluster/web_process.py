@@ -17,17 +17,56 @@ X-Forwarded-For, trusted only from the addresses in `--forwarded-allow-ips`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import logging
+import os
+import signal
+import socket
+from types import FrameType
 
 import click
+import sqlalchemy as sa
 import uvicorn
 
 from stadspuls.cli.common import common_options, configure_logging, engine_for
+from stadspuls.cluster.health import Heartbeat
 from stadspuls.settings import Settings
 
+log = logging.getLogger(__name__)
 
-async def serve_web(settings: Settings, *, forwarded_allow_ips: str | None = None) -> None:
-    """Serve the app on settings.host:settings.port until SIGTERM/SIGINT."""
+
+async def _beat(heartbeat: Heartbeat, engine: sa.Engine, server: uvicorn.Server) -> None:
+    """The heartbeat: serving, once uvicorn listens, while the database answers."""
+    while not server.should_exit:
+        if server.started:
+            try:
+                await asyncio.to_thread(_ping, engine)
+                heartbeat.failing(None)
+            except sa.exc.SQLAlchemyError as error:
+                heartbeat.failing(f"database: {type(error).__name__}: {error}")
+            heartbeat.beat("serving")
+        await asyncio.sleep(min(heartbeat.settings.heartbeat_s, 1.0))
+
+
+def _stopped(signum: int, _: FrameType | None) -> None:
+    log.info("%s: stopped", signal.Signals(signum).name)
+
+
+def _ping(engine: sa.Engine) -> None:
+    with engine.connect() as conn:
+        conn.execute(sa.text("SELECT 1"))
+
+
+async def serve_web(
+    settings: Settings,
+    *,
+    name: str,
+    forwarded_allow_ips: str | None = None,
+    health_port: int | None = None,
+) -> None:
+    """Serve the app on settings.host:settings.port until SIGTERM/SIGINT, with a heartbeat
+    (and /health on `health_port`) as every worker has."""
+    import redis
+
     from stadspuls.web.app import create_app
     from stadspuls.web.routes.alerts import stop_streams
     from stadspuls.web.server import uvicorn_config
@@ -57,13 +96,27 @@ async def serve_web(settings: Settings, *, forwarded_allow_ips: str | None = Non
         f" (database {engine.url.render_as_string()}); not collecting, not consuming",
         err=True,
     )
-    ending = asyncio.create_task(end_streams_on_exit())
+    cluster = settings.cluster
+    heartbeat = Heartbeat(cluster, "web", name)
+    client = redis.Redis.from_url(cluster.broker_url, socket_timeout=5, socket_connect_timeout=5)
+    heartbeat.start(client, health_port if health_port is not None else cluster.health_port)
+    tasks = [
+        asyncio.create_task(end_streams_on_exit()),
+        asyncio.create_task(_beat(heartbeat, engine, server)),
+    ]
+    # uvicorn stops on SIGTERM/SIGINT and then raises the signal again for the handler that was
+    # there before it: with Python's default the process would die before removing its
+    # heartbeat and closing its connections; this one lets it finish and exit 0.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _stopped)
     try:
         await server.serve()
     finally:
-        ending.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await ending
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        heartbeat.stop(client)
+        client.close()
         engine.dispose()
 
 
@@ -76,7 +129,7 @@ async def serve_web(settings: Settings, *, forwarded_allow_ips: str | None = Non
     help="Comma-separated addresses (or *) of the reverse proxies whose X-Forwarded-For and"
     " X-Forwarded-Proto are believed (default: $FORWARDED_ALLOW_IPS, else 127.0.0.1).",
 )
-@click.option("--name", help="This replica's name (default web-HOSTNAME).")
+@click.option("--name", help="This replica's name (default web-HOSTNAME-PID).")
 @click.option(
     "--health-port",
     type=click.IntRange(0, 65535),
@@ -102,4 +155,10 @@ def web_command(
         settings.host = host
     if port:
         settings.port = port
-    asyncio.run(serve_web(settings, forwarded_allow_ips=forwarded_allow_ips))
+    # Several replicas may run on one machine: the process id tells their heartbeats apart.
+    name = name or f"web-{socket.gethostname()}-{os.getpid()}"
+    asyncio.run(
+        serve_web(
+            settings, name=name, forwarded_allow_ips=forwarded_allow_ips, health_port=health_port
+        )
+    )
