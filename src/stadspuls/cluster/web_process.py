@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
 import socket
 from types import FrameType
@@ -129,7 +128,7 @@ async def serve_web(
     help="Comma-separated addresses (or *) of the reverse proxies whose X-Forwarded-For and"
     " X-Forwarded-Proto are believed (default: $FORWARDED_ALLOW_IPS, else 127.0.0.1).",
 )
-@click.option("--name", help="This replica's name (default web-HOSTNAME-PID).")
+@click.option("--name", help="This replica's name (default web-HOSTNAME).")
 @click.option(
     "--health-port",
     type=click.IntRange(0, 65535),
@@ -155,8 +154,9 @@ def web_command(
         settings.host = host
     if port:
         settings.port = port
-    # Several replicas may run on one machine: the process id tells their heartbeats apart.
-    name = name or f"web-{socket.gethostname()}-{os.getpid()}"
+    # One replica per machine or container by default; several on one machine need --name
+    # each (the systemd template passes web-%i).
+    name = name or f"web-{socket.gethostname()}"
     asyncio.run(
         serve_web(
             settings, name=name, forwarded_allow_ips=forwarded_allow_ips, health_port=health_port
