@@ -303,5 +303,10 @@ def test_the_standby_replica_takes_over_when_the_first_is_killed(
         time.sleep(2.5)  # the killed replica's heartbeat expires with its time to live
         assert health("first").returncode == 1
         assert "healthy, active" in health("second").stdout
+    second.send_signal(signal.SIGTERM)  # a clean stop: exit 0, locks and heartbeat released
+    assert second.wait(timeout=60) == 0
+    assert "Traceback" not in logs[1].read_text()
+    if redis_url:
+        assert health("second").returncode == 1
     print(f"standby linked a post {took:.2f} s after the first replica was killed")
     engine.dispose()
