@@ -383,3 +383,30 @@ def test_systemd_analyze_verifies_the_units(tmp_path: Path) -> None:
     ]
     assert done.returncode == 0, done.stdout + done.stderr
     assert not complaints, done.stdout + done.stderr
+
+
+# The proxy -----------------------------------------------------------------------------------
+
+
+def test_the_proxy_sends_to_the_web_service() -> None:
+    proxy = compose()["services"]["proxy"]
+    assert "./deploy/Caddyfile:/etc/caddy/Caddyfile:ro" in proxy["volumes"]
+    caddyfile = (REPO / "deploy" / "Caddyfile").read_text()
+    assert re.search(r"dynamic a \{\s+name web\s+port 8000", caddyfile)
+    web = compose()["services"]["web"]["command"]
+    assert web[web.index("--port") + 1] == "8000"
+    assert "ports" not in compose()["services"]["web"]  # only the proxy reaches the replicas
+
+
+@pytest.mark.skipif(shutil.which("caddy") is None, reason="needs caddy (Debian's package)")
+def test_caddy_accepts_the_caddyfile(tmp_path: Path) -> None:
+    done = subprocess.run(
+        ["caddy", "validate", "--config", "deploy/Caddyfile", "--adapter", "caddyfile"],
+        cwd=REPO,
+        env={**os.environ, "STADSPULS_SITE": ":8080", "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Valid configuration" in done.stdout + done.stderr
