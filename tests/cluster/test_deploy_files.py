@@ -323,9 +323,17 @@ def test_the_units_run_every_stage_with_hardening() -> None:
             assert line in text.splitlines(), (unit.name, line)
         if unit.name != "stadspuls-migrate.service":
             assert "Restart=always" in text.splitlines(), unit.name
+        # Everything that opens the database starts after the migrations; the door opens none.
+        if unit.name not in ("stadspuls-migrate.service", "stadspuls-door@.service"):
             assert "Requires=stadspuls-migrate.service" in text.splitlines(), unit.name
         # No watchdog: the processes do not call sd_notify.
         assert "WatchdogSec" not in text, unit.name
+
+
+def test_a_door_worker_gets_no_database_password() -> None:
+    door = (SYSTEMD / "stadspuls-door@.service").read_text()
+    assert "db_url" not in door
+    assert "LoadCredential=pseudonym.key:/etc/stadspuls/secrets/pseudonym.key" in door
 
 
 def test_every_exec_start_is_a_stadspuls_subcommand_whose_options_parse() -> None:
