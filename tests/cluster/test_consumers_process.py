@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from stadspuls.cluster.consumers_process import ConsumersProcess
+from stadspuls.cluster.health import Heartbeat
 from stadspuls.cluster.leases import FileLease, Leases, PgLease, lock_key
 from stadspuls.consumers import Consumers
 from stadspuls.monitors import create
@@ -93,8 +94,11 @@ def test_a_pg_lease_is_exclusive_and_lost_with_its_session(pg_url: str) -> None:
         assert first.check()
         assert _terminate_sessions_holding(engine, lock_key("consumer:linker")) == 1
         assert not first.check()  # the session is gone, and the lock with it
+        assert first.error is not None
+        assert "lost with the connection" in first.error
         assert second.acquire()
         assert not first.acquire()
+        assert first.error is None  # it reached the server again; the lock is just taken
         assert other.check()
     finally:
         for lease in (first, second, other):
@@ -309,4 +313,44 @@ def test_the_standby_replica_takes_over_when_the_first_is_killed(
     if redis_url:
         assert health("second").returncode == 1
     print(f"standby linked a post {took:.2f} s after the first replica was killed")
+    engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_standby_that_loses_the_database_says_so_in_its_heartbeat(
+    tmp_path: Path, pg_url: str
+) -> None:
+    engine = open_store(pg_url)
+    settings = _settings(tmp_path, pg_url)
+
+    async def scenario() -> tuple[str, str, str | None, str]:
+        active = ConsumersProcess(settings, engine, only=["retention"], check_s=0.1)
+        beat = Heartbeat(settings.cluster, "consumers", "standby")
+        standby = ConsumersProcess(
+            settings, engine, only=["retention"], check_s=0.1, heartbeat=beat
+        )
+        await active.round()
+        await standby.round()
+        before = beat.snapshot()["state"]
+        # The standby's session ends (a network cut, a restarted server): its next try fails.
+        lease = standby.guarded["retention"].lease
+        assert isinstance(lease, PgLease)
+        assert lease._conn is not None
+        pid = lease._conn.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        await standby.round()
+        healthy_then, error = beat.healthy(), beat.error
+        await standby.round()  # it reconnects: standing by again, healthy
+        after = f"{beat.snapshot()['state']} {beat.healthy()}"
+        await standby.close()
+        await active.close()
+        return before, str(healthy_then), error, after
+
+    before, healthy_then, error, after = asyncio.run(scenario())
+    assert before == "standby"
+    assert healthy_then == "False"
+    assert error is not None
+    assert "cannot reach the database" in error
+    assert after == "standby True"
     engine.dispose()

@@ -165,6 +165,9 @@ class ConsumersProcess:
             if isinstance(result, BaseException):
                 log.error("lease %s failed", guarded.name, exc_info=result)
                 unreachable = f"lease {guarded.name}: {type(result).__name__}: {result}"
+            elif guarded.lease.error is not None:
+                # A standby that cannot reach the database could not take over: unhealthy.
+                unreachable = f"lease {guarded.name}: {guarded.lease.error}"
             if holds and guarded.since is None:
                 await self._started(guarded)
             elif not holds and guarded.since is not None:

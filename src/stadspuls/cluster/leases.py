@@ -50,6 +50,8 @@ def lock_key(name: str) -> int:
 
 class Lease(Protocol):
     name: str
+    # Why the last try or check could not reach the lock's store (None: it could).
+    error: str | None
 
     def acquire(self) -> bool:
         """Try to take the lease without waiting; True when this process holds it now."""
@@ -71,6 +73,7 @@ class PgLease:
         self.name = name
         self.key = lock_key(name)
         self.held = False
+        self.error: str | None = None
         self._conn: sa.Connection | None = None
 
     def _connection(self) -> sa.Connection:
@@ -86,8 +89,10 @@ class PgLease:
                 sa.text("SELECT pg_try_advisory_lock(:key)"), {"key": self.key}
             )
             self.held = bool(taken.scalar_one())
+            self.error = None
         except sa.exc.DBAPIError as error:
             log.warning("lease %s: cannot reach the database: %s", self.name, error.orig)
+            self.error = f"cannot reach the database: {error.orig}"
             self._drop()
         return self.held
 
@@ -105,8 +110,10 @@ class PgLease:
         params = {"high": unsigned >> 32, "low": unsigned & 0xFFFF_FFFF}
         try:
             self.held = self._connection().execute(query, params).scalar_one() == 1
+            self.error = None
         except sa.exc.DBAPIError as error:
             log.warning("lease %s: lost with the connection: %s", self.name, error.orig)
+            self.error = f"lost with the connection: {error.orig}"
             self._drop()
         return self.held
 
@@ -134,6 +141,7 @@ class FileLease:
     def __init__(self, path: Path, name: str) -> None:
         self.path = path
         self.name = name
+        self.error: str | None = None  # a flock needs nothing that can be unreachable
         self._fd: int | None = None
 
     def acquire(self) -> bool:
