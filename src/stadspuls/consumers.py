@@ -18,7 +18,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal, Protocol
 
 import sqlalchemy as sa
@@ -228,15 +228,23 @@ class Consumers:
         poll_s: float = 1.0,
         backoff_s: float = 0.1,
         max_backoff_s: float = 30.0,
+        upstream_elsewhere: bool = False,
+        gate: Callable[[str], bool] | None = None,
     ) -> None:
+        """`upstream_elsewhere`: an upstream need not be in this group (another process runs
+        it; its cursor is read from the store as always). `gate(name)`: whether this process may
+        run that consumer now (`stadspuls worker consumers` holds a lock per consumer; a
+        consumer whose gate is shut waits and reloads its cursor once it opens)."""
         names = [c.name for c in consumers]
         if len(set(names)) != len(names):
             raise ValueError(f"consumer names must be unique: {names}")
         for consumer in consumers:
-            if consumer.upstream is not None and consumer.upstream not in names:
+            upstream = consumer.upstream
+            if upstream is not None and upstream not in names and not upstream_elsewhere:
                 raise ValueError(f"consumer {consumer.name}: no upstream {consumer.upstream}")
         self.engine = engine
         self.poll_s = poll_s
+        self.gate = gate
         ordered = _upstream_first(consumers)
         reads = SharedReads()
         self.drivers = [
@@ -281,6 +289,11 @@ class Consumers:
         wake = self._wakes[driver.name]
         while not self._stop.is_set():
             wake.clear()
+            if self.gate is not None and not self.gate(driver.name):
+                # Another process may move the cursor meanwhile: reload it when ours again.
+                driver.loaded = False
+                wake.wait(self.poll_s)
+                continue
             try:
                 consumed = driver.step()
             except Exception as error:
@@ -334,8 +347,14 @@ def _upstream_first(consumers: Sequence[Consumer]) -> list[Consumer]:
     ordered: list[Consumer] = []
     placed: set[str] = set()
     pending = list(consumers)
+    inside = {c.name for c in consumers}
     while pending:
-        ready = [c for c in pending if c.upstream is None or c.upstream in placed]
+        # An upstream run by another process is as good as placed.
+        ready = [
+            c
+            for c in pending
+            if c.upstream is None or c.upstream in placed or c.upstream not in inside
+        ]
         if not ready:
             raise ValueError(f"consumers wait on each other: {[c.name for c in pending]}")
         ordered.extend(ready)

@@ -68,7 +68,7 @@ def test_run_without_internet_says_so_in_one_line_and_keeps_serving(tmp_path: Pa
 def test_the_retention_job_in_run_says_what_it_deleted(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
-    from stadspuls.cli.run import _retention_loop
+    from stadspuls.cluster.jobs import run_retention
     from stadspuls.settings import Settings
     from stadspuls.store.database import open_store
     from stadspuls.store.retention import retention_history
@@ -83,7 +83,7 @@ def test_the_retention_job_in_run_says_what_it_deleted(
 
     async def one_round() -> None:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(_retention_loop(engine, settings), timeout=2)
+            await asyncio.wait_for(run_retention(engine, settings, asyncio.Event()), timeout=2)
 
     with caplog.at_level(logging.INFO, logger="stadspuls.store.retention"):
         asyncio.run(one_round())

@@ -17,24 +17,21 @@ import uvicorn
 from fastapi import FastAPI
 
 from stadspuls.access.accounts import first_run_hint
-from stadspuls.alerts.delivery import check_channels, run_delivery
+from stadspuls.alerts.delivery import check_channels
 from stadspuls.alerts.webhook import ChannelError
-from stadspuls.cases.runner import run_inbox
 from stadspuls.cli.common import (
     common_options,
     configure_logging,
     engine_for,
     pseudonym_function,
 )
+from stadspuls.cluster.jobs import run_all
 from stadspuls.pipeline import Pipeline, assemble, build_consumers
-from stadspuls.publish.runner import run_publishing
 from stadspuls.records import Post, SourceItem
 from stadspuls.settings import Settings
 from stadspuls.sources.base import Source, SourceStats
 from stadspuls.sources.status import StatusRow, StreamStatus
-from stadspuls.store.retention import apply_retention
 from stadspuls.store.status import save_status
-from stadspuls.volunteers.runner import run_volunteers
 from stadspuls.web.app import create_app
 from stadspuls.web.routes.alerts import stop_streams
 from stadspuls.web.server import uvicorn_config
@@ -137,21 +134,6 @@ class StatusWriter:
             except sa.exc.SQLAlchemyError:
                 log.exception("could not store the source status; trying again")
             await asyncio.sleep(self.interval_s)
-
-
-async def _retention_loop(engine: sa.Engine, settings: Settings) -> None:
-    days = settings.retention_days
-    while True:
-        try:
-            result = await asyncio.to_thread(apply_retention, engine, default_days=days)
-            # Deleting is never silent: a line on the console, and `stadspuls retention log`.
-            if result.total:
-                click.echo(
-                    f"retention: deleted {result.total} posts: {result.describe(days)}", err=True
-                )
-        except Exception:
-            log.exception("the retention job failed; trying again next round")
-        await asyncio.sleep(settings.retention_interval_s)
 
 
 def probe_hosts(settings: Settings) -> list[tuple[str, int]]:
@@ -361,16 +343,11 @@ async def _serve(
         f"(database {engine.url.render_as_string()}); {what}",
         err=True,
     )
-    retention = asyncio.create_task(_retention_loop(engine, settings))
-    # Alerts leave through the outbox (webhooks, e-mail); the live streams end when the server
-    # begins to shut down, or uvicorn would wait for those clients to go.
-    stop_delivery = asyncio.Event()
-    delivery = asyncio.create_task(run_delivery(engine, settings, stop_delivery))
-    # The inbox: channel pollers, the reply sender, the purge of old closed cases.
-    inbox = asyncio.create_task(run_inbox(engine, settings, stop_delivery))
-    # Publishing's outbox and scheduler; the volunteers' notifier, expiry and purge.
-    publishing = asyncio.create_task(run_publishing(engine, settings, stop_delivery))
-    volunteering = asyncio.create_task(run_volunteers(engine, settings, stop_delivery))
+    # The background jobs (alert delivery, inbox, publishing, volunteers, retention), as
+    # `stadspuls worker consumers` runs them; the live streams end when the server begins to
+    # shut down, or uvicorn would wait for those clients to go.
+    stop_jobs = asyncio.Event()
+    jobs = asyncio.create_task(run_all(engine, settings, stop_jobs))
     ending = asyncio.create_task(_end_streams_on_exit(server, app))
     pseudonymise = pseudonym_function(settings)
     if not collector.sources:
@@ -380,13 +357,9 @@ async def _serve(
         try:
             await server.serve()
         finally:
-            retention.cancel()
             ending.cancel()
-            stop_delivery.set()
-            await delivery
-            await inbox
-            await publishing
-            await volunteering
+            stop_jobs.set()
+            await jobs
             await asyncio.to_thread(consumers.stop)
         return
     assembly = await asyncio.to_thread(assemble, settings, engine, pseudonymise=pseudonymise)
@@ -405,7 +378,6 @@ async def _serve(
         await server.serve()
     finally:
         stop.set()
-        retention.cancel()
         await collecting
         if progress is not None:
             progress.cancel()
@@ -414,11 +386,8 @@ async def _serve(
         await asyncio.to_thread(functools.partial(status.flush, everything=True))
         await asyncio.to_thread(assembly.close)
         ending.cancel()
-        stop_delivery.set()
-        await delivery
-        await inbox
-        await publishing
-        await volunteering
+        stop_jobs.set()
+        await jobs
         click.echo(
             f"stored {pipeline.stats.inserted} new posts "
             f"({pipeline.stats.already_stored} already stored, {pipeline.stats.deleted} deleted)",
