@@ -33,7 +33,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import get_args
+from typing import Any, cast, get_args
 
 import msgspec
 import psycopg
@@ -165,7 +165,7 @@ def redis_round_trip(url: str, pid: int, blobs: Sequence[bytes], batch: int) -> 
     got = 0
     while True:
         t0 = time.perf_counter()
-        reply = client.xreadgroup("door", "w1", {stream: ">"}, count=batch)
+        reply: Any = client.xreadgroup("door", "w1", {stream: ">"}, count=batch)
         t1 = time.perf_counter()
         if not reply:
             break
@@ -174,7 +174,7 @@ def redis_round_trip(url: str, pid: int, blobs: Sequence[bytes], batch: int) -> 
         client.xack(stream, "door", *ids)
         read += t1 - t0
         acked += time.perf_counter() - t1
-    pending = client.xpending(stream, "door")["pending"]
+    pending = cast(Any, client.xpending(stream, "door"))["pending"]
     client.delete(stream)
     client.close()
     assert got == len(blobs), (got, len(blobs))
@@ -234,11 +234,22 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def timed_writes(url: str, posts: Sequence[Post], batch: int,
-                 session_sql: str | None = None) -> dict[str, float]:  # fmt: skip
+def timed_writes(url: str, posts: Sequence[Post], batch: int, session_sql: str | None = None,
+                 *, without_gin: bool = False) -> dict[str, float]:  # fmt: skip
     """Writes every post through PostWriter into a fresh database: wall time per post, the
-    writer's own CPU and, on PostgreSQL, the CPU of the server backend that did the inserts."""
+    writer's own CPU and, on PostgreSQL, the CPU of the server backend that did the inserts.
+    `without_gin` drops the full-text GIN index first (the tsvector is still computed): what
+    the index itself costs."""
     engine = open_store(url)
+    if without_gin:
+        with psycopg.connect(url.replace("+psycopg", ""), autocommit=True) as conn:
+            names = conn.execute(
+                "SELECT indexname FROM pg_indexes WHERE tablename = 'posts'"
+                " AND indexdef ILIKE '%using gin%'"
+            ).fetchall()
+            assert names, "no GIN index on posts"
+            for (name,) in names:
+                conn.execute(f'DROP INDEX "{name}"')
     backend: int | None = None
     with PostWriter(engine) as writer:
         dbapi = writer._dbapi  # a benchmark's session setting
@@ -316,7 +327,9 @@ def main() -> None:
         result["postgres"] = {}
         with contextlib.ExitStack() as stack:
             admin = args.pg_url or stack.enter_context(private_postgres(root))
-            result["postgres_server"] = "given" if args.pg_url else "private, fsync on"
+            result["postgres_server"] = (
+                "given" if args.pg_url else "private, fsync on, shared_buffers 256MB"
+            )
             for sync in ("on", "off"):
                 for batch in (500, 2000):
                     runs = []
@@ -332,6 +345,17 @@ def main() -> None:
                                   f"{costs['posts_per_s']:,} posts/s; CPU writer "
                                   f"{costs['writer_cpu_us_per_post']} + server "
                                   f"{costs['server_cpu_us_per_post']} µs"))  # fmt: skip
+            runs = []
+            for _ in range(args.repeat):
+                url = fresh_pg_database(admin, "bench_nogin")
+                runs.append(timed_writes(url, enriched, 2000, "SET synchronous_commit = off",
+                                         without_gin=True))  # fmt: skip
+            costs = median_of(runs)
+            result["postgres"]["sync_off_batch_2000_without_gin"] = costs  # type: ignore[index]
+            table.append(("postgres write, sync off, 2000, no GIN", costs["us_per_post"],
+                          f"{costs['posts_per_s']:,} posts/s; CPU writer "
+                          f"{costs['writer_cpu_us_per_post']} + server "
+                          f"{costs['server_cpu_us_per_post']} µs"))  # fmt: skip
         result["sqlite"] = {}
         for batch in (500, 2000):
             costs = median_of(
