@@ -298,6 +298,42 @@ class VolunteerSettings(BaseModel):
     consent_version: str = "2026-12"
 
 
+class ClusterSettings(BaseModel):
+    """The stages as separate processes coupled by Redis Streams (docs/cluster.md): collectors,
+    door workers and the writer of `stadspuls worker …`. `stadspuls run` does not use these."""
+
+    # The broker; keep its data with AOF (`appendonly yes`): unacknowledged entries must
+    # survive a restart of Redis (docs/decisions/0005-broker.md).
+    broker_url: str = Field(default="redis://127.0.0.1:6379/0", pattern=r"^rediss?://")
+    # Streams and keys are named "{prefix}:items", "{prefix}:enriched", "{prefix}:dead", …
+    stream_prefix: str = Field(default="stadspuls", pattern=r"^[A-Za-z0-9_.-]+$")
+    # An entry a worker has held this long without acknowledging it is taken over by another
+    # (its worker died or hangs); longer than the slowest batch takes.
+    claim_idle_s: float = Field(default=30.0, gt=0, le=3600)
+    # Entries read per XREADGROUP, and how long a read waits for one (ms).
+    batch: int = Field(default=500, ge=1, le=100_000)
+    block_ms: int = Field(default=500, ge=1, le=60_000)
+    # An entry that failed this many times (decoding or enriching) goes to "{prefix}:dead".
+    max_attempts: int = Field(default=3, ge=1, le=100)
+    # The collector waits while the door workers are this many entries behind, so that a fast
+    # replay does not fill the broker's memory.
+    max_backlog: int = Field(default=100_000, ge=100)
+    # Acknowledged history is trimmed every this many seconds (never an unacknowledged entry).
+    trim_interval_s: float = Field(default=5.0, gt=0)
+    # Every process refreshes its heartbeat key this often; it expires after `heartbeat_ttl_s`.
+    heartbeat_s: float = Field(default=2.0, gt=0)
+    heartbeat_ttl_s: float = Field(default=15.0, gt=0)
+    # GET /health on 127.0.0.1:PORT (or `health_host`) when set; `--health-port` overrides it.
+    health_port: int | None = Field(default=None, ge=0, le=65535)
+    health_host: str = "127.0.0.1"
+
+    @model_validator(mode="after")
+    def _ttl_above_interval(self) -> ClusterSettings:
+        if self.heartbeat_ttl_s <= self.heartbeat_s:
+            raise ValueError("cluster.heartbeat_ttl_s must exceed cluster.heartbeat_s")
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="STADSPULS_",
@@ -369,6 +405,8 @@ class Settings(BaseSettings):
     # Publishing (zenden) and volunteers' call-outs (docs/publish.md, docs/volunteers.md).
     publish: PublishSettings = Field(default_factory=PublishSettings)
     volunteers: VolunteerSettings = Field(default_factory=VolunteerSettings)
+    # The stages as separate processes on a broker (`stadspuls worker …`, docs/cluster.md).
+    cluster: ClusterSettings = Field(default_factory=ClusterSettings)
 
     @property
     def seal_key_path(self) -> Path:

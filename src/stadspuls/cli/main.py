@@ -59,6 +59,10 @@ COMMANDS: dict[str, Entry] = {
         "stadspuls.cli.volunteers:volunteers_group",
         "Registered volunteers: counts and the retention purge (no list exists).",
     ),
+    "worker": Entry(
+        "stadspuls.cli.worker:worker_group",
+        "The stages as separate processes on a broker: collector, door, writer, health.",
+    ),
     "eval": Entry("stadspuls.cli.eval:eval_command", "Evaluate TASK on a labelled CSV file."),
     "train": Entry("stadspuls.cli.train:train_command", "Train TASK's model from the shared data."),
 }

@@ -1,0 +1,11 @@
+"""The door process (docs/cluster.md). Skeleton: the process follows in the next commits."""
+
+from __future__ import annotations
+
+import click
+
+from stadspuls.settings import Settings
+
+
+def run_door(settings: Settings, *, name: str) -> None:
+    raise click.ClickException("stadspuls worker door: not built yet on this branch")
