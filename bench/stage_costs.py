@@ -150,6 +150,7 @@ def redis_round_trip(url: str, pid: int, blobs: Sequence[bytes], batch: int) -> 
     import redis
 
     server0 = _cpu_seconds(pid)
+    client0 = time.process_time()
     client = redis.Redis.from_url(url)
     stream = f"bench:{batch}"
     client.delete(stream)
@@ -181,8 +182,10 @@ def redis_round_trip(url: str, pid: int, blobs: Sequence[bytes], batch: int) -> 
     assert pending == 0, pending
     n = len(blobs)
     server = _cpu_seconds(pid) - server0
+    client_cpu = time.process_time() - client0
     return {
         "server_cpu_us": us_per(server, n),
+        "client_cpu_us": us_per(client_cpu, n),
         "xadd_us": us_per(added, n),
         "xreadgroup_us": us_per(read, n),
         "xack_us": us_per(acked, n),
@@ -257,6 +260,7 @@ def timed_writes(url: str, posts: Sequence[Post], batch: int, session_sql: str |
             dbapi.execute(session_sql)
         if writer.dialect == "postgresql":
             backend = int(dbapi.execute("SELECT pg_backend_pid()").fetchone()[0])
+            wal0 = dbapi.execute("SELECT pg_current_wal_lsn()").fetchone()[0]
             dbapi.commit()
         server0 = _cpu_seconds(backend) if backend else 0.0
         started = time.perf_counter()
@@ -267,6 +271,12 @@ def timed_writes(url: str, posts: Sequence[Post], batch: int, session_sql: str |
         wall = time.perf_counter() - started
         cpu = time.process_time() - cpu0
         server = (_cpu_seconds(backend) - server0) if backend else 0.0
+        if backend:
+            wal, size = dbapi.execute(
+                "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), %s), pg_total_relation_size('posts')",
+                (wal0,),
+            ).fetchone()
+            dbapi.commit()
     engine.dispose()
     assert inserted == len(posts), (inserted, len(posts))
     out = {
@@ -276,6 +286,9 @@ def timed_writes(url: str, posts: Sequence[Post], batch: int, session_sql: str |
     }
     if backend:
         out["server_cpu_us_per_post"] = us_per(server, len(posts))
+        # WAL written and disk used (posts with its TOAST and every index) per post.
+        out["wal_bytes_per_post"] = round(float(wal) / len(posts))
+        out["disk_bytes_per_post"] = round(int(size) / len(posts))
     return out
 
 
@@ -321,8 +334,10 @@ def main() -> None:
                 costs = median_of(runs)
                 result["redis"][str(batch)] = costs  # type: ignore[index]
                 for key in ("xadd_us", "xreadgroup_us", "xack_us", "round_trip_us",
-                            "server_cpu_us"):  # fmt: skip
-                    note = "server CPU" if key == "server_cpu_us" else "wall, client"
+                            "client_cpu_us", "server_cpu_us"):  # fmt: skip
+                    note = {"server_cpu_us": "Redis CPU", "client_cpu_us": "client CPU"}.get(
+                        key, "wall, client"
+                    )
                     table.append((f"redis {key[:-3]} (batch {batch})", costs[key], note))
         result["postgres"] = {}
         with contextlib.ExitStack() as stack:
@@ -341,10 +356,7 @@ def main() -> None:
                     key = f"sync_{sync}_batch_{batch}"
                     result["postgres"][key] = costs  # type: ignore[index]
                     table.append((f"postgres write, sync {sync}, batch {batch}",
-                                  costs["us_per_post"],
-                                  f"{costs['posts_per_s']:,} posts/s; CPU writer "
-                                  f"{costs['writer_cpu_us_per_post']} + server "
-                                  f"{costs['server_cpu_us_per_post']} µs"))  # fmt: skip
+                                  costs["us_per_post"], _pg_note(costs)))  # fmt: skip
             runs = []
             for _ in range(args.repeat):
                 url = fresh_pg_database(admin, "bench_nogin")
@@ -353,9 +365,7 @@ def main() -> None:
             costs = median_of(runs)
             result["postgres"]["sync_off_batch_2000_without_gin"] = costs  # type: ignore[index]
             table.append(("postgres write, sync off, 2000, no GIN", costs["us_per_post"],
-                          f"{costs['posts_per_s']:,} posts/s; CPU writer "
-                          f"{costs['writer_cpu_us_per_post']} + server "
-                          f"{costs['server_cpu_us_per_post']} µs"))  # fmt: skip
+                          _pg_note(costs)))  # fmt: skip
         result["sqlite"] = {}
         for batch in (500, 2000):
             costs = median_of(
@@ -373,6 +383,14 @@ def main() -> None:
     for name, value, note in table:
         print(f"{name:<40} {value:>10.2f}  {note}")
     print(json.dumps(result))
+
+
+def _pg_note(costs: dict[str, float]) -> str:
+    return (
+        f"{costs['posts_per_s']:,} posts/s; CPU writer {costs['writer_cpu_us_per_post']}"
+        f" + server {costs['server_cpu_us_per_post']} µs; WAL {costs['wal_bytes_per_post']} B,"
+        f" disk {costs['disk_bytes_per_post']} B"
+    )
 
 
 def _loadavg() -> str:
