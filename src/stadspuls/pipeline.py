@@ -16,6 +16,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
+import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -84,7 +86,7 @@ class Pipeline:
         self.on_commit = on_commit
         self.batch_size = batch_size
         self.batch_seconds = batch_seconds
-        self.writer = PostWriter(engine)
+        self._writer: PostWriter | None = PostWriter(engine)
         self.stats = PipelineStats()
         if isinstance(door, Door):
             self._seed_dedup(door)
@@ -95,8 +97,24 @@ class Pipeline:
             if isinstance(dedup, Deduplicator):
                 dedup.seed(recent_fingerprints(self.engine, dedup.index.window))
 
+    @property
+    def writer(self) -> PostWriter:
+        if self._writer is None:
+            self._writer = PostWriter(self.engine)
+        return self._writer
+
     def close(self) -> None:
-        self.writer.close()
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    def _reconnect(self) -> None:
+        """A new connection for the next write: after a database restart the writer's own
+        connection is gone for good (PostWriter holds one; psycopg does not reconnect it)."""
+        if self._writer is not None:
+            with contextlib.suppress(Exception):
+                self._writer.close()
+            self._writer = None
 
     # Synchronous use (imports, benchmarks, tests) ------------------------------------------
 
@@ -139,23 +157,28 @@ class Pipeline:
         try:
             self.write(prepared)
             return
-        except sa.exc.OperationalError:
-            raise
-        except Exception:
+        except Exception as error:
+            if unavailable(error):
+                self._reconnect()
+                raise
             self.stats.failed_batches += 1
             log.exception("the store rejected a batch; isolating")
         batch = prepared.batch
         for post in batch.posts:
             try:
                 self.write(Prepared(Batch(posts=[post], import_id=batch.import_id)))
-            except sa.exc.OperationalError:
-                raise
-            except Exception:
+            except Exception as error:
+                if unavailable(error):
+                    self._reconnect()
+                    raise
                 log.exception("rejected post %s", post.id)
                 batch.count(post.source, "rejected")
                 self.stats.rejected += 1
         rest = Batch(
-            deletions=batch.deletions, checkpoints=batch.checkpoints, import_id=batch.import_id
+            deletions=batch.deletions,
+            checkpoints=batch.checkpoints,
+            import_id=batch.import_id,
+            lanes=batch.lanes,
         )
         rest.counters = batch.counters
         self.write(Prepared(rest))
@@ -291,10 +314,25 @@ class Pipeline:
             try:
                 await asyncio.to_thread(self.store, prepared)
                 return
-            except sa.exc.OperationalError:
+            except Exception as error:
+                if not unavailable(error):
+                    raise
                 log.exception("database unavailable; retrying the batch in %.1f s", delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
+
+
+def unavailable(error: BaseException) -> bool:
+    """Whether `error` means the database cannot be reached or written now (a restart, a lost
+    connection, a locked or full disk), not that it refuses this batch: the batch is retried
+    on a new connection instead of being rejected post by post. PostWriter talks to the
+    driver directly, so the driver's own errors count, not only SQLAlchemy's."""
+    if isinstance(error, sa.exc.OperationalError | sqlite3.OperationalError):
+        return True
+    psycopg = sys.modules.get("psycopg")  # only where PostgreSQL is in use (loaded already)
+    return psycopg is not None and isinstance(
+        error, psycopg.OperationalError | psycopg.InterfaceError
+    )
 
 
 # The consumers every process runs, upstream first. A factory gets the engine, the keyed

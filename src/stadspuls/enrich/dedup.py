@@ -192,10 +192,19 @@ class DuplicateIndex:
 
 
 class Deduplicator:
+    """Fingerprint each post (`fingerprint`: content hash and SimHash, the costly part) and mark
+    it against the recent ones (`mark`: dict lookups). In one process both run in the door.
+
+    Scaled out (docs/cluster.md), door workers run with `marks=False` and only fingerprint, in
+    parallel; the single writer marks every post, whichever worker handled it, with the same
+    `mark` (docs/decisions/0005-broker.md measures the split).
+    """
+
     name = "dedup"
 
-    def __init__(self, window: int = 200_000) -> None:
+    def __init__(self, window: int = 200_000, *, marks: bool = True) -> None:
         self.index = DuplicateIndex(window)
+        self.marks = marks
         self._hasher = SimHasher()
 
     def seed(self, recent: Iterable[tuple[str, str | None, int | None]]) -> None:
@@ -204,6 +213,12 @@ class Deduplicator:
             self.index.add(post_id, digest, None if simhash is None else _to_unsigned(simhash))
 
     def __call__(self, posts: Sequence[Post]) -> list[Post]:
+        fingerprinted = self.fingerprint(posts)
+        return self.mark(fingerprinted) if self.marks else fingerprinted
+
+    def fingerprint(self, posts: Sequence[Post]) -> list[Post]:
+        """Posts with `content_hash` (None for a text with nothing left after canonicalising)
+        and `simhash` (None for short texts and texts a platform tells apart) set."""
         texts = [canonical(post.text) for post in posts]
         scopes = [distinguishing(post) for post in posts]
         tokens = [text.split() for text in texts]
@@ -215,14 +230,27 @@ class Deduplicator:
             long_enough, self._hasher.fingerprints([tokens[i] for i in long_enough]), strict=True
         ):
             prints[i] = value
+        return [
+            msgspec.structs.replace(
+                post,
+                content_hash=content_hash(f"{text}\n{scope}" if scope else text) if text else None,
+                simhash=None if fingerprint is None else _to_signed(fingerprint),
+            )
+            for post, text, scope, fingerprint in zip(posts, texts, scopes, prints, strict=True)
+        ]
+
+    def mark(self, posts: Sequence[Post]) -> list[Post]:
+        """Posts (fingerprinted) with `duplicate_of`/`duplicate_kind` set against the memory,
+        which learns each post that is not an exact copy."""
         out = []
-        for post, text, scope, fingerprint in zip(posts, texts, scopes, prints, strict=True):
-            digest = content_hash(f"{text}\n{scope}" if scope else text)
+        for post in posts:
+            digest = post.content_hash
+            fingerprint = None if post.simhash is None else _to_unsigned(post.simhash)
             duplicate_of: str | None = None
             kind: str | None = None
             if post.repost_of:
                 duplicate_of, kind = post.repost_of, "repost"
-            elif text and (first := self.index.find_exact(digest)) and first != post.id:
+            elif digest and (first := self.index.find_exact(digest)) and first != post.id:
                 duplicate_of, kind = first, "exact"
             elif (
                 fingerprint is not None
@@ -230,17 +258,11 @@ class Deduplicator:
                 and near != post.id
             ):
                 duplicate_of, kind = near, "near"
-            if text and kind != "exact":
+            if digest and kind != "exact":
                 # An exact copy adds nothing to find: in a copy-paste flood, indexing every copy
                 # would pile identical fingerprints into the same buckets.
                 self.index.add(post.id, digest, fingerprint)
             out.append(
-                msgspec.structs.replace(
-                    post,
-                    content_hash=digest if text else None,
-                    simhash=None if fingerprint is None else _to_signed(fingerprint),
-                    duplicate_of=duplicate_of,
-                    duplicate_kind=kind,
-                )
+                msgspec.structs.replace(post, duplicate_of=duplicate_of, duplicate_kind=kind)
             )
         return out

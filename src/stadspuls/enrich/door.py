@@ -131,12 +131,16 @@ def build_pseudonymiser(settings: Settings) -> Pseudonymiser:
     return Pseudonymiser(key, sealer, mentions=settings.pseudonymise_mentions)
 
 
-def build_door(settings: Settings, *, extra: Sequence[Enricher] = ()) -> Door:
+def build_door(
+    settings: Settings, *, extra: Sequence[Enricher] = (), mark_duplicates: bool = True
+) -> Door:
+    """The door of `settings`. `mark_duplicates=False` (a cluster door worker): posts are
+    fingerprinted here, and the one writer marks near-duplicates (docs/cluster.md)."""
     enrichers: list[Enricher] = [
         Normaliser(),
         build_pseudonymiser(settings),
         LanguageIdentifier(settings.languages),
-        Deduplicator(window=settings.dedup_window),
+        Deduplicator(window=settings.dedup_window, marks=mark_duplicates),
         *_optional(settings),
     ]
     for entry in entry_points(group=ENTRY_POINT_GROUP):

@@ -74,6 +74,19 @@ cursors = sa.Table(
     sa.Column("updated_us", sa.BigInteger, nullable=False),
 )
 
+# The cluster writer's record of which items of each collector lane are stored (docs/cluster.md):
+# every sequence up to `watermark` is done; `state` (JSON) holds the done sequences above it and
+# the checkpoints waiting for the watermark to reach them. Written in the same transaction as the
+# posts and cursors, so a restarted writer neither loses a done mark nor stores a cursor early.
+cluster_lanes = sa.Table(
+    "cluster_lanes",
+    metadata,
+    sa.Column("lane", sa.String(300), primary_key=True),
+    sa.Column("watermark", sa.BigInteger, nullable=False),
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("updated_us", sa.BigInteger, nullable=False),
+)
+
 # Per-source counters (received, stored, malformed...), accumulated across runs.
 source_counters = sa.Table(
     "source_counters",

@@ -53,6 +53,9 @@ class Batch:
     checkpoints: dict[str, str] = field(default_factory=dict)
     counters: dict[tuple[str, str], int] = field(default_factory=dict)
     import_id: int | None = None  # the file import these posts come from (imports.id)
+    # The cluster writer's lanes (stadspuls.cluster.watermark): lane → (watermark, state JSON),
+    # stored with the posts and checkpoints they account for.
+    lanes: dict[str, tuple[int, str]] = field(default_factory=dict)
 
     def add(self, item: Post | Deletion | Checkpoint) -> None:
         if isinstance(item, Post):
@@ -301,6 +304,14 @@ class PostWriter:
                 " ON CONFLICT (stream) DO UPDATE SET cursor = excluded.cursor,"
                 " updated_us = excluded.updated_us",
                 [(stream, cursor, now) for stream, cursor in batch.checkpoints.items()],
+            )
+        if batch.lanes:
+            cur.executemany(
+                f"INSERT INTO cluster_lanes (lane, watermark, state, updated_us) VALUES ({mark},"
+                f" {mark}, {mark}, {mark}) ON CONFLICT (lane) DO UPDATE SET"
+                " watermark = excluded.watermark, state = excluded.state,"
+                " updated_us = excluded.updated_us",
+                [(lane, mark_, state, now) for lane, (mark_, state) in batch.lanes.items()],
             )
         # A copy: the batch may be written again after a failed attempt, and must not count twice.
         counters = Counter(batch.counters)
