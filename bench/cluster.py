@@ -359,13 +359,14 @@ def run_once(
                     doors[doors.index(proc)] = again
             if pending and count is not None and count >= pending[0][0] * target:
                 _, fault = pending.pop(0)
-                busy = collector.popen.poll() is None
                 entry: dict[str, Any] = {
                     "workers": n,
                     "fault": fault,
                     "at_s": elapsed,
                     "stored_before": count,
-                    "collector_busy": busy,
+                    "collector_running": collector.popen.poll() is None,
+                    # Entries unread or unacknowledged in the streams: the run is busy.
+                    "in_flight_before": undrained(redis_url, prefix),
                 }
                 t0 = time.monotonic()
                 if fault == "kill-door":
@@ -429,6 +430,13 @@ def main() -> None:
         " a new post and with every stream drained",
     )
     parser.add_argument("--claim-idle", type=float, default=5.0, help="cluster.claim_idle_s")
+    parser.add_argument(
+        "--max-backlog",
+        type=int,
+        default=5000,
+        help="cluster.max_backlog: the collector waits while this many entries are in flight, as"
+        " a live stream would keep it busy for the whole run (default 5000)",
+    )
     args = parser.parse_args()
     if not args.data.exists():
         sys.exit(f"no such file: {args.data}")
@@ -462,6 +470,7 @@ def main() -> None:
         "STADSPULS_MASTODON": "[]",
         "STADSPULS_FEEDS": "[]",
         "STADSPULS_CLUSTER__CLAIM_IDLE_S": str(args.claim_idle),
+        "STADSPULS_CLUSTER__MAX_BACKLOG": str(args.max_backlog),
     }
     services = Services(root)
     services.run("start")
@@ -469,6 +478,8 @@ def main() -> None:
         "data": str(args.data),
         "lines": expected.lines,
         "door": args.door,
+        "max_backlog": args.max_backlog,
+        "claim_idle_s": args.claim_idle,
         "posts_per_s": {},
         "faults": [],
         "restarts": [],
