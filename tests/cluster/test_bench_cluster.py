@@ -9,8 +9,11 @@ count must see each kind of damage it reports, on a real PostgreSQL.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import msgspec
@@ -138,3 +141,52 @@ def test_count_store_sees_missing_duplicated_and_undeleted_posts(
     assert damaged["missing"] == 1
     assert damaged["duplicates"] == 1  # the twin: the same (source, native_id) under a second id
     assert damaged["deletes_not_honoured"] == 1
+
+
+def _relabelled_recording(path: Path, copies: int) -> None:
+    """The real recordings `copies` times over, each copy's posts (and the deletions of them)
+    under new record keys, so every copy adds new posts in the exact wire format."""
+    lines = [line for p in RECORDINGS for line in p.read_text().splitlines() if line]
+    with path.open("w") as out:
+        for copy in range(copies):
+            for line in lines:
+                event = json.loads(line)
+                commit = event.get("commit")
+                if isinstance(commit, dict) and "rkey" in commit:
+                    commit["rkey"] = f"{commit['rkey']}{copy:04d}"
+                out.write(json.dumps(event) + "\n")
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_the_whole_bench_with_a_killed_door_worker(tmp_path: Path) -> None:
+    """bench/cluster.py end to end on ~500 events with one fault: SIGKILL of the only door
+    worker mid-run; every post stored once, the file's deletions honoured."""
+    for name, what in (
+        ("STADSPULS_TEST_PG_URL", "PostgreSQL"),
+        ("STADSPULS_TEST_REDIS_URL", "Redis"),
+    ):
+        if not os.environ.get(name):
+            pytest.skip(f"{what} not started: set {name} (scripts/test-services.sh start)")
+    data = tmp_path / "recording.jsonl"
+    _relabelled_recording(data, 32)
+    expected = expected_from_file(data)
+    private = Path(tempfile.mkdtemp(prefix="stadspuls-bench-test-"))
+    try:
+        done = subprocess.run(
+            [sys.executable, str(REPO / "bench/cluster.py"), "--data", str(data),
+             "--workers", "1", "--faults", "kill-door", "--batch", "20", "--claim-idle", "2",
+             "--quiet", "20", "--timeout", "120", "--dir", str(private)],
+            capture_output=True, text=True, timeout=240,
+        )  # fmt: skip
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.splitlines()[-1])
+    assert result["expected"] == len(expected.unique) > 300
+    assert result["stored"] == result["expected"]
+    assert result["missing"] == result["duplicates"] == result["deletes_not_honoured"] == 0
+    (fault,) = result["faults"]
+    assert fault["fault"] == "kill-door"
+    assert fault["stored_before"] < result["expected"]  # it came while the run was busy
+    assert result["runs"]["1"]["ended"] == "collector exited, streams drained"
