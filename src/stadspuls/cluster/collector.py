@@ -102,6 +102,7 @@ class Collector:
         # A new run numbers from 1 again, under a new lane name.
         self.run_id = f"{int(time.time() * 1000)}-{os.getpid()}"
         self.published = 0
+        self.failed: list[str] = []  # sources that stopped with an error
         self._checked_at = 0.0
 
     def prepare(self) -> dict[str, str]:
@@ -153,6 +154,7 @@ class Collector:
         except Exception as error:
             log.exception("source %s stopped with an error", lane.source.name)
             self.heartbeat.failing(f"source {lane.source.name}: {error}")
+            self.failed.append(lane.source.name)
         finally:
             if next_item is not None:
                 next_item.cancel()
@@ -227,3 +229,6 @@ def run_collector(settings: Settings, *, name: str, jetstream_file: Path | None 
         serve(collector.heartbeat, collector.broker, settings.cluster, loop)
     finally:
         collector.engine.dispose()
+    if collector.failed:
+        # A service manager restarts it: the sources resume from the stored cursors.
+        raise SystemExit(f"sources stopped with an error: {', '.join(collector.failed)}")

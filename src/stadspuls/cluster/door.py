@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from stadspuls.cluster import messages
-from stadspuls.cluster.broker import Broker, Entry
+from stadspuls.cluster.broker import RETRYABLE, Broker, Entry
 from stadspuls.cluster.health import Heartbeat
 from stadspuls.cluster.messages import (
     CheckpointMessage,
@@ -42,6 +42,8 @@ from stadspuls.settings import Settings
 log = logging.getLogger(__name__)
 
 GROUP = "door"
+# Consumers (names of workers that exited) holding nothing are forgotten after an hour idle.
+FORGET_AFTER_MS = 3_600_000
 
 
 @dataclass
@@ -125,12 +127,32 @@ class DoorWorker:
                 broker.items, GROUP, self.name, cluster.batch, block_ms=cluster.block_ms
             )
         if entries:
-            self.process(entries)
+            try:
+                self.process(entries)
+            except RETRYABLE:
+                raise
+            except Exception as error:
+                # Not an enricher (those are isolated post by post): a bug meeting these
+                # entries. Count the attempt; after `max_attempts` they go to the dead stream.
+                log.exception("batch of %d entries failed", len(entries))
+                self._fail_batch(entries, f"{type(error).__name__}: {error}")
         if now - self._trimmed_at >= cluster.trim_interval_s:
             self._trimmed_at = now
             broker.trim(broker.items)
+            broker.forget_idle_consumers(broker.items, GROUP, FORGET_AFTER_MS)
             self.heartbeat.lag = broker.lag(broker.items, GROUP)
         return len(entries)
+
+    def _fail_batch(self, entries: Sequence[Entry], error: str) -> None:
+        work = _Work()
+        work.failed = [(entry_id, fields, error) for entry_id, fields in entries]
+        self._give_up_or_retry(work)
+        if work.ids:
+            counters = [(s, c, n) for (s, c), n in sorted(work.counters.items()) if n]
+            done = {messages.BODY: messages.encode(Done(seqs=work.seqs, counters=counters))}
+            self.broker.publish_and_ack(
+                self.broker.enriched, [done], self.broker.items, GROUP, work.ids, dead=work.dead
+            )
 
     # One batch --------------------------------------------------------------------------------
 
@@ -227,12 +249,17 @@ class DoorWorker:
                 )  # fmt: skip
                 self.heartbeat.count("failed")
                 continue
-            lane, seq = messages.item_position(fields)
+            work.dead.append(dead_fields(broker.items, entry_id, fields, error))
+            try:
+                lane, seq = messages.item_position(fields)
+            except MessageError:
+                work.ids.append(entry_id)  # nothing to mark done
+                self.heartbeat.count("dead")
+                continue
             log.error(
                 "entry %s failed %d times (%s): to %s, marked done", entry_id, tries, error,
                 broker.dead,
             )  # fmt: skip
-            work.dead.append(dead_fields(broker.items, entry_id, fields, error))
             work.done(entry_id, lane, seq)
             source = _source_of(fields)
             work.count(source, "dead")

@@ -35,7 +35,7 @@ import sqlalchemy as sa
 
 from stadspuls.cluster import messages
 from stadspuls.cluster.broker import Broker, Entry
-from stadspuls.cluster.door import dead_fields
+from stadspuls.cluster.door import FORGET_AFTER_MS, dead_fields
 from stadspuls.cluster.health import Heartbeat
 from stadspuls.cluster.messages import (
     CheckpointMessage,
@@ -156,10 +156,10 @@ class ClusterWriter:
         self.pipeline = Pipeline(
             self.engine, _NoDoor(), batch_size=self.cluster.batch, batch_seconds=0
         )
-        taken = broker.claim(broker.enriched, GROUP, self.name, 0, 1_000_000_000)
+        taken = broker.claim_all(broker.enriched, GROUP, self.name)
         if taken:
-            log.warning("writer %s: took over %d pending entries", self.name, len(taken))
-            self.heartbeat.count("claimed", len(taken))
+            log.warning("writer %s: took over %d pending entries", self.name, taken)
+            self.heartbeat.count("claimed", taken)
         self._own = True
         self.heartbeat.failing(None)
         self.heartbeat.beat("active")
@@ -205,6 +205,7 @@ class ClusterWriter:
         if now - self._trimmed_at >= cluster.trim_interval_s:
             self._trimmed_at = now
             broker.trim(broker.enriched)
+            broker.forget_idle_consumers(broker.enriched, GROUP, FORGET_AFTER_MS)
             self.heartbeat.lag = broker.lag(broker.enriched, GROUP)
         return len(entries)
 
@@ -259,8 +260,23 @@ class ClusterWriter:
             for source, counter, n in message.counters:
                 batch.count(source, counter, n)
 
+    def _still_holding(self) -> None:
+        """The lock's session is alive (else a standby may have taken over): one round trip
+        per batch, so that a writer whose lock connection alone was dropped stops writing."""
+        if self._lock_conn is None:
+            return
+        try:
+            cur = self._lock_conn.cursor()
+            cur.execute("SELECT 1")
+            cur.fetchone()
+            cur.close()
+            self._lock_conn.commit()
+        except Exception as error:
+            raise LostDatabase(f"the writer lock's connection is gone: {error}") from error
+
     def _store(self, batch: Batch) -> None:
         assert self.pipeline is not None
+        self._still_holding()
         try:
             self.pipeline.store(Prepared(batch))
         except Exception as error:
