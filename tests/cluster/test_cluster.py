@@ -471,3 +471,41 @@ def test_a_batch_failing_outside_the_enrichers_ends_in_the_dead_stream(
         with writer.engine.connect() as conn:
             assert conn.execute(sa.text("SELECT watermark FROM cluster_lanes")).scalar() == 2
     worker.broker.close()
+
+
+def test_sources_of_one_name_get_lanes_of_their_own(cluster_settings: Settings) -> None:
+    sources = [
+        ListSource(numbered_posts(4, "feed-a"), name="rss"),
+        ListSource(numbered_posts(6, "feed-b", first=100), name="rss"),
+    ]
+    run_collector(cluster_settings, sources)
+    with door_workers(cluster_settings, "d") as doors, active_writer(cluster_settings) as w:
+        drain(doors, w)
+        assert cursors(w.engine) == {"feed-a": "4", "feed-b": "105"}
+        assert len(stored_numbers(w.engine)) == 10
+        with w.engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM cluster_lanes")).scalar() == 2
+
+
+def test_the_collector_waits_while_the_stages_behind_are_full(cluster_settings: Settings) -> None:
+    cluster = cluster_settings.cluster.model_copy(update={"max_backlog": 100, "batch": 20})
+    settings = cluster_settings.model_copy(update={"cluster": cluster})
+    result: list[int] = []
+    thread = threading.Thread(
+        target=lambda: result.append(
+            run_collector(settings, [ListSource(numbered_posts(300))]).published
+        )
+    )
+    thread.start()
+    time.sleep(2.0)
+    broker = Broker(cluster)
+    # Nothing reads yet: the collector stopped near max_backlog, well short of 300 posts.
+    assert thread.is_alive()
+    assert 100 <= broker.redis.xlen(broker.items) <= 100 + 2 * cluster.batch
+    with door_workers(settings, "d") as doors, active_writer(settings) as writer:
+        while thread.is_alive():
+            drain(doors, writer)
+        thread.join(30)
+        drain(doors, writer)
+        assert len(stored_numbers(writer.engine)) == 300
+    broker.close()
