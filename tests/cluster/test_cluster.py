@@ -91,6 +91,9 @@ def test_every_post_stored_once_with_deletions_honoured(
         # Each replay's cursor is stored, and says the whole file is done.
         items = {s.stream_name: sum(1 for _ in iter_file(s.path, "jetstream")) for s in sources}
         assert cursors(engine) == {name: str(n) for name, n in items.items() if n}
+    # A collector started again resumes from the stored cursors: nothing left to publish.
+    again = [ReplaySource(path, speed=0, format="jetstream") for path in RECORDINGS]
+    assert run_collector(cluster_settings, again, "c3").published == 0
 
 
 def cluster_settings_batch_one(doors: list[DoorWorker]) -> None:
@@ -426,3 +429,83 @@ def test_deletion_published_before_its_post_is_honoured(cluster_settings: Settin
         assert stored_ids(w.engine) == []
         with w.engine.connect() as conn:
             assert conn.execute(sa.text("SELECT count(*) FROM tombstones")).scalar() == 1
+
+
+class _BrokenDeletions:
+    """A door whose deletion keying fails (a bug outside the enrichers' isolation)."""
+
+    def __init__(self, door: object) -> None:
+        self.door = door
+
+    def __call__(self, posts: Sequence[Post]) -> list[Post]:
+        return self.door(posts)  # type: ignore[operator,no-any-return]
+
+    def deletions(self, deletions: Sequence[Deletion]) -> list[Deletion]:
+        raise RuntimeError("cannot key deletions")
+
+    def warm_up(self) -> None:
+        pass
+
+
+def test_a_batch_failing_outside_the_enrichers_ends_in_the_dead_stream(
+    cluster_settings: Settings,
+) -> None:
+    post = numbered_posts(1)[0]
+    assert isinstance(post, Post)
+    run_collector(cluster_settings, [ListSource([post, Deletion("test:other", post.created_at)])])
+    door = _BrokenDeletions(build_door(cluster_settings, mark_duplicates=False))
+    worker = DoorWorker(cluster_settings, "d", door=door)  # type: ignore[arg-type]
+    worker.prepare()
+    with active_writer(cluster_settings) as writer:
+        for _ in range(cluster_settings.cluster.max_attempts):
+            worker._claimed_at = 0.0
+            worker.step()
+            time.sleep(cluster_settings.cluster.claim_idle_s + 0.05)
+        worker._claimed_at = 0.0
+        worker.step()
+        drain([worker], writer)
+        broker = worker.broker
+        assert broker.redis.xlen(broker.dead) == 2
+        assert broker.redis.xpending(broker.items, "door")["pending"] == 0
+        # Both entries are done: their lane's watermark went past them.
+        with writer.engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT watermark FROM cluster_lanes")).scalar() == 2
+    worker.broker.close()
+
+
+def test_sources_of_one_name_get_lanes_of_their_own(cluster_settings: Settings) -> None:
+    sources = [
+        ListSource(numbered_posts(4, "feed-a"), name="rss"),
+        ListSource(numbered_posts(6, "feed-b", first=100), name="rss"),
+    ]
+    run_collector(cluster_settings, sources)
+    with door_workers(cluster_settings, "d") as doors, active_writer(cluster_settings) as w:
+        drain(doors, w)
+        assert cursors(w.engine) == {"feed-a": "4", "feed-b": "105"}
+        assert len(stored_numbers(w.engine)) == 10
+        with w.engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM cluster_lanes")).scalar() == 2
+
+
+def test_the_collector_waits_while_the_stages_behind_are_full(cluster_settings: Settings) -> None:
+    cluster = cluster_settings.cluster.model_copy(update={"max_backlog": 100, "batch": 20})
+    settings = cluster_settings.model_copy(update={"cluster": cluster})
+    result: list[int] = []
+    thread = threading.Thread(
+        target=lambda: result.append(
+            run_collector(settings, [ListSource(numbered_posts(300))]).published
+        )
+    )
+    thread.start()
+    time.sleep(2.0)
+    broker = Broker(cluster)
+    # Nothing reads yet: the collector stopped near max_backlog, well short of 300 posts.
+    assert thread.is_alive()
+    assert 100 <= broker.redis.xlen(broker.items) <= 100 + 2 * cluster.batch
+    with door_workers(settings, "d") as doors, active_writer(settings) as writer:
+        while thread.is_alive():
+            drain(doors, writer)
+        thread.join(30)
+        drain(doors, writer)
+        assert len(stored_numbers(writer.engine)) == 300
+    broker.close()

@@ -1,7 +1,7 @@
 """The collector: runs sources (the same Source classes `stadspuls run` builds) and publishes
 what they yield to `{prefix}:items`.
 
-Each source is a lane of this run ("{collector}/{source}/{run}", see `cluster.messages`):
+Each source is a lane of this run ("{collector}/{source}.{index}/{run}", see `cluster.messages`):
 its items are numbered in the order it yields them. A checkpoint is published after the items
 it covers; several checkpoints of one stream within a batch collapse into the last one (it
 covers all the others). The source starts from the cursors the writer stored, so a restarted
@@ -46,9 +46,11 @@ BATCH_SECONDS = 0.05
 class Lane:
     """One source of this collector run: numbers its items and batches them."""
 
-    def __init__(self, collector: str, source: Source, run: str) -> None:
+    def __init__(self, collector: str, source: Source, run: str, index: int = 0) -> None:
         self.source = source
-        self.name = f"{collector}/{source.name}/{run}"
+        # Several sources may share a name (two feeds are both "rss"): the index tells them
+        # apart, so that no two lanes ever number into one sequence.
+        self.name = f"{collector}/{source.name}.{index}/{run}"
         self.seq = 0
         self.items: list[ItemMessage] = []
         self.checkpoints: dict[str, Checkpoint] = {}
@@ -104,6 +106,8 @@ class Collector:
         self.published = 0
         self.failed: list[str] = []  # sources that stopped with an error
         self._checked_at = 0.0
+        self._checked_published = 0
+        self._full = False  # the stages behind were `max_backlog` entries behind at the check
 
     def prepare(self) -> dict[str, str]:
         broker = self.broker
@@ -118,8 +122,10 @@ class Collector:
         stopped = asyncio.Event()
         watch = asyncio.create_task(_watch(stop, stopped))
         tasks = [
-            asyncio.create_task(self._pump(Lane(self.name, source, self.run_id), cursors, stopped))
-            for source in self.sources
+            asyncio.create_task(
+                self._pump(Lane(self.name, source, self.run_id, index), cursors, stopped)
+            )
+            for index, source in enumerate(self.sources)
         ]
         try:
             await asyncio.gather(*tasks)
@@ -172,16 +178,23 @@ class Collector:
         self.heartbeat.count("published", len(entries))
 
     async def _wait_for_room(self) -> None:
-        """Wait while the stages behind are `max_backlog` entries behind (checked at most
-        every 0.2 s)."""
+        """Wait while the stages behind are `max_backlog` entries behind (checked every
+        0.2 s, and every tenth of `max_backlog` entries published: a fast replay overshoots
+        by at most that)."""
         while True:
             now = time.monotonic()
-            if now - self._checked_at < 0.2:
+            unchecked = self.published - self._checked_published
+            if (
+                not self._full
+                and now - self._checked_at < 0.2
+                and unchecked < self.cluster.max_backlog // 10
+            ):
                 return
-            self._checked_at = now
+            self._checked_at, self._checked_published = now, self.published
             backlog = await asyncio.to_thread(self.backlog)
             self.heartbeat.lag = backlog
-            if backlog < self.cluster.max_backlog:
+            self._full = backlog >= self.cluster.max_backlog
+            if not self._full:
                 return
             self.heartbeat.beat("waiting")
             await asyncio.sleep(0.2)
