@@ -65,6 +65,7 @@ class Expected:
     other: int = 0  # events that are no post and no deletion (likes, identity, updates, …)
     malformed: int = 0
     repeated: int = 0  # a create of an id already created (a re-sent frame)
+    items: int = 0  # posts and deletions, repeats included: what a replay's cursor counts
     last_time_us: int = 0
 
     @property
@@ -99,14 +100,17 @@ def expected_from_file(path: Path) -> Expected:
             raw_id = f"{SOURCE}:{did}/{commit.get('rkey')}"
             operation = commit.get("operation")
             if operation == "delete":
+                out.items += 1
                 out.deleted.add(raw_id)
             elif operation == "create":
                 record = commit.get("record")
                 if not isinstance(record, dict) or not isinstance(record.get("text"), str):
                     out.malformed += 1
                 elif raw_id in out.created:
+                    out.items += 1
                     out.repeated += 1
                 else:
+                    out.items += 1
                     out.created.add(raw_id)
             else:
                 out.other += 1  # an update: posts are immutable in the app
@@ -126,6 +130,11 @@ def count_store(url: str, expected: Expected, stored_id: Any) -> dict[str, int]:
             "SELECT count(*) - count(DISTINCT (source, native_id)) FROM posts"
         ).fetchone()  # type: ignore[misc]
         (tombstones,) = conn.execute("SELECT count(*) FROM tombstones").fetchone()  # type: ignore[misc]
+        # The replay's stored cursor: items of the file covered (stored, or done) in order.
+        cursors = [
+            int(row[0])
+            for row in conn.execute("SELECT cursor FROM cursors WHERE stream LIKE 'replay:%'")
+        ]
     have = set(ids)
     return {
         "stored": len(ids),
@@ -135,6 +144,8 @@ def count_store(url: str, expected: Expected, stored_id: Any) -> dict[str, int]:
         "duplicates": (len(ids) - len(have)) + int(twice_native),
         "deletes_not_honoured": len(have & gone),
         "tombstones": int(tombstones),
+        "cursor": max(cursors, default=0),
+        "cursor_expected": expected.items,
     }
 
 

@@ -53,6 +53,7 @@ def test_expected_agrees_with_the_mapping_on_the_real_recordings(path: Path) -> 
     expected = expected_from_file(path)
     assert expected.created == {p.id for p in posts}
     assert expected.deleted == {d.id for d in deletions}
+    assert expected.items == len(posts) + len(deletions)
     assert expected.lines == len(path.read_bytes().splitlines())
 
 
@@ -193,4 +194,7 @@ def test_the_whole_bench_with_a_broker_restart(tmp_path: Path) -> None:
     assert fault["collector_running"]  # it came while the run was busy
     assert fault["stored_before"] < result["expected"]
     assert result["restarts"] == []
-    assert result["runs"]["1"]["ended"] == "collector exited, streams drained"
+    run = result["runs"]["1"]
+    assert run["ended"] == "collector exited, streams drained"
+    # The replay's cursor covers the whole file, and no more.
+    assert run["cursor"] == run["cursor_expected"] == expected.items
