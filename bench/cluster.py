@@ -24,8 +24,11 @@ mapping's rules (creates minus deletes, each post once): stored, expected, missi
 and posts/s (expected posts over the seconds from the collector's start to the drained end).
 
 The last line is one JSON object:
-{"stored": …, "expected": …, "missing": …, "duplicates": …, "posts_per_s": {"1": …, "2": …},
- "faults": [ … ], …}
+{"stored": …, "duplicates": …, "posts_per_s": {"1": …, "2": …}, "faults": [ … ], "expected": …,
+ "missing": …, "runs": {"1": {…}, "2": {…}}, …}
+where stored, expected, missing, duplicates and deletes_not_honoured are summed over the runs
+(each run's own counts, its replay cursor and its streams are under "runs"), and "restarts"
+lists any process that exited by itself and was started again.
 """
 
 from __future__ import annotations
