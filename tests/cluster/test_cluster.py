@@ -91,6 +91,13 @@ def test_every_post_stored_once_with_deletions_honoured(
         # Each replay's cursor is stored, and says the whole file is done.
         items = {s.stream_name: sum(1 for _ in iter_file(s.path, "jetstream")) for s in sources}
         assert cursors(engine) == {name: str(n) for name, n in items.items() if n}
+    # The replays' streams are in `sources list`, stopped (they ended).
+    engine = open_store(cluster_settings.db_url)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT source, state FROM source_status")).all()
+    engine.dispose()
+    states = {str(source): str(state) for source, state in rows}
+    assert states == {s.stream_name: "stopped" for s in sources}
     # A collector started again resumes from the stored cursors: nothing left to publish.
     again = [ReplaySource(path, speed=0, format="jetstream") for path in RECORDINGS]
     assert run_collector(cluster_settings, again, "c3").published == 0
