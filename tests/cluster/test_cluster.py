@@ -516,3 +516,26 @@ def test_the_collector_waits_while_the_stages_behind_are_full(cluster_settings: 
         drain(doors, writer)
         assert len(stored_numbers(writer.engine)) == 300
     broker.close()
+
+
+def test_health_matches_names_and_patterns(cluster_settings: Settings) -> None:
+    from stadspuls.cluster.health import Heartbeat, check_health
+
+    beat = Heartbeat(cluster_settings.cluster, "door", "door-host1-123")
+    client = redis.Redis.from_url(cluster_settings.cluster.broker_url)
+    beat.start(client)
+    try:
+        time.sleep(0.2)
+        assert check_health(cluster_settings, "door", "door-host1-*")[0] is True
+        assert check_health(cluster_settings, "door", "door-host1-123")[0] is True
+        assert check_health(cluster_settings, "door", "door-host2-*")[0] is False
+        beat.failing("broker unavailable")
+        time.sleep(cluster_settings.cluster.heartbeat_s + 0.3)
+        ok, lines = check_health(cluster_settings, "door", None)
+        assert ok is False
+        assert "UNHEALTHY" in lines[0]
+        assert "broker unavailable" in lines[0]
+    finally:
+        beat.stop(client)
+        client.close()
+    assert check_health(cluster_settings, "door", None)[0] is False  # its key is gone
