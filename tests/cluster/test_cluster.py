@@ -110,10 +110,13 @@ def cluster_settings_batch_one(doors: list[DoorWorker]) -> None:
 
 
 def test_a_dead_workers_pending_entries_are_taken_over(cluster_settings: Settings) -> None:
-    run_collector(cluster_settings, [ListSource(numbered_posts(20))])
+    # An idle time a loaded machine cannot pass between two lines of this test by accident.
+    cluster = cluster_settings.cluster.model_copy(update={"claim_idle_s": 1.5})
+    settings = cluster_settings.model_copy(update={"cluster": cluster})
+    run_collector(settings, [ListSource(numbered_posts(20))])
     with (
-        door_workers(cluster_settings, "dies", "lives") as (dies, lives),
-        active_writer(cluster_settings) as writer,
+        door_workers(settings, "dies", "lives") as (dies, lives),
+        active_writer(settings) as writer,
     ):
         broker = dies.broker
         # The first worker reads a batch and dies before acknowledging it (SIGKILL).
@@ -121,7 +124,7 @@ def test_a_dead_workers_pending_entries_are_taken_over(cluster_settings: Setting
         taken = broker.read(broker.items, "door", "dies", 100, block_ms=10)
         assert len(taken) == published
         assert lives.step() == 0  # nothing new for the other, and nothing idle long enough
-        time.sleep(cluster_settings.cluster.claim_idle_s + 0.1)
+        time.sleep(cluster.claim_idle_s + 0.1)
         lives._claimed_at = 0.0
         assert lives.step() == published
         assert lives.heartbeat.counts["claimed"] == published
