@@ -34,13 +34,17 @@ from stadspuls.cluster.writer import GROUP as WRITER_GROUP
 from stadspuls.records import Checkpoint, SourceItem
 from stadspuls.settings import Settings
 from stadspuls.sources.base import Source
+from stadspuls.sources.status import StreamStatus
 from stadspuls.store.database import open_store
 from stadspuls.store.posts import load_cursors
+from stadspuls.store.status import save_status
 
 log = logging.getLogger(__name__)
 
 # How long a source's items wait for more before they are published as a batch.
 BATCH_SECONDS = 0.05
+# How often the streams' states are stored (`source_status`).
+STATUS_INTERVAL_S = 5.0
 
 
 class Lane:
@@ -55,6 +59,10 @@ class Lane:
         self.items: list[ItemMessage] = []
         self.checkpoints: dict[str, Checkpoint] = {}
         self.malformed = 0  # the source's malformed count already published
+        # A source that names no streams of its own gets one status row, as in `run`.
+        self.own: StreamStatus | None = None
+        if not source.stats.streams:
+            self.own = source.stats.stream(str(getattr(source, "stream_name", source.name)))
 
     def add(self, item: SourceItem) -> None:
         if isinstance(item, Checkpoint):
@@ -121,6 +129,7 @@ class Collector:
         cursors = await asyncio.to_thread(self.prepare)
         stopped = asyncio.Event()
         watch = asyncio.create_task(_watch(stop, stopped))
+        status = asyncio.create_task(self._status_loop())
         tasks = [
             asyncio.create_task(
                 self._pump(Lane(self.name, source, self.run_id, index), cursors, stopped)
@@ -131,9 +140,10 @@ class Collector:
             await asyncio.gather(*tasks)
         finally:
             stopped.set()
-            for task in (*tasks, watch):
+            for task in (*tasks, watch, status):
                 task.cancel()
-            await asyncio.gather(*tasks, watch, return_exceptions=True)
+            await asyncio.gather(*tasks, watch, status, return_exceptions=True)
+            await asyncio.to_thread(self.save_status)
 
     async def _pump(self, lane: Lane, cursors: dict[str, str], stopped: asyncio.Event) -> None:
         log.info("collecting from %s as lane %s", lane.source.name, lane.name)
@@ -161,11 +171,30 @@ class Collector:
             log.exception("source %s stopped with an error", lane.source.name)
             self.heartbeat.failing(f"source {lane.source.name}: {error}")
             self.failed.append(lane.source.name)
+            for stream in lane.source.stats.streams.values():
+                stream.failed(error)
         finally:
             if next_item is not None:
                 next_item.cancel()
         await self._publish(lane)  # what the source yielded before it ended
+        for stream in lane.source.stats.streams.values():
+            if stream.state != "failed":
+                stream.stopped()
         log.info("%s: %d items published in lane %s", lane.source.name, lane.seq, lane.name)
+
+    def save_status(self) -> None:
+        """Each stream's state for `stadspuls sources list` and the dashboard's /health, as
+        `stadspuls run` stores it (`source_status`)."""
+        rows = [st.row() for source in self.sources for st in source.stats.streams.values()]
+        try:
+            save_status(self.engine, rows)
+        except sa.exc.SQLAlchemyError as error:
+            log.warning("could not store the source status: %s", error)
+
+    async def _status_loop(self) -> None:
+        while True:
+            await asyncio.sleep(STATUS_INTERVAL_S)
+            await asyncio.to_thread(self.save_status)
 
     async def _publish(self, lane: Lane) -> None:
         self.heartbeat.beat("running")
@@ -174,6 +203,8 @@ class Collector:
         await self._wait_for_room()
         entries = lane.take()
         await asyncio.to_thread(self.broker.publish, self.broker.items, entries)
+        if lane.own is not None:
+            lane.own.succeeded()
         self.published += len(entries)
         self.heartbeat.count("published", len(entries))
 
