@@ -542,3 +542,21 @@ def test_health_matches_names_and_patterns(cluster_settings: Settings) -> None:
         beat.stop(client)
         client.close()
     assert check_health(cluster_settings, "door", None)[0] is False  # its key is gone
+
+
+def test_finished_lanes_of_old_runs_are_forgotten(cluster_settings: Settings) -> None:
+    engine = open_store(cluster_settings.db_url)
+    old_us = 1_000_000  # 1970: untouched for long
+    with engine.begin() as conn:
+        for lane, state in (
+            ("old-done", '{"done":[],"held":[]}'),
+            ("old-gap", '{"done":[7],"held":[]}'),
+        ):
+            conn.execute(
+                sa.text("INSERT INTO cluster_lanes VALUES (:lane, 5, :state, :us)"),
+                {"lane": lane, "state": state, "us": old_us},
+            )
+    engine.dispose()
+    with active_writer(cluster_settings) as writer:
+        # The finished one is gone; the one still waiting for sequence 6 stays.
+        assert set(writer.lanes) == {"old-gap"}
