@@ -91,6 +91,13 @@ def test_every_post_stored_once_with_deletions_honoured(
         # Each replay's cursor is stored, and says the whole file is done.
         items = {s.stream_name: sum(1 for _ in iter_file(s.path, "jetstream")) for s in sources}
         assert cursors(engine) == {name: str(n) for name, n in items.items() if n}
+    # The replays' streams are in `sources list`, stopped (they ended).
+    engine = open_store(cluster_settings.db_url)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT source, state FROM source_status")).all()
+    engine.dispose()
+    states = {str(source): str(state) for source, state in rows}
+    assert states == {s.stream_name: "stopped" for s in sources}
     # A collector started again resumes from the stored cursors: nothing left to publish.
     again = [ReplaySource(path, speed=0, format="jetstream") for path in RECORDINGS]
     assert run_collector(cluster_settings, again, "c3").published == 0
@@ -103,10 +110,13 @@ def cluster_settings_batch_one(doors: list[DoorWorker]) -> None:
 
 
 def test_a_dead_workers_pending_entries_are_taken_over(cluster_settings: Settings) -> None:
-    run_collector(cluster_settings, [ListSource(numbered_posts(20))])
+    # An idle time a loaded machine cannot pass between two lines of this test by accident.
+    cluster = cluster_settings.cluster.model_copy(update={"claim_idle_s": 1.5})
+    settings = cluster_settings.model_copy(update={"cluster": cluster})
+    run_collector(settings, [ListSource(numbered_posts(20))])
     with (
-        door_workers(cluster_settings, "dies", "lives") as (dies, lives),
-        active_writer(cluster_settings) as writer,
+        door_workers(settings, "dies", "lives") as (dies, lives),
+        active_writer(settings) as writer,
     ):
         broker = dies.broker
         # The first worker reads a batch and dies before acknowledging it (SIGKILL).
@@ -114,7 +124,7 @@ def test_a_dead_workers_pending_entries_are_taken_over(cluster_settings: Setting
         taken = broker.read(broker.items, "door", "dies", 100, block_ms=10)
         assert len(taken) == published
         assert lives.step() == 0  # nothing new for the other, and nothing idle long enough
-        time.sleep(cluster_settings.cluster.claim_idle_s + 0.1)
+        time.sleep(cluster.claim_idle_s + 0.1)
         lives._claimed_at = 0.0
         assert lives.step() == published
         assert lives.heartbeat.counts["claimed"] == published
@@ -471,3 +481,82 @@ def test_a_batch_failing_outside_the_enrichers_ends_in_the_dead_stream(
         with writer.engine.connect() as conn:
             assert conn.execute(sa.text("SELECT watermark FROM cluster_lanes")).scalar() == 2
     worker.broker.close()
+
+
+def test_sources_of_one_name_get_lanes_of_their_own(cluster_settings: Settings) -> None:
+    sources = [
+        ListSource(numbered_posts(4, "feed-a"), name="rss"),
+        ListSource(numbered_posts(6, "feed-b", first=100), name="rss"),
+    ]
+    run_collector(cluster_settings, sources)
+    with door_workers(cluster_settings, "d") as doors, active_writer(cluster_settings) as w:
+        drain(doors, w)
+        assert cursors(w.engine) == {"feed-a": "4", "feed-b": "105"}
+        assert len(stored_numbers(w.engine)) == 10
+        with w.engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM cluster_lanes")).scalar() == 2
+
+
+def test_the_collector_waits_while_the_stages_behind_are_full(cluster_settings: Settings) -> None:
+    cluster = cluster_settings.cluster.model_copy(update={"max_backlog": 100, "batch": 20})
+    settings = cluster_settings.model_copy(update={"cluster": cluster})
+    result: list[int] = []
+    thread = threading.Thread(
+        target=lambda: result.append(
+            run_collector(settings, [ListSource(numbered_posts(300))]).published
+        )
+    )
+    thread.start()
+    time.sleep(2.0)
+    broker = Broker(cluster)
+    # Nothing reads yet: the collector stopped near max_backlog, well short of 300 posts.
+    assert thread.is_alive()
+    assert 100 <= broker.redis.xlen(broker.items) <= 100 + 2 * cluster.batch
+    with door_workers(settings, "d") as doors, active_writer(settings) as writer:
+        while thread.is_alive():
+            drain(doors, writer)
+        thread.join(30)
+        drain(doors, writer)
+        assert len(stored_numbers(writer.engine)) == 300
+    broker.close()
+
+
+def test_health_matches_names_and_patterns(cluster_settings: Settings) -> None:
+    from stadspuls.cluster.health import Heartbeat, check_health
+
+    beat = Heartbeat(cluster_settings.cluster, "door", "door-host1-123")
+    client = redis.Redis.from_url(cluster_settings.cluster.broker_url)
+    beat.start(client)
+    try:
+        time.sleep(0.2)
+        assert check_health(cluster_settings, "door", "door-host1-*")[0] is True
+        assert check_health(cluster_settings, "door", "door-host1-123")[0] is True
+        assert check_health(cluster_settings, "door", "door-host2-*")[0] is False
+        beat.failing("broker unavailable")
+        time.sleep(cluster_settings.cluster.heartbeat_s + 0.3)
+        ok, lines = check_health(cluster_settings, "door", None)
+        assert ok is False
+        assert "UNHEALTHY" in lines[0]
+        assert "broker unavailable" in lines[0]
+    finally:
+        beat.stop(client)
+        client.close()
+    assert check_health(cluster_settings, "door", None)[0] is False  # its key is gone
+
+
+def test_finished_lanes_of_old_runs_are_forgotten(cluster_settings: Settings) -> None:
+    engine = open_store(cluster_settings.db_url)
+    old_us = 1_000_000  # 1970: untouched for long
+    with engine.begin() as conn:
+        for lane, state in (
+            ("old-done", '{"done":[],"held":[]}'),
+            ("old-gap", '{"done":[7],"held":[]}'),
+        ):
+            conn.execute(
+                sa.text("INSERT INTO cluster_lanes VALUES (:lane, 5, :state, :us)"),
+                {"lane": lane, "state": state, "us": old_us},
+            )
+    engine.dispose()
+    with active_writer(cluster_settings) as writer:
+        # The finished one is gone; the one still waiting for sequence 6 stays.
+        assert set(writer.lanes) == {"old-gap"}

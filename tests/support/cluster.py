@@ -31,13 +31,14 @@ class ListSource:
             yield item
 
 
-def numbered_posts(n: int, stream: str = "list") -> list[SourceItem]:
-    """n posts, each followed by a checkpoint with its number (as a replay emits them)."""
+def numbered_posts(n: int, stream: str = "list", first: int = 1) -> list[SourceItem]:
+    """n posts numbered from `first`, each followed by a checkpoint with its number (as a
+    replay emits them)."""
     from datetime import UTC, datetime, timedelta
 
     out: list[SourceItem] = []
     start = datetime(2026, 12, 1, 12, tzinfo=UTC)
-    for i in range(1, n + 1):
+    for i in range(first, first + n):
         out.append(
             Post(
                 id=f"test:{i}",

@@ -123,7 +123,10 @@ def writer_command(
 
 @worker_group.command("health")
 @click.argument("kind", type=click.Choice(KINDS))
-@click.option("--name", help="That process's name (default: any process of KIND).")
+@click.option(
+    "--name",
+    help="That process's name, or a pattern such as 'door-HOST-*' (default: any of KIND).",
+)
 @common_options
 def health_command(settings: Settings, kind: str, name: str | None) -> None:
     """Exit 0 when a KIND process's heartbeat is fresh (compose/systemd health checks);

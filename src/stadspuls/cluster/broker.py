@@ -47,6 +47,11 @@ RETRYABLE: tuple[type[Exception], ...] = (
 )
 
 
+# The dead stream keeps the most recent entries for inspection; a flood of poison cannot grow
+# it without bound.
+DEAD_MAXLEN = 100_000
+
+
 def stream_names(prefix: str) -> dict[str, str]:
     return {
         "items": f"{prefix}:items",
@@ -155,8 +160,12 @@ class Broker:
 
         def add() -> list[bytes]:
             pipe = self.redis.pipeline(transaction=False)
+            capped = stream == self.dead
             for fields in entries:
-                pipe.xadd(stream, cast(Any, fields))
+                if capped:
+                    pipe.xadd(stream, cast(Any, fields), maxlen=DEAD_MAXLEN, approximate=True)
+                else:
+                    pipe.xadd(stream, cast(Any, fields))
             return list(pipe.execute())
 
         return self.call("XADD", add)
@@ -179,7 +188,7 @@ class Broker:
             for fields in entries:
                 pipe.xadd(stream, cast(Any, fields))
             for fields in dead:
-                pipe.xadd(self.dead, cast(Any, fields))
+                pipe.xadd(self.dead, cast(Any, fields), maxlen=DEAD_MAXLEN, approximate=True)
             if ids:
                 pipe.xack(source, group, *ids)
                 pipe.hdel(self.key("attempts", group), *ids)

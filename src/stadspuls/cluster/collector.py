@@ -1,7 +1,7 @@
 """The collector: runs sources (the same Source classes `stadspuls run` builds) and publishes
 what they yield to `{prefix}:items`.
 
-Each source is a lane of this run ("{collector}/{source}/{run}", see `cluster.messages`):
+Each source is a lane of this run ("{collector}/{source}.{index}/{run}", see `cluster.messages`):
 its items are numbered in the order it yields them. A checkpoint is published after the items
 it covers; several checkpoints of one stream within a batch collapse into the last one (it
 covers all the others). The source starts from the cursors the writer stored, so a restarted
@@ -34,25 +34,35 @@ from stadspuls.cluster.writer import GROUP as WRITER_GROUP
 from stadspuls.records import Checkpoint, SourceItem
 from stadspuls.settings import Settings
 from stadspuls.sources.base import Source
+from stadspuls.sources.status import StreamStatus
 from stadspuls.store.database import open_store
 from stadspuls.store.posts import load_cursors
+from stadspuls.store.status import save_status
 
 log = logging.getLogger(__name__)
 
 # How long a source's items wait for more before they are published as a batch.
 BATCH_SECONDS = 0.05
+# How often the streams' states are stored (`source_status`).
+STATUS_INTERVAL_S = 5.0
 
 
 class Lane:
     """One source of this collector run: numbers its items and batches them."""
 
-    def __init__(self, collector: str, source: Source, run: str) -> None:
+    def __init__(self, collector: str, source: Source, run: str, index: int = 0) -> None:
         self.source = source
-        self.name = f"{collector}/{source.name}/{run}"
+        # Several sources may share a name (two feeds are both "rss"): the index tells them
+        # apart, so that no two lanes ever number into one sequence.
+        self.name = f"{collector}/{source.name}.{index}/{run}"
         self.seq = 0
         self.items: list[ItemMessage] = []
         self.checkpoints: dict[str, Checkpoint] = {}
         self.malformed = 0  # the source's malformed count already published
+        # A source that names no streams of its own gets one status row, as in `run`.
+        self.own: StreamStatus | None = None
+        if not source.stats.streams:
+            self.own = source.stats.stream(str(getattr(source, "stream_name", source.name)))
 
     def add(self, item: SourceItem) -> None:
         if isinstance(item, Checkpoint):
@@ -104,6 +114,8 @@ class Collector:
         self.published = 0
         self.failed: list[str] = []  # sources that stopped with an error
         self._checked_at = 0.0
+        self._checked_published = 0
+        self._full = False  # the stages behind were `max_backlog` entries behind at the check
 
     def prepare(self) -> dict[str, str]:
         broker = self.broker
@@ -117,17 +129,21 @@ class Collector:
         cursors = await asyncio.to_thread(self.prepare)
         stopped = asyncio.Event()
         watch = asyncio.create_task(_watch(stop, stopped))
+        status = asyncio.create_task(self._status_loop())
         tasks = [
-            asyncio.create_task(self._pump(Lane(self.name, source, self.run_id), cursors, stopped))
-            for source in self.sources
+            asyncio.create_task(
+                self._pump(Lane(self.name, source, self.run_id, index), cursors, stopped)
+            )
+            for index, source in enumerate(self.sources)
         ]
         try:
             await asyncio.gather(*tasks)
         finally:
             stopped.set()
-            for task in (*tasks, watch):
+            for task in (*tasks, watch, status):
                 task.cancel()
-            await asyncio.gather(*tasks, watch, return_exceptions=True)
+            await asyncio.gather(*tasks, watch, status, return_exceptions=True)
+            await asyncio.to_thread(self.save_status)
 
     async def _pump(self, lane: Lane, cursors: dict[str, str], stopped: asyncio.Event) -> None:
         log.info("collecting from %s as lane %s", lane.source.name, lane.name)
@@ -155,11 +171,30 @@ class Collector:
             log.exception("source %s stopped with an error", lane.source.name)
             self.heartbeat.failing(f"source {lane.source.name}: {error}")
             self.failed.append(lane.source.name)
+            for stream in lane.source.stats.streams.values():
+                stream.failed(error)
         finally:
             if next_item is not None:
                 next_item.cancel()
         await self._publish(lane)  # what the source yielded before it ended
+        for stream in lane.source.stats.streams.values():
+            if stream.state != "failed":
+                stream.stopped()
         log.info("%s: %d items published in lane %s", lane.source.name, lane.seq, lane.name)
+
+    def save_status(self) -> None:
+        """Each stream's state for `stadspuls sources list` and the dashboard's /health, as
+        `stadspuls run` stores it (`source_status`)."""
+        rows = [st.row() for source in self.sources for st in source.stats.streams.values()]
+        try:
+            save_status(self.engine, rows)
+        except sa.exc.SQLAlchemyError as error:
+            log.warning("could not store the source status: %s", error)
+
+    async def _status_loop(self) -> None:
+        while True:
+            await asyncio.sleep(STATUS_INTERVAL_S)
+            await asyncio.to_thread(self.save_status)
 
     async def _publish(self, lane: Lane) -> None:
         self.heartbeat.beat("running")
@@ -168,20 +203,29 @@ class Collector:
         await self._wait_for_room()
         entries = lane.take()
         await asyncio.to_thread(self.broker.publish, self.broker.items, entries)
+        if lane.own is not None:
+            lane.own.succeeded()
         self.published += len(entries)
         self.heartbeat.count("published", len(entries))
 
     async def _wait_for_room(self) -> None:
-        """Wait while the stages behind are `max_backlog` entries behind (checked at most
-        every 0.2 s)."""
+        """Wait while the stages behind are `max_backlog` entries behind (checked every
+        0.2 s, and every tenth of `max_backlog` entries published: a fast replay overshoots
+        by at most that)."""
         while True:
             now = time.monotonic()
-            if now - self._checked_at < 0.2:
+            unchecked = self.published - self._checked_published
+            if (
+                not self._full
+                and now - self._checked_at < 0.2
+                and unchecked < self.cluster.max_backlog // 10
+            ):
                 return
-            self._checked_at = now
+            self._checked_at, self._checked_published = now, self.published
             backlog = await asyncio.to_thread(self.backlog)
             self.heartbeat.lag = backlog
-            if backlog < self.cluster.max_backlog:
+            self._full = backlog >= self.cluster.max_backlog
+            if not self._full:
                 return
             self.heartbeat.beat("waiting")
             await asyncio.sleep(0.2)

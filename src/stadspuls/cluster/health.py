@@ -11,6 +11,7 @@ the TTL and it has no current error, 503 otherwise, with the same JSON.
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import json
 import logging
 import os
@@ -167,8 +168,8 @@ def check_health(
     *,
     client_factory: Callable[[str], redis.Redis] = redis.Redis.from_url,
 ) -> tuple[bool, list[str]]:
-    """Whether a `kind` process (named `name`, or any) has a fresh, healthy heartbeat; one
-    line per process found."""
+    """Whether a `kind` process (named `name`, a shell-style pattern, or any) has a fresh,
+    healthy heartbeat; one line per process found."""
     cluster = settings.cluster
     client = client_factory(cluster.broker_url)
     try:
@@ -178,7 +179,8 @@ def check_health(
     finally:
         client.close()
     if name is not None:
-        beats = [beat for beat in beats if beat.get("name") == name]
+        # A pattern matches the default names of a host's workers: "door-$HOSTNAME-*".
+        beats = [beat for beat in beats if fnmatch.fnmatchcase(str(beat.get("name")), name)]
     if not beats:
         who = f"{kind} {name}" if name else f"any {kind}"
         return False, [f"no heartbeat of {who} (none within {cluster.heartbeat_ttl_s:g} s)"]

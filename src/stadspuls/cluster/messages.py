@@ -10,7 +10,7 @@ whose body cannot be decoded can still be marked done and never holds its lane's
 checkpoint, then one `Done` naming every input sequence the door batch covered (posts kept,
 posts dropped, deletions, checkpoints, counts), all in one MULTI/EXEC.
 
-A lane is one source of one collector run ("{collector}/{source}/{run}"): its items are
+A lane is one source of one collector run ("{collector}/{source}.{index}/{run}"): its items are
 numbered 1, 2, 3, … in the order the source yielded them. A checkpoint at sequence n covers
 everything its source yielded before it, so the writer stores it only once every sequence
 ≤ n of its lane is done (`cluster.watermark`). A new run starts a new lane, so a restarted

@@ -47,10 +47,12 @@ from stadspuls.cluster.messages import (
 from stadspuls.cluster.watermark import Lane
 from stadspuls.enrich.dedup import Deduplicator
 from stadspuls.pipeline import Pipeline, Prepared, unavailable
-from stadspuls.records import Post
+from stadspuls.records import Post, utcnow
 from stadspuls.settings import Settings
 from stadspuls.store.database import open_store
+from stadspuls.store.imports import DAY_US
 from stadspuls.store.posts import recent_fingerprints
+from stadspuls.store.rows import to_us
 from stadspuls.store.writer import Batch
 
 log = logging.getLogger(__name__)
@@ -59,6 +61,7 @@ GROUP = "writer"
 # The session advisory lock of the active writer ("STADSW"); PostWriter's per-transaction
 # lock is another key.
 WRITER_LOCK = 0x5354_4144_5357
+LANE_KEEP_DAYS = 7
 
 
 class _NoDoor:
@@ -165,7 +168,15 @@ class ClusterWriter:
         self.heartbeat.beat("active")
 
     def _load_lanes(self) -> dict[str, Lane]:
-        with self.engine.connect() as conn:
+        """The lanes, after forgetting finished ones: every collector run leaves one, and a
+        lane with nothing above its watermark, untouched for `LANE_KEEP_DAYS`, belongs to a
+        run whose entries are long written."""
+        cutoff = to_us(utcnow()) - LANE_KEEP_DAYS * DAY_US
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.text("DELETE FROM cluster_lanes WHERE updated_us < :cutoff AND state = :empty"),
+                {"cutoff": cutoff, "empty": Lane().dumps()},
+            )
             rows = conn.execute(sa.text("SELECT lane, watermark, state FROM cluster_lanes"))
             return {lane: Lane.loads(int(mark), state) for lane, mark, state in rows}
 
