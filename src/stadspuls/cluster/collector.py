@@ -116,6 +116,7 @@ class Collector:
         self._checked_at = 0.0
         self._checked_published = 0
         self._full = False  # the stages behind were `max_backlog` entries behind at the check
+        self._stopped = asyncio.Event()  # replaced by run(); set when the collector stops
 
     def prepare(self) -> dict[str, str]:
         broker = self.broker
@@ -127,7 +128,7 @@ class Collector:
     async def run(self, stop: threading.Event | None = None) -> None:
         """Until every source is exhausted (a replay) or `stop` is set."""
         cursors = await asyncio.to_thread(self.prepare)
-        stopped = asyncio.Event()
+        stopped = self._stopped = asyncio.Event()
         watch = asyncio.create_task(_watch(stop, stopped))
         status = asyncio.create_task(self._status_loop())
         tasks = [
@@ -213,6 +214,10 @@ class Collector:
         0.2 s, and every tenth of `max_backlog` entries published: a fast replay overshoots
         by at most that)."""
         while True:
+            if self._stopped.is_set():
+                # Stopping: hand over what was collected (a batch at most) and exit, rather
+                # than wait on stages that may never drain while SIGTERM goes unanswered.
+                return
             now = time.monotonic()
             unchecked = self.published - self._checked_published
             if (
