@@ -513,10 +513,9 @@ def main() -> None:
     parser.add_argument(
         "--max-backlog",
         type=int,
-        default=1_000_000,
+        default=5_000,
         help="cluster.max_backlog: the collector waits while this many entries are in flight"
-        " (default 1,000,000: in effect off; with 5,000 the collector waited for ever after a"
-        " Redis restart, see README)",
+        " (default 5,000, so the collector is still publishing when the faults come)",
     )
     args = parser.parse_args()
     if not args.data.exists():
