@@ -4,6 +4,8 @@ its append-only file."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from stadspuls.cluster.broker import Broker, undelivered
 from stadspuls.settings import Settings
 
@@ -29,14 +31,18 @@ def test_lag_counts_undelivered_and_pending_on_a_real_redis(cluster_settings: Se
         broker.ensure_group(stream, group)
         broker.publish(stream, [{b"n": str(i).encode()} for i in range(10)])
         assert broker.lag(stream, group) == 10
-        read = broker.redis.xreadgroup(group, "c1", {stream: ">"}, count=4)
-        ids = [entry_id for entry_id, _ in read[0][1]]
+        ids = _read(broker, stream, group, 4)
         # Four handed out but not acknowledged: still behind by ten.
         assert broker.lag(stream, group) == 10
         broker.redis.xack(stream, group, *ids)
         assert broker.lag(stream, group) == 6
-        rest = broker.redis.xreadgroup(group, "c1", {stream: ">"}, count=100)
-        broker.redis.xack(stream, group, *[entry_id for entry_id, _ in rest[0][1]])
+        broker.redis.xack(stream, group, *_read(broker, stream, group, 100))
         assert broker.lag(stream, group) == 0
     finally:
         broker.close()
+
+
+def _read(broker: Broker, stream: str, group: str, count: int) -> list[bytes]:
+    """Hand `count` new entries to a consumer, unacknowledged; their ids."""
+    read: Any = broker.redis.xreadgroup(group, "c1", {stream: ">"}, count=count)
+    return [entry_id for entry_id, _ in read[0][1]]

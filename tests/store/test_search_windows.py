@@ -206,7 +206,7 @@ def test_windows_partition_time_newest_first(skewed: sa.Engine) -> None:
     translation = search._prepare(skewed, "#nu OR gewoon", None)[1]
     with skewed.connect() as conn:
         windows = search_plan.plan_windows(conn, translation, 10)
-        assert windows is not None
+        assert isinstance(windows, search_plan.TimeWindows)
         seen = []
         for window in windows:
             seen.append(window)
