@@ -429,7 +429,10 @@ def component(name: str, work: Path) -> dict[str, float]:
 
                 module, attribute = OPTIONAL[name]
                 enricher = getattr(importlib.import_module(module), attribute)()
-            enricher([post])  # loads whatever it loads lazily
+            warm_up = getattr(enricher, "warm_up", None)
+            if callable(warm_up):
+                warm_up()  # what it would otherwise load with its first batches (lingua)
+            enricher([post])
             return enricher
 
         return _measure(model)

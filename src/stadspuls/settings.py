@@ -335,6 +335,10 @@ class Settings(BaseSettings):
     door_process: bool = True
     # Near-duplicate memory: posts within this many recent ones are compared.
     dedup_window: int = 200_000
+    # The page cache of each SQLite connection, in MiB. `stadspuls run` holds up to 15
+    # connections, each with its own cache (store/database.py): at 64 MiB each they held
+    # 900 MiB after a busy day; what a connection misses comes from the system's file cache.
+    sqlite_cache_mib: int = Field(default=8, ge=1, le=65536)
     # Posts that neither a monitor matched nor an import stored are kept this many days; a
     # monitor's or an import's own retention period covers the posts it matched or stored.
     # The retention job runs every `retention_interval_s`.
