@@ -456,8 +456,12 @@ def component(name: str, work: Path) -> dict[str, float]:
             return detector
 
         return {**_measure(restored), "snapshot_mib": round(len(state) / MIB, 1)}
-    if name == "sqlite_connection":
+    if name.startswith("sqlite_connection"):
         from stadspuls.store.consumers import posts_after
+
+        if name != "sqlite_connection":  # sqlite_connection_64: a cache of 64 MiB (before)
+            engine.dispose()
+            engine = open_store(settings.db_url, migrate=False, cache_mib=int(name.split("_")[-1]))
 
         def read_day() -> Any:
             conn = engine.connect()
@@ -478,7 +482,16 @@ def component(name: str, work: Path) -> dict[str, float]:
     raise SystemExit(f"unknown component {name!r}")
 
 
-COMPONENTS = ("dedup", "matcher", "language", "places", "sentiment", "crisis", "sqlite_connection")
+COMPONENTS = (
+    "dedup",
+    "matcher",
+    "language",
+    "places",
+    "sentiment",
+    "crisis",
+    "sqlite_connection",
+    "sqlite_connection_64",
+)
 
 
 def measure_components(work: Path, env: dict[str, str]) -> dict[str, dict[str, float]]:

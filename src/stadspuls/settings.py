@@ -339,6 +339,9 @@ class Settings(BaseSettings):
     # connections, each with its own cache (store/database.py): at 64 MiB each they held
     # 900 MiB after a busy day; what a connection misses comes from the system's file cache.
     sqlite_cache_mib: int = Field(default=8, ge=1, le=65536)
+    # glibc malloc arenas of `stadspuls run` and its door process (0: glibc's default, eight
+    # per core); MALLOC_ARENA_MAX in the environment wins. See stadspuls/arenas.py.
+    malloc_arena_max: int = Field(default=2, ge=0, le=1024)
     # Posts that neither a monitor matched nor an import stored are kept this many days; a
     # monitor's or an import's own retention period covers the posts it matched or stored.
     # The retention job runs every `retention_interval_s`.
