@@ -75,9 +75,7 @@ def _database_errors() -> tuple[type[Exception], ...]:
 def engine_for(settings: Settings, *, read_only: bool = False) -> sa.Engine:
     """The database of `settings`; `read_only` for commands that only read (never migrates)."""
     try:
-        return open_store(
-            settings.db_url, read_only=read_only, cache_mib=settings.sqlite_cache_mib
-        )
+        return open_store(settings.db_url, read_only=read_only, cache_mib=settings.sqlite_cache_mib)
     except (StoreError, ValueError) as error:
         raise click.ClickException(str(error)) from error
 
