@@ -12,7 +12,7 @@ import pytest
 
 from stadspuls.detect import clustering
 from stadspuls.detect.base import Detector, Rule
-from stadspuls.detect.content_terms import MAX_TERMS
+from stadspuls.detect.content_terms import MAX_TERMS, post_terms
 from stadspuls.detect.registry import build
 from stadspuls.detect.story import StoryDetector
 from stadspuls.records import DETECTORS, SEVERITIES, Post, Signal
@@ -260,3 +260,36 @@ def test_a_late_post_never_makes_the_window_start_after_the_signal() -> None:
     assert len(signals) == 1
     assert signals[0].started_at == late.created_at
     assert signals[0].started_at <= signals[0].at
+
+
+def test_a_term_is_one_object_however_many_posts_bring_it() -> None:
+    first = post_terms("Grote brand bij de brandweerkazerne")
+    second = post_terms("De brandweerkazerne meldt: geen brand meer")
+    assert first[1] == second[2] == "brand"
+    assert first[1] is second[2]  # interned: kept once in every table that holds it
+
+
+def test_a_restored_state_keeps_each_term_and_story_key_once() -> None:
+    detector = warmed()
+    run(detector, interleaved())
+    restored = StoryDetector()
+    restored.restore(detector.snapshot())
+    mon = restored.clusterer.state.monitors[1]
+    df_terms = {term: term for term in mon.df}
+    index_terms = {term: term for term in mon.index}
+    shared = 0
+    for story in mon.stories.values():
+        assert mon.stories[story.key] is story
+        for term in story.vector:
+            if term in df_terms:
+                assert df_terms[term] is term
+                shared += 1
+            if term in index_terms:
+                assert index_terms[term] is term
+    assert shared > 10
+    for keys in mon.index.values():
+        for key in keys:
+            if key in mon.stories:
+                assert key is mon.stories[key].key
+    assert all(key is mon.stories[key].key for key in mon.members.values() if key in mon.stories)
+    assert restored.snapshot() == detector.snapshot()

@@ -75,7 +75,7 @@ def _database_errors() -> tuple[type[Exception], ...]:
 def engine_for(settings: Settings, *, read_only: bool = False) -> sa.Engine:
     """The database of `settings`; `read_only` for commands that only read (never migrates)."""
     try:
-        return open_store(settings.db_url, read_only=read_only)
+        return open_store(settings.db_url, read_only=read_only, cache_mib=settings.sqlite_cache_mib)
     except (StoreError, ValueError) as error:
         raise click.ClickException(str(error)) from error
 
@@ -83,7 +83,7 @@ def engine_for(settings: Settings, *, read_only: bool = False) -> sa.Engine:
 def reader_for(settings: Settings) -> sa.Engine | None:
     """The database opened read-only, or None where none has been created yet."""
     try:
-        return open_store(settings.db_url, read_only=True)
+        return open_store(settings.db_url, read_only=True, cache_mib=settings.sqlite_cache_mib)
     except NoStore:
         return None
     except (StoreError, ValueError) as error:

@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from stadspuls.access.accounts import first_run_hint
 from stadspuls.alerts.delivery import check_channels
 from stadspuls.alerts.webhook import ChannelError
+from stadspuls.arenas import limit_malloc_arenas
 from stadspuls.cli.common import (
     common_options,
     configure_logging,
@@ -277,6 +278,8 @@ def run_command(
     settings: Settings,
 ) -> None:
     """Serve http://HOST:PORT and collect posts continuously."""
+    # Before any thread starts: threads then share the arenas (stadspuls/arenas.py).
+    limit_malloc_arenas(settings.malloc_arena_max)
     configure_logging(verbose)
     if host:
         settings.host = host

@@ -44,7 +44,7 @@ def _child(conn: Connection, settings: Settings) -> None:
     door = build_door(settings)  # its models load with the first batch that needs them
     dedup = next((e for e in door.enrichers if isinstance(e, Deduplicator)), None)
     if dedup is not None:
-        engine = open_store(settings.db_url)
+        engine = open_store(settings.db_url, cache_mib=settings.sqlite_cache_mib)
         dedup.seed(recent_fingerprints(engine, dedup.index.window))
         engine.dispose()
     conn.send_bytes(b"ready")

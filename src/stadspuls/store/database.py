@@ -25,11 +25,17 @@ SQLITE_PRAGMAS = (
     "PRAGMA synchronous=NORMAL",
     "PRAGMA busy_timeout=30000",
     "PRAGMA foreign_keys=ON",
-    "PRAGMA cache_size=-65536",
     "PRAGMA temp_store=MEMORY",
 )
 # Setting the journal mode writes to the file; a read-only connection takes the file as it is.
 _READ_ONLY_PRAGMAS = tuple(p for p in SQLITE_PRAGMAS if "journal_mode" not in p)
+# The page cache of each SQLite connection, in MiB (Settings.sqlite_cache_mib). Every
+# connection has its own, and `stadspuls run` holds up to 15 (the pool's 5 and its overflow:
+# consumers, web requests, outboxes): at 64 MiB each, up to 900 MiB; the main process held
+# 1,623 MiB at 77 % of a busy day with them and 1,187 MiB at 81 % with 8 MiB (bench/memory.py).
+# Pages missed here come from the operating system's file cache, which all connections and
+# processes share; the writer is as fast with 8 MiB as with 64 (bench/writer_cache.py).
+SQLITE_CACHE_MIB = 8
 
 READ_ONLY_COMMANDS = (
     "search --count, monitor list, monitor show --last 0, alerts list, alerts show,"
@@ -55,7 +61,18 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def _with_pragmas(engine: sa.Engine, pragmas: tuple[str, ...]) -> sa.Engine:
+def cache_pragma(mib: int) -> str:
+    """The pragma that bounds a connection's page cache to `mib` MiB."""
+    if mib < 1:
+        raise ValueError(f"an SQLite page cache needs at least 1 MiB, not {mib}")
+    return f"PRAGMA cache_size=-{mib * 1024}"  # negative: KiB rather than pages
+
+
+def _with_pragmas(
+    engine: sa.Engine, pragmas: tuple[str, ...], cache_mib: int = SQLITE_CACHE_MIB
+) -> sa.Engine:
+    pragmas = (*pragmas, cache_pragma(cache_mib))
+
     @sa.event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
@@ -66,7 +83,9 @@ def _with_pragmas(engine: sa.Engine, pragmas: tuple[str, ...]) -> sa.Engine:
     return engine
 
 
-def _sqlite_read_only(database: str, *, immutable: bool) -> sa.Engine:
+def _sqlite_read_only(
+    database: str, *, immutable: bool, cache_mib: int = SQLITE_CACHE_MIB
+) -> sa.Engine:
     # `mode=ro` still reads the WAL through the -shm file; where that cannot be created (a
     # read-only folder and no writer running) `immutable=1` reads the file as it is.
     flag = {"immutable": "1"} if immutable else {"mode": "ro"}
@@ -76,10 +95,13 @@ def _sqlite_read_only(database: str, *, immutable: bool) -> sa.Engine:
         query={**flag, "uri": "true"},
     )
     engine = sa.create_engine(url, connect_args={"timeout": 30})
-    return _with_pragmas(engine, _READ_ONLY_PRAGMAS)
+    return _with_pragmas(engine, _READ_ONLY_PRAGMAS, cache_mib)
 
 
-def create_engine(url: str, *, read_only: bool = False) -> sa.Engine:
+def create_engine(
+    url: str, *, read_only: bool = False, cache_mib: int = SQLITE_CACHE_MIB
+) -> sa.Engine:
+    """An engine for `url`; on SQLite each connection keeps at most `cache_mib` MiB of pages."""
     url = normalise_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -87,19 +109,19 @@ def create_engine(url: str, *, read_only: bool = False) -> sa.Engine:
         if read_only and database and database != ":memory:":
             if not Path(database).is_file():
                 raise NoStore(f"no database at {database} yet")
-            engine = _sqlite_read_only(database, immutable=False)
+            engine = _sqlite_read_only(database, immutable=False, cache_mib=cache_mib)
             try:
                 with engine.connect() as conn:
                     conn.exec_driver_sql("SELECT count(*) FROM sqlite_master").scalar()
             except sa.exc.DBAPIError:
                 # What still fails now is reported by open_store, with the file's name.
                 engine.dispose()
-                engine = _sqlite_read_only(database, immutable=True)
+                engine = _sqlite_read_only(database, immutable=True, cache_mib=cache_mib)
             return engine
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(url, connect_args={"timeout": 30})
-        return _with_pragmas(engine, SQLITE_PRAGMAS)
+        return _with_pragmas(engine, SQLITE_PRAGMAS, cache_mib)
     if parsed.get_backend_name() == "postgresql":
         if read_only:
             return sa.create_engine(
@@ -122,15 +144,22 @@ def _is_read_only(error: sa.exc.DBAPIError) -> bool:
     return "readonly" in text or "read-only" in text
 
 
-def open_store(url: str, *, migrate: bool = True, read_only: bool = False) -> sa.Engine:
+def open_store(
+    url: str,
+    *,
+    migrate: bool = True,
+    read_only: bool = False,
+    cache_mib: int = SQLITE_CACHE_MIB,
+) -> sa.Engine:
     """Open the database at `url`.
 
     Read-write (the default): bring its schema to the newest revision unless told not to, and
     make sure it can be written. Read-only: never write; the schema must be the newest already.
+    `cache_mib`: the page cache of each SQLite connection (`Settings.sqlite_cache_mib`).
     """
     from stadspuls.store import migrate as migrations
 
-    engine = create_engine(url, read_only=read_only)
+    engine = create_engine(url, read_only=read_only, cache_mib=cache_mib)
     head = migrations.head_revision()
     try:
         current = migrations.current_revision(engine)

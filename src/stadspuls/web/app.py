@@ -102,7 +102,11 @@ def create_app(
         )
 
     app.state.settings = settings
-    app.state.engine = engine if engine is not None else open_store(settings.db_url)
+    app.state.engine = (
+        engine
+        if engine is not None
+        else open_store(settings.db_url, cache_mib=settings.sqlite_cache_mib)
+    )
     app.state.collector = collector
     app.state.pseudonymise = Pseudonymiser(load_or_create_key(settings.key_file)).pseudonym
     app.state.reads = ReadService(app.state.engine, settings, pseudonymise=app.state.pseudonymise)
