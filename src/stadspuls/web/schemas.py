@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 import msgspec
-from pydantic import BaseModel, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints, field_validator
 
 from stadspuls.records import ALERT_STATES, DETECTORS, LEGAL_BASES, Alert, Monitor, Post
 
@@ -360,10 +360,18 @@ class AcknowledgeIn(BaseModel):
     note: Note | None = None
 
 
+def _not_blank(value: str) -> str:
+    # Python's idea of a space, which the store checks: the pattern's \s (Rust's regex in
+    # pydantic-core) lets the separators \x1c-\x1f through, which str.strip() removes.
+    if not value.strip():
+        raise ValueError("a note needs some text")
+    return value
+
+
 class NoteIn(BaseModel):
-    # Something besides spaces, and no NUL anywhere (\S alone would accept a lone NUL).
+    # Something besides spaces, and no NUL anywhere.
     note: Annotated[
-        str, StringConstraints(max_length=10_000, pattern=r"^[^\x00]*[^\x00\s][^\x00]*$")
+        str, StringConstraints(max_length=10_000, pattern=NO_NUL), AfterValidator(_not_blank)
     ]
 
 
