@@ -194,30 +194,62 @@ class DuplicateIndex:
 class Deduplicator:
     name = "dedup"
 
-    def __init__(self, window: int = 200_000) -> None:
+    def __init__(self, window: int = 200_000, *, cache_size: int = 20_000) -> None:
         self.index = DuplicateIndex(window)
         self._hasher = SimHasher()
+        # content hash -> fingerprint of the last `cache_size` distinct long texts: an exact copy
+        # has its first's fingerprint (a pure function of the canonical text), so a copy-paste
+        # flood costs a dict lookup per copy instead of a SimHash.
+        self.cache_size = cache_size
+        self._prints: dict[str, int] = {}
 
     def seed(self, recent: Iterable[tuple[str, str | None, int | None]]) -> None:
         """Load (id, content_hash, signed simhash) of stored posts, oldest first."""
         for post_id, digest, simhash in recent:
             self.index.add(post_id, digest, None if simhash is None else _to_unsigned(simhash))
 
+    def _fingerprints(
+        self, digests: Sequence[str], tokens: Sequence[list[str]], wanted: Sequence[int]
+    ) -> dict[int, int]:
+        """Fingerprints of the posts `wanted`: each distinct text is hashed once, and not at
+        all when it was hashed recently."""
+        known = self._prints
+        found: dict[int, int] = {}
+        todo: dict[str, int] = {}  # content hash -> the first post of the batch with it
+        for i in wanted:
+            value = known.get(digests[i])
+            if value is not None:
+                found[i] = value
+            else:
+                todo.setdefault(digests[i], i)
+        if todo:
+            computed = self._hasher.fingerprints([tokens[i] for i in todo.values()])
+            for digest, value in zip(todo, computed, strict=True):
+                known[digest] = value
+            while len(known) > self.cache_size:
+                del known[next(iter(known))]
+            fresh = dict(zip(todo, computed, strict=True))
+            for i in wanted:
+                if i not in found:
+                    found[i] = fresh[digests[i]]
+        return found
+
     def __call__(self, posts: Sequence[Post]) -> list[Post]:
         texts = [canonical(post.text) for post in posts]
         scopes = [distinguishing(post) for post in posts]
+        digests = [
+            content_hash(f"{text}\n{scope}" if scope else text)
+            for text, scope in zip(texts, scopes, strict=True)
+        ]
         tokens = [text.split() for text in texts]
         long_enough = [
             i for i, t in enumerate(tokens) if len(t) >= MIN_TOKENS_FOR_NEAR and not scopes[i]
         ]
         prints: list[int | None] = [None] * len(posts)
-        for i, value in zip(
-            long_enough, self._hasher.fingerprints([tokens[i] for i in long_enough]), strict=True
-        ):
+        for i, value in self._fingerprints(digests, tokens, long_enough).items():
             prints[i] = value
         out = []
-        for post, text, scope, fingerprint in zip(posts, texts, scopes, prints, strict=True):
-            digest = content_hash(f"{text}\n{scope}" if scope else text)
+        for post, text, digest, fingerprint in zip(posts, texts, digests, prints, strict=True):
             duplicate_of: str | None = None
             kind: str | None = None
             if post.repost_of:
