@@ -19,6 +19,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from itertools import islice
 from pathlib import Path
 from typing import get_args
 
@@ -43,13 +44,13 @@ from stadspuls.store.writer import Batch, PostWriter
 ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
 
 
-def jetstream_events(n: int, seed: int = 7) -> list[bytes]:
+def jetstream_events(n: int, seed: int = 7) -> Iterator[bytes]:
+    """N Jetstream commit events, generated one at a time (1M events would take ~600 MB)."""
     rng = random.Random(seed)
     texts = real_texts()
     dids = ["did:plc:" + "".join(rng.choices(ALPHABET, k=24)) for _ in range(20_000)]
     start = datetime(2026, 11, 1, tzinfo=UTC)
     encode = msgspec.json.Encoder().encode
-    events = []
     for i in range(n):
         text, lang = texts[i % len(texts)]
         created = start + timedelta(milliseconds=40 * i)
@@ -61,24 +62,37 @@ def jetstream_events(n: int, seed: int = 7) -> list[bytes]:
         }
         if lang:
             record["langs"] = [lang]
-        events.append(
-            encode(
-                {
-                    "did": rng.choice(dids),
-                    "time_us": int(created.timestamp() * 1e6) + i % 1000,
-                    "kind": "commit",
-                    "commit": {
-                        "rev": "3l" + rkey,
-                        "operation": "create",
-                        "collection": "app.bsky.feed.post",
-                        "rkey": rkey,
-                        "record": record,
-                        "cid": "bafyrei" + "".join(rng.choices(ALPHABET, k=52)),
-                    },
-                }
-            )
+        yield encode(
+            {
+                "did": rng.choice(dids),
+                "time_us": int(created.timestamp() * 1e6) + i % 1000,
+                "kind": "commit",
+                "commit": {
+                    "rev": "3l" + rkey,
+                    "operation": "create",
+                    "collection": "app.bsky.feed.post",
+                    "rkey": rkey,
+                    "record": record,
+                    "cid": "bafyrei" + "".join(rng.choices(ALPHABET, k=52)),
+                },
+            }
         )
-    return events
+
+
+class EventFile:
+    """The events written once, one frame a line, and read back a batch at a time, as a
+    stream delivers them: every run sees the same frames and none holds them all in memory."""
+
+    def __init__(self, path: Path, n: int) -> None:
+        self.path = path
+        with path.open("wb") as out:
+            for frame in jetstream_events(n):
+                out.write(frame + b"\n")  # JSON text never holds a raw newline
+
+    def batches(self, size: int) -> Iterator[list[bytes]]:
+        with self.path.open("rb") as lines:
+            while chunk := [line.rstrip(b"\n") for line in islice(lines, size)]:
+                yield chunk
 
 
 ENRICHERS: list[OptionalEnricher] = []
@@ -96,17 +110,18 @@ def _settings(url: str, key_file: Path, door_process: bool) -> Settings:
     )
 
 
-def run_stages(events: list[bytes], url: str, key_file: Path, batch: int) -> dict[str, float]:
-    """One core, stage by stage: where the time goes."""
+def run_stages(events: EventFile, url: str, key_file: Path, batch: int) -> dict[str, float]:
+    """One core, stage by stage: where the time goes (wall seconds; the door's include its
+    full-text index body)."""
     settings = _settings(url, key_file, door_process=False)
     engine = open_store(url)
     door = build_door(settings)
     door.warm_up()
     stages = {"decode+map": 0.0, "store": 0.0}
     with PostWriter(engine) as writer:
-        for offset in range(0, len(events), batch):
+        for frames in events.batches(batch):
             t0 = time.perf_counter()
-            posts = [map_event(decode_frame(frame)) for frame in events[offset : offset + batch]]
+            posts = [map_event(decode_frame(frame)) for frame in frames]
             t1 = time.perf_counter()
             enriched = door([p for p in posts if isinstance(p, Post)])
             t2 = time.perf_counter()
@@ -177,13 +192,13 @@ def _monitors(engine: sa.Engine, n: int) -> None:
 
 
 def run_pipeline(
-    events: list[bytes], url: str, key_file: Path, batch: int, door_process: bool,
+    events: EventFile, url: str, key_file: Path, batch: int, door_process: bool,
     n_monitors: int = 0, rollup: bool = True,
-) -> tuple[float, float, list[Post]]:  # fmt: skip
+) -> tuple[float, float]:  # fmt: skip
     """The product path (`stadspuls ingest`): the door in a child process overlapping the writer,
     the consumers (monitor linker, rollup, detectors) running beside it from their cursors.
-    Returns the seconds to store everything, the seconds until the consumers had also caught
-    up, and the stored posts."""
+    Returns the seconds to store everything and the seconds until the consumers had also
+    caught up."""
     settings = _settings(url, key_file, door_process)
     engine = open_store(url)
     _monitors(engine, n_monitors)
@@ -194,8 +209,8 @@ def run_pipeline(
     assembly.start()
 
     def batches() -> Iterator[tuple[list[SourceItem], None]]:
-        for offset in range(0, len(events), batch):
-            items = [map_event(decode_frame(frame)) for frame in events[offset : offset + batch]]
+        for frames in events.batches(batch):
+            items = [map_event(decode_frame(frame)) for frame in frames]
             yield [item for item in items if item is not None], None
 
     started = time.perf_counter()
@@ -205,38 +220,48 @@ def run_pipeline(
         raise SystemExit("a consumer kept failing; see the log")
     caught_up_s = time.perf_counter() - started
     assembly.close()
-    with engine.connect() as conn:
-        stored = [post for _, post in posts_after(conn, 0, len(events))]
     engine.dispose()
-    return stored_s, caught_up_s, stored
+    return stored_s, caught_up_s
 
 
-def run_bare(posts: list[Post], url: str, batch: int) -> float:
-    """The same rows, inserted with nothing but batched executemany into posts and posts_fts."""
+def stored_posts(url: str, batch: int) -> Iterator[list[Post]]:
+    """The posts a run stored, a batch at a time, in the order they were stored."""
     engine = open_store(url)
-    collected = 0
-    rows = [post_to_row(p, collected) for p in posts]
-    bodies = [index_text(p.text) for p in posts]  # folding is part of the row, not the insert
+    after = 0
+    with engine.connect() as conn:
+        while chunk := posts_after(conn, after, batch):
+            after = chunk[-1][0]
+            yield [post for _, post in chunk]
+    engine.dispose()
+
+
+def run_bare(source_url: str, url: str, batch: int) -> tuple[float, int, int]:
+    """The rows another run stored, inserted with nothing but batched executemany into posts and
+    posts_fts. Mapping rows and folding the index body happen outside the clock: they are part of
+    the row, not of the insert. Returns the seconds, the posts and how many were duplicates."""
+    engine = open_store(url)
     raw = engine.raw_connection()
     conn = raw.driver_connection
     assert conn is not None
     conn.isolation_level = None
     marks = ", ".join(["?"] * (len(COLUMNS) + 1))
     sql = f"INSERT INTO posts (pk, {', '.join(COLUMNS)}) VALUES ({marks})"
-    started = time.perf_counter()
-    for offset in range(0, len(rows), batch):
-        chunk = rows[offset : offset + batch]
+    elapsed = 0.0
+    n = duplicates = 0
+    for posts in stored_posts(source_url, batch):
+        rows = [(n + i + 1, *post_to_row(p, 0)) for i, p in enumerate(posts)]
+        bodies = [(n + i + 1, index_text(p.text)) for i, p in enumerate(posts)]
+        duplicates += sum(1 for p in posts if p.duplicate_of)
+        n += len(posts)
+        started = time.perf_counter()
         conn.execute("BEGIN IMMEDIATE")
-        conn.executemany(sql, [(offset + i + 1, *row) for i, row in enumerate(chunk)])
-        conn.executemany(
-            "INSERT INTO posts_fts (rowid, body) VALUES (?, ?)",
-            [(offset + i + 1, body) for i, body in enumerate(bodies[offset : offset + batch])],
-        )
+        conn.executemany(sql, rows)
+        conn.executemany("INSERT INTO posts_fts (rowid, body) VALUES (?, ?)", bodies)
         conn.execute("COMMIT")
-    elapsed = time.perf_counter() - started
+        elapsed += time.perf_counter() - started
     raw.close()
     engine.dispose()
-    return elapsed
+    return elapsed, n, duplicates
 
 
 def main() -> None:
@@ -255,18 +280,20 @@ def main() -> None:
     )
     args = parser.parse_args()
     ENRICHERS[:] = [] if args.door == "core" else list(get_args(OptionalEnricher))
-    events = jetstream_events(args.posts)
+    load = Path("/proc/loadavg").read_text().split()[0] if Path("/proc/loadavg").exists() else "?"
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         key = root / "key"
+        events = EventFile(root / "events.jsonl", args.posts)
         stages = run_stages(events, f"sqlite:///{root / 'stages.db'}", key, args.batch)
-        single, _, _ = run_pipeline(events, f"sqlite:///{root / 'one.db'}", key, args.batch, False)
-        ours, caught_up, posts = run_pipeline(
+        single, _ = run_pipeline(events, f"sqlite:///{root / 'one.db'}", key, args.batch, False)
+        ours, caught_up = run_pipeline(
             events, f"sqlite:///{root / 'two.db'}", key, args.batch, True, args.monitors,
             not args.no_rollup,
         )  # fmt: skip
-        bare = run_bare(posts, f"sqlite:///{root / 'bare.db'}", args.batch)
-    n = len(posts)
+        bare, n, duplicates = run_bare(
+            f"sqlite:///{root / 'two.db'}", f"sqlite:///{root / 'bare.db'}", args.batch
+        )
     result = {
         "door": args.door,
         "posts": n,
@@ -277,7 +304,10 @@ def main() -> None:
         "consumers_caught_up_posts_per_s": round(n / caught_up),
         "monitors": args.monitors,
         "rollup": not args.no_rollup,
-        "duplicates_marked": sum(1 for p in posts if p.duplicate_of),
+        "duplicates_marked": duplicates,
+        "stages_posts_per_s": {k: round(n / v) if v else None for k, v in stages.items()},
+        "loadavg_start": load,
+        "loadavg_end": Path("/proc/loadavg").read_text().split()[0],
     }
     print(
         f"{n} real-format Jetstream posts, {args.door} door, batches of {args.batch}, SQLite + FTS5"

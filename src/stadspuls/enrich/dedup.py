@@ -25,6 +25,7 @@ from collections.abc import Iterable, Sequence
 import msgspec
 import numpy as np
 
+from stadspuls.enrich.forms import TextForms
 from stadspuls.query.text import fold
 from stadspuls.records import Post
 
@@ -44,10 +45,15 @@ _MASK64 = (1 << 64) - 1
 DISTINGUISHING = ("service", "capcodes")
 
 
-def canonical(text: str) -> str:
+def canonical(text: str, folded: str | None = None) -> str:
+    """The exact-duplicate key of a text; `folded` is `fold(text)` when the caller has it."""
     if "#" in text:
-        text = _TRAILING_TAGS.sub("", text)
-    return " ".join(_NOISE.sub(" ", fold(text)).split())
+        stripped = _TRAILING_TAGS.sub("", text)
+        if len(stripped) != len(text):
+            text, folded = stripped, None
+    if folded is None:
+        folded = fold(text)
+    return " ".join(_NOISE.sub(" ", folded).split())
 
 
 def content_hash(canonical_text: str) -> str:
@@ -194,8 +200,16 @@ class DuplicateIndex:
 class Deduplicator:
     name = "dedup"
 
-    def __init__(self, window: int = 200_000, *, cache_size: int = 20_000) -> None:
+    def __init__(
+        self,
+        window: int = 200_000,
+        *,
+        cache_size: int = 20_000,
+        forms: TextForms | None = None,
+    ) -> None:
         self.index = DuplicateIndex(window)
+        # The door hands its own `TextForms`, so that the text is folded once for every stage.
+        self.forms = forms if forms is not None else TextForms()
         self._hasher = SimHasher()
         # content hash -> fingerprint of the last `cache_size` distinct long texts: an exact copy
         # has its first's fingerprint (a pure function of the canonical text), so a copy-paste
@@ -235,7 +249,8 @@ class Deduplicator:
         return found
 
     def __call__(self, posts: Sequence[Post]) -> list[Post]:
-        texts = [canonical(post.text) for post in posts]
+        folded = self.forms.folded
+        texts = [canonical(post.text, folded(post.text)) for post in posts]
         scopes = [distinguishing(post) for post in posts]
         digests = [
             content_hash(f"{text}\n{scope}" if scope else text)
