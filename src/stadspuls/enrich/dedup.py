@@ -76,6 +76,19 @@ def _band_keys(fingerprint: int) -> list[int]:
     ]
 
 
+def band_keys(fingerprints: Sequence[int]) -> list[list[int]]:
+    """`_band_keys` of many fingerprints at once (numpy), for a batch."""
+    if not fingerprints:
+        return []
+    values = np.array(fingerprints, dtype=np.uint64)
+    columns = [
+        (np.uint64(band << 16) | ((values >> np.uint64(shift)) & np.uint64(mask)))
+        for band, (shift, mask) in enumerate(zip(_BAND_SHIFTS, _BAND_MASKS, strict=True))
+    ]
+    keys: list[list[int]] = np.stack(columns, axis=1).tolist()
+    return keys
+
+
 def _to_signed(value: int) -> int:
     return value - (1 << 64) if value >= 1 << 63 else value
 
@@ -112,8 +125,10 @@ class SimHasher:
             return []
         if min(len(tokens) for tokens in token_lists) < 2:
             raise ValueError("a fingerprint needs at least two tokens")
-        word = self._word
-        unigrams = np.array([word(t) for tokens in token_lists for t in tokens], dtype=np.uint64)
+        known, word = self._words.get, self._word
+        unigrams = np.array(
+            [known(t) or word(t) for tokens in token_lists for t in tokens], dtype=np.uint64
+        )
         lengths = np.array([len(tokens) for tokens in token_lists], dtype=np.int64)
         ends = np.cumsum(lengths)
         # Bigrams: pairs of neighbours that do not cross from one post into the next.
@@ -161,15 +176,23 @@ class DuplicateIndex:
     def find_exact(self, digest: str) -> str | None:
         return self._exact.get(digest)
 
-    def find_near(self, fingerprint: int) -> str | None:
+    def find_near(self, fingerprint: int, keys: Sequence[int] | None = None) -> str | None:
+        """A stored post within `MAX_DISTANCE` bits; `keys` are the fingerprint's band keys
+        when the caller has them (`band_keys`)."""
         buckets = self._buckets
-        for key in _band_keys(fingerprint):
+        for key in keys if keys is not None else _band_keys(fingerprint):
             for other, post_id in buckets.get(key, ()):
                 if (other ^ fingerprint).bit_count() <= MAX_DISTANCE:
                     return post_id
         return None
 
-    def add(self, post_id: str, digest: str | None, fingerprint: int | None) -> None:
+    def add(
+        self,
+        post_id: str,
+        digest: str | None,
+        fingerprint: int | None,
+        keys: Sequence[int] | None = None,
+    ) -> None:
         if digest is not None and digest not in self._exact:
             self._exact[digest] = post_id
             if len(self._exact) > self.window:
@@ -177,7 +200,7 @@ class DuplicateIndex:
         if fingerprint is not None and post_id not in self._near:
             self._near[post_id] = fingerprint
             entry = (fingerprint, post_id)
-            for key in _band_keys(fingerprint):
+            for key in keys if keys is not None else _band_keys(fingerprint):
                 bucket = self._buckets.get(key)
                 if bucket is None:
                     self._buckets[key] = [entry]
@@ -261,10 +284,15 @@ class Deduplicator:
             i for i, t in enumerate(tokens) if len(t) >= MIN_TOKENS_FOR_NEAR and not scopes[i]
         ]
         prints: list[int | None] = [None] * len(posts)
-        for i, value in self._fingerprints(digests, tokens, long_enough).items():
-            prints[i] = value
+        keys: list[list[int] | None] = [None] * len(posts)
+        found = self._fingerprints(digests, tokens, long_enough)
+        values = list(found.values())
+        for i, value, band in zip(found, values, band_keys(values), strict=True):
+            prints[i], keys[i] = value, band
         out = []
-        for post, text, digest, fingerprint in zip(posts, texts, digests, prints, strict=True):
+        for post, text, digest, fingerprint, band in zip(
+            posts, texts, digests, prints, keys, strict=True
+        ):
             duplicate_of: str | None = None
             kind: str | None = None
             if post.repost_of:
@@ -273,14 +301,14 @@ class Deduplicator:
                 duplicate_of, kind = first, "exact"
             elif (
                 fingerprint is not None
-                and (near := self.index.find_near(fingerprint))
+                and (near := self.index.find_near(fingerprint, band))
                 and near != post.id
             ):
                 duplicate_of, kind = near, "near"
             if text and kind != "exact":
                 # An exact copy adds nothing to find: in a copy-paste flood, indexing every copy
                 # would pile identical fingerprints into the same buckets.
-                self.index.add(post.id, digest, fingerprint)
+                self.index.add(post.id, digest, fingerprint, band)
             out.append(
                 msgspec.structs.replace(
                     post,
