@@ -18,8 +18,10 @@ The memory is bounded to the most recent `window` posts; state can be seeded fro
 
 from __future__ import annotations
 
+import array
 import hashlib
 import re
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 
 import msgspec
@@ -41,6 +43,7 @@ _BAND_MASKS = tuple(
     (1 << (64 * (band + 1) // BANDS - 64 * band // BANDS)) - 1 for band in range(BANDS)
 )
 _MASK64 = (1 << 64) - 1
+BATCH_LOOKUP_MIN = 32  # fewer near lookups than this in a batch: one `find_near` each
 # The `Post.meta` fields by which a platform tells apart messages of the same text.
 DISTINGUISHING = ("service", "capcodes")
 
@@ -160,31 +163,81 @@ class SimHasher:
 class DuplicateIndex:
     """Bounded memory of recent posts' fingerprints, for exact and near-duplicate lookups.
 
-    Plain dicts keep insertion order, so the oldest entry is always first: eviction is FIFO.
-    A band bucket maps (band, band bits) to the (fingerprint, post id) pairs sharing them.
+    Ordered dicts keep insertion order, so the oldest entry is always first: eviction is FIFO
+    (`popitem(last=False)`: a plain dict's `next(iter(d))` walks over every entry deleted before
+    it, which made each eviction cost tens of microseconds once the window was full).
+    A band bucket maps (band, band bits) to the fingerprints (an `array` of uint64) and post ids
+    sharing them, oldest first. Every fingerprint added gets the next sequence number; the live
+    ones are those from `floor()` on.
     """
 
     def __init__(self, window: int = 200_000) -> None:
         self.window = window
-        self._exact: dict[str, str] = {}  # content hash -> first post id
-        self._near: dict[str, int] = {}  # post id -> unsigned simhash
-        self._buckets: dict[int, list[tuple[int, str]]] = {}
+        self._exact: OrderedDict[str, str] = OrderedDict()  # content hash -> first post id
+        # post id -> (unsigned simhash, sequence number)
+        self._near: OrderedDict[str, tuple[int, int]] = OrderedDict()
+        self._evicted = 0
+        self._buckets: dict[int, tuple[array.array[int], list[str]]] = {}
+        self.next_seq = 0
 
     def __len__(self) -> int:
         return len(self._near)
+
+    def floor(self) -> int:
+        """The sequence number of the oldest fingerprint still held: fingerprints leave in the
+        order they came, so the live ones are numbered from the count of those evicted."""
+        return self._evicted
 
     def find_exact(self, digest: str) -> str | None:
         return self._exact.get(digest)
 
     def find_near(self, fingerprint: int, keys: Sequence[int] | None = None) -> str | None:
-        """A stored post within `MAX_DISTANCE` bits; `keys` are the fingerprint's band keys
-        when the caller has them (`band_keys`)."""
+        """A stored post within `MAX_DISTANCE` bits: the oldest in the first band (in band
+        order) that has one. `keys` are the fingerprint's band keys when the caller has them."""
         buckets = self._buckets
         for key in keys if keys is not None else _band_keys(fingerprint):
-            for other, post_id in buckets.get(key, ()):
+            bucket = buckets.get(key)
+            if bucket is None:
+                continue
+            for other, post_id in zip(bucket[0], bucket[1], strict=True):
                 if (other ^ fingerprint).bit_count() <= MAX_DISTANCE:
                     return post_id
         return None
+
+    def near_hits(
+        self, fingerprints: Sequence[int], keys: Sequence[Sequence[int]]
+    ) -> list[list[tuple[int, int, str]]]:
+        """For each fingerprint, every held one within `MAX_DISTANCE` bits that shares a band
+        with it, as (band, sequence, post id) in `find_near`'s order: one numpy pass over all
+        the buckets a batch touches instead of a Python loop per stored fingerprint."""
+        hits: list[list[tuple[int, int, str]]] = [[] for _ in fingerprints]
+        parts: list[array.array[int]] = []
+        owners: list[tuple[int, int, list[str]]] = []
+        buckets = self._buckets
+        for i, post_keys in enumerate(keys):
+            for band, key in enumerate(post_keys):
+                bucket = buckets.get(key)
+                if bucket is not None:
+                    parts.append(bucket[0])
+                    owners.append((i, band, bucket[1]))
+        if not parts:
+            return hits
+        stored = np.frombuffer(b"".join(parts), dtype=np.uint64)
+        lengths = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
+        queries = np.array([fingerprints[i] for i, _, _ in owners], dtype=np.uint64)
+        distances = np.bitwise_count(stored ^ np.repeat(queries, lengths))
+        found = np.flatnonzero(distances <= MAX_DISTANCE)
+        if not len(found):
+            return hits
+        ends = np.cumsum(lengths)
+        part_of = np.searchsorted(ends, found, side="right")
+        offsets = found - (ends[part_of] - lengths[part_of])
+        near = self._near
+        for part, offset in zip(part_of.tolist(), offsets.tolist(), strict=True):
+            i, band, ids = owners[part]
+            post_id = ids[offset]
+            hits[i].append((band, near[post_id][1], post_id))
+        return hits
 
     def add(
         self,
@@ -192,32 +245,71 @@ class DuplicateIndex:
         digest: str | None,
         fingerprint: int | None,
         keys: Sequence[int] | None = None,
-    ) -> None:
+    ) -> int | None:
+        """Remember a post; returns the sequence number its fingerprint got (None: not added)."""
         if digest is not None and digest not in self._exact:
             self._exact[digest] = post_id
             if len(self._exact) > self.window:
-                del self._exact[next(iter(self._exact))]
-        if fingerprint is not None and post_id not in self._near:
-            self._near[post_id] = fingerprint
-            entry = (fingerprint, post_id)
-            for key in keys if keys is not None else _band_keys(fingerprint):
-                bucket = self._buckets.get(key)
-                if bucket is None:
-                    self._buckets[key] = [entry]
-                else:
-                    bucket.append(entry)
-            if len(self._near) > self.window:
-                self._evict()
+                self._exact.popitem(last=False)
+        if fingerprint is None or post_id in self._near:
+            return None
+        seq = self.next_seq
+        self.next_seq += 1
+        self._near[post_id] = (fingerprint, seq)
+        for key in keys if keys is not None else _band_keys(fingerprint):
+            bucket = self._buckets.get(key)
+            if bucket is None:
+                self._buckets[key] = (array.array("Q", (fingerprint,)), [post_id])
+            else:
+                bucket[0].append(fingerprint)
+                bucket[1].append(post_id)
+        if len(self._near) > self.window:
+            self._evict()
+        return seq
 
     def _evict(self) -> None:
-        post_id = next(iter(self._near))
-        fingerprint = self._near.pop(post_id)
+        post_id, (fingerprint, _) = self._near.popitem(last=False)
+        self._evicted += 1
         for key in _band_keys(fingerprint):
             bucket = self._buckets.get(key)
-            if bucket and bucket[0][1] == post_id:  # the oldest entry is first in its bucket
-                bucket.pop(0)
-                if not bucket:
+            if bucket and bucket[1][0] == post_id:  # the oldest entry is first in its bucket
+                del bucket[0][0]
+                del bucket[1][0]
+                if not bucket[1]:
                     del self._buckets[key]
+
+
+class _NearLookup:
+    """`DuplicateIndex.find_near` for the posts of one batch, in order, with the index's hits
+    as of the batch's start computed at once (`near_hits`) and the fingerprints the batch adds
+    itself checked as they come. The answer is `find_near`'s: in band order, the oldest live
+    fingerprint within reach (older ones are those held before the batch)."""
+
+    def __init__(
+        self, index: DuplicateIndex, fingerprints: Sequence[int], keys: Sequence[Sequence[int]]
+    ) -> None:
+        self.index = index
+        self.hits = index.near_hits(fingerprints, keys)
+        self.added: dict[int, list[tuple[int, str, int]]] = {}  # band key -> (fp, id, seq)
+
+    def find(self, n: int, fingerprint: int, keys: Sequence[int]) -> str | None:
+        """The near duplicate of the batch's n-th fingerprint."""
+        hits = self.hits[n]
+        if not hits and not self.added:
+            return None
+        floor = self.index.floor()
+        for band, key in enumerate(keys):
+            for hit_band, seq, post_id in hits:
+                if hit_band == band and seq >= floor:
+                    return post_id
+            for other, post_id, seq in self.added.get(key, ()):
+                if seq >= floor and (other ^ fingerprint).bit_count() <= MAX_DISTANCE:
+                    return post_id
+        return None
+
+    def add(self, post_id: str, fingerprint: int, keys: Sequence[int], seq: int) -> None:
+        for key in keys:
+            self.added.setdefault(key, []).append((fingerprint, post_id, seq))
 
 
 class Deduplicator:
@@ -238,7 +330,7 @@ class Deduplicator:
         # has its first's fingerprint (a pure function of the canonical text), so a copy-paste
         # flood costs a dict lookup per copy instead of a SimHash.
         self.cache_size = cache_size
-        self._prints: dict[str, int] = {}
+        self._prints: OrderedDict[str, int] = OrderedDict()
 
     def seed(self, recent: Iterable[tuple[str, str | None, int | None]]) -> None:
         """Load (id, content_hash, signed simhash) of stored posts, oldest first."""
@@ -264,7 +356,7 @@ class Deduplicator:
             for digest, value in zip(todo, computed, strict=True):
                 known[digest] = value
             while len(known) > self.cache_size:
-                del known[next(iter(known))]
+                known.popitem(last=False)
             fresh = dict(zip(todo, computed, strict=True))
             for i in wanted:
                 if i not in found:
@@ -287,11 +379,19 @@ class Deduplicator:
         keys: list[list[int] | None] = [None] * len(posts)
         found = self._fingerprints(digests, tokens, long_enough)
         values = list(found.values())
-        for i, value, band in zip(found, values, band_keys(values), strict=True):
-            prints[i], keys[i] = value, band
+        for i, value, post_keys in zip(found, values, band_keys(values), strict=True):
+            prints[i], keys[i] = value, post_keys
+        # Near lookups at once for the posts that may need one: not reposts, not copies of a
+        # text already held (those are exact duplicates); any other falls back to `find_near`.
+        exact = self.index.find_exact
+        ask = [i for i in found if not posts[i].repost_of and exact(digests[i]) is None]
+        if len(ask) < BATCH_LOOKUP_MIN:
+            ask = []  # numpy's fixed cost per call is more than a few Python loops
+        order = {i: n for n, i in enumerate(ask)}  # post position -> position in `ask`
+        lookup = _NearLookup(self.index, [found[i] for i in ask], [keys[i] or [] for i in ask])
         out = []
-        for post, text, digest, fingerprint, band in zip(
-            posts, texts, digests, prints, keys, strict=True
+        for i, (post, text, digest, fingerprint, band) in enumerate(
+            zip(posts, texts, digests, prints, keys, strict=True)
         ):
             duplicate_of: str | None = None
             kind: str | None = None
@@ -301,14 +401,21 @@ class Deduplicator:
                 duplicate_of, kind = first, "exact"
             elif (
                 fingerprint is not None
-                and (near := self.index.find_near(fingerprint, band))
+                and band is not None
+                and (
+                    near := lookup.find(order[i], fingerprint, band)
+                    if i in order
+                    else self.index.find_near(fingerprint, band)
+                )
                 and near != post.id
             ):
                 duplicate_of, kind = near, "near"
             if text and kind != "exact":
                 # An exact copy adds nothing to find: in a copy-paste flood, indexing every copy
                 # would pile identical fingerprints into the same buckets.
-                self.index.add(post.id, digest, fingerprint, band)
+                seq = self.index.add(post.id, digest, fingerprint, band)
+                if seq is not None and fingerprint is not None and band is not None:
+                    lookup.add(post.id, fingerprint, band, seq)
             out.append(
                 msgspec.structs.replace(
                     post,

