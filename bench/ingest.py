@@ -6,7 +6,7 @@ then inserts the very same rows into a fresh database with a bare batched execut
 `posts` and `posts_fts` (the limit for this schema on this machine). Prints posts/s, the ratio,
 the time per stage, and as its last line one JSON object.
 
-    python bench/ingest.py [--posts 200000] [--batch 2000]
+    python bench/ingest.py [--posts 200000] [--batch 2000] [--door core|full] [--child-only]
 """
 
 from __future__ import annotations
@@ -110,28 +110,34 @@ def _settings(url: str, key_file: Path, door_process: bool) -> Settings:
     )
 
 
-def run_stages(events: EventFile, url: str, key_file: Path, batch: int) -> dict[str, float]:
-    """One core, stage by stage: where the time goes (wall seconds; the door's include its
-    full-text index body)."""
+def run_stages(
+    events: EventFile, url: str, key_file: Path, batch: int
+) -> dict[str, tuple[float, float]]:
+    """One core, stage by stage: where the time goes, as (wall, CPU) seconds per stage; "store"
+    is the writer alone, "door:index" the full-text body the door now computes for it."""
     settings = _settings(url, key_file, door_process=False)
     engine = open_store(url)
     door = build_door(settings)
     door.warm_up()
     stages = {"decode+map": 0.0, "store": 0.0}
+    cpu = dict(stages)
     with PostWriter(engine) as writer:
         for frames in events.batches(batch):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             posts = [map_event(decode_frame(frame)) for frame in frames]
-            t1 = time.perf_counter()
+            t1, c1 = time.perf_counter(), time.process_time()
             enriched = door([p for p in posts if isinstance(p, Post)])
-            t2 = time.perf_counter()
+            t2, c2 = time.perf_counter(), time.process_time()
             writer.write(Batch(posts=enriched))
             stages["decode+map"] += t1 - t0
             stages["store"] += time.perf_counter() - t2
+            cpu["decode+map"] += c1 - c0
+            cpu["store"] += time.process_time() - c2
     for name, seconds in door.seconds.items():
         stages[f"door:{name}"] = seconds
+        cpu[f"door:{name}"] = door.cpu_seconds[name]
     engine.dispose()
-    return stages
+    return {name: (seconds, cpu[name]) for name, seconds in stages.items()}
 
 
 # Monitors for `--monitors`: words frequent in the benchmark's real texts (Dutch and English).
@@ -276,6 +282,12 @@ def main() -> None:
     )
     parser.add_argument("--monitors", type=int, default=0, help="monitors to match (default: none)")
     parser.add_argument(
+        "--child-only",
+        action="store_true",
+        help="only the product path (door in a child process) and the bare insert: no stage by"
+        " stage run, no run with the door in the writer's process (for 1M posts and more)",
+    )
+    parser.add_argument(
         "--no-rollup", action="store_true", help="run the consumers without the rollup"
     )
     args = parser.parse_args()
@@ -285,8 +297,11 @@ def main() -> None:
         root = Path(tmp)
         key = root / "key"
         events = EventFile(root / "events.jsonl", args.posts)
-        stages = run_stages(events, f"sqlite:///{root / 'stages.db'}", key, args.batch)
-        single, _ = run_pipeline(events, f"sqlite:///{root / 'one.db'}", key, args.batch, False)
+        stages: dict[str, tuple[float, float]] = {}
+        single = 0.0
+        if not args.child_only:
+            stages = run_stages(events, f"sqlite:///{root / 'stages.db'}", key, args.batch)
+            single, _ = run_pipeline(events, f"sqlite:///{root / 'one.db'}", key, args.batch, False)
         ours, caught_up = run_pipeline(
             events, f"sqlite:///{root / 'two.db'}", key, args.batch, True, args.monitors,
             not args.no_rollup,
@@ -300,24 +315,31 @@ def main() -> None:
         "posts_per_s": round(n / ours),
         "bare_insert_posts_per_s": round(n / bare),
         "ratio_to_bare_insert": round(bare / ours, 3),
-        "one_process_posts_per_s": round(n / single),
+        "one_process_posts_per_s": round(n / single) if single else None,
         "consumers_caught_up_posts_per_s": round(n / caught_up),
         "monitors": args.monitors,
         "rollup": not args.no_rollup,
         "duplicates_marked": duplicates,
-        "stages_posts_per_s": {k: round(n / v) if v else None for k, v in stages.items()},
+        "stages_posts_per_s": {k: round(n / v[0]) if v[0] else None for k, v in stages.items()},
+        "stages_cpu_posts_per_s": {k: round(n / v[1]) if v[1] else None for k, v in stages.items()},
         "loadavg_start": load,
         "loadavg_end": Path("/proc/loadavg").read_text().split()[0],
     }
     print(
         f"{n} real-format Jetstream posts, {args.door} door, batches of {args.batch}, SQLite + FTS5"
     )
-    print("one core, stage by stage:")
-    for name, seconds in stages.items():
+    if stages:
+        print("one core, stage by stage (wall; CPU):")
+    for name, (seconds, cpu) in stages.items():
         rate = n / seconds if seconds else float("inf")
-        print(f"  {name:<24} {seconds:7.2f} s  {rate:>12,.0f} posts/s")
+        cpu_rate = n / cpu if cpu else float("inf")
+        print(
+            f"  {name:<24} {seconds:7.2f} s  {rate:>10,.0f} posts/s;"
+            f"  {cpu:7.2f} s CPU  {cpu_rate:>10,.0f} posts/s"
+        )
     print("end to end:")
-    print(f"  door in this process     {single:7.2f} s  {n / single:>12,.0f} posts/s")
+    if single:
+        print(f"  door in this process     {single:7.2f} s  {n / single:>12,.0f} posts/s")
     print(f"  door in a child process  {ours:7.2f} s  {n / ours:>12,.0f} posts/s")
     print(f"  consumers caught up      {caught_up:7.2f} s  {n / caught_up:>12,.0f} posts/s")
     print(f"  bare insert, same rows   {bare:7.2f} s  {n / bare:>12,.0f} posts/s")
