@@ -135,7 +135,7 @@ def test_batches_mark_what_one_post_at_a_time_marks(seed: int, window: int) -> N
     posts = _stream(seed, 3000)
     single = Deduplicator(window=window)
     one_by_one = [marked for post in posts for marked in single([post])]
-    batched = Deduplicator(window=window)
+    batched = Deduplicator(window=window, batch_lookup_from=0)
     rng = random.Random(seed)
     out: list[Post] = []
     while len(out) < len(posts):

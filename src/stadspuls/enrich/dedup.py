@@ -44,6 +44,9 @@ _BAND_MASKS = tuple(
 )
 _MASK64 = (1 << 64) - 1
 BATCH_LOOKUP_MIN = 32  # fewer near lookups than this in a batch: one `find_near` each
+# Nor while the memory holds fewer fingerprints than this: its buckets are short, and one
+# `find_near` per post was cheaper in bench/dedup.py-like runs below about 60,000.
+BATCH_LOOKUP_FROM = 50_000
 # The `Post.meta` fields by which a platform tells apart messages of the same text.
 DISTINGUISHING = ("service", "capcodes")
 
@@ -321,8 +324,10 @@ class Deduplicator:
         *,
         cache_size: int = 20_000,
         forms: TextForms | None = None,
+        batch_lookup_from: int = BATCH_LOOKUP_FROM,
     ) -> None:
         self.index = DuplicateIndex(window)
+        self.batch_lookup_from = batch_lookup_from
         # The door hands its own `TextForms`, so that the text is folded once for every stage.
         self.forms = forms if forms is not None else TextForms()
         self._hasher = SimHasher()
@@ -385,8 +390,8 @@ class Deduplicator:
         # text already held (those are exact duplicates); any other falls back to `find_near`.
         exact = self.index.find_exact
         ask = [i for i in found if not posts[i].repost_of and exact(digests[i]) is None]
-        if len(ask) < BATCH_LOOKUP_MIN:
-            ask = []  # numpy's fixed cost per call is more than a few Python loops
+        if len(ask) < BATCH_LOOKUP_MIN or len(self.index) < self.batch_lookup_from:
+            ask = []  # numpy's fixed costs outweigh a Python loop over a few short buckets
         order = {i: n for n, i in enumerate(ask)}  # post position -> position in `ask`
         lookup = _NearLookup(self.index, [found[i] for i in ask], [keys[i] or [] for i in ask])
         out = []
