@@ -393,7 +393,11 @@ class Deduplicator:
         if len(ask) < BATCH_LOOKUP_MIN or len(self.index) < self.batch_lookup_from:
             ask = []  # numpy's fixed costs outweigh a Python loop over a few short buckets
         order = {i: n for n, i in enumerate(ask)}  # post position -> position in `ask`
-        lookup = _NearLookup(self.index, [found[i] for i in ask], [keys[i] or [] for i in ask])
+        lookup = (
+            _NearLookup(self.index, [found[i] for i in ask], [keys[i] or [] for i in ask])
+            if ask
+            else None
+        )
         out = []
         for i, (post, text, digest, fingerprint, band) in enumerate(
             zip(posts, texts, digests, prints, keys, strict=True)
@@ -409,7 +413,7 @@ class Deduplicator:
                 and band is not None
                 and (
                     near := lookup.find(order[i], fingerprint, band)
-                    if i in order
+                    if lookup is not None and i in order
                     else self.index.find_near(fingerprint, band)
                 )
                 and near != post.id
@@ -419,7 +423,7 @@ class Deduplicator:
                 # An exact copy adds nothing to find: in a copy-paste flood, indexing every copy
                 # would pile identical fingerprints into the same buckets.
                 seq = self.index.add(post.id, digest, fingerprint, band)
-                if seq is not None and fingerprint is not None and band is not None:
+                if lookup is not None and seq is not None and fingerprint is not None and band:
                     lookup.add(post.id, fingerprint, band, seq)
             out.append(
                 msgspec.structs.replace(
