@@ -309,7 +309,7 @@ def main() -> None:
     args = parser.parse_args()
     result: dict[str, object] = {"posts": args.posts, "loadavg_start": _loadavg()}
     table: list[tuple[str, float, str]] = []
-    events = jetstream_events(args.posts)
+    events = list(jetstream_events(args.posts))
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         posts, seconds = decode_map(events)

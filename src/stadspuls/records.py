@@ -58,6 +58,9 @@ class Post(msgspec.Struct, frozen=True, kw_only=True):
     # Source-specific fields the platform gives beside the text (P2000: service, priority,
     # capcodes, dispatch code, place); a list value keeps the platform's order.
     meta: dict[str, str | list[str]] | None = None
+    # What the full-text index stores for `text` (`query.text.index_text`), set by the door so
+    # that the writer does not fold it again; not a column of `posts`, None on a post read back.
+    index_body: str | None = None
 
 
 class Deletion(msgspec.Struct, frozen=True):

