@@ -394,6 +394,8 @@ def test_redis_keeps_pending_entries_across_a_restart(tmp_path: Path) -> None:
     from stadspuls.settings import ClusterSettings
 
     process = start()
+    processes: list[subprocess.Popen[bytes]] = [process]
+    restarted = threading.Timer(0.5, lambda: processes.append(start()))
     settings = ClusterSettings(broker_url=f"redis://127.0.0.1:{port}/0", stream_prefix="r")
     broker = Broker(settings, backoff_max_s=0.2)
     try:
@@ -402,8 +404,6 @@ def test_redis_keeps_pending_entries_across_a_restart(tmp_path: Path) -> None:
         assert len(broker.read(broker.items, "door", "x", 1, block_ms=10)) == 1
         process.terminate()  # SIGTERM: Redis writes its AOF out and exits
         process.wait(10)
-        restarted = threading.Timer(0.5, lambda: processes.append(start()))
-        processes: list[subprocess.Popen[bytes]] = []
         restarted.start()
         # Called while Redis is down: retried until it is back.
         own = broker.read(broker.items, "door", "x", 10, own=True)
@@ -413,7 +413,10 @@ def test_redis_keeps_pending_entries_across_a_restart(tmp_path: Path) -> None:
         assert [fields[b"m"] for _, fields in fresh] == [b"2"]
     finally:
         broker.close()
-        for p in [process, *locals().get("processes", [])]:
+        if restarted.is_alive() or restarted.finished.is_set():
+            # The broker may be back before start() returns: wait for it to hand its process.
+            restarted.join(10)
+        for p in processes:
             if p.poll() is None:
                 p.terminate()
                 p.wait(10)
