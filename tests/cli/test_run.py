@@ -14,14 +14,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from stadspuls.detect.registry import BUILTIN
-from stadspuls.monitors import create
-from stadspuls.records import Monitor
 from stadspuls.store.database import open_store
 from stadspuls.store.monitors import monitor_post_page
-from tests.factories import IMPORT
+from tests.factories import IMPORT, fire_watch
 from tests.support.accounts import bearer
 
 
@@ -102,18 +99,6 @@ def _light_env(tmp_path: Path) -> dict[str, str]:
     }
 
 
-def _fire_watch(engine: sa.Engine) -> Monitor:
-    fire = Monitor(
-        name="brand",
-        query="kerkstraat",
-        owner="team",
-        purpose="fire watch",
-        legal_basis="public-task",
-        retention_days=30,
-    )
-    return create(engine, fire)[0]
-
-
 def test_replay_shows_progress_says_when_it_finished_and_keeps_serving(tmp_path: Path) -> None:
     from stadspuls.sources.files import stream_name
 
@@ -128,7 +113,7 @@ def test_replay_shows_progress_says_when_it_finished_and_keeps_serving(tmp_path:
     port = _free_port()
     env = _light_env(tmp_path)
     engine = open_store(f"sqlite:///{tmp_path / 's.db'}")
-    watch = _fire_watch(engine)
+    watch = fire_watch(engine)
     # 40 posts 3 s apart at speed 60: about two seconds of replay.
     command = [sys.executable, "-m", "stadspuls.cli", "run", "--port", str(port)]
     command += ["--db", f"sqlite:///{tmp_path / 's.db'}", "--replay", str(recording)]
@@ -275,7 +260,7 @@ def test_a_burst_stored_by_ingest_reaches_a_running_servers_live_alert_stream(
     port = _free_port()
     env = _light_env(tmp_path)
     engine = open_store(f"sqlite:///{tmp_path / 's.db'}")
-    watch = _fire_watch(engine)
+    watch = fire_watch(engine)
     command = [sys.executable, "-m", "stadspuls.cli", "run", "--port", str(port)]
     command += ["--db", f"sqlite:///{tmp_path / 's.db'}", "--no-collect"]
     err = tmp_path / "err.log"

@@ -20,15 +20,13 @@ from stadspuls.cluster.consumers_process import ConsumersProcess
 from stadspuls.cluster.health import Heartbeat
 from stadspuls.cluster.leases import FileLease, Leases, PgLease, lock_key
 from stadspuls.consumers import Consumers
-from stadspuls.monitors import create
 from stadspuls.pipeline import build_consumers
-from stadspuls.records import Monitor
 from stadspuls.settings import BlueskySettings, Settings
 from stadspuls.store.database import open_store
 from stadspuls.store.schema import consumers as consumers_table
 from stadspuls.store.schema import monitor_posts
 from stadspuls.store.writer import Batch, PostWriter
-from tests.factories import make_post
+from tests.factories import fire_watch, make_post
 
 WORKER = [sys.executable, "-m", "stadspuls.cli", "worker"]
 REDIS_URL_ENV = "STADSPULS_TEST_REDIS_URL"
@@ -224,15 +222,7 @@ def test_the_standby_replica_takes_over_when_the_first_is_killed(
     tmp_path: Path, pg_url: str, replicas: list[subprocess.Popen[bytes]]
 ) -> None:
     engine = open_store(pg_url)
-    watch = Monitor(
-        name="brand",
-        query="kerkstraat",
-        owner="team",
-        purpose="fire watch",
-        legal_basis="public-task",
-        retention_days=30,
-    )
-    monitor = create(engine, watch)[0]
+    monitor = fire_watch(engine)
     redis_url = os.environ.get(REDIS_URL_ENV)
     env = {
         **os.environ,
