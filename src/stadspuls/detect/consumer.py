@@ -56,8 +56,11 @@ class DetectorConsumer:
         cooldown: timedelta = COOLDOWN,
         checkpoint_s: float = 30.0,
         checkpoint_posts: int = 50_000,
+        upstream: str = "linker",
     ) -> None:
+        """`upstream`: "accurate" when the accurate stage rescores the linked posts first."""
         self.engine = engine
+        self.upstream = upstream
         self.detector_name = detector
         self.name = f"detector:{detector}"
         self.cooldown = cooldown

@@ -24,10 +24,10 @@ COLUMNS = (
     "id", "source", "native_id", "created_us", "collected_us", "text", "author_key", "url",
     "lang_declared", "lang", "lang_score", "hashtags", "mentions", "links", "media", "lat",
     "lon", "reply_to", "repost_of", "content_hash", "simhash", "duplicate_of", "duplicate_kind",
-    "sentiment", "sentiment_score", "incident_type", "incident_score", "humanitarian",
-    "informativeness", "rumour_score", "places", "meta",
+    "sentiment", "sentiment_score", "incident_type", "incident_score", "incident_labels",
+    "humanitarian", "informativeness", "rumour_score", "places", "scored_by", "meta",
 )  # fmt: skip
-_LIST_COLUMNS = ("hashtags", "mentions", "links", "media")
+_LIST_COLUMNS = ("hashtags", "mentions", "links", "media", "incident_labels")
 
 
 class UnpseudonymisedPost(ValueError):
@@ -100,12 +100,28 @@ def post_to_row(post: Post, collected_us: int) -> tuple[Any, ...]:
         post.sentiment_score,
         post.incident_type,
         post.incident_score,
+        _json_or_none(post.incident_labels),
         post.humanitarian,
         post.informativeness,
         post.rumour_score,
         _json_or_none(post.places),
+        post.scored_by,
         _json_encode(post.meta).decode() if post.meta else None,
     )
+
+
+# The enrichment columns a later stage may rewrite (the accurate stage, stadspuls.enrich.accurate).
+SCORE_COLUMNS = (
+    "sentiment", "sentiment_score", "incident_type", "incident_score", "incident_labels",
+    "humanitarian", "informativeness", "rumour_score", "scored_by",
+)  # fmt: skip
+
+
+def score_values(post: Post) -> dict[str, Any]:
+    """The post's `SCORE_COLUMNS`, as stored."""
+    values = {name: getattr(post, name) for name in SCORE_COLUMNS}
+    values["incident_labels"] = _json_or_none(post.incident_labels)
+    return values
 
 
 def row_to_post(row: Mapping[Any, Any]) -> Post:

@@ -53,10 +53,12 @@ posts = sa.Table(
     sa.Column("sentiment_score", sa.Float),
     sa.Column("incident_type", sa.String(32)),
     sa.Column("incident_score", sa.Float),
+    sa.Column("incident_labels", sa.Text),  # JSON array, most likely first
     sa.Column("humanitarian", sa.String(48)),
     sa.Column("informativeness", sa.String(48)),
     sa.Column("rumour_score", sa.Float),
     sa.Column("places", sa.Text),  # JSON array of Place objects
+    sa.Column("scored_by", sa.String(16)),  # "fast" (the door) or "accurate" (accurate stage)
     sa.Column("import_id", sa.BigInteger),  # the file import that stored it (imports.id), if any
     sa.Column("meta", sa.Text),  # JSON object of source-specific fields (P2000 service, capcodes)
     sa.Index("ix_posts_created_us", "created_us"),
