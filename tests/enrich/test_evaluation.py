@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,12 +15,14 @@ from stadspuls.cli.train import train_command
 from stadspuls.enrich.evaluation import (
     LabelMapper,
     TaskSpec,
+    accurate_unavailable,
+    default_stage,
     evaluate_file,
     evaluate_rows,
     format_report,
     score,
 )
-from stadspuls.enrich.tasks import TASKS, get_task
+from stadspuls.enrich.tasks import TASKS, get_task, lazy
 
 
 class Echo:
@@ -83,7 +86,8 @@ def test_last_line_is_the_json_summary(tmp_path: Path) -> None:
     data.write_text("text,label\nyes x,yes\nno y,yes\n", encoding="utf-8")
     out = format_report(evaluate_file(echo_task(), data))
     summary = json.loads(out.splitlines()[-1])
-    assert set(summary) == {"task", "n", "accuracy", "macro_f1", "posts_per_s"}
+    assert set(summary) == {"task", "stage", "n", "accuracy", "macro_f1", "posts_per_s"}
+    assert summary["stage"] == "fast"
     assert summary["n"] == 2
     assert summary["accuracy"] == pytest.approx(0.5)
 
@@ -128,3 +132,70 @@ def test_train_cli_needs_shared_data(tmp_path: Path) -> None:
     )
     assert result.exit_code != 0
     assert "shared data not found" in result.output
+
+
+class Yes:
+    """The 'accurate' predictor of the echo task: always "yes"."""
+
+    def __call__(self, texts: Sequence[str]) -> tuple[list[str], list[float]]:
+        return ["yes"] * len(texts), [1.0] * len(texts)
+
+
+def test_the_accurate_stage_is_evaluated_when_asked_and_the_report_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import stadspuls.enrich.heads as heads
+
+    data = tmp_path / "d.csv"
+    data.write_text("text,label\nyes x,yes\nno y,yes\n", encoding="utf-8")
+    spec = echo_task(load_accurate=Yes, accurate_head="echo")
+    monkeypatch.setattr(heads, "MODELS", tmp_path)
+    with pytest.raises(ValueError, match=r"echo_e5\.npz is not trained"):
+        evaluate_file(spec, data, stage="accurate")
+    assert default_stage(spec, stage_on=True) == "fast"
+    (tmp_path / "echo_e5.npz").write_bytes(b"")  # only its presence counts here
+    assert default_stage(spec, stage_on=True) == "accurate"
+    assert default_stage(spec, stage_on=False) == "fast"
+    assert default_stage(echo_task(), stage_on=True) == "fast"  # no accurate stage at all
+    fast = evaluate_file(spec, data)
+    accurate = evaluate_file(spec, data, stage="accurate")
+    assert (fast.stage, fast.accuracy) == ("fast", 0.5)  # the first word: "yes", "no"
+    assert (accurate.stage, accurate.accuracy) == ("accurate", 1.0)
+    assert json.loads(format_report(accurate).splitlines()[-1])["stage"] == "accurate"
+
+
+def test_a_loader_not_written_yet_falls_back_to_fast_with_a_reason() -> None:
+    spec = echo_task(
+        load_accurate=lazy("stadspuls.enrich.crisis", "load_accurate_nothing"),
+        accurate_head="incident",
+    )
+    assert (
+        accurate_unavailable(spec) == "stadspuls.enrich.crisis has no load_accurate_nothing() yet"
+    )
+    assert default_stage(spec, stage_on=True) == "fast"
+    assert accurate_unavailable(get_task("language")) == "language has no accurate stage"
+
+
+def test_eval_cli_stage_switch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = tmp_path / "s.csv"
+    data.write_text(
+        "text,label\n"
+        "Wat een prachtige dag in Utrecht!,Positive\n"
+        "Wat een vreselijk slecht nieuws,Negative\n",
+        encoding="utf-8",
+    )
+    args = ["sentiment", "--data", str(data)]
+    # The stage off (as in every test): the default is the door's model.
+    result = CliRunner().invoke(eval_command, args)
+    assert json.loads(result.output.strip().splitlines()[-1])["stage"] == "fast"
+    # On, for a task whose accurate loader or head is missing: fast, and why.
+    monkeypatch.setenv("STADSPULS_ACCURATE__ENABLED", "true")
+    spec = echo_task(load_accurate=lazy("stadspuls.enrich.crisis", "load_accurate_nothing"))
+    monkeypatch.setitem(TASKS, "sentiment", replace(spec, name="sentiment", accurate_head="x"))
+    result = CliRunner().invoke(eval_command, args)
+    assert result.exit_code == 0, result.output
+    assert "evaluating the fast stage: the accurate stage of sentiment: " in result.output
+    assert json.loads(result.output.strip().splitlines()[-1])["stage"] == "fast"
+    result = CliRunner().invoke(eval_command, [*args, "--stage", "accurate"])
+    assert result.exit_code != 0
+    assert "has no load_accurate_nothing() yet" in result.output

@@ -2,7 +2,8 @@
 `bursts`) the burst detector on timestamped crisis posts.
 
 Prints the per-class (or per-event) table and, as the last line, one JSON object that other
-tools parse: `{"task", "n", "accuracy", "macro_f1", "posts_per_s"}` for a model,
+tools parse: `{"task", "stage", "n", "accuracy", "macro_f1", "posts_per_s"}` for a model
+(`--stage fast|accurate`; by default the stage that scores the posts that raise alerts),
 `{"events", "detected", "median_delay_h", "false_alerts_per_day"}` for `bursts`
 (see `detect/evaluation.py`).
 """
@@ -13,7 +14,14 @@ from pathlib import Path
 
 import click
 
-from stadspuls.enrich.evaluation import evaluate_file, format_report
+from stadspuls.enrich.evaluation import (
+    STAGES,
+    TaskSpec,
+    accurate_unavailable,
+    default_stage,
+    evaluate_file,
+    format_report,
+)
 from stadspuls.enrich.tasks import TASKS, get_task
 
 # Tasks that are not door models: evaluated by their own module, imported when they run.
@@ -38,6 +46,20 @@ DETECTOR_TASKS = ("bursts",)
 )
 @click.option("--limit", type=int, default=None, help="Score only the first N rows.")
 @click.option(
+    "--stage",
+    type=click.Choice(STAGES),
+    default=None,
+    help="The door's fast model or the accurate stage (e5 heads, for posts that match a "
+    "monitor). Default: the stage that scores the posts that raise alerts, i.e. accurate when "
+    "the settings run it (`accurate.enabled`) and the task's head exists, else fast.",
+)
+@click.option(
+    "--config",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="TOML settings file (default: ./stadspuls.toml when present): decides the default "
+    "--stage.",
+)
+@click.option(
     "--sensitivity",
     type=click.FloatRange(min=0.05, max=20.0),
     default=None,
@@ -54,6 +76,8 @@ def eval_command(
     data: Path,
     where: tuple[str, ...],
     limit: int | None,
+    stage: str | None,
+    config: Path | None,
     sensitivity: float | None,
     baseline: bool,
 ) -> None:
@@ -84,8 +108,28 @@ def eval_command(
             raise click.BadParameter(f"expected COLUMN=VALUE, got {item!r}", param_hint="--where")
         conditions[column] = value
     spec = get_task(task)
+    if stage is None:
+        stage = _default_stage(spec, config)
     try:
-        report = evaluate_file(spec, data, where=conditions or None, limit=limit)
+        report = evaluate_file(spec, data, where=conditions or None, limit=limit, stage=stage)
     except (ValueError, RuntimeError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(format_report(report))
+
+
+def _default_stage(spec: TaskSpec, config: Path | None) -> str:
+    """The stage the product scores alerting posts with; says on stderr why it is the fast one
+    when the settings run the accurate stage."""
+    from stadspuls.enrich.rescoring import accurate_enabled
+    from stadspuls.settings import load_settings
+
+    try:
+        settings = load_settings(config)
+    except (ValueError, FileNotFoundError) as error:
+        raise click.ClickException(f"invalid settings: {error}") from error
+    stage_on = accurate_enabled(settings)
+    chosen = default_stage(spec, stage_on)
+    if stage_on and chosen == "fast":
+        why = accurate_unavailable(spec)
+        click.echo(f"evaluating the fast stage: the accurate stage of {spec.name}: {why}", err=True)
+    return chosen

@@ -5,6 +5,9 @@ how to load a predictor: a callable `texts -> (labels, scores)`. The file's own 
 is the reference: predictions are mapped onto it (exact, then case- and punctuation-insensitive,
 then through the task's `label_map`), so one model is scored on files that spell its labels
 differently. `stadspuls eval` prints the per-class table and, as its last line, one JSON object.
+
+A task may have two stages (docs/architecture.md): the door's fast model, and the accurate stage's
+head over e5 embeddings (`TaskSpec.load_accurate`); the report says which one was evaluated.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import re
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -44,6 +47,10 @@ class TaskSpec:
     label_map: Mapping[str, Sequence[str]] = field(default_factory=dict)
     train_script: str | None = None  # path relative to the repository root
     description: str = ""
+    # The accurate stage's predictor (enrich/accurate.py) and the head it needs
+    # (`models/{accurate_head}_e5.npz`); None where the task has no accurate stage (language).
+    load_accurate: Callable[[], Predictor] | None = None
+    accurate_head: str | None = None
 
 
 @dataclass(frozen=True)
@@ -64,10 +71,12 @@ class Report:
     posts_per_s: float
     classes: list[ClassScore]
     labels_unmapped: list[str]  # predicted labels that match no label of the data
+    stage: str = "fast"  # which stage's model was evaluated: "fast" (the door) or "accurate"
 
     def summary(self) -> dict[str, object]:
         return {
             "task": self.task,
+            "stage": self.stage,
             "n": self.n,
             "accuracy": round(self.accuracy, 4),
             "macro_f1": round(self.macro_f1, 4),
@@ -170,7 +179,37 @@ def score(
     )
 
 
-def evaluate_rows(spec: TaskSpec, rows: Sequence[Mapping[str, str]], batch: int = 4096) -> Report:
+STAGES = ("fast", "accurate")
+
+
+def accurate_unavailable(spec: TaskSpec, models_dir: Path | None = None) -> str | None:
+    """Why the task's accurate stage cannot be evaluated here, or None when it can."""
+    if spec.load_accurate is None or spec.accurate_head is None:
+        return f"{spec.name} has no accurate stage"
+    exists = getattr(spec.load_accurate, "exists", None)
+    if callable(exists) and not exists():
+        where = getattr(spec.load_accurate, "module", "its module")
+        name = getattr(spec.load_accurate, "attribute", "its loader")
+        return f"{where} has no {name}() yet"
+    from stadspuls.enrich.heads import MODELS, head_path
+
+    path = head_path(spec.accurate_head, models_dir or MODELS)
+    if not path.is_file():
+        return f"its head {path.name} is not trained"
+    return None
+
+
+def default_stage(spec: TaskSpec, stage_on: bool, models_dir: Path | None = None) -> str:
+    """The stage that scores the posts that raise alerts: "accurate" when the settings run the
+    accurate stage (`stage_on`) and the task's accurate loader and head exist, else "fast"."""
+    if stage_on and accurate_unavailable(spec, models_dir) is None:
+        return "accurate"
+    return "fast"
+
+
+def evaluate_rows(
+    spec: TaskSpec, rows: Sequence[Mapping[str, str]], batch: int = 4096, stage: str = "fast"
+) -> Report:
     if not rows:
         raise ValueError("no rows to evaluate")
     columns = list(rows[0].keys())
@@ -183,7 +222,15 @@ def evaluate_rows(spec: TaskSpec, rows: Sequence[Mapping[str, str]], batch: int 
     gold = [r[label_col] for r in rows]
     texts = [r[text_col] or "" for r in rows]
     data_labels = sorted(set(gold))
-    predictor = spec.load_predictor()
+    if stage not in STAGES:
+        raise ValueError(f"stage is one of {', '.join(STAGES)}, not {stage!r}")
+    if stage == "accurate":
+        why = accurate_unavailable(spec)
+        if why is not None or spec.load_accurate is None:
+            raise ValueError(f"the accurate stage of {spec.name} cannot be evaluated: {why}")
+        predictor = spec.load_accurate()
+    else:
+        predictor = spec.load_predictor()
     if spec.restrict is not None:
         predictor = spec.restrict(predictor, data_labels)
     predictor(texts[:8])  # warm-up: lazy loading is not prediction throughput
@@ -196,16 +243,20 @@ def evaluate_rows(spec: TaskSpec, rows: Sequence[Mapping[str, str]], batch: int 
     mapper = LabelMapper(data_labels, spec.label_map)
     mapped = [mapper(p) for p in predicted]
     unmapped = [p for p, m in zip(predicted, mapped, strict=True) if m is None]
-    return score(spec.name, gold, mapped, seconds, unmapped)
+    return replace(score(spec.name, gold, mapped, seconds, unmapped), stage=stage)
 
 
 def evaluate_file(
-    spec: TaskSpec, path: Path, where: Mapping[str, str] | None = None, limit: int | None = None
+    spec: TaskSpec,
+    path: Path,
+    where: Mapping[str, str] | None = None,
+    limit: int | None = None,
+    stage: str = "fast",
 ) -> Report:
     rows = read_rows(path, where)
     if limit is not None:
         rows = rows[:limit]
-    return evaluate_rows(spec, rows)
+    return evaluate_rows(spec, rows, stage=stage)
 
 
 def format_report(report: Report) -> str:

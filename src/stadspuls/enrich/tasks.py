@@ -7,26 +7,41 @@ is missing fails with a clear error when it is evaluated, never when another tas
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import cast
 
 from stadspuls.enrich.evaluation import Predictor, TaskSpec
 
 
-def lazy(module: str, attribute: str = "load_predictor") -> Callable[[], Predictor]:
+@dataclass(frozen=True)
+class Lazy:
     """A loader that imports `module` and calls its `attribute()` only when the task runs."""
 
-    def load() -> Predictor:
+    module: str
+    attribute: str = "load_predictor"
+
+    def __call__(self) -> Predictor:
         try:
-            mod = importlib.import_module(module)
+            mod = importlib.import_module(self.module)
         except ImportError as exc:
-            raise RuntimeError(f"the model module {module} cannot be imported: {exc}") from exc
-        factory = getattr(mod, attribute, None)
+            raise RuntimeError(f"the model module {self.module} cannot be imported: {exc}") from exc
+        factory = getattr(mod, self.attribute, None)
         if factory is None:
-            raise RuntimeError(f"{module} has no {attribute}()")
+            raise RuntimeError(f"{self.module} has no {self.attribute}()")
         return cast(Predictor, factory())
 
-    return load
+    def exists(self) -> bool:
+        """Whether the module provides the loader (without calling it)."""
+        try:
+            mod = importlib.import_module(self.module)
+        except ImportError:
+            return False
+        return callable(getattr(mod, self.attribute, None))
+
+
+def lazy(module: str, attribute: str = "load_predictor") -> Lazy:
+    return Lazy(module, attribute)
 
 
 def restrict_via(predictor: Predictor, labels: Sequence[str]) -> Predictor:
@@ -45,6 +60,8 @@ TASKS: dict[str, TaskSpec] = {
     "sentiment": TaskSpec(
         name="sentiment",
         load_predictor=lazy("stadspuls.enrich.sentiment"),
+        load_accurate=lazy("stadspuls.enrich.sentiment", "load_accurate_predictor"),
+        accurate_head="sentiment_nl",
         label_columns=("label", "sentiment"),
         restrict=restrict_via,
         label_map={"negative": ("neg", "negatief"), "positive": ("pos", "positief")},
@@ -64,6 +81,8 @@ TASKS: dict[str, TaskSpec] = {
     "incident-type": TaskSpec(
         name="incident-type",
         load_predictor=lazy("stadspuls.enrich.crisis", "load_incident_predictor"),
+        load_accurate=lazy("stadspuls.enrich.crisis", "load_accurate_incident_predictor"),
+        accurate_head="incident",
         label_columns=("label", "event_type"),
         row_filter=related_to_crisis,  # the type of posts known to be about a crisis
         label_map={
@@ -84,12 +103,16 @@ TASKS: dict[str, TaskSpec] = {
     "humanitarian": TaskSpec(
         name="humanitarian",
         load_predictor=lazy("stadspuls.enrich.crisis", "load_humanitarian_predictor"),
+        load_accurate=lazy("stadspuls.enrich.crisis", "load_accurate_humanitarian_predictor"),
+        accurate_head="humanitarian",
         train_script="scripts/train_crisis.py",
         description="the 8 HumAID humanitarian categories",
     ),
     "informativeness": TaskSpec(
         name="informativeness",
         load_predictor=lazy("stadspuls.enrich.crisis", "load_informativeness_predictor"),
+        load_accurate=lazy("stadspuls.enrich.crisis", "load_accurate_informativeness_predictor"),
+        accurate_head="informativeness",
         label_columns=("label", "informativeness"),
         row_filter=lambda row: row.get("informativeness", "-") not in ("", "Not applicable"),
         label_map={"related not informative": ("Related - but not informative",)},
@@ -99,6 +122,8 @@ TASKS: dict[str, TaskSpec] = {
     "rumour": TaskSpec(
         name="rumour",
         load_predictor=lazy("stadspuls.enrich.crisis", "load_rumour_predictor"),
+        load_accurate=lazy("stadspuls.enrich.crisis", "load_accurate_rumour_predictor"),
+        accurate_head="rumour",
         label_map={"non-rumour": ("nonrumour", "non_rumour"), "rumour": ("rumor",)},
         train_script="scripts/train_crisis.py",
         description="rumour / non-rumour (PHEME source tweets)",
@@ -114,4 +139,4 @@ def get_task(name: str) -> TaskSpec:
         raise KeyError(f"unknown task {name!r}; known tasks: {known}") from None
 
 
-__all__ = ["TASKS", "get_task", "lazy", "related_to_crisis", "restrict_via"]
+__all__ = ["TASKS", "Lazy", "get_task", "lazy", "related_to_crisis", "restrict_via"]
