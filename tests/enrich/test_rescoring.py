@@ -20,6 +20,7 @@ from stadspuls.settings import AccurateSettings, Settings
 from stadspuls.store import consumers as cursors
 from stadspuls.store.database import open_store
 from stadspuls.store.writer import Batch, PostWriter
+from stadspuls.web.schemas import PostOut
 from tests.enrich.test_accurate import FAST, FakeEncoder, write_heads
 from tests.factories import T0, make_post
 
@@ -105,6 +106,8 @@ def test_matched_posts_are_rescored_before_the_consumers_behind_read_them(
     with engine.connect() as conn:
         stored = {p.id: p for _, p in cursors.posts_after(conn, 0, 100)}
     assert stored["test:1"] == fire
+    shown = PostOut.from_post(fire)  # what the API answers
+    assert (shown.scored_by, set(shown.incident_labels)) == ("accurate", {"fire", "explosion"})
 
 
 def test_the_lag_budget_keeps_fast_scores_for_posts_it_cannot_serve_in_time(

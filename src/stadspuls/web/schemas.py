@@ -48,10 +48,19 @@ class PostOut(BaseModel):
     sentiment_score: float | None
     incident_type: str | None
     incident_score: float | None
+    incident_labels: list[str] = Field(
+        description="Every incident type above its threshold, most likely first (set by the "
+        "accurate stage; empty otherwise)."
+    )
     humanitarian: str | None
     informativeness: str | None
     rumour_score: float | None
     places: list[PlaceOut]
+    scored_by: str | None = Field(
+        description='Whose scores these are: "accurate" (e5 embeddings, for posts that matched '
+        'a monitor), "fast" (the door\'s models: a matched post the accurate stage had no time '
+        "for), or null (the door's models: a post that matched no monitor)."
+    )
 
     @classmethod
     def from_post(cls, post: Post) -> PostOut:
@@ -75,9 +84,11 @@ class PostOut(BaseModel):
             sentiment_score=post.sentiment_score,
             incident_type=post.incident_type,
             incident_score=post.incident_score,
+            incident_labels=list(post.incident_labels),
             humanitarian=post.humanitarian,
             informativeness=post.informativeness,
             rumour_score=post.rumour_score,
+            scored_by=post.scored_by,
             places=[
                 PlaceOut(**{f: getattr(p, f) for f in PlaceOut.model_fields}) for p in post.places
             ],
