@@ -362,14 +362,19 @@ def _accurate(engine: sa.Engine, _: Pseudonymise | None, settings: Settings) -> 
     return AccurateConsumer(engine, settings.accurate) if accurate_enabled(settings) else None
 
 
+# Detectors that read no model score (the post's time, text, places and duplicate mark only).
+VOLUME_DETECTORS = frozenset({"burst"})
+
+
 def _detector(name: str) -> ConsumerFactory:
     def factory(engine: sa.Engine, _: Pseudonymise | None, settings: Settings) -> Consumer:
         from stadspuls.detect.consumer import DetectorConsumer
         from stadspuls.enrich.rescoring import scored_upstream
 
-        return DetectorConsumer(
-            engine, name, cooldown=settings.alerts.cooldown, upstream=scored_upstream(settings)
-        )
+        # A burst is volume alone: it reads no model score, so it never waits for the
+        # accurate stage; the detectors that read scores follow that stage when it is on.
+        upstream = "linker" if name in VOLUME_DETECTORS else scored_upstream(settings)
+        return DetectorConsumer(engine, name, cooldown=settings.alerts.cooldown, upstream=upstream)
 
     return factory
 
