@@ -339,7 +339,7 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data")
     parser.add_argument("--out", type=Path, default=MODELS)
     parser.add_argument("--fast-c", type=float, nargs="+", default=[0.05, 0.2])
-    parser.add_argument("--e5-c", type=float, nargs="+", default=[1.0, 4.0])
+    parser.add_argument("--e5-c", type=float, nargs="+", default=[2.0])
     parser.add_argument("--weights", type=float, nargs="+", default=[0.25, 0.5, 0.75])
     parser.add_argument("--binary-c", type=float, nargs="+", default=[0.3, 1.0])
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
