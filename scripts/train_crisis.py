@@ -1,10 +1,13 @@
-"""Train and evaluate the four crisis models (incident type, humanitarian, informativeness, rumour).
+"""Train and evaluate the incident-type and humanitarian models (rumour and informativeness
+have scripts of their own).
 
     .venv/bin/python scripts/train_crisis.py [--data-dir ../shared/data] [--task all|incident|…]
 
-Evaluation is by unseen event where the data has events (leave-one-event-out over CrisisLexT26
-and PHEME); HumAID trains on train.csv and reports on dev.csv. Temperatures are fitted on
-out-of-fold logits (never on what is reported), the final model is fitted on all the data,
+Incident type: settings (masking of event-specific tokens, C) are chosen by nested leave-one-
+event-out cross-validation over the CrisisLexT26 events not kept out (`selection.HELDOUT_T26`);
+the kept-out events are scored once, at the end, by the chosen setting trained on the rest; the
+shipped model is trained on everything. HumAID trains on train.csv and reports on dev.csv.
+Temperatures are fitted on out-of-fold logits (never on what is reported); the final model is
 pruned and written with its model card to src/stadspuls/enrich/models/.
 """
 
@@ -32,6 +35,7 @@ from sklearn.model_selection import StratifiedKFold
 from stadspuls.enrich.crisis import MODEL_FILES, MODELS_DIR, concept_features
 from stadspuls.enrich.incident import (
     CONCEPTS,
+    LABELS,
     NONE,
     OTHER,
     OTHER_DETAILS,
@@ -318,185 +322,200 @@ def data_label(label: str, text: str) -> str:
     return found[0] if found else OTHER
 
 
+def t26_targets(row: dict[str, str], vocabulary: Any) -> set[str]:
+    """The multi-label target: the event's type plus every hazard the post itself names."""
+    label = t26_label(row)
+    if label == NONE:
+        return {NONE}
+    return {label} | {label_of_concept(c) for c in vocabulary.concepts(row["text"])}
+
+
+Candidate = tuple[bool, float]  # (mask event-specific tokens, C)
+# Few candidates: each costs 3 inner fits per outer event on a shared 2-core machine.
+CANDIDATES: tuple[Candidate, ...] = ((False, 4.0), (True, 4.0))
+
+
 def train_incident(data: Path, c: float, report: dict[str, Any]) -> LinearModel:
+    """Nested leave-one-event-out selection, one figure on the kept-out events, then the final
+    model on everything. `c` is unused: C is one of the candidates' settings."""
+    from stadspuls.enrich.crisis import (
+        fit_thresholds,
+        incident_extra_report,
+        label_sets,
+        masked_ngrams,
+        named_labels,
+    )
+    from stadspuls.enrich.selection import HELDOUT_T26, nested_cv
+
+    del c
     rng = random.Random(SEED)
     corpus = incident_corpus(data, rng)
-    featurizer = Featurizer(SPEC)
-    events = sorted({r["event"] for r in corpus["t26"]})
-    gold: list[str] = []
-    gold_data: list[str] = []
-    pred_cond: list[str] = []
-    pred_cond_data: list[str] = []
-    pred_full: list[str] = []
-    groups: list[str] = []
-    oof_logits: list[np.ndarray] = []
-    labels_ref: list[str] | None = None
-    per_event: dict[str, dict[str, float]] = {}
-    all_texts, all_labels, all_groups = incident_training_set(corpus)
-    x_all = incident_matrix(featurizer, all_texts)
-    group_arr = np.asarray(all_groups)
-    for event in events:
-        started = time.perf_counter()
-        train = np.flatnonzero(group_arr != event)
-        est = fit(x_all[train], [all_labels[i] for i in train], c)
-        model = to_linear(est, SPEC)  # pruned as the shipped model is
-        labels_ref = labels_ref or model.labels
-        assert model.labels == labels_ref
-        held = [
-            i
-            for i in np.flatnonzero(group_arr == event)
-            if all_labels[i] != NONE and i < len(corpus["t26"])
-        ]
-        rows = [corpus["t26"][i] for i in held]
-        held_texts = [r["text"] for r in rows]
-        logits = model.logits(x_all[held])
-        masked = logits.copy()
-        masked[:, model.labels.index(NONE)] = -np.inf
-        cond = [model.labels[i] for i in masked.argmax(axis=1)]
-        full = [model.labels[i] for i in logits.argmax(axis=1)]
-        truth = [t26_label(r) for r in rows]
-        truth_data = [r["event_type"] for r in rows]
-        gold.extend(truth)
-        gold_data.extend(truth_data)
-        pred_cond.extend(cond)
-        pred_cond_data.extend(data_label(p, t) for p, t in zip(cond, held_texts, strict=True))
-        pred_full.extend(full)
-        groups.extend([event] * len(rows))
-        oof_logits.append(logits)
-        per_event[event] = {
-            "n": len(rows),
-            "accuracy_given_related": accuracy(truth, cond),
-            "accuracy_with_none": accuracy(truth, full),
+    texts, labels_all, groups_all = incident_training_set(corpus)
+    n_t26 = len(corpus["t26"])
+    vocabulary = default_vocabulary()
+    labels = list(LABELS)
+    y = np.array([labels.index(label) for label in labels_all])
+    groups = np.asarray(groups_all)
+    started = time.perf_counter()
+    concepts = concept_features(texts)
+    blocks = {
+        False: Featurizer(SPEC).transform(texts),
+        True: masked_ngrams(texts, SPEC),
+    }
+    x = {m: sp.hstack([b, concepts], format="csr") for m, b in blocks.items()}
+    print(f"  featurised {len(texts)} texts ({time.perf_counter() - started:.0f}s)", flush=True)
+    related = np.zeros(len(texts), dtype=bool)
+    related[:n_t26] = y[:n_t26] != labels.index(NONE)
+    none = labels.index(NONE)
+
+    memo: dict[tuple[Candidate, int, int], np.ndarray] = {}
+
+    def fit_predict(cand: Candidate, train: np.ndarray, test: np.ndarray) -> np.ndarray:
+        """Probabilities over LABELS; one fit per (candidate, training rows), kept for every
+        row: the outer fits, the plain CV and the out-of-fold pass share the same fits."""
+        key = (cand, len(train), hash(train.tobytes()))
+        if key not in memo:
+            mask, cc = cand
+            t0 = time.perf_counter()
+            est = fit(x[mask][train], [labels_all[i] for i in train], cc)
+            logits = np.full((len(texts), len(labels)), -1e9)
+            cols = [labels.index(str(k)) for k in est.classes_]
+            logits[:, cols] = est.decision_function(x[mask])
+            memo[key] = softmax(logits).astype(np.float32)
+            print(f"    fit {len(memo)} {cand} n={len(train)} {time.perf_counter() - t0:.0f}s")
+        return np.asarray(memo[key][test], dtype=np.float64)
+
+    def score(idx: np.ndarray, proba: np.ndarray) -> float:
+        keep = related[idx]
+        if not keep.any():
+            return 0.0
+        masked = proba[keep].copy()
+        masked[:, none] = -1.0
+        return macro_f1(
+            [labels[i] for i in y[idx][keep]], [labels[i] for i in masked.argmax(axis=1)]
+        )
+
+    held_out = np.isin(groups, HELDOUT_T26)
+    pool = np.flatnonzero(~held_out)
+    outer = [str(g) for g in groups[pool]]
+    sub = pool  # nested_cv works on positions 0..len(pool)-1
+
+    def fp_pool(cand: Candidate, train: np.ndarray, test: np.ndarray) -> np.ndarray:
+        return fit_predict(cand, sub[train], sub[test])
+
+    def score_pool(idx: np.ndarray, proba: np.ndarray) -> float:
+        return score(sub[idx], proba)
+
+    result = nested_cv(
+        list(CANDIDATES),
+        outer,
+        fp_pool,
+        score_pool,
+        inner_k=3,
+        scored=related[pool],
+    )
+    scored = np.flatnonzero(result.scored)
+    nested = score_pool(scored, result.outer_scores[scored])
+    best_plain, plain = result.best_plain()
+    votes = Counter(result.chosen.values())
+    chosen = max(CANDIDATES, key=lambda k: (votes[k], -CANDIDATES.index(k)))
+    print(f"  nested {nested:.3f}; plain {plain:.3f} ({best_plain}); chosen {chosen}", flush=True)
+    # The chosen setting's out-of-fold predictions over the pool events (temperature, label
+    # thresholds): leave-one-event-out, all rows of the event (related or not).
+    t26_pool = [e for e in sorted(set(outer)) if e]
+    oof = np.zeros((len(texts), len(labels)))
+    oof_rows: list[int] = []
+    for event in t26_pool:
+        test = np.flatnonzero((groups == event) & (np.arange(len(texts)) < n_t26))
+        train = np.flatnonzero((groups != event) & ~held_out)
+        oof[test] = fit_predict(chosen, train, test)
+        oof_rows.extend(test.tolist())
+    rows_oof = np.array(sorted(oof_rows))
+    logits_oof = np.log(oof[rows_oof] + 1e-12)
+    gold_oof = [labels_all[i] for i in rows_oof]
+    temperature, ece_raw, ece = calibration(
+        logits_oof, labels, gold_oof, [groups_all[i] for i in rows_oof]
+    )
+    named = named_labels(concepts, labels)
+    targets = [
+        t26_targets(corpus["t26"][i], vocabulary) if i < n_t26 else set() for i in range(len(texts))
+    ]
+    proba_oof = softmax(logits_oof / temperature)
+    thresholds = fit_thresholds(proba_oof, named[rows_oof], labels, [targets[i] for i in rows_oof])
+
+    def figures(rows: np.ndarray, proba: np.ndarray) -> dict[str, Any]:
+        rel = related[rows]
+        masked = proba.copy()
+        masked[:, none] = -1.0
+        cond = [labels[i] for i in masked[rel].argmax(axis=1)]
+        gold = [labels_all[i] for i in rows[rel]]
+        sets = label_sets(proba, named[rows], labels, thresholds)
+        rows_t26 = [corpus["t26"][i] for i in rows]
+        extra = incident_extra_report(
+            [r["event"] for r, k in zip(rows_t26, rel, strict=True) if k],
+            gold,
+            [targets[i] for i in rows[rel]],
+            [s for s, k in zip(sets, rel, strict=True) if k],
+            hours=[r["created_at"][:13] for r, k in zip(rows_t26, rel, strict=True) if k],
+        )
+        per_event = {}
+        for event in sorted({corpus["t26"][i]["event"] for i in rows[rel]}):
+            sel = [j for j, i in enumerate(rows[rel]) if corpus["t26"][i]["event"] == event]
+            per_event[event] = accuracy([gold[j] for j in sel], [cond[j] for j in sel])
+        return {
+            "n_related": int(rel.sum()),
+            "macro_f1_given_related": macro_f1(gold, cond),
+            "accuracy_given_related": accuracy(gold, cond),
+            "macro_f1_with_none_all_rows": macro_f1(
+                [labels_all[i] for i in rows], [labels[i] for i in proba.argmax(axis=1)]
+            ),
+            "multilabel_all_rows": incident_extra_report(
+                ["all"] * len(rows), [labels_all[i] for i in rows], [targets[i] for i in rows], sets
+            )["multilabel"],
+            "accuracy_by_event": per_event,
+            **extra,
         }
-        print(f"  {event}: {per_event[event]} ({time.perf_counter() - started:.0f}s)", flush=True)
-    assert labels_ref is not None
-    # Data-vocabulary scoring: our label -> the CrisisLexT26 spelling.
-    to_data = {
-        "fire": "Wildfire", "flood": "Floods", "storm": "Typhoon", "earthquake": "Earthquake",
-        "explosion": "Explosion", "shooting/violence": "Shootings",
-        "crash/derailment": "Derailment", "meteor": "Meteorite", "haze": "Haze",
-    }  # fmt: skip
-    logits_all = np.vstack(oof_logits)
-    temperature, ece_raw, ece = calibration(logits_all, labels_ref, gold, groups)
+
+    # ONE figure on the kept-out events: the chosen setting trained on all the other data.
+    test = np.flatnonzero(held_out & (np.arange(len(texts)) < n_t26))
+    train = np.flatnonzero(~held_out)
+    held_proba = softmax(np.log(fit_predict(chosen, train, test) + 1e-12) / temperature)
     report["incident"] = {
-        "split": "leave-one-event-out over the 18 CrisisLexT26 events (related rows scored); "
-        "CrisisLexT6 events of the same crisis left out of training too",
-        "n": len(gold),
-        "events": per_event,
-        "mean_event_accuracy_given_related": float(
-            np.mean([v["accuracy_given_related"] for v in per_event.values()])
-        ),
-        "pooled_macro_f1_ours_given_related": macro_f1(gold, pred_cond),
-        "pooled_accuracy_ours_given_related": accuracy(gold, pred_cond),
-        "pooled_macro_f1_ours_with_none": macro_f1(gold, pred_full),
-        "pooled_accuracy_ours_with_none": accuracy(gold, pred_full),
-        "pooled_macro_f1_data_labels": macro_f1(
-            gold_data, [to_data.get(p, p) for p in pred_cond_data]
-        ),
-        "pooled_accuracy_data_labels": accuracy(
-            gold_data, [to_data.get(p, p) for p in pred_cond_data]
-        ),
+        "split": "nested leave-one-event-out over the 14 CrisisLexT26 events not kept out "
+        "(related rows scored; inner: 3 event-grouped folds); CrisisLexT6 events of the same "
+        f"crisis left out with their event; kept out until the end: {', '.join(HELDOUT_T26)}",
+        "candidates": [{"mask": m, "C": cc} for m, cc in CANDIDATES],
+        "chosen_per_outer_fold": {k: {"mask": v[0], "C": v[1]} for k, v in result.chosen.items()},
+        "chosen": {"mask": chosen[0], "C": chosen[1]},
+        "nested_macro_f1_given_related": nested,
+        "plain_cv_macro_f1_by_candidate": {
+            f"mask={m} C={cc}": v for (m, cc), v in result.plain.items()
+        },
+        "plain_cv_best_macro_f1": plain,
+        "oof_chosen": figures(rows_oof, proba_oof),
+        "heldout_events": figures(test, held_proba),
+        "thresholds": thresholds,
         "temperature": temperature,
         "ece_uncalibrated": ece_raw,
         "ece_calibrated_nested": ece,
-        "C": c,
+        "C": chosen[1],
+        "mask": chosen[0],
     }
-    final = to_linear(fit(x_all, all_labels, c), SPEC)
+    # The shipped model: the chosen setting on everything (all 18 events).
+    est = fit(x[chosen[0]], labels_all, chosen[1])
+    final = to_linear(est, SPEC)
     final.temperature = temperature
     final.meta.update(
-        {"task": "incident", "extra_features": "incident.CONCEPTS", "concepts": list(CONCEPTS)}
-    )
-    report["incident"]["train_rows"] = len(all_texts)
-    return final
-
-
-# --- labelled tasks with events (informativeness, rumour) ---------------------------------------
-
-
-def train_by_event(
-    name: str,
-    texts: Sequence[str],
-    labels: Sequence[str],
-    events: Sequence[str],
-    c: float,
-    report: dict[str, Any],
-    balanced: bool = True,
-) -> LinearModel:
-    featurizer = Featurizer(SPEC)
-    x = featurizer.transform(texts)
-    ev = np.asarray(events)
-    pred = np.empty(len(texts), dtype=object)
-    logits = np.zeros((len(texts), len(set(labels))))
-    label_order: list[str] | None = None
-    per_event = {}
-    for event in sorted(set(events)):
-        held = np.flatnonzero(ev == event)
-        train = np.flatnonzero(ev != event)
-        model = to_linear(fit(x[train], [labels[int(i)] for i in train], c, balanced), SPEC)
-        label_order = label_order or model.labels
-        assert model.labels == label_order
-        logits[held] = model.logits(x[held])
-        pred[held] = [model.labels[i] for i in logits[held].argmax(axis=1)]
-        truth = [labels[int(i)] for i in held]
-        per_event[event] = {
-            "n": len(held),
-            "macro_f1": macro_f1(truth, list(pred[held])),
-            "accuracy": accuracy(truth, list(pred[held])),
+        {
+            "task": "incident",
+            "extra_features": "incident.CONCEPTS",
+            "concepts": list(CONCEPTS),
+            "mask": chosen[0],
+            "thresholds": thresholds,
         }
-        print(f"  {name} {event}: {per_event[event]}", flush=True)
-    assert label_order is not None
-    temperature, ece_raw, ece = calibration(logits, label_order, labels, events)
-    report[name] = {
-        "split": "leave-one-event-out",
-        "n": len(texts),
-        "events": per_event,
-        "mean_event_macro_f1": float(np.mean([v["macro_f1"] for v in per_event.values()])),
-        "pooled_macro_f1": macro_f1(labels, list(pred)),
-        "pooled_accuracy": accuracy(labels, list(pred)),
-        "temperature": temperature,
-        "ece_uncalibrated": ece_raw,
-        "ece_calibrated_nested": ece,
-        "C": c,
-    }
-    final = to_linear(fit(x, labels, c, balanced), SPEC)
-    final.temperature = temperature
-    final.meta["task"] = name
+    )
+    report["incident"]["train_rows"] = len(texts)
     return final
-
-
-INFORMATIVENESS = {
-    "Related and informative": "related and informative",
-    "Related - but not informative": "related not informative",
-    "Not related": "not related",
-}
-
-
-def train_informativeness(data: Path, c: float, report: dict[str, Any]) -> LinearModel:
-    rows = [
-        r
-        for r in read(data / "crisis_crisislext26" / "dev.csv")
-        if r["informativeness"] in INFORMATIVENESS and r["text"]
-    ]
-    return train_by_event(
-        "informativeness",
-        [r["text"] for r in rows],
-        [INFORMATIVENESS[r["informativeness"]] for r in rows],
-        [r["event"] for r in rows],
-        c,
-        report,
-    )
-
-
-def train_rumour(data: Path, c: float, report: dict[str, Any]) -> LinearModel:
-    rows = [r for r in read(data / "rumours_pheme" / "dev.csv") if r["text"]]
-    return train_by_event(
-        "rumour",
-        [r["text"] for r in rows],
-        [r["label"] for r in rows],
-        [r["event"] for r in rows],
-        c,
-        report,
-    )
 
 
 def train_humanitarian(data: Path, c: float, report: dict[str, Any]) -> LinearModel:
@@ -561,8 +580,6 @@ def train_humanitarian(data: Path, c: float, report: dict[str, Any]) -> LinearMo
 TRAINERS: dict[str, tuple[Callable[[Path, float, dict[str, Any]], LinearModel], float]] = {
     "incident": (train_incident, 4.0),
     "humanitarian": (train_humanitarian, 4.0),
-    "informativeness": (train_informativeness, 2.0),
-    "rumour": (train_rumour, 2.0),
 }
 
 
@@ -636,37 +653,6 @@ CARDS = {
   0.811 on dev, 0.702 hurricanes -> other crises.
 - English only: Dutch posts get a humanitarian category from character n-grams alone (not
   measured; treat it as unreliable on Dutch).""",
-    },
-    "informativeness": {
-        "title": "Informativeness (CrisisLexT26)",
-        "labels": "related and informative, related not informative, not related",
-        "data": "CrisisLexT26 `crisis_crisislext26/dev.csv`, rows labelled with one of the three "
-        "classes ('Not applicable' and empty rows left out)",
-        "licence": "MIT (repository), tweets (c) their authors",
-        "features": "hashed word 1-2-grams + char_wb 3-4-grams (2^18 each, l2)",
-        "notes": """\
-- No target was given; reported by unseen event. The hardest events are those whose
-  "related" posts are mostly chatter (Russia meteor, Singapore haze, Spain train crash).
-- Other runs, same protocol: unpruned fold models 0.646 pooled / 0.633 mean; char 4-grams only
-  (not shipped) 0.642 / 0.630.
-- Mostly English/Spanish/Tagalog training text; on Dutch it is not measured.""",
-    },
-    "rumour": {
-        "title": "Rumour likelihood (PHEME)",
-        "labels": "rumour, non-rumour; the enricher stores the calibrated P(rumour)",
-        "data": "PHEME source tweets `rumours_pheme/dev.csv` (5 events, English)",
-        "licence": "CC BY 4.0",
-        "features": "hashed word 1-2-grams + char_wb 3-4-grams (2^18 each, l2)",
-        "notes": """\
-- **Target (>= 0.65 macro-F1 leave-one-event-out)**: see `pooled_macro_f1` (all held-out
-  predictions together) and `mean_event_macro_f1`. In dev.csv two events hold only rumours
-  (charliehebdo: 458, ebola-essien: 14), so their per-event macro-F1 is the F1 of "rumour"
-  alone; the pooled figure is the one to compare with the literature (~0.6).
-- Other runs, same protocol: unpruned fold models 0.694 pooled / 0.711 mean; char 4-grams
-  only (not shipped) 0.702 / 0.719.
-- Text only (no user or propagation features); English only. The score says "this post reads
-  like an unverified breaking claim", not "this is false": use it to rank, with the calibrated
-  probability averaged over a story, never as a verdict on one post.""",
     },
 }
 
