@@ -163,8 +163,9 @@ def nested_cv(
         if not len(test):
             continue
         inner = np.full(n, -1, dtype=np.int64)
-        inner[train] = group_folds([str(g) for g in inner_names[train]], inner_k)
-        inner[train[inner_names[train] == ""]] = -1  # no event: training data only, as outside
+        # Rows without a group are training data only in the inner folds too.
+        grouped = train[inner_names[train] != ""]
+        inner[grouped] = group_folds([str(g) for g in inner_names[grouped]], inner_k)
         best, inner_scores = choose(candidates, train, inner, fit_predict, score)
         pred = fit_predict(best, train, test)
         if result.outer_scores.shape[1] == 0:
