@@ -385,6 +385,48 @@ def load_incident_predictor() -> IncidentTypePredictor:
     return IncidentTypePredictor()
 
 
+class AccurateIncidentTypePredictor:
+    """As `IncidentTypePredictor`, with the accurate stage's head (`models/incident_e5.npz`):
+    the e5 embedding of each text (encoded now, not from the training cache) plus the concept
+    features. Best label other than "none"; "other" refined by the vocabulary's detail."""
+
+    def __init__(self, models_dir: Path | None = None) -> None:
+        from stadspuls.enrich.embeddings import default_encoder
+        from stadspuls.enrich.heads import load_head
+
+        head = load_head("incident", models_dir or MODELS_DIR)
+        if head is None:
+            raise FileNotFoundError(
+                "incident_e5.npz not found: train it with scripts/train_crisis.py --task "
+                "incident_e5"
+            )
+        self.head = head
+        self.encoder = default_encoder()
+        self.vocabulary = default_vocabulary()
+        self._detail_columns = [CONCEPTS.index(d) for d in OTHER_DETAILS]
+
+    def __call__(self, texts: Sequence[str]) -> tuple[list[str], list[float]]:
+        if not texts:
+            return [], []
+        proba = self.head.proba(texts, self.encoder.encode(texts))
+        masked = proba.copy()
+        if NONE in self.head.labels:
+            masked[:, self.head.labels.index(NONE)] = -1.0
+        best = masked.argmax(axis=1)
+        details = concept_features(texts, self.vocabulary)[:, self._detail_columns].toarray()
+        labels: list[str] = []
+        for row, index in enumerate(best):
+            label = self.head.labels[index]
+            if label == OTHER and details[row].any():
+                label = OTHER_DETAILS[int(details[row].argmax())]
+            labels.append(label)
+        return labels, [float(p) for p in proba[np.arange(len(best)), best]]
+
+
+def load_accurate_incident_predictor() -> AccurateIncidentTypePredictor:
+    return AccurateIncidentTypePredictor()
+
+
 def load_humanitarian_predictor() -> LabelPredictor:
     return LabelPredictor("humanitarian")
 
