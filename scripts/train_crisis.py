@@ -843,6 +843,17 @@ def write_card(task: str, report: dict[str, Any], path: Path, command: str) -> N
         f"{report['temperature']:.3f}); ECE {ece_raw:.3f} uncalibrated -> {ece:.3f} "
         "calibrated (nested: each fold's temperature fitted on the other folds)",
         f"- **Split**: {report['split']}",
+        *(
+            [
+                "- **Macro-F1 given related** (what `stadspuls eval incident-type` measures): "
+                f"nested {report['nested_macro_f1_given_related']:.3f}, plain CV (best "
+                f"candidate on its own folds) {report['plain_cv_best_macro_f1']:.3f}, the four "
+                "kept-out events (once, chosen setting) "
+                f"{report['heldout_events']['macro_f1_given_related']:.3f}"
+            ]
+            if "nested_macro_f1_given_related" in report
+            else []
+        ),
         f"- **Date**: {report['date']}",
         f"- **Command**: `{command}`",
         "",
@@ -928,6 +939,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.cards:
         for task in TRAINERS:
             path = args.out / artefact(task)
+            if not path.is_file():
+                continue
             model = LinearModel.load(path)
             saved = dict(model.meta["report"])
             saved["kept_weights"] = int(model.coef.nnz)

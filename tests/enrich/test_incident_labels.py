@@ -123,3 +123,21 @@ def test_masked_features_are_the_same_for_the_same_hazard_in_two_places() -> Non
     spec = FeatureSpec()
     a, b = masked_ngrams(["Brand in Lochem", "Brand in Zwolle"], spec).toarray()
     assert np.array_equal(a, b)
+
+
+def test_the_accurate_stage_types_posts_it_was_not_trained_on() -> None:
+    from stadspuls.enrich.crisis import load_accurate_incident_predictor
+    from stadspuls.enrich.heads import head_path
+
+    if not head_path("incident").is_file():
+        pytest.skip("incident_e5.npz not trained (scripts/train_crisis.py --task incident_e5)")
+    predict = load_accurate_incident_predictor()
+    texts = [
+        "Huge explosion at the refinery, several workers missing",
+        "Fuerte sismo sacude la capital, edificios dañados",
+        "Streets under water after the river burst its banks",
+        "Grote brand in een loods, brandweer blust met groot materieel",
+    ]
+    labels, scores = predict(texts)
+    assert labels == ["explosion", "earthquake", "flood", "fire"]
+    assert all(0.0 < s <= 1.0 for s in scores)
