@@ -50,9 +50,8 @@ class Post(msgspec.Struct, frozen=True, kw_only=True):
     sentiment_score: float | None = None  # calibrated P(label)
     incident_type: str | None = None
     incident_score: float | None = None
-    incident_labels: tuple[
-        str, ...
-    ] = ()  # every incident type above its threshold, most likely first
+    # every incident type above its threshold, most likely first
+    incident_labels: tuple[str, ...] = ()
     humanitarian: str | None = None
     informativeness: str | None = None
     rumour_score: float | None = None
@@ -181,6 +180,7 @@ class Story(msgspec.Struct, frozen=True, kw_only=True):
     top_terms: tuple[str, ...] = ()
     places: tuple[str, ...] = ()  # place names, most frequent first
     incident_type: str | None = None  # majority incident type of its posts
+    incident_types: tuple[str, ...] = ()  # its types, primary first ("explosion", "fire")
     rumour_score: float | None = None  # mean rumour likelihood of its posts
     post_ids: tuple[str, ...] = ()  # the stored ids of its posts (capped)
 

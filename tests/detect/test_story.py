@@ -293,3 +293,51 @@ def test_a_restored_state_keeps_each_term_and_story_key_once() -> None:
                 assert key is mon.stories[key].key
     assert all(key is mon.stories[key].key for key in mon.members.values() if key in mon.stories)
     assert restored.snapshot() == detector.snapshot()
+
+
+def test_a_story_types_itself_from_its_posts_labels_primary_hazard_first() -> None:
+    detector = warmed()
+    labels = [
+        ("crash/derailment", "explosion", "fire"),
+        ("crash/derailment", "fire"),
+        ("fire",),
+        ("none",),
+        ("crash/derailment", "explosion", "fire"),
+        ("none",),
+    ]
+    posts = [
+        post(n, text, incident_type=label[0], incident_labels=label, places=(EINDHOVEN,))
+        for n, (text, label) in enumerate(zip(FIRE, labels, strict=True))
+    ]
+    run(detector, posts)
+    (story,) = detector.stories()
+    assert story.incident_type == "crash/derailment"
+    assert story.incident_types == ("crash/derailment", "fire", "explosion")
+
+
+def test_a_snapshot_from_before_incident_votes_still_loads() -> None:
+    detector = warmed()
+    posts = [
+        post(n, text, incident_type="fire", incident_labels=("fire",), places=(EINDHOVEN,))
+        for n, text in enumerate(FIRE)
+    ]
+    run(detector, posts[:4])
+    state = msgspec.msgpack.decode(detector.snapshot())
+
+    def drop_votes(value: object) -> None:  # the state as it was written before the field
+        if isinstance(value, dict):
+            value.pop("incident_votes", None)
+            for item in value.values():
+                drop_votes(item)
+        elif isinstance(value, list):
+            for item in value:
+                drop_votes(item)
+
+    drop_votes(state)
+    assert b"incident_votes" not in msgspec.msgpack.encode(state)
+    restored = build("story")
+    restored.restore(msgspec.msgpack.encode(state))
+    run(restored, posts[4:])
+    (story,) = restored.stories()
+    assert story.incident_type == "fire"
+    assert story.incident_types == ("fire",)

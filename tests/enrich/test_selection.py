@@ -72,3 +72,24 @@ def test_folds_and_holdout_are_fixed_and_balanced() -> None:
     g = group_folds(["x"] * 10 + ["y"] * 6 + ["z"] * 5, 2)
     assert g[0] != g[10]
     assert g[10] == g[16]
+
+
+def test_rows_without_an_event_are_only_ever_trained_on() -> None:
+    # Five events and a block of rows that belong to none (synthetic, other data sets): they
+    # are in every training set and in no test fold, outer or inner; inner folds are events.
+    groups = [f"e{i % 5}" for i in range(50)] + [""] * 30
+    y = np.zeros(len(groups), dtype=np.int64)
+    seen: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def fit_predict(c: int, train: np.ndarray, test: np.ndarray) -> np.ndarray:
+        seen.append((train, test))
+        return np.tile([1.0, 0.0], (len(test), 1))
+
+    nested_cv([0, 1], groups, fit_predict, accuracy_scorer(y), inner_k=3, plain=False)
+    no_event = set(range(50, 80))
+    assert seen
+    for train, test in seen:
+        assert no_event <= set(train.tolist())
+        assert not no_event & set(test.tolist())
+    # Per outer event: 2 candidates x 3 inner folds of the 4 other events, then the outer fit.
+    assert len(seen) == 5 * (2 * 3 + 1)

@@ -29,6 +29,7 @@ from datetime import timedelta
 
 import msgspec
 
+from stadspuls.enrich.incident import story_types
 from stadspuls.records import Post, Story
 from stadspuls.store.rows import from_us, to_us
 
@@ -80,7 +81,10 @@ class StoryState(msgspec.Struct, kw_only=True):
     recent: list[tuple[int, str]] = msgspec.field(default_factory=list)
     recent_counts: dict[str, int] = msgspec.field(default_factory=dict)
     places: dict[str, int] = msgspec.field(default_factory=dict)
-    incidents: dict[str, int] = msgspec.field(default_factory=dict)
+    incidents: dict[str, int] = msgspec.field(default_factory=dict)  # posts' first labels
+    # Every label of every post (`Post.incident_labels`): a story about a derailed train that
+    # burns collects derailment, explosion and fire. Default empty: old snapshots still load.
+    incident_votes: dict[str, int] = msgspec.field(default_factory=dict)
     rumour_sum: float = 0.0
     rumour_n: int = 0
     # Evidence the owning detector adds per post (the rumour detector: cue and model evidence).
@@ -101,11 +105,13 @@ class StoryState(msgspec.Struct, kw_only=True):
     def top_places(self, n: int = 5) -> tuple[str, ...]:
         return tuple(heapq.nlargest(n, self.places, key=self.places.__getitem__))
 
+    def incident_types(self) -> tuple[str, ...]:
+        """The story's incident types from its posts' labels, the primary hazard first."""
+        return story_types(self.incidents, self.incident_votes or self.incidents)
+
     def incident_type(self) -> str | None:
-        if not self.incidents:
-            return None
-        label = max(self.incidents, key=self.incidents.__getitem__)
-        return None if label in NO_INCIDENT else label
+        types = self.incident_types()
+        return types[0] if types and types[0] not in NO_INCIDENT else None
 
     def record(self, monitor_id: int) -> Story:
         return Story(
@@ -118,6 +124,7 @@ class StoryState(msgspec.Struct, kw_only=True):
             top_terms=self.top_terms(),
             places=self.top_places(),
             incident_type=self.incident_type(),
+            incident_types=self.incident_types(),
             rumour_score=self.rumour_sum / self.rumour_n if self.rumour_n else None,
             post_ids=tuple(self.post_ids),
         )
@@ -326,6 +333,8 @@ class StoryClusterer:
                 story.places[place.name] = story.places.get(place.name, 0) + 1
         if post.incident_type is not None:
             story.incidents[post.incident_type] = story.incidents.get(post.incident_type, 0) + 1
+        for label in post.incident_labels or ((post.incident_type,) if post.incident_type else ()):
+            story.incident_votes[label] = story.incident_votes.get(label, 0) + 1
         if post.rumour_score is not None:
             story.rumour_sum += post.rumour_score
             story.rumour_n += 1

@@ -18,6 +18,7 @@ never from the names, places or hashtags of the evaluation events.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 
@@ -432,3 +433,81 @@ def rule_label(text: str, vocabulary: Vocabulary | None = None) -> str | None:
 def map_event_type(event_type: str) -> str:
     """A data set's event type ("Wildfire", "Floods", …) onto our labels; unknown -> other."""
     return CRISISLEX_TYPES.get(event_type.strip().lower(), OTHER)
+
+
+# --- masking what is specific to one event -------------------------------------------------------
+
+_URL_RE = re.compile(r"https?://\S+|www\.\S+")
+_HANDLE_RE = re.compile(r"@\w+")
+_HASHTAG_RE = re.compile(r"#(\w+)")
+_NUMBER_RE = re.compile(r"\d+(?:[.,:/-]\d+)*")
+# A word that starts with a capital (Latin, Greek or Cyrillic script).
+_CAPITAL_RE = re.compile(r"(?<![\w#@])([A-ZÀ-ÖØ-ÞΑ-ΩА-ЯЁ][\w'’-]*)")
+_SENTENCE_END = frozenset('.!?:;\n"“”…|-–—')
+# Capitalised words that are how people write about any event, not names of one.
+_KEEP_CAPITALS = frozenset(
+    {"rt", "breaking", "update", "urgent", "live", "news", "video", "photos", "photo", "pls",
+     "please", "omg", "wow", "help", "rip", "pray", "i", "i'm", "im", "we", "you", "my"}
+)  # fmt: skip
+
+
+@cache
+def _is_hazard_word(word: str) -> bool:
+    return bool(default_vocabulary().find(word))
+
+
+def _hashtag(match: re.Match[str]) -> str:
+    found = default_vocabulary().concepts(match.group(0))
+    return " ".join(f"#{c.split('/')[0].split()[0]}" for c in found) if found else " #tag "
+
+
+def _capital(match: re.Match[str]) -> str:
+    word = match.group(1)
+    start = match.start(1)
+    text = match.string
+    before = text[:start].rstrip()
+    if not before or before[-1] in _SENTENCE_END:  # a sentence's first word: any word
+        return word
+    if word.lower() in _KEEP_CAPITALS or _is_hazard_word(word):
+        return word
+    return "Name"
+
+
+def mask_event_tokens(text: str) -> str:
+    """The text with what names one event masked: links, handles, numbers, hashtags (kept as
+    the hazard concept they name, "#qldfloods" -> "#flood") and capitalised words that are not
+    hazard words (place and person names: "Lac-Mégantic" -> "Name"), so a model learns how
+    people write about a hazard rather than which hazard was in the news at that place."""
+    text = _URL_RE.sub(" httpurl ", text)
+    text = _HANDLE_RE.sub(" @user ", text)
+    text = _HASHTAG_RE.sub(_hashtag, text)
+    text = _NUMBER_RE.sub("0", text)
+    return _CAPITAL_RE.sub(_capital, text)
+
+
+# A story's further types: labels on at least this share of its labelled posts (and two posts).
+STORY_SHARE = 0.25
+STORY_MAX_TYPES = 3
+
+
+def story_types(
+    primary: Mapping[str, int], votes: Mapping[str, int], share: float = STORY_SHARE
+) -> tuple[str, ...]:
+    """A story's incident types from its posts' labels, the primary hazard first.
+
+    `primary` counts the posts' first labels (the cause each post was typed with), `votes` every
+    label of every post. "none" is ignored: chatter in a story does not make it a non-incident.
+    The first type is the most frequent first label (ties: more votes overall, then the name);
+    a further type joins when at least `share` of the labelled posts carry it.
+    """
+    counts = {k: v for k, v in primary.items() if k != NONE and v > 0}
+    if not counts:
+        return ()
+    first = max(sorted(counts), key=lambda k: (counts[k], votes.get(k, 0)))
+    labelled = sum(counts.values())
+    floor = max(2.0, share * labelled)
+    rest = sorted(
+        (k for k, v in votes.items() if k not in (NONE, first) and v >= floor),
+        key=lambda k: (-votes[k], k),
+    )
+    return (first, *rest[: STORY_MAX_TYPES - 1])

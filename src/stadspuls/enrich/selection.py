@@ -144,7 +144,8 @@ def nested_cv(
 ) -> NestedResult[C]:
     """Nested cross-validation with `outer` fold names per row (an event, or "fold-3").
 
-    Rows whose outer name is "" are training data only (never an outer test fold). Inner folds
+    Rows whose outer name is "" are training data only (never an outer test fold, nor an inner
+    one when their inner group is "" too). Inner folds
     group the training rows by `inner_groups` (default: the outer names) into at most `inner_k`
     folds. `scored` limits which rows of an outer fold are scored (e.g. only related posts);
     all rows of the other folds are trained on. `plain` also computes every candidate's plain
@@ -162,7 +163,9 @@ def nested_cv(
         if not len(test):
             continue
         inner = np.full(n, -1, dtype=np.int64)
-        inner[train] = group_folds([str(g) for g in inner_names[train]], inner_k)
+        # Rows without a group are training data only in the inner folds too.
+        grouped = train[inner_names[train] != ""]
+        inner[grouped] = group_folds([str(g) for g in inner_names[grouped]], inner_k)
         best, inner_scores = choose(candidates, train, inner, fit_predict, score)
         pred = fit_predict(best, train, test)
         if result.outer_scores.shape[1] == 0:

@@ -72,6 +72,9 @@ class StoryOut(_Out):
     top_terms: list[str]
     places: list[str]
     incident_type: str | None
+    incident_types: list[str] = Field(
+        default=[], description='the story\'s incident types, primary first ("explosion", "fire")'
+    )
     rumour_score: float | None
     post_ids: list[str]
 
