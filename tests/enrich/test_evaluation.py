@@ -199,3 +199,35 @@ def test_eval_cli_stage_switch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     result = CliRunner().invoke(eval_command, [*args, "--stage", "accurate"])
     assert result.exit_code != 0
     assert "has no load_accurate_nothing() yet" in result.output
+
+
+def test_eval_incident_type_reports_label_sets_and_story_level_figures(tmp_path: Path) -> None:
+    data = tmp_path / "incidents.csv"
+    lines = ["event,event_type,created_at,informativeness,text"]
+    refinery = [
+        "Huge explosion at the refinery, fire still burning",
+        "Explosion at the oil refinery heard for miles, flames everywhere",
+        "Blast at the refinery: several dead after the explosion and fire",
+    ]
+    flood = [
+        "River burst its banks, streets flooded after the storm",
+        "Flood water rising in the town centre, evacuations under way",
+        "Houses under water after heavy rain, flooding everywhere",
+    ]
+    for event, kind, texts in (("r", "Explosion", refinery), ("f", "Floods", flood)):
+        for i, text in enumerate(texts):
+            lines.append(
+                f"{event},{kind},2013-08-25T0{i}:00:00+00:00,Related and informative,{text}"
+            )
+    data.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(
+        eval_command, ["incident-type", "--data", str(data), "--stage", "fast"]
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output.strip().splitlines()[-1])
+    assert summary["n"] == 6
+    assert summary["story_event_n"] == 2
+    assert summary["story_event_accuracy"] == pytest.approx(1.0)
+    assert summary["set_recall"] >= 0.8  # the event's type is among most posts' types
+    # the refinery posts name the fire too: some post carries more than one type
+    assert summary["mean_types_per_post"] > 1.0

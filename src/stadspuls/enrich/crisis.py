@@ -11,7 +11,7 @@ average them across posts.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -370,6 +370,69 @@ class IncidentTypePredictor:
                 label = OTHER_DETAILS[int(details[row].argmax())]
             labels.append(label)
         return labels, [float(p) for p in proba[np.arange(len(best)), best]]
+
+    def label_sets(self, texts: Sequence[str]) -> list[tuple[str, ...]]:
+        """Every incident type of each post, as the enricher stores them (`incident_labels`)."""
+        cache = FeatureCache(texts)
+        concepts = concept_features(texts, self.vocabulary)
+        features = sp.hstack([incident_ngrams(cache, self.model), concepts], format="csr")
+        return label_sets(
+            self.model.predict_proba(features),
+            named_labels(concepts, self.model.labels),
+            self.model.labels,
+            self.model.meta.get("thresholds", {}),
+        )
+
+
+def incident_eval_report(
+    predictor: object,
+    rows: Sequence[Mapping[str, str]],
+    texts: Sequence[str],
+    gold: Sequence[str],
+    mapper: Callable[[str], str | None],
+    batch: int = 4096,
+) -> dict[str, object]:
+    """`stadspuls eval incident-type`'s further figures, where the predictor gives label sets:
+
+    - `set_recall`: the share of posts whose type (the data's label) is among their predicted
+      types (a refinery fire counted as "explosion + fire" is right), and the mean set size;
+    - `story_event_accuracy`: per event of the file (`event` column), whether the types
+      aggregated over its posts (`aggregate_types`, as a story's) put the event's type first;
+      `story_event_hour_accuracy` the same per event and hour with >= 5 posts (a story is much
+      narrower than a multi-day event).
+    """
+    sets_of = getattr(predictor, "label_sets", None)
+    if not callable(sets_of):
+        return {}
+    sets: list[tuple[str, ...]] = []
+    for i in range(0, len(texts), batch):
+        sets.extend(sets_of(texts[i : i + batch]))
+    mapped_sets = [{mapper(label) for label in s} - {None} for s in sets]
+    report: dict[str, object] = {
+        "set_recall": round(
+            float(np.mean([g in m for g, m in zip(gold, mapped_sets, strict=True)])), 4
+        ),
+        "mean_types_per_post": round(float(np.mean([len(s) for s in sets])), 3),
+    }
+    events = [r.get("event", "") for r in rows]
+    hours = [(r.get("created_at") or "")[:13] for r in rows]
+    for name, keys, least in (
+        ("event", events, 1),
+        ("event_hour", [f"{e} {h}" for e, h in zip(events, hours, strict=True)], 5),
+    ):
+        if not any(events):
+            break
+        groups: dict[str, list[int]] = {}
+        for i, key in enumerate(keys):
+            groups.setdefault(key, []).append(i)
+        hits: list[bool] = []
+        for members in groups.values():
+            if len(members) >= least:
+                found = aggregate_types([sets[i] for i in members])
+                hits.append(bool(found) and mapper(found[0]) == gold[members[0]])
+        report[f"story_{name}_accuracy"] = round(float(np.mean(hits)), 4) if hits else None
+        report[f"story_{name}_n"] = len(hits)
+    return report
 
 
 class LabelPredictor:

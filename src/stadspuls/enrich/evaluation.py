@@ -30,6 +30,16 @@ class Predictor(Protocol):
 
 
 RowFilter = Callable[[Mapping[str, str]], bool]
+ExtraReport = Callable[
+    [
+        Predictor,
+        Sequence[Mapping[str, str]],
+        Sequence[str],
+        Sequence[str],
+        Callable[[str], str | None],
+    ],
+    dict[str, object],
+]
 # Given the loaded predictor and the labels present in the data, return a predictor that only
 # answers with (its equivalents of) those labels, e.g. sentiment on a binary review file.
 Restrict = Callable[[Predictor, Sequence[str]], Predictor]
@@ -51,6 +61,9 @@ class TaskSpec:
     # (`models/{accurate_head}_e5.npz`); None where the task has no accurate stage (language).
     load_accurate: Callable[[], Predictor] | None = None
     accurate_head: str | None = None
+    # Further figures of the task (incident type: label sets, story level), given the loaded
+    # predictor, the scored rows, their texts, gold labels and the mapping onto the data's.
+    extra_report: ExtraReport | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +85,7 @@ class Report:
     classes: list[ClassScore]
     labels_unmapped: list[str]  # predicted labels that match no label of the data
     stage: str = "fast"  # which stage's model was evaluated: "fast" (the door) or "accurate"
+    extra: dict[str, object] = field(default_factory=dict)  # the task's further figures
 
     def summary(self) -> dict[str, object]:
         return {
@@ -81,6 +95,7 @@ class Report:
             "accuracy": round(self.accuracy, 4),
             "macro_f1": round(self.macro_f1, 4),
             "posts_per_s": round(self.posts_per_s, 1),
+            **self.extra,
         }
 
     def table(self) -> str:
@@ -243,7 +258,8 @@ def evaluate_rows(
     mapper = LabelMapper(data_labels, spec.label_map)
     mapped = [mapper(p) for p in predicted]
     unmapped = [p for p, m in zip(predicted, mapped, strict=True) if m is None]
-    return replace(score(spec.name, gold, mapped, seconds, unmapped), stage=stage)
+    extra = spec.extra_report(predictor, rows, texts, gold, mapper) if spec.extra_report else {}
+    return replace(score(spec.name, gold, mapped, seconds, unmapped), stage=stage, extra=extra)
 
 
 def evaluate_file(

@@ -7,7 +7,7 @@ is missing fails with a clear error when it is evaluated, never when another tas
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import cast
 
@@ -50,6 +50,19 @@ def restrict_via(predictor: Predictor, labels: Sequence[str]) -> Predictor:
     if restrict is None:
         return predictor
     return cast(Predictor, restrict(labels))
+
+
+def incident_extra_report(
+    predictor: Predictor,
+    rows: Sequence[Mapping[str, str]],
+    texts: Sequence[str],
+    gold: Sequence[str],
+    mapper: Callable[[str], str | None],
+) -> dict[str, object]:
+    """Label-set and story-level figures of incident type (crisis.incident_eval_report)."""
+    from stadspuls.enrich.crisis import incident_eval_report
+
+    return incident_eval_report(predictor, rows, texts, gold, mapper)
 
 
 def related_to_crisis(row: Mapping[str, str]) -> bool:
@@ -99,6 +112,7 @@ TASKS: dict[str, TaskSpec] = {
         },
         train_script="scripts/train_crisis.py",
         description="fire, flood, storm, … (incident.LABELS) of crisis-related posts",
+        extra_report=incident_extra_report,
     ),
     "humanitarian": TaskSpec(
         name="humanitarian",
