@@ -201,3 +201,18 @@ def load_informativeness_predictor() -> LabelPredictor:
 
 def load_rumour_predictor() -> LabelPredictor:
     return LabelPredictor("rumour")
+
+
+# --- the accurate stage's predictors (e5 heads, `stadspuls.enrich.accurate`) ------------------
+
+from stadspuls.enrich.accurate import HeadPredictor  # noqa: E402 (kept next to its two users)
+
+
+def load_accurate_rumour_predictor() -> HeadPredictor:
+    """Rumour from the e5 head `models/rumour_e5.npz` (with the cue features of rumour_cues)."""
+    return HeadPredictor("rumour")
+
+
+def load_accurate_informativeness_predictor() -> HeadPredictor:
+    """Informativeness from the e5 head `models/informativeness_e5.npz`."""
+    return HeadPredictor("informativeness")
