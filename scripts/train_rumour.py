@@ -81,6 +81,8 @@ class Task:
     fast_cs: tuple[float, ...] = (0.125, 0.5, 2.0)
     head_cs: tuple[float, ...] = (0.25, 1.0, 4.0)
     head_features: tuple[str, ...] = ("e5", "e5+cues")
+    avg_fast_cs: tuple[float, ...] | None = None  # default: fast_cs
+    inner_k: int = 4
     balanced: bool = True
     report: dict[str, Any] = field(default_factory=dict)
 
@@ -92,27 +94,32 @@ class Task:
 class Features:
     """Every feature block of every row, computed once."""
 
-    def __init__(self, task: Task, stages: Sequence[str]) -> None:
-        started = time.perf_counter()
+    def __init__(self, task: Task) -> None:
+        self.task = task
         self.blocks: dict[str, Any] = {}
-        texts = task.texts
-        if "fast" in stages or "avg" in stages:
+
+    def ensure(self, stage: str) -> None:
+        """Compute the blocks `stage` reads (e5 only when a head stage comes: the embedding
+        cache may still be filling while the fast stages run)."""
+        started = time.perf_counter()
+        texts = self.task.texts
+        if stage in ("fast", "avg") and "ngram" not in self.blocks:
             self.blocks["ngram"] = Featurizer(SPEC).transform(texts)
-        if "fast-masked" in stages:
+        if stage == "fast-masked" and "masked+cues" not in self.blocks:
             masked = Featurizer(SPEC).transform([mask(t) for t in texts])
             cues = sp.csr_matrix(cue_matrix(texts) * CUE_WEIGHT)
             self.blocks["masked+cues"] = sp.hstack([masked, cues], format="csr")
-        if "head" in stages or "avg" in stages:
+        if stage in ("head", "avg") and "e5" not in self.blocks:
             from stadspuls.enrich.embeddings import EmbeddingCache
 
             vectors = EmbeddingCache.default().embed(texts)
             self.blocks["e5"] = vectors
             self.blocks["e5+cues"] = np.hstack([vectors, cue_matrix(texts)])
-            if "e5+cues+masked" in task.head_features:
+            if "e5+cues+masked" in self.task.head_features:
                 self.blocks["e5+cues+masked"] = sp.hstack(
                     [sp.csr_matrix(self.blocks["e5+cues"]), masked_ngrams(texts)], format="csr"
                 )
-        print(f"features in {time.perf_counter() - started:.1f}s", flush=True)
+        print(f"{stage} features in {time.perf_counter() - started:.1f}s", flush=True)
 
 
 def fit_fast(x: Any, y: Sequence[str], c: float, balanced: bool) -> Any:
@@ -149,6 +156,7 @@ class Trainer:
         self.y = np.asarray(task.labels)
         self.order = task.label_order
         self.memo: dict[tuple[Candidate, bytes, bytes], np.ndarray] = {}
+        self.develop: Trainer | None = None
 
     def estimator(self, candidate: Candidate, train: np.ndarray) -> Any:
         stage, feats, c = candidate
@@ -219,7 +227,7 @@ def candidates_of(task: Task, stage: str) -> list[Candidate]:
         return [("head", f, c) for f in task.head_features for c in task.head_cs]
     return [
         ("avg", f"{fc}|{f}|{hc}", 0.0)
-        for fc in task.fast_cs
+        for fc in task.avg_fast_cs or task.fast_cs
         for f in task.head_features
         for hc in task.head_cs
     ]
@@ -242,12 +250,21 @@ def evaluate(task: Task, trainer: Trainer, stage: str) -> tuple[Candidate, dict[
         task.train_only,
         balanced=task.balanced,
     )
-    sub_features = Features.__new__(Features)
-    sub_features.blocks = {k: v[develop] for k, v in trainer.features.blocks.items()}
-    sub_trainer = Trainer(sub, sub_features)
+    # One trainer over the development rows for all stages: its memo serves the average.
+    if trainer.develop is None:
+        trainer.develop = Trainer(sub, Features(sub))
+    sub_trainer = trainer.develop
+    for name, block in trainer.features.blocks.items():
+        if name not in sub_trainer.features.blocks:
+            sub_trainer.features.blocks[name] = block[develop]
     candidates = candidates_of(task, stage)
     result = run_nested(
-        candidates, outer, sub_trainer, sub_trainer.score, inner_groups=sub.events, inner_k=4
+        candidates,
+        outer,
+        sub_trainer,
+        sub_trainer.score,
+        inner_groups=sub.events,
+        inner_k=task.inner_k,
     )
     scored = np.flatnonzero(result.scored)
     order = sub_trainer.order
@@ -310,8 +327,7 @@ def train_head(task: Task, trainer: Trainer, setting: Candidate, temperature: fl
 
 
 def run(task: Task, stages: Sequence[str], save: bool, command: str) -> dict[str, Any]:
-    features = Features(task, stages)
-    trainer = Trainer(task, features)
+    trainer = Trainer(task, Features(task))
     report: dict[str, Any] = {
         "task": task.name,
         "n": len(task.texts),
@@ -319,6 +335,7 @@ def run(task: Task, stages: Sequence[str], save: bool, command: str) -> dict[str
         "command": command,
     }
     for stage in stages:
+        trainer.features.ensure(stage)
         final, report[stage] = evaluate(task, trainer, stage)
         if not save:
             continue
