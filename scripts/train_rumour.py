@@ -83,6 +83,7 @@ class Task:
     head_features: tuple[str, ...] = ("e5", "e5+cues")
     avg_fast_cs: tuple[float, ...] | None = None  # default: fast_cs
     inner_k: int = 4
+    head_tol: float = 1e-4
     balanced: bool = True
     report: dict[str, Any] = field(default_factory=dict)
 
@@ -137,9 +138,9 @@ def fit_fast(x: Any, y: Sequence[str], c: float, balanced: bool) -> Any:
     return model
 
 
-def fit_head(x: Any, y: Sequence[str], c: float, balanced: bool) -> Any:
+def fit_head(x: Any, y: Sequence[str], c: float, balanced: bool, tol: float = 1e-4) -> Any:
     model = LogisticRegression(
-        C=c, max_iter=1000, class_weight="balanced" if balanced else None, tol=1e-4
+        C=c, max_iter=1000, class_weight="balanced" if balanced else None, tol=tol
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -161,8 +162,9 @@ class Trainer:
     def estimator(self, candidate: Candidate, train: np.ndarray) -> Any:
         stage, feats, c = candidate
         x = self.features.blocks[feats][train]
-        fit = fit_fast if stage == "fast" else fit_head
-        return fit(x, self.y[train], c, self.task.balanced)
+        if stage == "fast":
+            return fit_fast(x, self.y[train], c, self.task.balanced)
+        return fit_head(x, self.y[train], c, self.task.balanced, self.task.head_tol)
 
     def __call__(self, candidate: Candidate, train: np.ndarray, test: np.ndarray) -> np.ndarray:
         key = (candidate, train.tobytes(), test.tobytes())
@@ -249,6 +251,7 @@ def evaluate(task: Task, trainer: Trainer, stage: str) -> tuple[Candidate, dict[
         (),
         task.train_only,
         balanced=task.balanced,
+        head_tol=task.head_tol,
     )
     # One trainer over the development rows for all stages: its memo serves the average.
     if trainer.develop is None:
@@ -379,12 +382,19 @@ def main(
     parser.add_argument("--stages", default=",".join(STAGES), help="comma-separated")
     parser.add_argument("--no-save", action="store_true", help="evaluate only")
     parser.add_argument("--report", type=Path, default=None, help="write the report JSON here")
+    parser.add_argument("--head-cs", default=None, help="override the head's C grid: 0.5,2")
+    parser.add_argument("--head-features", default=None, help="override: e5,e5+cues")
     args = parser.parse_args(argv)
     if "STADSPULS_E5_CACHE" not in os.environ:
         print("note: STADSPULS_E5_CACHE is not set; using var/cache/e5", file=sys.stderr)
     stages = [s for s in args.stages.split(",") if s]
     command = " ".join([script, *(sys.argv[1:] if argv is None else argv)])
-    report = run(make_task(args.data_dir), stages, not args.no_save, command)
+    task = make_task(args.data_dir)
+    if args.head_cs:
+        task.head_cs = tuple(float(c) for c in args.head_cs.split(","))
+    if args.head_features:
+        task.head_features = tuple(args.head_features.split(","))
+    report = run(task, stages, not args.no_save, command)
     text = json.dumps(report, indent=1, default=float)
     print(text)
     if args.report:

@@ -110,7 +110,7 @@ def test_mask_keeps_shouted_cue_words() -> None:
 # --- the shipped models ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["rumour"])
+@pytest.mark.parametrize("name", ["rumour", "informativeness"])
 def test_shipped_fast_and_accurate_models_share_labels(name: str) -> None:
     fast = LabelPredictor(name).model
     head = load_head(name)
@@ -147,3 +147,28 @@ def test_accurate_rumour_predictor_scores_sensibly() -> None:
     assert all(0.5 <= s <= 1.0 for s in scores)
     accuracy = np.mean([p == g for p, g in zip(predicted, gold, strict=True)])
     assert accuracy >= 0.7
+
+
+@needs_data
+@pytest.mark.shared_data
+def test_accurate_informativeness_predictor_scores_sensibly() -> None:
+    """In-sample wiring check, as for rumour (unseen-event figures: the model card)."""
+    from stadspuls.enrich.crisis import load_accurate_informativeness_predictor
+
+    names = {
+        "Related and informative": "related and informative",
+        "Related - but not informative": "related not informative",
+        "Not related": "not related",
+    }
+    with (DATA / "crisis_crisislext26" / "dev.csv").open(newline="", encoding="utf-8") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["informativeness"] in names]
+    rng = random.Random(0)
+    chosen = [
+        row
+        for label in names
+        for row in rng.sample([r for r in rows if r["informativeness"] == label], 8)
+    ]
+    predicted, scores = load_accurate_informativeness_predictor()([r["text"] for r in chosen])
+    assert all(1 / 3 <= s <= 1.0 for s in scores)
+    gold = [names[r["informativeness"]] for r in chosen]
+    assert np.mean([p == g for p, g in zip(predicted, gold, strict=True)]) >= 0.5  # chance: 1/3
