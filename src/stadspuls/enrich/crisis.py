@@ -19,6 +19,7 @@ import msgspec
 import numpy as np
 import scipy.sparse as sp
 
+from stadspuls.enrich.heads import HeadPredictor
 from stadspuls.enrich.incident import (
     CONCEPTS,
     NONE,
@@ -500,3 +501,13 @@ def load_informativeness_predictor() -> LabelPredictor:
 
 def load_rumour_predictor() -> LabelPredictor:
     return LabelPredictor("rumour")
+
+
+def load_accurate_rumour_predictor() -> HeadPredictor:
+    """Rumour from the e5 head `models/rumour_e5.npz` (with the cue features of rumour_cues)."""
+    return HeadPredictor("rumour")
+
+
+def load_accurate_informativeness_predictor() -> HeadPredictor:
+    """Informativeness from the e5 head `models/informativeness_e5.npz`."""
+    return HeadPredictor("informativeness")

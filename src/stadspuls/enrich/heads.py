@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from stadspuls.enrich.embeddings import DIM
+from stadspuls.enrich.embeddings import DIM, Encoder, default_encoder
 from stadspuls.enrich.textclf import FeatureSpec, LinearModel, softmax
 
 MODELS = Path(__file__).parent / "models"
@@ -42,10 +42,15 @@ def resolve_extra(name: str) -> Extra:
 
 
 def head_features(
-    texts: Sequence[str], vectors: np.ndarray, extras: Sequence[Extra]
+    texts: Sequence[str],
+    vectors: np.ndarray | None,
+    extras: Sequence[Extra],
 ) -> sp.csr_matrix:
-    """The head's input: embedding, then each extra's block (what training must build too)."""
-    blocks: list[Any] = [sp.csr_matrix(np.asarray(vectors, dtype=np.float32))]
+    """The head's input: embedding (unless None), then each extra's block (what training must
+    build too)."""
+    blocks: list[Any] = []
+    if vectors is not None:
+        blocks.append(sp.csr_matrix(np.asarray(vectors, dtype=np.float32)))
     for extra in extras:
         block = extra(texts)
         blocks.append(block if sp.issparse(block) else sp.csr_matrix(np.asarray(block)))
@@ -76,10 +81,16 @@ class EmbeddingHead:
     def multilabel(self) -> bool:
         return bool(self.model.meta.get("multilabel", False))
 
-    def features(self, texts: Sequence[str], vectors: np.ndarray) -> sp.csr_matrix:
-        return head_features(texts, vectors, self.extras)
+    @property
+    def embedded(self) -> bool:
+        """Whether the head reads the e5 embedding (a head of extras alone, `meta["embedding"]`
+        false, is one where the nested selection preferred cheaper features)."""
+        return bool(self.model.meta.get("embedding", True))
 
-    def proba(self, texts: Sequence[str], vectors: np.ndarray) -> np.ndarray:
+    def features(self, texts: Sequence[str], vectors: np.ndarray | None) -> sp.csr_matrix:
+        return head_features(texts, vectors if self.embedded else None, self.extras)
+
+    def proba(self, texts: Sequence[str], vectors: np.ndarray | None) -> np.ndarray:
         """n × labels: softmax probabilities, or independent sigmoids for a multi-label head."""
         logits = self.model.logits(self.features(texts, vectors)) / self.model.temperature
         return sigmoid(logits) if self.multilabel else softmax(logits)
@@ -88,6 +99,33 @@ class EmbeddingHead:
         """Per-label decision thresholds of a multi-label head (0.5 where none was fitted)."""
         fitted = self.model.meta.get("thresholds", {})
         return np.array([float(fitted.get(label, 0.5)) for label in self.labels])
+
+
+class HeadPredictor:
+    """The evaluation view of a head (`stadspuls eval TASK --stage accurate`): texts ->
+    (labels, scores), embedding the texts now (not from the training cache)."""
+
+    def __init__(self, name: str, encoder: Encoder | None = None) -> None:
+        head = load_head(name)
+        if head is None:
+            raise FileNotFoundError(f"no head {name}_e5.npz: train it with scripts/train_{name}.py")
+        self.head = head
+        self.encoder = encoder or default_encoder()
+
+    @property
+    def labels(self) -> list[str]:
+        return self.head.labels
+
+    def proba(self, texts: Sequence[str]) -> np.ndarray:
+        vectors = self.encoder.encode(texts) if self.head.embedded else None
+        return self.head.proba(texts, vectors)
+
+    def __call__(self, texts: Sequence[str]) -> tuple[list[str], list[float]]:
+        if not texts:
+            return [], []
+        proba = self.proba(texts)
+        best = proba.argmax(axis=1)
+        return [self.labels[i] for i in best], [float(p) for p in proba[np.arange(len(best)), best]]
 
 
 def head_path(name: str, models_dir: Path = MODELS) -> Path:
@@ -124,6 +162,7 @@ def dense_head(
 __all__ = [
     "EMBEDDING_SPEC",
     "EmbeddingHead",
+    "HeadPredictor",
     "dense_head",
     "head_features",
     "head_path",
