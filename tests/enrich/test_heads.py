@@ -73,3 +73,23 @@ def test_an_extra_outside_the_package_is_refused() -> None:
         resolve_extra("os.path:join")
     with pytest.raises(ValueError, match="has no function"):
         resolve_extra("embeddings:nothing_here")
+
+
+def test_a_head_of_extras_alone_reads_no_embedding(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import stadspuls.enrich.embeddings as module
+
+    monkeypatch.setattr(module, "question_marks", question_marks, raising=False)
+    texts = [("is it true?" if i % 2 else "it is so") for i in range(100)]
+    y = np.array(["rumour" if i % 2 else "non-rumour" for i in range(100)])
+    x = question_marks(texts)
+    estimator = LogisticRegression(max_iter=500).fit(x, y)
+    model = dense_head(estimator, extras=["embeddings:question_marks"], meta={"embedding": False})
+    model.save(tmp_path / "rumour_e5.npz")
+    head = EmbeddingHead.load(tmp_path / "rumour_e5.npz")
+    assert not head.embedded
+    # whatever vectors the stage computed for the other heads, this one ignores them
+    with_vectors = head.proba(texts, np.ones((100, 384), dtype=np.float32))
+    np.testing.assert_allclose(with_vectors, head.proba(texts, None))
+    np.testing.assert_allclose(with_vectors, estimator.predict_proba(x), atol=2e-3)
