@@ -130,7 +130,7 @@ TASKS: dict[str, TaskSpec] = {
         label_columns=("label", "informativeness"),
         row_filter=lambda row: row.get("informativeness", "-") not in ("", "Not applicable"),
         label_map={"related not informative": ("Related - but not informative",)},
-        train_script="scripts/train_crisis.py",
+        train_script="scripts/train_informativeness.py",
         description="related and informative / related not informative / not related",
     ),
     "rumour": TaskSpec(
@@ -139,7 +139,7 @@ TASKS: dict[str, TaskSpec] = {
         load_accurate=lazy("stadspuls.enrich.crisis", "load_accurate_rumour_predictor"),
         accurate_head="rumour",
         label_map={"non-rumour": ("nonrumour", "non_rumour"), "rumour": ("rumor",)},
-        train_script="scripts/train_crisis.py",
+        train_script="scripts/train_rumour.py",
         description="rumour / non-rumour (PHEME source tweets)",
     ),
 }
