@@ -338,6 +338,25 @@ CANDIDATES: tuple[Candidate, ...] = ((False, 4.0), (True, 4.0))
 MAX_ITER = 10  # SGD epochs per incident fit: ~120 fits in the nested procedure
 
 
+def related_scorer(
+    labels: Sequence[str], y: np.ndarray, related: np.ndarray, none: int
+) -> Callable[[np.ndarray, np.ndarray], float]:
+    """The eval's figure for `nested_cv`: macro-F1 of the best label other than "none" over the
+    related rows among `idx` (the type of posts known to be about an incident)."""
+
+    def score(idx: np.ndarray, proba: np.ndarray) -> float:
+        keep = related[idx]
+        if not keep.any():
+            return 0.0
+        masked = proba[keep].copy()
+        masked[:, none] = -1.0
+        return macro_f1(
+            [labels[i] for i in y[idx][keep]], [labels[i] for i in masked.argmax(axis=1)]
+        )
+
+    return score
+
+
 def train_incident(data: Path, c: float, report: dict[str, Any]) -> LinearModel:
     """Nested leave-one-event-out selection, one figure on the kept-out events, then the final
     model on everything. `c` is unused: C is one of the candidates' settings."""
@@ -388,15 +407,7 @@ def train_incident(data: Path, c: float, report: dict[str, Any]) -> LinearModel:
             print(f"    fit {len(memo)} {cand} n={len(train)} {time.perf_counter() - t0:.0f}s")
         return np.asarray(memo[key][test], dtype=np.float64)
 
-    def score(idx: np.ndarray, proba: np.ndarray) -> float:
-        keep = related[idx]
-        if not keep.any():
-            return 0.0
-        masked = proba[keep].copy()
-        masked[:, none] = -1.0
-        return macro_f1(
-            [labels[i] for i in y[idx][keep]], [labels[i] for i in masked.argmax(axis=1)]
-        )
+    score = related_scorer(labels, y, related, none)
 
     held_out = np.isin(groups, HELDOUT_T26)
     pool = np.flatnonzero(~held_out)
@@ -573,15 +584,7 @@ def train_incident_e5(data: Path, c: float, report: dict[str, Any]) -> LinearMod
             memo[key] = proba
         return np.asarray(memo[key][test])
 
-    def score(idx: np.ndarray, proba: np.ndarray) -> float:
-        keep = related[idx]
-        if not keep.any():
-            return 0.0
-        masked = proba[keep].copy()
-        masked[:, none] = -1.0
-        return macro_f1(
-            [labels[i] for i in y[idx][keep]], [labels[i] for i in masked.argmax(axis=1)]
-        )
+    score = related_scorer(labels, y, related, none)
 
     held_out = np.isin(groups, HELDOUT_T26)
     pool = np.flatnonzero(~held_out)

@@ -4,6 +4,7 @@ rebuilt and the next file goes through."""
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import signal
 import time
@@ -88,13 +89,22 @@ def test_a_worker_has_a_memory_ceiling(tmp_path: Path) -> None:
 
 
 def test_a_flood_waits_its_turn_without_being_taken_for_hung_workers(tmp_path: Path) -> None:
-    # One worker, a limit of a second per file, no margin: 60 photos at once wait longer than
-    # that for their turn, and none of them is a hang.
-    intake = make_intake(tmp_path, decode_workers=1, decode_timeout_s=1.0)
+    # One worker, a limit of a second per file, no margin: a flood of photos at once waits longer
+    # than that for its turn, and none of them is a hang.
+    intake = make_intake(tmp_path, decode_workers=1, decode_timeout_s=30.0)
     try:
-        accept(intake, SMALL)  # the worker is up (its start is not a file's time)
+        # The worker is up and has imported what decoding needs (not a file's time), and how
+        # long one photo takes here is known: the flood is sized to queue for two seconds or more
+        # on whatever machine runs this.
+        accept(intake, SMALL)
+        started = time.monotonic()
+        for n in range(8):
+            accept(intake, jpeg(scene(900 + n)))
+        per_photo = (time.monotonic() - started) / 8
+        count = min(600, max(60, math.ceil(2.0 / per_photo)))
+        photos = [jpeg(scene(100 + n)) for n in range(count)]
+        intake.settings = intake.settings.model_copy(update={"decode_timeout_s": 1.0})
         intake.decoder.margin_s = 0.0
-        photos = [jpeg(scene(100 + n)) for n in range(60)]
 
         async def flood() -> float:
             started = time.monotonic()
@@ -104,7 +114,7 @@ def test_a_flood_waits_its_turn_without_being_taken_for_hung_workers(tmp_path: P
                     for n, data in enumerate(photos)
                 )
             )
-            assert len({one.sha256 for one in taken}) == 60
+            assert len({one.sha256 for one in taken}) == count
             return time.monotonic() - started
 
         assert asyncio.run(flood()) > 1.0  # more than one file may take: they queued

@@ -111,5 +111,13 @@ def read_card(path: Path) -> ModelEntry:
     )
 
 
+def shipped(path: Path) -> bool:
+    """A card kept for a model that was trained and compared but not shipped (its title says
+    "not shipped", e.g. the incident type's e5 head) describes no model in use."""
+    first = path.read_text(encoding="utf-8").split("\n", 1)[0]
+    return "not shipped" not in first.lower()
+
+
 def read_cards(folder: Path = CARDS) -> list[ModelEntry]:
-    return [read_card(path) for path in sorted(folder.glob("MODEL_CARD_*.md"))]
+    """The cards of the models in use."""
+    return [read_card(path) for path in sorted(folder.glob("MODEL_CARD_*.md")) if shipped(path)]
