@@ -31,13 +31,13 @@ from typing import Any, Protocol
 import msgspec
 import numpy as np
 
+from stadspuls.enrich.crisis import RUMOUR
 from stadspuls.enrich.heads import MODELS, EmbeddingHead, load_head
+from stadspuls.enrich.incident import NONE
 from stadspuls.records import Post
 
 log = logging.getLogger(__name__)
 
-NONE = "none"  # incident.NONE: the post is about no incident
-RUMOUR = "rumour"
 # The heads of the stage, by the task they serve (`models/{head}_e5.npz`).
 HEADS = {
     "sentiment": "sentiment_nl",

@@ -24,17 +24,17 @@ from typing import Any
 
 import numpy as np
 
+from stadspuls.enrich.textclf import MENTION, URL
+
 DIM = 384
 MAX_CHARS = 1_000  # e5-small reads 512 tokens; a post longer than this is rare and slow
-_URL = re.compile(r"https?://\S+|www\.\S+")
-_MENTION = re.compile(r"@\w+")
 _SPACE = re.compile(r"\s+")
 
 
 def normalise(text: str) -> str:
     """Links dropped, handles as `@user`, whitespace collapsed (case and digits kept)."""
-    text = _URL.sub(" ", text)
-    text = _MENTION.sub("@user", text)
+    text = URL.sub(" ", text)
+    text = MENTION.sub("@user", text)
     return _SPACE.sub(" ", text).strip()[:MAX_CHARS]
 
 

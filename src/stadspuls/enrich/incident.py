@@ -26,6 +26,8 @@ import ahocorasick
 import numpy as np
 import scipy.sparse as sp
 
+from stadspuls.enrich.textclf import MENTION, URL
+
 NONE = "none"
 OTHER = "other"
 LABELS: tuple[str, ...] = (
@@ -437,8 +439,6 @@ def map_event_type(event_type: str) -> str:
 
 # --- masking what is specific to one event -------------------------------------------------------
 
-_URL_RE = re.compile(r"https?://\S+|www\.\S+")
-_HANDLE_RE = re.compile(r"@\w+")
 _HASHTAG_RE = re.compile(r"#(\w+)")
 _NUMBER_RE = re.compile(r"\d+(?:[.,:/-]\d+)*")
 # A word that starts with a capital (Latin, Greek or Cyrillic script).
@@ -478,8 +478,8 @@ def mask_event_tokens(text: str) -> str:
     the hazard concept they name, "#qldfloods" -> "#flood") and capitalised words that are not
     hazard words (place and person names: "Lac-Mégantic" -> "Name"), so a model learns how
     people write about a hazard rather than which hazard was in the news at that place."""
-    text = _URL_RE.sub(" httpurl ", text)
-    text = _HANDLE_RE.sub(" @user ", text)
+    text = URL.sub(" httpurl ", text)
+    text = MENTION.sub(" @user ", text)
     text = _HASHTAG_RE.sub(_hashtag, text)
     text = _NUMBER_RE.sub("0", text)
     return _CAPITAL_RE.sub(_capital, text)

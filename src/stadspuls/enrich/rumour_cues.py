@@ -25,7 +25,7 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from stadspuls.enrich.textclf import FeatureSpec, Featurizer
+from stadspuls.enrich.textclf import MENTION, URL, FeatureSpec, Featurizer
 from stadspuls.query.text import fold
 
 
@@ -143,8 +143,6 @@ _QUESTION_START = _words(
     "why", "what", "who", "how", "where", "klopt", "weet", "heeft", "zijn", "waarom", "wat",
     "wie", "hoe", "waar", "iemand",
 )  # fmt: skip
-_URL = re.compile(r"https?://\S+|www\.\S+")
-_MENTION = re.compile(r"@\w+")
 _HASHTAG = re.compile(r"#\w+")
 _NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
 _CAPS_WORD = re.compile(r"\b[A-Z]{3,}\b")
@@ -168,7 +166,7 @@ CUE_NAMES: tuple[str, ...] = (
 
 def _row(text: str) -> list[float]:
     folded = fold(text)
-    plain = _URL.sub(" ", folded)
+    plain = URL.sub(" ", folded)
     row = [min(len(pattern.findall(plain)), 2) / 2 for pattern in FAMILIES.values()]
     words = plain.split()
     length = len(words)
@@ -176,10 +174,10 @@ def _row(text: str) -> list[float]:
         float("?" in plain),
         float(bool(words) and _QUESTION_START.fullmatch(words[0].strip("\"'.:")) is not None),
         float("!" in plain),
-        float(_CAPS_WORD.search(_URL.sub(" ", text)) is not None),
+        float(_CAPS_WORD.search(URL.sub(" ", text)) is not None),
         float(_RT.search(text) is not None),
-        float(_URL.search(text) is not None),
-        float(_MENTION.search(text) is not None),
+        float(URL.search(text) is not None),
+        float(MENTION.search(text) is not None),
         min(len(_HASHTAG.findall(text)), 3) / 3,
         float(_NUMBER.search(plain) is not None),
         float(length <= 6),
@@ -207,8 +205,8 @@ _NAME = re.compile(r"(?<=[^\s.!?:\"'(])(\s+)([A-Z][\w'-]*)")
 def mask(text: str) -> str:
     """`text` with links, handles, hashtags, numbers and capitalised names (not at the start of
     a sentence) replaced by placeholders, lower-cased: the writing without the event."""
-    text = _URL.sub(" xurl ", text)
-    text = _MENTION.sub(" xuser ", text)
+    text = URL.sub(" xurl ", text)
+    text = MENTION.sub(" xuser ", text)
     text = _HASHTAG.sub(" xtag ", text)
     text = _NUMBER.sub(" xnum ", text)
     text = _NAME.sub(lambda m: m.group(1) + ("xname" if not m.group(2).isupper() else m.group(2)),

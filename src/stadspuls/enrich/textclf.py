@@ -20,8 +20,10 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import HashingVectorizer
 
-_URL = re.compile(r"https?://\S+|www\.\S+")
-_MENTION = re.compile(r"@\w+")
+# Links and handles as every text model of the door sees them (also embeddings, incident,
+# rumour_cues: one definition, so they cannot drift apart).
+URL = re.compile(r"https?://\S+|www\.\S+")
+MENTION = re.compile(r"@\w+")
 _DIGITS = re.compile(r"\d")
 
 
@@ -31,8 +33,8 @@ def preprocess(text: str) -> str:
     Stored posts carry pseudonymised mentions (`@u…`) and training data raw ones (`@name`):
     both become `@user`, so the model sees the same thing in training and in production.
     """
-    text = _URL.sub(" httpurl ", text)
-    text = _MENTION.sub(" @user ", text)
+    text = URL.sub(" httpurl ", text)
+    text = MENTION.sub(" @user ", text)
     text = _DIGITS.sub("0", text)
     return text.lower()
 
